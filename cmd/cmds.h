@@ -1,0 +1,12 @@
+/*
+ * The commands of cfgsync, one per file in cmd/; each takes an argv that
+ * starts at its own name and returns the process's exit code.
+ */
+#ifndef CFGSYNC_CMDS_H
+#define CFGSYNC_CMDS_H
+
+int	cmd_fetch(int, char **);
+int	cmd_register(int, char **);
+int	cmd_serve_bundle(int, char **);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * Artifact files and sets: the unit every bundle, payload and materializer
+ * result is made of.  This module holds the one path check for untrusted
+ * paths, the uniqueness check, and the JSON form of an ArtifactFile with its
+ * extensions (mode, encoding, owner, group, sha256), each emitted only where
+ * it differs from the default.
+ */
+#ifndef CFGSYNC_ARTIFACTS_H
+#define CFGSYNC_ARTIFACTS_H
+
+#include <stddef.h>
+
+struct buf;
+struct errbuf;
+struct json_object;
+
+#define ARTIFACT_PATH_MAX	4096
+#define ARTIFACT_MODE_NONE	(-1)	/* no mode given: SPEC 6 rules apply */
+#define ARTIFACT_SHA256_LEN	32
+
+struct artifact_file {
+	char		*path;		/* as in the document, checked */
+	char		*content;	/* decoded bytes, NUL-terminated */
+	size_t		 len;		/* bytes in content */
+	int		 mode;		/* 0..07777 or ARTIFACT_MODE_NONE */
+	char		*owner;		/* name or numeric id, or NULL */
+	char		*group;		/* name or numeric id, or NULL */
+	int		 has_sha256;
+	unsigned char	 sha256[ARTIFACT_SHA256_LEN];
+};
+
+struct artifact_set {
+	struct artifact_file	*files;
+	size_t			 len;
+	size_t			 cap;
+};
+
+/*
+ * The one check for an untrusted artifact path: non-empty, at most
+ * ARTIFACT_PATH_MAX bytes, no NUL or control byte, no "." or ".."
+ * component, no empty component other than a leading "/".  Returns 0, or -1
+ * with EC_INVALID naming the path.
+ */
+int	artifact_path_check(const char *path, size_t len, struct errbuf *);
+
+/* Returns path without its leading "/": the form compared for uniqueness. */
+const char *artifact_path_key(const char *path);
+
+void	artifact_file_release(struct artifact_file *);
+
+void	artifact_set_init(struct artifact_set *);
+void	artifact_set_release(struct artifact_set *);
+
+/*
+ * Appends a new file to set and returns it zeroed (mode NONE) for the
+ * caller to fill, or NULL when out of memory.  The set owns what the caller
+ * stores in it.
+ */
+struct artifact_file *artifact_set_push(struct artifact_set *);
+
+/*
+ * Adds a copy of path and content[0..len) to set with the given mode;
+ * returns 0 or -1 with EC_INTERNAL.
+ */
+int	artifact_set_add_copy(struct artifact_set *, const char *path,
+	    const void *content, size_t len, int mode, struct errbuf *);
+
+/*
+ * Refuses duplicate paths (compared without the leading "/") across the
+ * given sets, taken together: returns 0, or -1 with EC_INVALID naming the
+ * path.
+ */
+int	artifact_sets_check_unique(const struct artifact_set *const *sets,
+	    size_t nsets, struct errbuf *);
+
+/* Sorts a set by path key (bytewise), for deterministic output. */
+void	artifact_set_sort(struct artifact_set *);
+
+/*
+ * Parses a JSON array of ArtifactFile objects into set (appending), checking
+ * each path and decoding base64 content and the sha256 digest.  Returns 0,
+ * or -1 with EC_INVALID ("files[3]: path: ...") or EC_INTERNAL.
+ */
+int	artifact_set_from_json(struct artifact_set *, struct json_object *,
+	    struct errbuf *);
+
+/*
+ * Appends the JSON object form of file to b: text stays a plain string,
+ * other bytes travel as base64 with "encoding":"base64".  Returns 0 or -1
+ * with errno set as buf_add does.
+ */
+int	artifact_file_render(struct buf *, const struct artifact_file *);
+
+/* Appends "[file,file,...]" for a whole set; returns as above. */
+int	artifact_set_render(struct buf *, const struct artifact_set *);
+
+/* Computes the SHA-256 of content into file->sha256 and sets has_sha256. */
+void	artifact_file_hash(struct artifact_file *);
+
+/* Returns 1 when file's content matches its digest (or it has none). */
+int	artifact_file_digest_ok(const struct artifact_file *);
+
+#endif

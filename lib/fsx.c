@@ -1,0 +1,160 @@
+/*
+ * File-system helpers: see fsx.h.
+ */
+#include "fsx.h"
+
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "errbuf.h"
+#include "exitcode.h"
+#include "banned.h"
+
+#define FSX_READ_CHUNK	65536
+
+int
+fsx_read_file(const char *path, struct buf *b, struct errbuf *eb)
+{
+	char chunk[FSX_READ_CHUNK];
+	ssize_t n;
+	int fd, rc = -1;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errbuf_set(eb, EC_USAGE, "open %s: %s", path,
+		    strerror(errno));
+	for (;;) {
+		if ((n = read(fd, chunk, sizeof(chunk))) == -1) {
+			if (errno == EINTR)
+				continue;
+			errbuf_set(eb, EC_INVALID, "read %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (buf_add(b, chunk, (size_t)n) == -1) {
+			errbuf_set(eb, errno == ENOMEM ? EC_INTERNAL :
+			    EC_INVALID, "read %s: over %zu bytes", path,
+			    b->max);
+			goto out;
+		}
+	}
+	if (b->data == NULL && buf_add(b, "", 0) == -1) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return rc;
+}
+
+int
+fsx_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+fsx_temp_name(char *name, size_t size, const char *base)
+{
+	static const char alphabet[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char rnd[6];
+	char suffix[sizeof(rnd) + 1];
+	size_t i;
+	int n;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -1;
+	for (i = 0; i < sizeof(rnd); i++)
+		suffix[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	suffix[sizeof(rnd)] = '\0';
+	/* Keep the name under NAME_MAX whatever the length of base. */
+	n = snprintf(name, size, ".%.200s.cfgsync-%s", base, suffix);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+int
+fsx_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+    struct errbuf *eb)
+{
+	char dir[4096], base[256], tmpname[300], tmp[4096 + 300];
+	char *d = NULL, *b = NULL;
+	int fd = -1, dfd = -1, created = 0, n, rc = -1;
+
+	if ((d = strdup(path)) == NULL || (b = strdup(path)) == NULL) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		goto out;
+	}
+	n = snprintf(dir, sizeof(dir), "%s", dirname(d));
+	if (n < 0 || (size_t)n >= sizeof(dir) ||
+	    (n = snprintf(base, sizeof(base), "%s", basename(b))) < 0 ||
+	    (size_t)n >= sizeof(base) ||
+	    fsx_temp_name(tmpname, sizeof(tmpname), base) == -1 ||
+	    (n = snprintf(tmp, sizeof(tmp), "%s/%s", dir, tmpname)) < 0 ||
+	    (size_t)n >= sizeof(tmp)) {
+		errbuf_set(eb, EC_WRITE, "write %s: path too long", path);
+		goto out;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, mode)) == -1) {
+		errbuf_set(eb, EC_WRITE, "create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	created = 1;
+	if (fsx_write_all(fd, data, len) == -1 || fchmod(fd, mode) == -1 ||
+	    fsync(fd) == -1) {
+		errbuf_set(eb, EC_WRITE, "write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		errbuf_set(eb, EC_WRITE, "write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		errbuf_set(eb, EC_WRITE, "rename %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	created = 0;		/* renamed: nothing to clean up */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1)
+		(void)fsync(dfd);
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (created)
+		(void)unlink(tmp);
+	if (dfd != -1)
+		close(dfd);
+	free(b);
+	free(d);
+	return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * File-system helpers: a capped whole-file read and an atomic whole-file
+ * write (temporary file in the same directory, fsync, rename, fsync of the
+ * directory), so a reader sees the old file or the new one, never a part.
+ */
+#ifndef CFGSYNC_FSX_H
+#define CFGSYNC_FSX_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct buf;
+struct errbuf;
+
+/*
+ * Appends the contents of path ("-" for stdin) to b, which caps the size.
+ * Returns 0, or -1 with EC_USAGE (cannot open) or EC_INVALID (over the
+ * cap, or a read error).
+ */
+int	fsx_read_file(const char *path, struct buf *, struct errbuf *);
+
+/*
+ * Replaces path with data[0..len) atomically, with the given mode.
+ * Returns 0, or -1 with EC_WRITE; no temporary file is left behind.
+ */
+int	fsx_write_atomic(const char *path, const void *data, size_t len,
+	    mode_t mode, struct errbuf *);
+
+/* Writes all of data to fd, retrying short writes; 0 or -1 (errno). */
+int	fsx_write_all(int fd, const void *data, size_t len);
+
+/*
+ * Fills name (size bytes) with ".BASE.cfgsync-XXXXXX", a temporary name
+ * for base in the same directory; returns 0, or -1 when it does not fit.
+ */
+int	fsx_temp_name(char *name, size_t size, const char *base);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * The libcurl client: see http_client.h.
+ */
+#include "http_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "errbuf.h"
+#include "exitcode.h"
+#include "banned.h"
+
+#define HTTP_CLIENT_AUTH_MAX	4200
+
+struct http_client {
+	CURL			*curl;
+	struct curl_slist	*headers;
+	char			 errmsg[CURL_ERROR_SIZE];
+};
+
+static size_t
+on_data(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *b = arg;
+
+	(void)size;	/* always 1 */
+	if (buf_add(b, data, nmemb) == -1)
+		return 0;	/* makes curl fail with CURLE_WRITE_ERROR */
+	return nmemb;
+}
+
+struct http_client *
+http_client_new(const struct http_client_opts *o, struct errbuf *eb)
+{
+	struct http_client *c;
+	struct curl_slist *h;
+	char auth[HTTP_CLIENT_AUTH_MAX];
+	int n;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (c = calloc(1, sizeof(*c))) == NULL) {
+		errbuf_set(eb, EC_INTERNAL, "cannot start libcurl");
+		return NULL;
+	}
+	if ((c->curl = curl_easy_init()) == NULL)
+		goto nomem;
+	if ((h = curl_slist_append(NULL, "Content-Type: application/json")) ==
+	    NULL)
+		goto nomem;
+	c->headers = h;
+	/* No "Expect: 100-continue" round trip for small bodies. */
+	if ((h = curl_slist_append(c->headers, "Expect:")) == NULL)
+		goto nomem;
+	c->headers = h;
+	if (o->token != NULL) {
+		n = snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+		    o->token);
+		if (n < 0 || (size_t)n >= sizeof(auth)) {
+			http_client_free(c);
+			errbuf_set(eb, EC_USAGE, "token too long");
+			return NULL;
+		}
+		h = curl_slist_append(c->headers, auth);
+		explicit_bzero(auth, sizeof(auth));
+		if (h == NULL)
+			goto nomem;
+		c->headers = h;
+	}
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errmsg);
+	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	    o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 5000L);
+	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "cfgsync/" CFGSYNC_VERSION);
+	if (o->cacert != NULL)
+		curl_easy_setopt(c->curl, CURLOPT_CAINFO, o->cacert);
+	return c;
+nomem:
+	http_client_free(c);
+	errbuf_set(eb, EC_INTERNAL, "out of memory");
+	return NULL;
+}
+
+void
+http_client_free(struct http_client *c)
+{
+	if (c == NULL)
+		return;
+	curl_slist_free_all(c->headers);
+	if (c->curl != NULL)
+		curl_easy_cleanup(c->curl);
+	free(c);
+}
+
+int
+http_client_post(struct http_client *c, const char *url, const char *body,
+    size_t len, long timeout_ms, long *status, struct buf *resp,
+    struct errbuf *eb)
+{
+	CURLcode rc;
+
+	buf_reset(resp);
+	c->errmsg[0] = '\0';
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	rc = curl_easy_perform(c->curl);
+	if (rc == CURLE_WRITE_ERROR)
+		return errbuf_set(eb, EC_REMOTE, "POST %s: answer over %zu "
+		    "bytes", url, resp->max);
+	if (rc != CURLE_OK)
+		return errbuf_set(eb, EC_REMOTE, "POST %s: %s", url,
+		    c->errmsg[0] != '\0' ? c->errmsg : curl_easy_strerror(rc));
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+	return 0;
+}

@@ -1,0 +1,116 @@
+/*
+ * The HTTP server both serve commands share, on libmicrohttpd: one internal
+ * epoll thread pool sized to the cores, a route table, request bodies
+ * accumulated under a hard cap (413 past it), bearer-token auth compared in
+ * constant time, JSON error documents for 400/401/404/405/413, GET /healthz
+ * and GET /metrics built in, one log line per request, long polls parked
+ * with suspend/resume (no thread per waiting request), and a graceful stop.
+ */
+#ifndef CFGSYNC_HTTP_SERVER_H
+#define CFGSYNC_HTTP_SERVER_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct errbuf;
+struct http_body;
+struct http_server;
+
+#define HTTP_SERVER_MAX_WAIT		60	/* seconds a long poll may ask */
+#define HTTP_SERVER_MAX_BODY		65536
+#define HTTP_SERVER_MAX_CONNECTIONS	1024
+#define HTTP_SERVER_CONN_TIMEOUT	30
+#define HTTP_SERVER_ID_MAX		255
+
+struct http_request {
+	const char	*method;	/* borrowed, valid during the call */
+	const char	*path;		/* borrowed, without the query */
+	const char	*body;		/* NUL-terminated; "" without one */
+	size_t		 body_len;
+	unsigned	 wait;		/* ?wait=SECONDS, 0 when absent */
+	int		 resumed;	/* called again after a suspension */
+	int		 timed_out;	/* resumed because wait ran out */
+	int		 stopping;	/* the server is shutting down */
+	char		 identifier[HTTP_SERVER_ID_MAX + 1];	/* for the log */
+};
+
+struct http_response {
+	int			 status;
+	struct buf		 body;		/* a body built for this request */
+	const struct http_body	*prepared;	/* borrowed: sent instead of body */
+	int			 suspend;	/* park until woken or wait passes */
+	void			(*done)(void *);	/* run once queued */
+	void			*done_arg;
+};
+
+typedef void http_handler_fn(void *ctx, struct http_request *,
+    struct http_response *);
+
+struct http_route {
+	const char	*method;	/* "POST" */
+	const char	*path;		/* "/node", or a prefix ending in "/" */
+	const char	*name;		/* label for metrics */
+	http_handler_fn	*handler;
+};
+
+struct http_server_config {
+	const char		*listen;	/* "[HOST:]PORT" */
+	const char		*token;		/* bearer token, or NULL */
+	const char		*tls_cert;	/* PEM file, or NULL */
+	const char		*tls_key;	/* PEM file, or NULL */
+	size_t			 max_body;
+	unsigned		 max_connections;
+	unsigned		 connection_timeout;	/* seconds */
+	unsigned		 threads;	/* 0: one per core */
+	int			 log_json;	/* log lines as JSON */
+	int			 quiet;		/* no request log */
+	const struct http_route	*routes;	/* borrowed for the server's life */
+	size_t			 nroutes;
+	void			*ctx;		/* handed to every handler */
+	/* Appends application metrics (Prometheus text) to the buffer. */
+	int			(*metrics)(void *ctx, struct buf *);
+};
+
+/* Fills cfg with the defaults (listen 0.0.0.0:4400, the caps above). */
+void	http_server_config_init(struct http_server_config *);
+
+/*
+ * Binds, listens and starts serving.  Returns the server, or NULL with
+ * EC_USAGE (bad listen address, unreadable TLS file) or EC_INTERNAL.
+ */
+struct http_server *http_server_start(const struct http_server_config *,
+	    struct errbuf *);
+
+/* The address it listens on, "http://HOST:PORT"; borrowed from srv. */
+const char *http_server_url(const struct http_server *);
+
+/* The port it listens on. */
+unsigned	http_server_port(const struct http_server *);
+
+/*
+ * Runs every suspended request's handler again (the state they wait for
+ * may have changed).  Safe from any thread.
+ */
+void	http_server_wake(struct http_server *);
+
+/*
+ * Stops accepting, answers parked requests, waits (at most a few seconds)
+ * for requests in flight, then frees srv.  Accepts NULL.
+ */
+void	http_server_stop(struct http_server *);
+
+/*
+ * A response body made once and sent many times (a precomputed payload).
+ * Returns NULL when out of memory.  Free it with http_body_free; responses
+ * in flight keep their own reference.
+ */
+struct http_body *http_body_new(int status, const char *data, size_t len);
+void	http_body_free(struct http_body *);
+
+/* Sets resp to status with {"code":code,"message":...}. */
+void	http_response_error(struct http_response *, int status,
+	    const char *code, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
+#endif

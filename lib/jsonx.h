@@ -1,0 +1,45 @@
+/*
+ * JSON at the edge: capped, strict parsing with json-c, typed member access,
+ * the raw text of a member (so opaque values travel byte for byte), and the
+ * UTF-8 check that decides whether content can travel as a JSON string.
+ */
+#ifndef CFGSYNC_JSONX_H
+#define CFGSYNC_JSONX_H
+
+#include <stddef.h>
+
+struct errbuf;
+struct json_object;
+
+#define JSONX_MAX_DEPTH	64
+
+/*
+ * Parses text[0..len) as exactly one JSON value (strict mode, no trailing
+ * bytes, at most JSONX_MAX_DEPTH deep) after refusing a text longer than
+ * max.  Returns 0 and an owned object in *out (put it with json_object_put),
+ * or -1 with EC_INVALID.  what names the document in the message.
+ */
+int	jsonx_parse(const char *text, size_t len, size_t max, const char *what,
+	    struct json_object **out, struct errbuf *);
+
+/*
+ * Gets member key of obj as a string: returns 0 with *s borrowed from obj
+ * (valid while obj lives) and its length in *len, 1 when the member is
+ * absent or null, or -1 when it has another type.
+ */
+int	jsonx_get_string(struct json_object *obj, const char *key,
+	    const char **s, size_t *len);
+
+/*
+ * Finds the value of member key in the object that text[0..len) holds
+ * (text already known to be valid JSON): returns 0 with the offset and
+ * length of the value's exact bytes, or -1 when text is not an object or
+ * has no such member.  With duplicate keys the last one wins, as in json-c.
+ */
+int	jsonx_raw_member(const char *text, size_t len, const char *key,
+	    size_t *off, size_t *vlen);
+
+/* Returns 1 when s[0..len) is well-formed UTF-8 without NUL, else 0. */
+int	jsonx_utf8_valid(const char *s, size_t len);
+
+#endif

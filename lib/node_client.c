@@ -1,0 +1,391 @@
+/*
+ * Register, wait, fetch: see node_client.h.
+ */
+#include "node_client.h"
+
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <netdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "artifacts.h"
+#include "buf.h"
+#include "diag.h"
+#include "errbuf.h"
+#include "exitcode.h"
+#include "http_client.h"
+#include "protocol.h"
+#include "registration.h"
+#include "banned.h"
+
+#define BACKOFF_MIN_MS		250
+#define BACKOFF_MAX_MS		5000
+#define REREGISTER_MS		30000	/* re-register while waiting this long */
+#define ERROR_BODY_MAX		65536
+#define URL_MAX			2048
+#define REQUEST_SLACK_MS	10000
+
+/* What the wait is blocked on; a change prints one progress line. */
+enum wait_state {
+	WAIT_NONE,
+	WAIT_NOT_READY,
+	WAIT_UNREACHABLE,
+	WAIT_SERVER_ERROR
+};
+
+struct session {
+	const struct node_client_opts *o;
+	struct http_client	*http;
+	struct buf		 body;		/* the registration document */
+	struct buf		 resp;
+	uint64_t		 start_ms;
+	uint64_t		 deadline_ms;	/* 0: none */
+	unsigned		 backoff_ms;
+	enum wait_state		 state;
+	char			 why[ERRBUF_MSG_MAX];	/* last failure */
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void
+set_state(struct session *s, enum wait_state st, const char *why)
+{
+	static const char *const names[] = {
+		"", "not ready", "server unreachable", "server error"
+	};
+
+	(void)snprintf(s->why, sizeof(s->why), "%s", why);
+	if (st == s->state)
+		return;
+	s->state = st;
+	diag_info("waiting: %s (%llu s)%s%s", names[st],
+	    (unsigned long long)((now_ms() - s->start_ms) / 1000),
+	    st == WAIT_NOT_READY ? "" : ": ", st == WAIT_NOT_READY ? "" : why);
+}
+
+/*
+ * Sleeps out the back-off (full jitter over its upper half), or fails
+ * when the deadline has passed: EC_TIMEOUT while not ready, else EC_REMOTE.
+ */
+static int
+back_off(struct session *s, struct errbuf *eb)
+{
+	struct timespec ts;
+	uint64_t now = now_ms(), ms;
+	unsigned int r = 0;
+
+	if (s->deadline_ms != 0 && now >= s->deadline_ms) {
+		if (s->state == WAIT_NOT_READY)
+			return errbuf_set(eb, EC_TIMEOUT,
+			    "timed out after %u s: config for %s not ready",
+			    s->o->timeout, s->o->identifier);
+		return errbuf_set(eb, EC_REMOTE, "gave up after %u s: %s",
+		    s->o->timeout, s->why);
+	}
+	(void)getrandom(&r, sizeof(r), 0);
+	ms = s->backoff_ms / 2 + r % (s->backoff_ms / 2 + 1);
+	if (s->deadline_ms != 0 && now + ms > s->deadline_ms)
+		ms = s->deadline_ms - now;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1)
+		;
+	s->backoff_ms = s->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+	    s->backoff_ms * 2;
+	return 0;
+}
+
+/* Builds base + path into url; -1 when it does not fit. */
+static int
+make_url(char *url, size_t size, const char *base, const char *path)
+{
+	size_t len = strlen(base);
+	int n;
+
+	while (len > 0 && base[len - 1] == '/')
+		len--;
+	n = snprintf(url, size, "%.*s%s", (int)len, base, path);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* Says why the server refused: its message, or the status. */
+static void
+server_says(const struct buf *resp, long status, char *out, size_t size)
+{
+	char msg[ERRBUF_MSG_MAX - 64];	/* leaves room for "HTTP 503: " */
+
+	protocol_error_message(resp->data != NULL ? resp->data : "",
+	    resp->len, msg, sizeof(msg));
+	(void)snprintf(out, size, "HTTP %ld%s%s", status,
+	    msg[0] != '\0' ? ": " : "", msg);
+}
+
+/*
+ * Handles an answer that ends the wait whatever the endpoint: 404, 401 and
+ * other 4xx.  Returns 1 when the status is one to retry, -1 when final.
+ */
+static int
+final_status(struct session *s, long status, struct errbuf *eb)
+{
+	char says[ERRBUF_MSG_MAX];
+
+	server_says(&s->resp, status, says, sizeof(says));
+	if (status == 404)
+		return errbuf_set(eb, EC_MISSING, "no config for %s: %s",
+		    s->o->identifier, says);
+	if (status == 401 || status == 403)
+		return errbuf_set(eb, EC_REMOTE, "refused: %s", says);
+	if (status == 400 || status == 413 || status == 422)
+		return errbuf_set(eb, EC_INVALID, "server refused the "
+		    "registration: %s", says);
+	if (status >= 500 || status == 425 || status == 429 || status == 408) {
+		set_state(s, status == 425 ? WAIT_NOT_READY :
+		    WAIT_SERVER_ERROR, says);
+		return 1;
+	}
+	return errbuf_set(eb, EC_REMOTE, "unexpected answer: %s", says);
+}
+
+static long
+request_timeout(const struct session *s, unsigned wait_s)
+{
+	uint64_t ms = (uint64_t)wait_s * 1000u + REQUEST_SLACK_MS, now;
+
+	if (s->deadline_ms != 0) {
+		now = now_ms();
+		/* Let a request run a little past the deadline, not forever. */
+		if (now + ms > s->deadline_ms + 1000)
+			ms = s->deadline_ms + 1000 > now ?
+			    s->deadline_ms + 1000 - now : 1;
+	}
+	return (long)ms;
+}
+
+/* One POST /register: 1 done, 0 retry, -1 final error. */
+static int
+try_register(struct session *s, struct errbuf *eb)
+{
+	char url[URL_MAX];
+	struct errbuf err;
+	long status = 0;
+	int r;
+
+	if (make_url(url, sizeof(url), s->o->server, "/register") == -1)
+		return errbuf_set(eb, EC_USAGE, "server url too long");
+	if (http_client_post(s->http, url, s->body.data, s->body.len,
+	    request_timeout(s, 0), &status, &s->resp, &err) == -1) {
+		set_state(s, WAIT_UNREACHABLE, err.msg);
+		return 0;
+	}
+	if (status >= 200 && status < 300)
+		return 1;
+	r = final_status(s, status, eb);
+	return r == 1 ? 0 : -1;
+}
+
+static int
+session_start(struct session *s, const struct node_client_opts *o,
+    struct errbuf *eb)
+{
+	struct http_client_opts hopts;
+	struct registration reg;
+
+	memset(s, 0, sizeof(*s));
+	s->o = o;
+	s->start_ms = now_ms();
+	s->deadline_ms = o->timeout ? s->start_ms + o->timeout * 1000ull : 0;
+	s->backoff_ms = BACKOFF_MIN_MS;
+	buf_init(&s->body, 1UL << 20);
+	buf_init(&s->resp, o->max_payload ? o->max_payload :
+	    NODE_CLIENT_MAX_PAYLOAD);
+	memset(&reg, 0, sizeof(reg));
+	if (registration_set(&reg, o->identifier, o->ip, o->metadata,
+	    eb) == -1)
+		return -1;
+	if (registration_render(&s->body, &reg) == -1) {
+		registration_release(&reg);
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	}
+	registration_release(&reg);
+	memset(&hopts, 0, sizeof(hopts));
+	hopts.token = o->token;
+	hopts.cacert = o->cacert;
+	if ((s->http = http_client_new(&hopts, eb)) == NULL)
+		return -1;
+	return 0;
+}
+
+static void
+session_end(struct session *s)
+{
+	http_client_free(s->http);
+	buf_release(&s->body);
+	buf_release(&s->resp);
+}
+
+int
+node_client_register(const struct node_client_opts *o, struct errbuf *eb)
+{
+	struct session s;
+	int r, rc = -1;
+
+	if (session_start(&s, o, eb) == -1)
+		goto out;
+	while ((r = try_register(&s, eb)) == 0)
+		if (back_off(&s, eb) == -1)
+			goto out;
+	if (r == 1)
+		rc = 0;
+out:
+	session_end(&s);
+	return rc;
+}
+
+int
+node_client_fetch(const struct node_client_opts *o,
+    struct artifact_set *files, struct buf *raw, struct errbuf *eb)
+{
+	char url[URL_MAX], path[64];
+	struct session s;
+	struct errbuf err;
+	uint64_t sent, registered_ms = 0, now;
+	unsigned wait_s;
+	long status;
+	int registered = o->no_register, r, rc = -1;
+
+	if (session_start(&s, o, eb) == -1)
+		goto out;
+	for (;;) {
+		if (!registered) {
+			if ((r = try_register(&s, eb)) == -1)
+				goto out;
+			if (r == 0) {
+				if (back_off(&s, eb) == -1)
+					goto out;
+				continue;
+			}
+			registered = 1;
+			registered_ms = now_ms();
+		}
+		wait_s = o->poll_wait;
+		if (s.deadline_ms != 0) {
+			now = now_ms();
+			if (now + wait_s * 1000ull > s.deadline_ms)
+				wait_s = (unsigned)((s.deadline_ms > now ?
+				    s.deadline_ms - now : 0) / 1000);
+		}
+		if (wait_s > 0)
+			(void)snprintf(path, sizeof(path), "/node?wait=%u",
+			    wait_s);
+		else
+			(void)snprintf(path, sizeof(path), "/node");
+		if (make_url(url, sizeof(url), o->server, path) == -1) {
+			errbuf_set(eb, EC_USAGE, "server url too long");
+			goto out;
+		}
+		sent = now_ms();
+		status = 0;
+		if (http_client_post(s.http, url, s.body.data, s.body.len,
+		    request_timeout(&s, wait_s), &status, &s.resp,
+		    &err) == -1) {
+			set_state(&s, WAIT_UNREACHABLE, err.msg);
+			/* The server may have restarted: register anew. */
+			registered = o->no_register;
+		} else if (status == 200) {
+			if (protocol_parse_payload(files, s.resp.data,
+			    s.resp.len, s.resp.max, eb) == -1)
+				goto out;
+			if (buf_add(raw, s.resp.data, s.resp.len) == -1) {
+				errbuf_set(eb, EC_INTERNAL, "out of memory");
+				goto out;
+			}
+			rc = 0;
+			goto out;
+		} else if (final_status(&s, status, eb) == -1) {
+			goto out;
+		} else if (status == 425) {
+			now = now_ms();
+			if (!o->no_register &&
+			    now - registered_ms > REREGISTER_MS)
+				registered = 0;
+			/* A held long poll: ask again at once. */
+			if (wait_s > 0 && now - sent >= wait_s * 500ull) {
+				s.backoff_ms = BACKOFF_MIN_MS;
+				if (s.deadline_ms == 0 || now < s.deadline_ms)
+					continue;
+			}
+		}
+		if (back_off(&s, eb) == -1)
+			goto out;
+	}
+out:
+	session_end(&s);
+	return rc;
+}
+
+int
+node_client_default_ip(const char *url, char *out, size_t size,
+    struct errbuf *eb)
+{
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	CURLU *u = NULL;
+	char *host = NULL, *port = NULL;
+	int fd = -1, e, rc = -1;
+
+	if ((u = curl_url()) == NULL ||
+	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK) {
+		errbuf_set(eb, EC_USAGE, "server %s: not a URL", url);
+		goto out;
+	}
+	if (host[0] == '[') {		/* "[::1]" */
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_DGRAM;
+	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
+		errbuf_set(eb, EC_REMOTE, "resolve %s: %s", host,
+		    gai_strerror(e));
+		goto out;
+	}
+	if ((fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, res->ai_addr, res->ai_addrlen) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)size, NULL,
+	    0, NI_NUMERICHOST) != 0) {
+		errbuf_set(eb, EC_REMOTE, "no route to %s", host);
+		goto out;
+	}
+	/* A link-local IPv6 address comes with "%scope"; drop it. */
+	out[strcspn(out, "%")] = '\0';
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (res != NULL)
+		freeaddrinfo(res);
+	curl_free(port);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * What a node does (SPEC 6): register, then poll POST /node until the
+ * server has its files, retrying connection errors, 5xx and 425 with
+ * capped exponential back-off and jitter until a deadline, using long polls
+ * (?wait=) where the server holds them and plain polls where it does not.
+ */
+#ifndef CFGSYNC_NODE_CLIENT_H
+#define CFGSYNC_NODE_CLIENT_H
+
+#include <stddef.h>
+
+struct artifact_set;
+struct buf;
+struct errbuf;
+
+#define NODE_CLIENT_MAX_PAYLOAD	(256UL << 20)
+
+struct node_client_opts {
+	const char	*server;	/* base URL, no trailing "/" needed */
+	const char	*identifier;	/* checked by the caller */
+	const char	*ip;		/* checked by the caller */
+	const char	*metadata;	/* raw JSON text, or NULL */
+	const char	*token;		/* bearer token, or NULL */
+	const char	*cacert;	/* CA file, or NULL */
+	unsigned	 timeout;	/* seconds; 0 waits forever */
+	unsigned	 poll_wait;	/* long-poll seconds; 0: plain polls */
+	int		 no_register;	/* skip POST /register */
+	size_t		 max_payload;	/* cap on the 200 answer */
+};
+
+/*
+ * Registers once, retrying until the deadline.  Returns 0, or -1 with
+ * EC_MISSING (404), EC_INVALID (the server refused the data), EC_REMOTE
+ * (401, or errors past the deadline) or EC_INTERNAL.
+ */
+int	node_client_register(const struct node_client_opts *, struct errbuf *);
+
+/*
+ * Registers (unless no_register), waits and fetches this node's payload:
+ * returns 0 with the checked files appended to files and the raw document
+ * in raw, or -1 with EC_MISSING, EC_TIMEOUT (still not ready at the
+ * deadline), EC_REMOTE, EC_INVALID (a bad payload) or EC_INTERNAL.
+ */
+int	node_client_fetch(const struct node_client_opts *,
+	    struct artifact_set *files, struct buf *raw, struct errbuf *);
+
+/*
+ * Finds the address of the interface that routes to the server at url
+ * (a UDP connect, no packet sent) and writes it to out.  Returns 0, or -1
+ * with EC_USAGE or EC_REMOTE.
+ */
+int	node_client_default_ip(const char *url, char *out, size_t size,
+	    struct errbuf *);
+
+#endif

@@ -1,0 +1,191 @@
+/*
+ * NodeRegistration parsing and validation: see registration.h.
+ */
+#include "registration.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "errbuf.h"
+#include "exitcode.h"
+#include "jsonx.h"
+#include "banned.h"
+
+int
+registration_identifier_check(const char *id, size_t len, struct errbuf *eb)
+{
+	size_t i;
+	char c;
+
+	if (len == 0)
+		return errbuf_set(eb, EC_INVALID, "identifier: empty");
+	if (len > REGISTRATION_ID_MAX)
+		return errbuf_set(eb, EC_INVALID,
+		    "identifier: over %d bytes", REGISTRATION_ID_MAX);
+	if ((len == 1 && id[0] == '.') || (len == 2 && id[0] == '.' &&
+	    id[1] == '.'))
+		return errbuf_set(eb, EC_INVALID, "identifier: '%s' not allowed",
+		    id);
+	for (i = 0; i < len; i++) {
+		c = id[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		    c == ':' || c == '@' || c == '-')
+			continue;
+		return errbuf_set(eb, EC_INVALID,
+		    "identifier: byte 0x%02x at %zu not in [A-Za-z0-9._:@-]",
+		    (unsigned char)c, i);
+	}
+	return 0;
+}
+
+int
+registration_ip_check(const char *ip, struct errbuf *eb)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (strlen(ip) > REGISTRATION_IP_MAX ||
+	    (inet_pton(AF_INET, ip, addr) != 1 &&
+	    inet_pton(AF_INET6, ip, addr) != 1))
+		return errbuf_set(eb, EC_INVALID,
+		    "ip: '%.64s' is not an IPv4 or IPv6 address", ip);
+	return 0;
+}
+
+int
+registration_set(struct registration *r, const char *id, const char *ip,
+    const char *metadata, struct errbuf *eb)
+{
+	size_t idlen = strlen(id);
+
+	if (registration_identifier_check(id, idlen, eb) == -1 ||
+	    registration_ip_check(ip, eb) == -1)
+		return -1;
+	memcpy(r->identifier, id, idlen + 1);
+	memcpy(r->ip, ip, strlen(ip) + 1);
+	free(r->metadata);
+	r->metadata = NULL;
+	r->metadata_len = 0;
+	if (metadata != NULL && strcmp(metadata, "null") != 0) {
+		if ((r->metadata = strdup(metadata)) == NULL)
+			return errbuf_set(eb, EC_INTERNAL, "out of memory");
+		r->metadata_len = strlen(metadata);
+	}
+	return 0;
+}
+
+int
+registration_parse(struct registration *r, const char *text, size_t len,
+    size_t max, struct errbuf *eb)
+{
+	struct json_object *doc = NULL, *v;	/* v: borrowed */
+	const char *id, *ip;
+	size_t idlen, iplen, off, vlen;
+	int rc = -1;
+
+	if (jsonx_parse(text, len, max, "registration", &doc, eb) == -1)
+		return -1;
+	if (!json_object_is_type(doc, json_type_object)) {
+		errbuf_set(eb, EC_INVALID, "registration: not a JSON object");
+		goto out;
+	}
+	if (jsonx_get_string(doc, "identifier", &id, &idlen) != 0) {
+		errbuf_set(eb, EC_INVALID,
+		    "registration: identifier: missing or not a string");
+		goto out;
+	}
+	if (jsonx_get_string(doc, "ip", &ip, &iplen) != 0) {
+		errbuf_set(eb, EC_INVALID,
+		    "registration: ip: missing or not a string");
+		goto out;
+	}
+	if (iplen != strlen(ip)) {
+		errbuf_set(eb, EC_INVALID, "registration: ip: NUL byte");
+		goto out;
+	}
+	if (registration_identifier_check(id, idlen, eb) == -1 ||
+	    registration_ip_check(ip, eb) == -1) {
+		errbuf_prefix(eb, "registration");
+		goto out;
+	}
+	memcpy(r->identifier, id, idlen + 1);
+	memcpy(r->ip, ip, iplen + 1);
+	free(r->metadata);
+	r->metadata = NULL;
+	r->metadata_len = 0;
+	if (json_object_object_get_ex(doc, "metadata", &v) && v != NULL) {
+		if (jsonx_raw_member(text, len, "metadata", &off, &vlen) == -1) {
+			/* An escaped key: fall back to json-c's rendering. */
+			text = json_object_to_json_string_ext(v,
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE);
+			off = 0;
+			vlen = strlen(text);
+		}
+		if ((r->metadata = strndup(text + off, vlen)) == NULL) {
+			errbuf_set(eb, EC_INTERNAL, "out of memory");
+			goto out;
+		}
+		r->metadata_len = vlen;
+	}
+	rc = 0;
+out:
+	json_object_put(doc);
+	return rc;
+}
+
+int
+registration_render(struct buf *b, const struct registration *r)
+{
+	if (buf_adds(b, "{\"identifier\":") == -1 ||
+	    buf_add_json_string(b, r->identifier, strlen(r->identifier)) == -1 ||
+	    buf_adds(b, ",\"ip\":") == -1 ||
+	    buf_add_json_string(b, r->ip, strlen(r->ip)) == -1)
+		return -1;
+	if (r->metadata != NULL && (buf_adds(b, ",\"metadata\":") == -1 ||
+	    buf_add(b, r->metadata, r->metadata_len) == -1))
+		return -1;
+	return buf_addc(b, '}');
+}
+
+int
+registration_equal(const struct registration *a, const struct registration *b)
+{
+	if (strcmp(a->identifier, b->identifier) != 0 ||
+	    strcmp(a->ip, b->ip) != 0 || a->metadata_len != b->metadata_len)
+		return 0;
+	return a->metadata_len == 0 ||
+	    memcmp(a->metadata, b->metadata, a->metadata_len) == 0;
+}
+
+int
+registration_copy(struct registration *dst, const struct registration *src)
+{
+	memcpy(dst->identifier, src->identifier, sizeof(dst->identifier));
+	memcpy(dst->ip, src->ip, sizeof(dst->ip));
+	dst->metadata = NULL;
+	dst->metadata_len = 0;
+	if (src->metadata != NULL) {
+		if ((dst->metadata = malloc(src->metadata_len + 1)) == NULL)
+			return -1;
+		memcpy(dst->metadata, src->metadata, src->metadata_len + 1);
+		dst->metadata_len = src->metadata_len;
+	}
+	return 0;
+}
+
+void
+registration_release(struct registration *r)
+{
+	if (r == NULL)
+		return;
+	free(r->metadata);
+	r->metadata = NULL;
+	r->metadata_len = 0;
+}
