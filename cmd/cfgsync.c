@@ -88,7 +88,7 @@ main(int argc, char **argv)
 		fputs(usage, stderr);
 		return EC_USAGE;
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+	if (strcmp(argv[1], "--version") == 0) {
 		printf("cfgsync %s\n", CFGSYNC_VERSION);
 		return cli_finish(EC_OK);
 	}
