@@ -38,10 +38,14 @@ LIB_OBJS = \
 	lib/http_client.o \
 	lib/http_server.o \
 	lib/jsonx.o \
+	lib/materializer.o \
 	lib/node_client.o \
 	lib/output.o \
+	lib/payload_index.o \
 	lib/protocol.o \
-	lib/registration.o
+	lib/registration.o \
+	lib/registry.o \
+	lib/store_journal.o
 
 CMD_OBJS = \
 	cmd/cfgsync.o \

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "exitcode.h"
 #include "fsx.h"
 #include "http_server.h"
+#include "protocol.h"
 #include "registration.h"
 #include "banned.h"
 
@@ -272,6 +274,23 @@ cli_server_release(struct cli_server *s)
 		free(s->token);
 		s->token = NULL;
 	}
+}
+
+int
+cli_request_registration(struct http_request *req, struct http_response *resp,
+    struct registration *reg)
+{
+	struct errbuf eb;
+
+	memset(reg, 0, sizeof(*reg));
+	if (registration_parse(reg, req->body, req->body_len, SIZE_MAX,
+	    &eb) == -1) {
+		http_response_error(resp, 400, PROTOCOL_BAD_REQUEST, "%s",
+		    eb.msg);
+		return -1;
+	}
+	memcpy(req->identifier, reg->identifier, sizeof(reg->identifier));
+	return 0;
 }
 
 void

@@ -144,6 +144,15 @@ void	cli_server_wait(void (*on_hup)(void *), void *arg);
 
 void	cli_server_release(struct cli_server *);
 
+struct registration;
+
+/*
+ * Parses a request body as a NodeRegistration into reg and names it in the
+ * request's log line.  Returns 0, or -1 having set resp to 400 bad_request.
+ */
+int	cli_request_registration(struct http_request *, struct http_response *,
+	    struct registration *);
+
 struct cli_client {
 	struct node_client_opts	 opts;
 	const char		*metadata_arg;

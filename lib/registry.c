@@ -1,0 +1,412 @@
+/*
+ * The registration set: see registry.h.  Entries live in an array, found
+ * through an open-addressing hash of their identifiers, so registering is
+ * O(1) however many nodes there are; only a snapshot sorts.
+ */
+#include "registry.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nettle/sha2.h>
+
+#include "buf.h"
+#include "diag.h"
+#include "errbuf.h"
+#include "exitcode.h"
+#include "registration.h"
+#include "store.h"
+#include "banned.h"
+
+#define COMPACT_MIN_RECORDS	256
+
+struct entry {
+	struct registration	reg;
+	unsigned long		seq;
+	time_t			registered_at;
+};
+
+struct registry {
+	pthread_mutex_t	  lock;
+	struct entry	 *entries;	/* unordered */
+	size_t		  len, cap, max;
+	size_t		 *slots;	/* hash: entry index + 1, 0 empty */
+	size_t		  nslots;	/* a power of two */
+	unsigned long	  generation;
+	unsigned long	  next_seq;
+	struct store	 *store;
+};
+
+static uint64_t
+hash_id(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Returns the slot holding id, or the empty slot where it would go. */
+static size_t
+find_slot(const struct registry *r, const char *id)
+{
+	size_t i = (size_t)hash_id(id) & (r->nslots - 1);
+
+	while (r->slots[i] != 0 &&
+	    strcmp(r->entries[r->slots[i] - 1].reg.identifier, id) != 0)
+		i = (i + 1) & (r->nslots - 1);
+	return i;
+}
+
+static int
+rehash(struct registry *r, size_t nslots)
+{
+	size_t *slots, i, k;
+
+	if ((slots = calloc(nslots, sizeof(*slots))) == NULL)
+		return -1;
+	free(r->slots);
+	r->slots = slots;
+	r->nslots = nslots;
+	for (i = 0; i < r->len; i++) {
+		k = find_slot(r, r->entries[i].reg.identifier);
+		r->slots[k] = i + 1;
+	}
+	return 0;
+}
+
+/* Makes room for one more entry. */
+static int
+reserve(struct registry *r)
+{
+	struct entry *e;
+	size_t cap;
+
+	if (r->len == r->cap) {
+		cap = r->cap ? r->cap * 2 : 16;
+		if ((e = reallocarray(r->entries, cap, sizeof(*e))) == NULL)
+			return -1;
+		r->entries = e;
+		r->cap = cap;
+	}
+	/* Keep the hash at most half full. */
+	if ((r->len + 1) * 2 > r->nslots)
+		return rehash(r, r->nslots ? r->nslots * 2 : 32);
+	return 0;
+}
+
+/* Removes the entry in slot i: backward-shift deletion, then swap-remove. */
+static void
+delete_slot(struct registry *r, size_t i)
+{
+	size_t idx = r->slots[i] - 1, j = i, k, last;
+
+	registration_release(&r->entries[idx].reg);
+	r->slots[i] = 0;
+	for (;;) {
+		j = (j + 1) & (r->nslots - 1);
+		if (r->slots[j] == 0)
+			break;
+		k = (size_t)hash_id(r->entries[r->slots[j] - 1].reg.identifier) &
+		    (r->nslots - 1);
+		/* Move j back to i unless its home lies cyclically in (i, j]. */
+		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		r->slots[i] = r->slots[j];
+		r->slots[j] = 0;
+		i = j;
+	}
+	last = r->len - 1;
+	if (idx != last) {
+		r->entries[idx] = r->entries[last];
+		r->slots[find_slot(r, r->entries[idx].reg.identifier)] =
+		    idx + 1;
+	}
+	r->len--;
+}
+
+/* Applies one record, from the store or from a request. */
+static int
+apply(struct registry *r, const struct store_record *rec)
+{
+	struct entry *e;
+	size_t i;
+
+	if (r->nslots == 0 && rehash(r, 32) == -1)
+		return -1;
+	if (rec->op == STORE_DELETE) {
+		i = find_slot(r, rec->identifier);
+		if (r->slots[i] != 0)
+			delete_slot(r, i);
+	} else {
+		i = find_slot(r, rec->reg->identifier);
+		if (r->slots[i] != 0) {
+			e = &r->entries[r->slots[i] - 1];
+			registration_release(&e->reg);
+		} else {
+			if (reserve(r) == -1)
+				return -1;
+			i = find_slot(r, rec->reg->identifier);
+			e = &r->entries[r->len];
+			r->slots[i] = ++r->len;
+		}
+		if (registration_copy(&e->reg, rec->reg) == -1) {
+			/* Out of memory: keep the entry, without metadata. */
+			e->reg.metadata = NULL;
+			e->reg.metadata_len = 0;
+		}
+		e->seq = rec->seq;
+		e->registered_at = rec->registered_at;
+		if (rec->seq >= r->next_seq)
+			r->next_seq = rec->seq + 1;
+	}
+	r->generation = rec->generation;
+	return 0;
+}
+
+static void
+replay_one(void *arg, const struct store_record *rec)
+{
+	struct registry *r = arg;
+
+	if (apply(r, rec) == -1)
+		diag_warn("journal: out of memory replaying a record");
+}
+
+/* Rewrites the store with one record per live entry. */
+static int
+compact(struct registry *r, struct errbuf *eb)
+{
+	struct store_record *recs;
+	size_t i;
+	int rc;
+
+	if ((recs = calloc(r->len + 1, sizeof(*recs))) == NULL)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	for (i = 0; i < r->len; i++) {
+		recs[i].op = STORE_PUT;
+		recs[i].generation = r->generation;
+		recs[i].seq = r->entries[i].seq;
+		recs[i].registered_at = r->entries[i].registered_at;
+		recs[i].reg = &r->entries[i].reg;
+	}
+	rc = r->store->ops->compact(r->store, recs, r->len, eb);
+	free(recs);
+	return rc;
+}
+
+struct registry *
+registry_new(size_t max, struct store *store, struct errbuf *eb)
+{
+	struct registry *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		if (store != NULL)
+			store->ops->free(store);
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	r->max = max;
+	r->next_seq = 1;
+	r->store = store;
+	if (rehash(r, 32) == -1) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		goto fail;
+	}
+	if (store == NULL)
+		return r;
+	if (store->ops->replay(store, replay_one, r, eb) == -1)
+		goto fail;
+	if (store->records > COMPACT_MIN_RECORDS &&
+	    store->records > 2 * r->len && compact(r, eb) == -1)
+		goto fail;
+	return r;
+fail:
+	registry_free(r);
+	return NULL;
+}
+
+void
+registry_free(struct registry *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->len; i++)
+		registration_release(&r->entries[i].reg);
+	free(r->entries);
+	free(r->slots);
+	if (r->store != NULL)
+		r->store->ops->free(r->store);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+int
+registry_put(struct registry *r, const struct registration *reg, time_t now,
+    struct errbuf *eb)
+{
+	struct store_record rec;
+	const struct entry *e;
+	size_t i;
+	int rc = REGISTRY_CHANGED;
+
+	pthread_mutex_lock(&r->lock);
+	i = find_slot(r, reg->identifier);
+	e = r->slots[i] != 0 ? &r->entries[r->slots[i] - 1] : NULL;
+	if (e != NULL && registration_equal(&e->reg, reg)) {
+		rc = REGISTRY_UNCHANGED;
+		goto out;
+	}
+	if (e == NULL && r->len >= r->max) {
+		rc = REGISTRY_FULL;
+		goto out;
+	}
+	memset(&rec, 0, sizeof(rec));
+	rec.op = STORE_PUT;
+	rec.generation = r->generation + 1;
+	rec.seq = e != NULL ? e->seq : r->next_seq;
+	rec.registered_at = e != NULL ? e->registered_at : now;
+	rec.reg = reg;
+	if (r->store != NULL && r->store->ops->append(r->store, &rec,
+	    eb) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (apply(r, &rec) == -1) {
+		rc = errbuf_set(eb, EC_INTERNAL, "out of memory");
+		goto out;
+	}
+out:
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int
+registry_remove(struct registry *r, const char *identifier,
+    struct errbuf *eb)
+{
+	struct store_record rec;
+	int rc = 1;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->slots[find_slot(r, identifier)] == 0) {
+		rc = 0;
+		goto out;
+	}
+	memset(&rec, 0, sizeof(rec));
+	rec.op = STORE_DELETE;
+	rec.generation = r->generation + 1;
+	rec.identifier = identifier;
+	if (r->store != NULL && r->store->ops->append(r->store, &rec,
+	    eb) == -1) {
+		rc = -1;
+		goto out;
+	}
+	(void)apply(r, &rec);
+out:
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int
+registry_contains(struct registry *r, const char *identifier)
+{
+	int found;
+
+	pthread_mutex_lock(&r->lock);
+	found = r->slots[find_slot(r, identifier)] != 0;
+	pthread_mutex_unlock(&r->lock);
+	return found;
+}
+
+unsigned long
+registry_generation(struct registry *r)
+{
+	unsigned long g;
+
+	pthread_mutex_lock(&r->lock);
+	g = r->generation;
+	pthread_mutex_unlock(&r->lock);
+	return g;
+}
+
+size_t
+registry_count(struct registry *r)
+{
+	size_t n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->len;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+static int
+cmp_entries(const void *a, const void *b)
+{
+	const struct entry *const *x = a, *const *y = b;
+
+	return strcmp((*x)->reg.identifier, (*y)->reg.identifier);
+}
+
+int
+registry_snapshot(struct registry *r, struct buf *doc,
+    unsigned long *generation, size_t *count,
+    unsigned char digest[REGISTRY_DIGEST_LEN])
+{
+	const struct entry **sorted = NULL;
+	struct sha256_ctx ctx;
+	struct tm tm;
+	char when[32];
+	size_t i, start;
+	int rc = -1;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->len > 0 && (sorted = calloc(r->len, sizeof(*sorted))) == NULL)
+		goto out;
+	for (i = 0; i < r->len; i++)
+		sorted[i] = &r->entries[i];
+	if (r->len > 1)
+		qsort(sorted, r->len, sizeof(*sorted), cmp_entries);
+	if (buf_addf(doc, "{\"schema_version\":1,\"generation\":%lu,"
+	    "\"registrations\":", r->generation) == -1)
+		goto out;
+	start = doc->len;
+	if (buf_addc(doc, '[') == -1)
+		goto out;
+	for (i = 0; i < r->len; i++) {
+		gmtime_r(&sorted[i]->registered_at, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		/* The registration's own object, then seq and time. */
+		if ((i > 0 && buf_addc(doc, ',') == -1) ||
+		    registration_render(doc, &sorted[i]->reg) == -1)
+			goto out;
+		doc->len--;	/* reopen the object: drop its '}' */
+		if (buf_addf(doc, ",\"seq\":%lu,\"registered_at\":\"%s\"}",
+		    sorted[i]->seq, when) == -1)
+			goto out;
+	}
+	if (buf_addc(doc, ']') == -1)
+		goto out;
+	sha256_init(&ctx);
+	sha256_update(&ctx, doc->len - start, (const uint8_t *)doc->data +
+	    start);
+	sha256_digest(&ctx, REGISTRY_DIGEST_LEN, digest);
+	if (buf_addc(doc, '}') == -1)
+		goto out;
+	*generation = r->generation;
+	*count = r->len;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&r->lock);
+	free(sorted);
+	return rc;
+}
