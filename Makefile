@@ -52,7 +52,8 @@ CMD_OBJS = \
 	cmd/cli.o \
 	cmd/fetch.o \
 	cmd/register.o \
-	cmd/serve_bundle.o
+	cmd/serve_bundle.o \
+	cmd/serve_exec.o
 
 UNIT_TESTS = \
 	test/unit/test_artifacts \

@@ -26,6 +26,7 @@ static const struct command commands[] = {	/* sorted by name */
 	{ "fetch",	 cmd_fetch,	   "register, wait, write files, exec" },
 	{ "register",	 cmd_register,	   "register this node, nothing else" },
 	{ "serve-bundle", cmd_serve_bundle, "serve a precomputed bundle" },
+	{ "serve-exec",	 cmd_serve_exec,   "serve what a materializer decides" },
 };
 
 static const char usage[] =

@@ -8,5 +8,6 @@
 int	cmd_fetch(int, char **);
 int	cmd_register(int, char **);
 int	cmd_serve_bundle(int, char **);
+int	cmd_serve_exec(int, char **);
 
 #endif

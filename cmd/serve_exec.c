@@ -1,0 +1,583 @@
+/*
+ * cfgsync serve-exec: registration-backed serving.  Nodes register; a
+ * worker thread runs the materializer on a snapshot of the registration
+ * set when the set changes (bursts coalesced over --debounce) and turns a
+ * ready result into a payload_index, which POST /node answers from.
+ *
+ * Every result carries the generation of the snapshot it was computed
+ * from and is served only while the registry is still at that generation,
+ * so a node never gets files computed for another set.  Polls only read:
+ * they never start a process.  Long polls park until the worker installs
+ * a result (http_server_wake) or their wait runs out.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "bundle.h"
+#include "cli.h"
+#include "cmds.h"
+#include "diag.h"
+#include "errbuf.h"
+#include "exitcode.h"
+#include "fsx.h"
+#include "http_server.h"
+#include "materializer.h"
+#include "payload_index.h"
+#include "protocol.h"
+#include "registration.h"
+#include "registry.h"
+#include "store.h"
+#include "banned.h"
+
+extern char **environ;
+
+#define DEBOUNCE_MS		100
+#define BACKOFF_MIN_MS		1000
+#define BACKOFF_MAX_MS		30000
+#define MAX_REGISTRATIONS	100000
+#define SNAPSHOT_MAX		(SIZE_MAX / 2)
+
+static const char usage[] =
+    "usage: cfgsync serve-exec [-q] [--listen [HOST:]PORT] "
+    "[--port-file FILE]\n"
+    "           [--token-file FILE] [--tls-cert FILE --tls-key FILE]\n"
+    "           [--max-body BYTES] [--max-connections N] "
+    "[--connection-timeout SECONDS]\n"
+    "           [--threads N] [--log-format text|json] "
+    "[--materializer-timeout SECONDS]\n"
+    "           [--max-output BYTES] [--max-registrations N] "
+    "[--debounce MS]\n"
+    "           [--state FILE] [--persist FILE] -- PROGRAM [ARG ...]\n";
+
+/* What the last materializer run said, for one registry generation. */
+struct result {
+	unsigned long		 generation;	/* of its snapshot; 0: none yet */
+	enum materializer_outcome outcome;
+	struct payload_index	*index;		/* READY */
+	char			 reason[MATERIALIZER_REASON_MAX];
+};
+
+struct serve_exec {
+	struct registry		*registry;
+	struct materializer	 mat;
+	const char		*persist;
+	unsigned		 debounce_ms;
+	struct http_server	*srv;
+
+	pthread_rwlock_t	 result_lock;	/* guards result */
+	struct result		 result;
+
+	pthread_mutex_t		 lock;		/* guards what follows */
+	pthread_cond_t		 cond;
+	uint64_t		 last_change_ms;	/* newest change */
+	uint64_t		 pending_since_ms;	/* first unhandled */
+	int			 stopping;
+	pthread_t		 worker;
+
+	int			 cancel;	/* atomic: stop a running run */
+	unsigned long		 runs[4];	/* atomic, by outcome */
+	double			 run_seconds;	/* worker thread only */
+	unsigned long		 reused;
+};
+
+static const char *const outcome_names[] = {
+	"ready", "not_ready", "tempfail", "failed"
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Tells the worker the set changed. */
+static void
+changed(struct serve_exec *se)
+{
+	pthread_mutex_lock(&se->lock);
+	se->last_change_ms = now_ms();
+	if (se->pending_since_ms == 0)
+		se->pending_since_ms = se->last_change_ms;
+	pthread_cond_signal(&se->cond);
+	pthread_mutex_unlock(&se->lock);
+}
+
+static void
+on_register(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct serve_exec *se = ctx;
+	struct registration reg;
+	struct errbuf eb;
+
+	if (cli_request_registration(req, resp, &reg) == -1)
+		return;
+	switch (registry_put(se->registry, &reg, time(NULL), &eb)) {
+	case REGISTRY_CHANGED:
+		changed(se);
+		/* FALLTHROUGH */
+	case REGISTRY_UNCHANGED:
+		resp->status = 202;
+		break;
+	case REGISTRY_FULL:
+		http_response_error(resp, 503, PROTOCOL_INTERNAL,
+		    "registration limit reached: %s not registered",
+		    reg.identifier);
+		break;
+	default:
+		diag_warn("register %s: %s", reg.identifier, eb.msg);
+		http_response_error(resp, 500, PROTOCOL_INTERNAL,
+		    "registration of %s not stored", reg.identifier);
+	}
+	registration_release(&reg);
+}
+
+static void
+unlock_result(void *arg)
+{
+	struct serve_exec *se = arg;
+
+	pthread_rwlock_unlock(&se->result_lock);
+}
+
+static void
+not_ready(struct http_request *req, struct http_response *resp)
+{
+	http_response_error(resp, 425, PROTOCOL_NOT_READY,
+	    "config for host %s is not ready", req->identifier);
+	resp->suspend = 1;	/* parked when the request asked to wait */
+}
+
+static void
+on_node(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct serve_exec *se = ctx;
+	const struct http_body *body;
+	struct registration reg;
+	unsigned long gen;
+
+	if (cli_request_registration(req, resp, &reg) == -1)
+		return;
+	registration_release(&reg);
+	gen = registry_generation(se->registry);
+	if (!registry_contains(se->registry, req->identifier)) {
+		not_ready(req, resp);
+		return;
+	}
+	pthread_rwlock_rdlock(&se->result_lock);
+	if (se->result.generation != gen || gen == 0) {
+		pthread_rwlock_unlock(&se->result_lock);
+		not_ready(req, resp);
+		return;
+	}
+	switch (se->result.outcome) {
+	case MATERIALIZER_READY:
+		if ((body = payload_index_find(se->result.index,
+		    req->identifier)) != NULL) {
+			/* Held until the prepared body is queued. */
+			resp->prepared = body;
+			resp->done = unlock_result;
+			resp->done_arg = se;
+			return;
+		}
+		http_response_error(resp, 404, PROTOCOL_MISSING_CONFIG,
+		    "missing config for host %s", req->identifier);
+		break;
+	case MATERIALIZER_NOT_READY:
+	case MATERIALIZER_TEMPFAIL:
+		not_ready(req, resp);
+		break;
+	case MATERIALIZER_FAILED:
+		http_response_error(resp, 500, PROTOCOL_INTERNAL, "%s",
+		    se->result.reason);
+		break;
+	}
+	pthread_rwlock_unlock(&se->result_lock);
+}
+
+static void
+on_list(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct serve_exec *se = ctx;
+	unsigned char digest[REGISTRY_DIGEST_LEN];
+	unsigned long gen;
+	size_t count;
+
+	if (registry_snapshot(se->registry, &resp->body, &gen, &count,
+	    digest) == -1) {
+		http_response_error(resp, 500, PROTOCOL_INTERNAL,
+		    "out of memory");
+		return;
+	}
+	resp->status = 200;
+}
+
+static void
+on_delete(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct serve_exec *se = ctx;
+	const char *id = req->path + strlen("/registrations/");
+	struct errbuf eb;
+
+	if (registration_identifier_check(id, strlen(id), &eb) == -1) {
+		http_response_error(resp, 400, PROTOCOL_BAD_REQUEST, "%s",
+		    eb.msg);
+		return;
+	}
+	(void)snprintf(req->identifier, sizeof(req->identifier), "%s", id);
+	switch (registry_remove(se->registry, id, &eb)) {
+	case 1:
+		changed(se);
+		resp->status = 204;
+		break;
+	case 0:
+		http_response_error(resp, 404, PROTOCOL_NOT_FOUND,
+		    "%s is not registered", id);
+		break;
+	default:
+		diag_warn("delete %s: %s", id, eb.msg);
+		http_response_error(resp, 500, PROTOCOL_INTERNAL,
+		    "removal of %s not stored", id);
+	}
+}
+
+static int
+metrics(void *ctx, struct buf *b)
+{
+	struct serve_exec *se = ctx;
+	unsigned long gen;
+	size_t i;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&se->result_lock);
+	gen = se->result.generation;
+	pthread_rwlock_unlock(&se->result_lock);
+	rc |= buf_addf(b, "# TYPE cfgsync_registrations gauge\n"
+	    "cfgsync_registrations %zu\n"
+	    "# TYPE cfgsync_snapshot_generation gauge\n"
+	    "cfgsync_snapshot_generation %lu\n"
+	    "# TYPE cfgsync_result_generation gauge\n"
+	    "cfgsync_result_generation %lu\n"
+	    "# TYPE cfgsync_materializer_runs_total counter\n",
+	    registry_count(se->registry), registry_generation(se->registry),
+	    gen);
+	for (i = 0; i < 4; i++)
+		rc |= buf_addf(b, "cfgsync_materializer_runs_total{outcome="
+		    "\"%s\"} %lu\n", outcome_names[i],
+		    __atomic_load_n(&se->runs[i], __ATOMIC_RELAXED));
+	pthread_mutex_lock(&se->lock);
+	rc |= buf_addf(b, "# TYPE cfgsync_materializer_seconds_total counter\n"
+	    "cfgsync_materializer_seconds_total %.3f\n"
+	    "# TYPE cfgsync_materializer_reused_total counter\n"
+	    "cfgsync_materializer_reused_total %lu\n", se->run_seconds,
+	    se->reused);
+	pthread_mutex_unlock(&se->lock);
+	return rc;
+}
+
+/* Swaps in a new result and wakes the parked polls. */
+static void
+install(struct serve_exec *se, struct result *fresh)
+{
+	struct payload_index *old;
+
+	pthread_rwlock_wrlock(&se->result_lock);
+	old = se->result.index;
+	se->result = *fresh;
+	pthread_rwlock_unlock(&se->result_lock);
+	payload_index_free(old);
+	http_server_wake(se->srv);
+}
+
+/* Re-stamps the current result for an equal set at a new generation. */
+static void
+restamp(struct serve_exec *se, unsigned long generation)
+{
+	pthread_rwlock_wrlock(&se->result_lock);
+	se->result.generation = generation;
+	pthread_rwlock_unlock(&se->result_lock);
+	http_server_wake(se->srv);
+}
+
+static void
+persist(struct serve_exec *se, const struct bundle *b)
+{
+	struct errbuf eb;
+	struct buf doc;
+
+	buf_init(&doc, SIZE_MAX);
+	if (bundle_render_json(&doc, b) == -1 || buf_addc(&doc, '\n') == -1)
+		diag_warn("persist %s: out of memory", se->persist);
+	else if (fsx_write_atomic(se->persist, doc.data, doc.len, 0644,
+	    &eb) == -1)
+		diag_warn("persist: %s", eb.msg);
+	buf_release(&doc);
+}
+
+/*
+ * One materializer run for the registry's current set.  Returns the
+ * outcome; an equal set to the last one settled reuses its result.
+ */
+static enum materializer_outcome
+run_once(struct serve_exec *se, unsigned char last_digest[REGISTRY_DIGEST_LEN],
+    int *have_digest)
+{
+	unsigned char digest[REGISTRY_DIGEST_LEN];
+	struct materializer_result mr;
+	struct result fresh;
+	struct errbuf eb;
+	struct buf snap;
+	unsigned long gen;
+	size_t count;
+
+	buf_init(&snap, SNAPSHOT_MAX);
+	if (registry_snapshot(se->registry, &snap, &gen, &count,
+	    digest) == -1) {
+		buf_release(&snap);
+		diag_warn("snapshot: out of memory");
+		return MATERIALIZER_FAILED;
+	}
+	pthread_rwlock_rdlock(&se->result_lock);
+	mr.outcome = se->result.outcome;
+	pthread_rwlock_unlock(&se->result_lock);
+	if (*have_digest && memcmp(digest, last_digest, sizeof(digest)) == 0 &&
+	    (mr.outcome == MATERIALIZER_READY ||
+	    mr.outcome == MATERIALIZER_NOT_READY)) {
+		buf_release(&snap);
+		restamp(se, gen);
+		pthread_mutex_lock(&se->lock);
+		se->reused++;
+		pthread_mutex_unlock(&se->lock);
+		return mr.outcome;
+	}
+	if (materializer_run(&se->mat, snap.data, snap.len, gen, count, &mr,
+	    &eb) == -1) {
+		mr.outcome = MATERIALIZER_FAILED;
+		(void)snprintf(mr.reason, sizeof(mr.reason), "%s", eb.msg);
+	}
+	buf_release(&snap);
+	__atomic_fetch_add(&se->runs[mr.outcome], 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&se->lock);
+	se->run_seconds += mr.seconds;
+	pthread_mutex_unlock(&se->lock);
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.generation = gen;
+	fresh.outcome = mr.outcome;
+	if (mr.outcome == MATERIALIZER_READY) {
+		if (se->persist != NULL)
+			persist(se, &mr.bundle);
+		if ((fresh.index = payload_index_new(&mr.bundle, &eb)) ==
+		    NULL) {
+			fresh.outcome = MATERIALIZER_FAILED;
+			(void)snprintf(mr.reason, sizeof(mr.reason), "%s",
+			    eb.msg);
+		}
+	}
+	bundle_release(&mr.bundle);
+	if (fresh.outcome == MATERIALIZER_FAILED) {
+		(void)snprintf(fresh.reason, sizeof(fresh.reason), "%s",
+		    mr.reason);
+		diag_warn("generation %lu: %s", gen, mr.reason);
+	} else
+		diag_info("generation %lu: %s (%zu nodes, %.3f s)", gen,
+		    outcome_names[fresh.outcome], count, mr.seconds);
+	install(se, &fresh);
+	memcpy(last_digest, digest, sizeof(digest));
+	*have_digest = 1;
+	return fresh.outcome;
+}
+
+static void *
+worker(void *arg)
+{
+	struct serve_exec *se = arg;
+	unsigned char digest[REGISTRY_DIGEST_LEN];
+	unsigned long done_gen = 0;
+	uint64_t now, due, retry_at = 0;
+	unsigned backoff = BACKOFF_MIN_MS;
+	enum materializer_outcome outcome;
+	struct timespec ts;
+	int have_digest = 0, run;
+
+	pthread_mutex_lock(&se->lock);
+	while (!se->stopping) {
+		now = now_ms();
+		run = 0;
+		due = 0;
+		if (registry_generation(se->registry) != done_gen) {
+			/* Quiet for a debounce, or pending ten of them. */
+			due = se->last_change_ms + se->debounce_ms;
+			if (se->pending_since_ms != 0 &&
+			    se->pending_since_ms + 10ull * se->debounce_ms < due)
+				due = se->pending_since_ms +
+				    10ull * se->debounce_ms;
+			run = now >= due;
+		} else if (retry_at != 0) {
+			due = retry_at;
+			run = now >= due;
+		}
+		if (!run) {
+			if (due == 0) {
+				pthread_cond_wait(&se->cond, &se->lock);
+				continue;
+			}
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += (time_t)((due - now) / 1000);
+			ts.tv_nsec += (long)((due - now) % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			(void)pthread_cond_timedwait(&se->cond, &se->lock,
+			    &ts);
+			continue;
+		}
+		if (registry_generation(se->registry) != done_gen)
+			backoff = BACKOFF_MIN_MS;
+		se->pending_since_ms = 0;
+		done_gen = registry_generation(se->registry);
+		pthread_mutex_unlock(&se->lock);
+		outcome = run_once(se, digest, &have_digest);
+		pthread_mutex_lock(&se->lock);
+		if (outcome == MATERIALIZER_FAILED ||
+		    outcome == MATERIALIZER_TEMPFAIL) {
+			/* Ask again later, not on every poll. */
+			retry_at = now_ms() + backoff;
+			backoff = backoff * 2 > BACKOFF_MAX_MS ?
+			    BACKOFF_MAX_MS : backoff * 2;
+		} else {
+			retry_at = 0;
+			backoff = BACKOFF_MIN_MS;
+		}
+	}
+	pthread_mutex_unlock(&se->lock);
+	return NULL;
+}
+
+enum {
+	OPT_DEBOUNCE = CLI_OPT_OWN,
+	OPT_MATERIALIZER_TIMEOUT,
+	OPT_MAX_OUTPUT,
+	OPT_MAX_REGISTRATIONS,
+	OPT_PERSIST,
+	OPT_STATE
+};
+
+int
+cmd_serve_exec(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_SERVER_LONGOPTS,
+		{ "debounce",		  required_argument, NULL, OPT_DEBOUNCE },
+		{ "help",		  no_argument,	     NULL, 'h' },
+		{ "materializer-timeout", required_argument, NULL,
+		    OPT_MATERIALIZER_TIMEOUT },
+		{ "max-output",		  required_argument, NULL, OPT_MAX_OUTPUT },
+		{ "max-registrations",	  required_argument, NULL,
+		    OPT_MAX_REGISTRATIONS },
+		{ "persist",		  required_argument, NULL, OPT_PERSIST },
+		{ "state",		  required_argument, NULL, OPT_STATE },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const struct http_route routes[] = {
+		{ "POST", "/init-with-node", "init-with-node", on_node },
+		{ "POST", "/node", "node", on_node },
+		{ "POST", "/register", "register", on_register },
+		{ "GET", "/registrations", "registrations", on_list },
+		{ "DELETE", "/registrations/", "registrations", on_delete },
+	};
+	struct serve_exec se;
+	struct cli_server server;
+	struct store *store = NULL;
+	struct errbuf eb;
+	const char *state = NULL;
+	size_t max_registrations = MAX_REGISTRATIONS;
+	int ch;
+
+	memset(&se, 0, sizeof(se));
+	cli_server_init(&server);
+	se.debounce_ms = DEBOUNCE_MS;
+	se.mat.timeout = MATERIALIZER_TIMEOUT;
+	se.mat.max_output = MATERIALIZER_MAX_OUTPUT;
+	bundle_limits_default(&se.mat.limits);
+	while ((ch = getopt_long(argc, argv, "+hq", longopts, NULL)) != -1) {
+		if (cli_server_opt(&server, usage, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'h':
+			cli_help(usage);
+		case OPT_DEBOUNCE:
+			se.debounce_ms = (unsigned)cli_uint_opt(usage,
+			    "--debounce", optarg, 0, 60000);
+			break;
+		case OPT_MATERIALIZER_TIMEOUT:
+			se.mat.timeout = (unsigned)cli_uint_opt(usage,
+			    "--materializer-timeout", optarg, 1, 86400);
+			break;
+		case OPT_MAX_OUTPUT:
+			se.mat.max_output = cli_uint_opt(usage, "--max-output",
+			    optarg, 2, 1UL << 34);
+			break;
+		case OPT_MAX_REGISTRATIONS:
+			max_registrations = cli_uint_opt(usage,
+			    "--max-registrations", optarg, 1, 100000000);
+			break;
+		case OPT_PERSIST:
+			se.persist = optarg;
+			break;
+		case OPT_STATE:
+			state = optarg;
+			break;
+		default:
+			cli_bad_option(usage);
+		}
+	}
+	if (optind >= argc || strcmp(argv[optind - 1], "--") != 0)
+		cli_usage_error(usage, "expected -- PROGRAM [ARG ...]");
+	se.mat.argv = argv + optind;
+	se.mat.envp = environ;
+	se.mat.cancel = &se.cancel;
+	if (se.mat.max_output < se.mat.limits.max_total_size)
+		se.mat.limits.max_total_size = se.mat.max_output;
+	if (state != NULL && (store = store_journal_open(state, &eb)) == NULL)
+		cli_die_eb(&eb);
+	if ((se.registry = registry_new(max_registrations, store, &eb)) ==
+	    NULL)
+		cli_die_eb(&eb);
+	if (state != NULL)
+		diag_warn("state %s: %zu registrations, generation %lu", state,
+		    registry_count(se.registry),
+		    registry_generation(se.registry));
+	pthread_rwlock_init(&se.result_lock, NULL);
+	pthread_mutex_init(&se.lock, NULL);
+	pthread_cond_init(&se.cond, NULL);
+	se.result.outcome = MATERIALIZER_NOT_READY;
+	cli_block_signals();
+	se.srv = cli_server_start(&server, routes,
+	    sizeof(routes) / sizeof(routes[0]), &se, metrics);
+	if (pthread_create(&se.worker, NULL, worker, &se) != 0)
+		cli_die(EC_INTERNAL, "cannot start the worker thread");
+	cli_server_wait(NULL, NULL);
+	/* Stop the worker first: a run in progress is cut short. */
+	__atomic_store_n(&se.cancel, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&se.lock);
+	se.stopping = 1;
+	pthread_cond_signal(&se.cond);
+	pthread_mutex_unlock(&se.lock);
+	pthread_join(se.worker, NULL);
+	http_server_stop(se.srv);
+	payload_index_free(se.result.index);
+	registry_free(se.registry);
+	pthread_cond_destroy(&se.cond);
+	pthread_mutex_destroy(&se.lock);
+	pthread_rwlock_destroy(&se.result_lock);
+	cli_server_release(&server);
+	return EC_OK;
+}
