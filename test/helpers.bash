@@ -19,7 +19,7 @@ vec() {
 	printf '%s/%s\n' "$VECTORS" "$1"
 }
 
-# start_server NAME DIR CFGSYNC-ARGS...: starts `cfgsync ARGS` listening on
+# start_server NAME DIR COMMAND ARGS...: starts `cfgsync COMMAND ARGS` on
 # 127.0.0.1 port 0 with its state in DIR; sets NAME_PID, NAME_URL and
 # NAME_PORT, with stderr in DIR/NAME.log.  Waits at most 10 s.
 start_server() {
@@ -27,8 +27,8 @@ start_server() {
 	shift 2
 	mkdir -p "$dir"
 	rm -f "$dir/$name.port"
-	cfgsync "$@" --listen 127.0.0.1:0 --port-file "$dir/$name.port" \
-	    2>"$dir/$name.log" &
+	cfgsync "$1" --listen 127.0.0.1:0 --port-file "$dir/$name.port" \
+	    "${@:2}" 2>"$dir/$name.log" &
 	eval "${name}_PID=$!"
 	for i in $(seq 1 200); do
 		[ -s "$dir/$name.port" ] && break
@@ -50,7 +50,8 @@ start_server_raw() {
 	local name=$1 dir=$2 i
 	shift 2
 	mkdir -p "$dir"
-	cfgsync "$@" 2>"$dir/$name.log" &
+	rm -f "$dir/$name.port"
+	cfgsync "$@" 2>>"$dir/$name.log" &
 	eval "${name}_PID=$!"
 	for i in $(seq 1 200); do
 		[ -s "$dir/$name.port" ] && break

@@ -1,0 +1,443 @@
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+# start_exec [SERVE-EXEC OPTIONS] -- PROGRAM [ARGS]: serve-exec on
+# 127.0.0.1 (port $PORT, default 0) with its log in $BATS_TEST_TMPDIR/S.log.
+start_exec() {
+	start_server_raw S "$BATS_TEST_TMPDIR" serve-exec \
+	    --listen "127.0.0.1:${PORT:-0}" \
+	    --port-file "$BATS_TEST_TMPDIR/S.port" --debounce 50 "$@"
+}
+
+teardown() {
+	stop_server S || true
+}
+
+# reg ID [IP]: registers a node with curl; prints the status.
+reg() {
+	curl -s -o /dev/null -w '%{http_code}' -X POST \
+	    --data "{\"identifier\":\"$1\",\"ip\":\"${2:-10.0.0.1}\"}" \
+	    "$S_URL/register"
+}
+
+# node ID: POST /node; prints "STATUS BODY".
+node() {
+	http POST "$S_URL/node" "{\"identifier\":\"$1\",\"ip\":\"10.0.0.1\"}"
+}
+
+# wait_for CMD...: retries CMD for at most 10 s.
+wait_for() {
+	local i
+	for i in $(seq 1 200); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+runs() {
+	if [ -f "$BATS_TEST_TMPDIR/runs" ]; then
+		wc -l <"$BATS_TEST_TMPDIR/runs"
+	else
+		echo 0
+	fi
+}
+
+pipes() {
+	local n=0 f
+	for f in /proc/"$1"/fd/*; do
+		case $(readlink "$f") in pipe:*) n=$((n + 1)) ;; esac
+	done
+	echo "$n"
+}
+
+status_is() {
+	[ "$(node "$1" | cut -d' ' -f1)" = "$2" ]
+}
+
+@test "serve-exec: threshold: node-1 waits for node-2, then both get their files in order" {
+	NEED=2 start_exec -- "$FIXTURES/need2.sh"
+	assert_equal "$(reg node-1)" 202
+	sleep 0.3
+	run node node-1
+	assert_output --regexp '^425 .*"code":"not_ready"'
+	assert_equal "$(reg node-2 10.0.0.2)" 202
+	wait_for status_is node-1 200
+	run -0 --separate-stderr cfgsync fetch --server "$S_URL" --id node-1 \
+	    --ip 10.0.0.1 --print --timeout 10
+	echo "$output" >"$BATS_TEST_TMPDIR/p.json"
+	run jq -r '.files[].path' "$BATS_TEST_TMPDIR/p.json"
+	assert_output "$(printf 'config.yaml\nshared.yaml')"
+	run -0 cfgsync fetch --server "$S_URL" --id node-2 --ip 10.0.0.2 \
+	    --out "$BATS_TEST_TMPDIR/o2" --timeout 10 -q
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/o2/config.yaml")" "id: node-2"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/o2/shared.yaml")" "n: 2"
+}
+
+@test "serve-exec: a fetch waiting with a long poll gets its files soon after the set becomes ready" {
+	NEED=2 start_exec -- "$FIXTURES/need2.sh"
+	cfgsync fetch --server "$S_URL" --id node-1 --ip 10.0.0.1 \
+	    --out "$BATS_TEST_TMPDIR/o1" --timeout 20 -q &
+	fetch=$!
+	wait_for grep -q 'POST /register' "$BATS_TEST_TMPDIR/S.log"
+	sleep 0.5
+	start=$(date +%s%N)
+	assert_equal "$(reg node-2 10.0.0.2)" 202
+	wait "$fetch"
+	elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+	echo "fetch finished ${elapsed_ms} ms after the last registration"
+	[ "$elapsed_ms" -lt 2000 ]
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/o1/config.yaml")" "id: node-1"
+	# It was one held request, not a stream of polls.
+	run grep -c 'POST /node ' "$BATS_TEST_TMPDIR/S.log"
+	assert_output 1
+}
+
+@test "serve-exec: 100 concurrent fetches all succeed with far fewer materializer runs" {
+	NEED=100 RUNS_FILE="$BATS_TEST_TMPDIR/runs" start_exec \
+	    --max-connections 400 -q -- "$FIXTURES/need2.sh"
+	pids=
+	for i in $(seq 1 100); do
+		cfgsync fetch --server "$S_URL" --id "node-$i" --ip 10.0.0.1 \
+		    --out "$BATS_TEST_TMPDIR/o/$i" --timeout 60 -q &
+		pids="$pids $!"
+	done
+	failed=0
+	for p in $pids; do
+		wait "$p" || failed=$((failed + 1))
+	done
+	assert_equal "$failed" 0
+	for i in $(seq 1 100); do
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/o/$i/config.yaml")" "id: node-$i"
+	done
+	echo "materializer runs: $(runs)"
+	[ "$(runs)" -lt 30 ]
+}
+
+@test "serve-exec: each failure mode gives 500 with a reason, and a fixed program recovers" {
+	echo ok >"$BATS_TEST_TMPDIR/mode"
+	MODE_FILE="$BATS_TEST_TMPDIR/mode" start_exec \
+	    --materializer-timeout 1 --max-output 1048576 -- "$FIXTURES/modal.sh"
+	assert_equal "$(reg node-1)" 202
+	wait_for status_is node-1 200
+	n=2
+	for mode in exit3 signal hang bigout garbage dotdot; do
+		echo "$mode" >"$BATS_TEST_TMPDIR/mode"
+		# A new set, so the program runs again.
+		assert_equal "$(reg "other-$n")" 202
+		n=$((n + 1))
+		wait_for status_is node-1 500
+		run node node-1
+		echo "$mode: $output"
+		assert_output --regexp '^500 \{"code":"internal","message":"[^"]+"\}$'
+		case $mode in
+		exit3) assert_output --partial "exited 3" ;;
+		signal) assert_output --partial "signal" ;;
+		hang) assert_output --partial "timeout" ;;
+		bigout) assert_output --partial "over 1048576 bytes" ;;
+		garbage) assert_output --partial "JSON" ;;
+		dotdot) assert_output --partial "'..'" ;;
+		esac
+		run -0 curl -sf "$S_URL/healthz"
+	done
+	# The program's stderr reached the log, line-prefixed.
+	run grep -c 'materializer: modal materializer: mode' "$BATS_TEST_TMPDIR/S.log"
+	[ "$output" -ge 6 ]
+	# Fixed: the retry after the back-off succeeds without a new node.
+	echo ok >"$BATS_TEST_TMPDIR/mode"
+	wait_for status_is node-1 200
+}
+
+@test "serve-exec: a failed run is retried after a back-off, not on every poll" {
+	echo exit3 >"$BATS_TEST_TMPDIR/mode"
+	MODE_FILE="$BATS_TEST_TMPDIR/mode" RUNS_FILE="$BATS_TEST_TMPDIR/runs" \
+	    start_exec -- "$FIXTURES/modal.sh"
+	assert_equal "$(reg node-1)" 202
+	wait_for status_is node-1 500
+	for i in $(seq 1 50); do
+		node node-1 >/dev/null
+	done
+	# 50 polls in well under the back-off's first 3 s: at most 2 runs.
+	[ "$(runs)" -le 2 ]
+}
+
+@test "serve-exec: a timed-out program's whole process group is killed, no zombie, no leaked descriptor" {
+	echo fds >"$BATS_TEST_TMPDIR/mode"
+	MODE_FILE="$BATS_TEST_TMPDIR/mode" start_exec \
+	    --materializer-timeout 1 -- "$FIXTURES/modal.sh"
+	assert_equal "$(reg node-1)" 202
+	wait_for test -s "$BATS_TEST_TMPDIR/mode.fds"
+	# The program sees its own pipes and nothing of the server's.
+	run cat "$BATS_TEST_TMPDIR/mode.fds"
+	refute_output --partial socket
+	refute_output --partial eventpoll
+	wait_for status_is node-1 404
+	# Connections come and go; pipes are the materializer's alone.
+	fds_before=$(pipes "$S_PID")
+	echo hang >"$BATS_TEST_TMPDIR/mode"
+	assert_equal "$(reg node-2)" 202
+	wait_for status_is node-1 500
+	child=$(cat "$BATS_TEST_TMPDIR/mode.child")
+	# The background child of the program is gone too.
+	wait_for sh -c "! kill -0 $child 2>/dev/null"
+	run sh -c "ps -o stat= --ppid $S_PID | grep -c Z"
+	assert_output 0
+	# Let the retry succeed, so no run is in flight, then count again.
+	echo fds >"$BATS_TEST_TMPDIR/mode"
+	wait_for status_is node-1 404
+	fds_after=$(pipes "$S_PID")
+	assert_equal "$fds_after" "$fds_before"
+}
+
+@test "serve-exec: the snapshot is sorted by identifier and passes metadata through" {
+	SNAPSHOT_FILE="$BATS_TEST_TMPDIR/snap.json" start_exec -- \
+	    "$FIXTURES/snapshot-copy.sh"
+	run -0 curl -s -o /dev/null -w '%{http_code}' -X POST \
+	    --data-binary @"$(vec registration-minimal.json)" "$S_URL/register"
+	assert_output 202
+	sleep 1.1	# a second apart, so registered_at shows the order
+	run -0 curl -s -o /dev/null -w '%{http_code}' -X POST \
+	    --data-binary @"$(vec registration.json)" "$S_URL/register"
+	assert_output 202
+	wait_for sh -c "jq -e '.generation == 2' '$BATS_TEST_TMPDIR/snap.json' >/dev/null"
+	# Same shape as the vector: node-1 first (sorted), node-2 first by seq.
+	run jq -c '[.schema_version, .generation, [.registrations[] |
+	    [.identifier, .ip, .metadata, .seq]]]' "$BATS_TEST_TMPDIR/snap.json"
+	assert_output "$(jq -c '[.schema_version, .generation, [.registrations[] |
+	    [.identifier, .ip, .metadata, .seq]]]' "$(vec snapshot.json)")"
+	run jq -r '.registrations[].registered_at' "$BATS_TEST_TMPDIR/snap.json"
+	assert_output --regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z'
+	# GET /registrations is the same document.
+	run -0 curl -sf "$S_URL/registrations"
+	echo "$output" >"$BATS_TEST_TMPDIR/list.json"
+	json_eq "$BATS_TEST_TMPDIR/list.json" "$BATS_TEST_TMPDIR/snap.json"
+}
+
+@test "serve-exec: metadata reaches the materializer byte for byte" {
+	SNAPSHOT_FILE="$BATS_TEST_TMPDIR/snap.json" start_exec -- \
+	    "$FIXTURES/snapshot-copy.sh"
+	meta='{"b": 1.50, "a": [1e3, "\u00e9"], "c": null}'
+	run -0 cfgsync register --server "$S_URL" --id node-1 --ip 10.0.0.1 \
+	    --metadata "$meta" -q
+	wait_for test -s "$BATS_TEST_TMPDIR/snap.json"
+	run -0 --separate-stderr grep -F -c "\"metadata\":$meta," "$BATS_TEST_TMPDIR/snap.json"
+	assert_output 1
+}
+
+@test "serve-exec: the environment carries generation and count" {
+	echo env >"$BATS_TEST_TMPDIR/mode"
+	MODE_FILE="$BATS_TEST_TMPDIR/mode" start_exec -- "$FIXTURES/modal.sh"
+	reg node-1 >/dev/null
+	wait_for test -s "$BATS_TEST_TMPDIR/mode.env"
+	rm "$BATS_TEST_TMPDIR/mode.env"
+	reg node-2 >/dev/null
+	wait_for test -s "$BATS_TEST_TMPDIR/mode.env"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/mode.env")" "2 2"
+}
+
+@test "serve-exec: re-registering the same content starts no run; new content does" {
+	RUNS_FILE="$BATS_TEST_TMPDIR/runs" NEED=1 start_exec -- "$FIXTURES/need2.sh"
+	reg node-1 >/dev/null
+	wait_for status_is node-1 200
+	assert_equal "$(runs)" 1
+	for i in 1 2 3; do
+		assert_equal "$(reg node-1)" 202
+	done
+	sleep 0.5
+	assert_equal "$(runs)" 1
+	assert_equal "$(reg node-1 10.9.9.9)" 202
+	wait_for sh -c "[ \$(wc -l <'$BATS_TEST_TMPDIR/runs') -eq 2 ]"
+}
+
+@test "serve-exec: not ready from exit 75 or {\"ready\":false} gives 425" {
+	for mode in tempfail notready; do
+		echo "$mode" >"$BATS_TEST_TMPDIR/mode"
+		MODE_FILE="$BATS_TEST_TMPDIR/mode" RUNS_FILE="$BATS_TEST_TMPDIR/runs" \
+		    start_exec -- "$FIXTURES/modal.sh"
+		reg node-1 >/dev/null
+		wait_for test -s "$BATS_TEST_TMPDIR/runs"
+		sleep 0.2
+		run node node-1
+		assert_output --regexp '^425 .*not_ready'
+		run -4 --separate-stderr cfgsync fetch --server "$S_URL" \
+		    --id node-1 --ip 10.0.0.1 --timeout 2 --print
+		assert_equal "$output" ""
+		assert_regex "$stderr" 'timed out'
+		stop_server S
+		rm -f "$BATS_TEST_TMPDIR/runs"
+	done
+}
+
+@test "serve-exec: an unregistered node gets 425, a registered node the result leaves out gets 404" {
+	echo ok >"$BATS_TEST_TMPDIR/mode"
+	MODE_FILE="$BATS_TEST_TMPDIR/mode" start_exec -- "$FIXTURES/modal.sh"
+	reg node-1 >/dev/null
+	wait_for status_is node-1 200
+	run node stranger
+	assert_output --regexp '^425 '
+	reg node-7 >/dev/null
+	wait_for status_is node-7 404
+	run node node-7
+	assert_output '404 {"code":"missing_config","message":"missing config for host node-7"}'
+	run -3 --separate-stderr cfgsync fetch --server "$S_URL" --id node-7 \
+	    --ip 10.0.0.1 --out "$BATS_TEST_TMPDIR/o" --timeout 10
+	assert [ ! -e "$BATS_TEST_TMPDIR/o" ]
+}
+
+@test "serve-exec: DELETE /registrations/ID removes a node in a new generation" {
+	SNAPSHOT_FILE="$BATS_TEST_TMPDIR/snap.json" start_exec -- \
+	    "$FIXTURES/snapshot-copy.sh"
+	reg node-1 >/dev/null
+	reg node-2 >/dev/null
+	run http DELETE "$S_URL/registrations/node-1"
+	assert_output '204 '
+	run http DELETE "$S_URL/registrations/node-1"
+	assert_output --regexp '^404 .*not_found'
+	run http DELETE "$S_URL/registrations/bad%2Fid"
+	assert_output --regexp '^(400|404) '
+	run -0 curl -sf "$S_URL/registrations"
+	assert_output --regexp '"generation":3,"registrations":\[\{"identifier":"node-2"'
+	wait_for sh -c "jq -e '.generation == 3' '$BATS_TEST_TMPDIR/snap.json' >/dev/null"
+}
+
+@test "serve-exec: kill -9 and restart with --state loses no registration; a waiting fetch finishes" {
+	NEED=3 start_exec --state "$BATS_TEST_TMPDIR/state" -- "$FIXTURES/need2.sh"
+	port=$S_PORT
+	meta='{"network_port": 3000}'
+	run -0 cfgsync register --server "$S_URL" --id node-0 --ip 10.0.0.9 \
+	    --metadata "$meta" -q
+	cfgsync fetch --server "$S_URL" --id node-1 --ip 10.0.0.1 \
+	    --out "$BATS_TEST_TMPDIR/o1" --timeout 30 -q &
+	fetch=$!
+	wait_for sh -c "curl -s '$S_URL/registrations' | grep -q node-1"
+	kill -9 "$S_PID"
+	wait "$S_PID" || true
+	# The third node arrives after the restart.
+	PORT=$port NEED=3 start_exec --state "$BATS_TEST_TMPDIR/state" -- \
+	    "$FIXTURES/need2.sh"
+	run -0 curl -sf "$S_URL/registrations"
+	assert_output --partial '"identifier":"node-0","ip":"10.0.0.9","metadata":{"network_port": 3000},"seq":1'
+	assert_output --partial '"identifier":"node-1"'
+	assert_equal "$(reg node-2)" 202
+	wait "$fetch"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/o1/shared.yaml")" "n: 3"
+}
+
+@test "serve-exec: a torn last journal record is dropped with a warning, not a refusal" {
+	NEED=9 start_exec --state "$BATS_TEST_TMPDIR/state" -- "$FIXTURES/need2.sh"
+	reg node-1 >/dev/null
+	reg node-2 >/dev/null
+	kill -9 "$S_PID"
+	wait "$S_PID" || true
+	printf '{"op":"put","generation":3,"seq":3,"regis' >>"$BATS_TEST_TMPDIR/state"
+	NEED=9 start_exec --state "$BATS_TEST_TMPDIR/state" -- "$FIXTURES/need2.sh"
+	run grep 'torn last record' "$BATS_TEST_TMPDIR/S.log"
+	assert_success
+	run -0 curl -sf "$S_URL/registrations"
+	assert_output --regexp '"generation":2,.*"node-1".*"node-2"'
+	# New records append after the cut, and survive another restart.
+	reg node-3 >/dev/null
+	stop_server S
+	NEED=9 start_exec --state "$BATS_TEST_TMPDIR/state" -- "$FIXTURES/need2.sh"
+	run -0 curl -sf "$S_URL/registrations"
+	assert_output --partial '"identifier":"node-3"'
+}
+
+@test "serve-exec: a journal damaged before its last record is refused with exit 7" {
+	printf 'garbage\n{"op":"delete","generation":1,"identifier":"x"}\n' \
+	    >"$BATS_TEST_TMPDIR/state"
+	run -7 --separate-stderr cfgsync serve-exec --listen 127.0.0.1:0 \
+	    --state "$BATS_TEST_TMPDIR/state" -- true
+	assert_regex "$stderr" 'journal .*line 1'
+}
+
+@test "serve-exec: --persist writes each ready result as a bundle serve-bundle serves unchanged" {
+	NEED=2 start_exec --persist "$BATS_TEST_TMPDIR/ready.json" -- \
+	    "$FIXTURES/need2.sh"
+	reg node-1 >/dev/null
+	reg node-2 >/dev/null
+	wait_for status_is node-1 200
+	node node-1 >"$BATS_TEST_TMPDIR/exec.out"
+	run -0 cfgsync bundle check "$BATS_TEST_TMPDIR/ready.json" 2>/dev/null ||
+	    run -0 jq -e .nodes "$BATS_TEST_TMPDIR/ready.json"
+	start_server B "$BATS_TEST_TMPDIR/b" serve-bundle "$BATS_TEST_TMPDIR/ready.json"
+	run -0 curl -s -X POST --data '{"identifier":"node-1","ip":"10.0.0.1"}' \
+	    "$B_URL/node"
+	assert_equal "200 $output" "$(cat "$BATS_TEST_TMPDIR/exec.out")"
+	stop_server B
+}
+
+@test "serve-exec: the registration cap answers 503 and keeps the others" {
+	NEED=9 start_exec --max-registrations 2 -- "$FIXTURES/need2.sh"
+	assert_equal "$(reg node-1)" 202
+	assert_equal "$(reg node-2)" 202
+	assert_equal "$(reg node-3)" 503
+	assert_equal "$(reg node-1 10.1.1.1)" 202
+	run -0 curl -sf "$S_URL/registrations"
+	refute_output --partial node-3
+}
+
+@test "serve-exec: bad input gets 400 and the server keeps serving" {
+	NEED=9 start_exec -- "$FIXTURES/need2.sh"
+	for body in '' '{' '[]' '{"identifier":"a/b","ip":"10.0.0.1"}' \
+	    '{"identifier":"a","ip":"999.0.0.1"}' '{"identifier":5,"ip":"10.0.0.1"}'; do
+		run http POST "$S_URL/register" "$body"
+		assert_output --regexp '^400 \{"code":"bad_request"'
+	done
+	run http POST "$S_URL/node?wait=abc" '{"identifier":"a","ip":"10.0.0.1"}'
+	assert_output --regexp '^400 '
+	run http GET "$S_URL/register"
+	assert_output --regexp '^405 '
+	run -0 curl -sf "$S_URL/healthz"
+	assert_output '{"status":"ok"}'
+}
+
+@test "serve-exec: usage errors exit 2" {
+	run -2 --separate-stderr cfgsync serve-exec --listen 127.0.0.1:0
+	assert_regex "$stderr" 'PROGRAM'
+	run -2 --separate-stderr cfgsync serve-exec --debounce x -- true
+	run -0 --separate-stderr cfgsync serve-exec -h
+	assert_regex "$output" '^usage: cfgsync serve-exec'
+}
+
+@test "serve-exec: share/materializers/wait-for-n.sh hands out identities and peers" {
+	start_exec -- "$TOP/share/materializers/wait-for-n.sh" 3
+	for i in 1 2 3; do
+		cfgsync fetch --server "$S_URL" --id "node-$i" --ip "10.0.0.$i" \
+		    --metadata "{\"network_port\": 700$i}" \
+		    --out "$BATS_TEST_TMPDIR/o$i" --timeout 20 -q &
+		eval "p$i=\$!"
+	done
+	wait "$p1" && wait "$p2" && wait "$p3"
+	run cat "$BATS_TEST_TMPDIR/o2/config.yaml"
+	assert_output "$(printf 'id: node-2\nip: 10.0.0.2\npeers:\n  - 10.0.0.1:7001\n  - 10.0.0.3:7003')"
+	run cat "$BATS_TEST_TMPDIR/o3/deployment-settings.yaml"
+	assert_line 'nodes: 3'
+}
+
+@test "serve-exec: share/materializers/exactly-n.py: the first N form the cluster, a late node exits 3" {
+	start_exec -- "$TOP/share/materializers/exactly-n.py" 2
+	for i in 1 2; do
+		cfgsync fetch --server "$S_URL" --id "node-$i" --ip "10.0.0.$i" \
+		    --out "$BATS_TEST_TMPDIR/o$i" --timeout 20 -q &
+		eval "p$i=\$!"
+	done
+	wait "$p1" && wait "$p2"
+	assert_equal "$(head -1 "$BATS_TEST_TMPDIR/o1/config.yaml")" "id: node-1"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/o2/deployment-settings.yaml")" "cluster_size: 2"
+	run -3 --separate-stderr cfgsync fetch --server "$S_URL" --id node-3 \
+	    --ip 10.0.0.3 --out "$BATS_TEST_TMPDIR/o3" --timeout 20
+	assert [ ! -e "$BATS_TEST_TMPDIR/o3" ]
+}
+
+@test "serve-exec: share/materializers/exactly-n.py: after the deadline a quorum is enough" {
+	start_exec -- "$TOP/share/materializers/exactly-n.py" 3 --deadline 1
+	for i in 1 2; do
+		cfgsync fetch --server "$S_URL" --id "node-$i" --ip "10.0.0.$i" \
+		    --out "$BATS_TEST_TMPDIR/o$i" --timeout 20 -q &
+		eval "p$i=\$!"
+	done
+	wait "$p1" && wait "$p2"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/o1/deployment-settings.yaml")" "cluster_size: 2"
+}
