@@ -60,21 +60,27 @@ UNIT_TESTS = \
 	test/unit/test_buf \
 	test/unit/test_registration
 
-.PHONY: all check unit bats lint deps demo install clean bench
+.PHONY: all check unit bats lint deps demo install clean bench FORCE
 
 all: cfgsync
+
+# Rebuild everything when the flags change (SANITIZE=1 and back).
+BUILD_FLAGS = $(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS)
+.build-flags: FORCE
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' >$@
+FORCE:
 
 lib/libcfgsync.a: $(LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJS)
 
-cfgsync: $(CMD_OBJS) lib/libcfgsync.a
+cfgsync: $(CMD_OBJS) lib/libcfgsync.a .build-flags
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) lib/libcfgsync.a $(LDLIBS)
 
-%.o: %.c
+%.o: %.c .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-test/unit/%: test/unit/%.c lib/libcfgsync.a
+test/unit/%: test/unit/%.c lib/libcfgsync.a .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libcfgsync.a $(LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)
@@ -98,7 +104,7 @@ unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
 
 bats: cfgsync
-	bats --jobs 1 test
+	bats test
 
 check: deps
 	$(MAKE) all
@@ -143,4 +149,4 @@ install: all
 	install -m 0644 completions/cfgsync.fish $(DESTDIR)$(FISHCOMPDIR)/cfgsync.fish
 
 clean:
-	rm -f cfgsync lib/libcfgsync.a lib/*.o lib/*.d cmd/*.o cmd/*.d $(UNIT_TESTS)
+	rm -f cfgsync .build-flags lib/libcfgsync.a lib/*.o lib/*.d cmd/*.o cmd/*.d $(UNIT_TESTS)

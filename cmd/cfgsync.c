@@ -61,17 +61,18 @@ find_command(const char *name)
 static int
 run_extension(int argc, char **argv)
 {
-	char prog[NAME_MAX + 1];
+	char prog[NAME_MAX + 1], *name = argv[0];
 	int n;
 
 	(void)argc;
-	if (strchr(argv[0], '/') != NULL)
+	if (strchr(name, '/') != NULL)
 		return -1;
-	n = snprintf(prog, sizeof(prog), "cfgsync-%s", argv[0]);
+	n = snprintf(prog, sizeof(prog), "cfgsync-%s", name);
 	if (n < 0 || (size_t)n >= sizeof(prog))
 		return -1;
 	argv[0] = prog;
 	execvp(prog, argv);
+	argv[0] = name;
 	if (errno != ENOENT)
 		cli_die(EC_INTERNAL, "exec %s: %s", prog, strerror(errno));
 	return -1;

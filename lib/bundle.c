@@ -233,6 +233,8 @@ bundle_find(const struct bundle *b, const char *identifier)
 {
 	struct bundle_node key;
 
+	if (b->nnodes == 0)
+		return NULL;
 	key.identifier = (char *)identifier;
 	return bsearch(&key, b->nodes, b->nnodes, sizeof(*b->nodes),
 	    cmp_nodes);
