@@ -37,6 +37,7 @@
 #define HTTP_STOP_GRACE_MS	5000
 #define HTTP_LOG_MAX		1024
 #define HTTP_TLS_MAX		(1UL << 20)
+#define HTTP_DISCARD_MAX	(16UL << 20)	/* of an over-size body */
 
 /* The statuses counted in /metrics; the last slot takes any other. */
 static const int counted_status[] = {
@@ -61,6 +62,7 @@ struct conn_state {
 	unsigned long		 wake_seen;	/* srv->wake_seq at dispatch */
 	int			 suspended;
 	int			 answered;
+	size_t			 discarded;	/* bytes past max_body */
 	struct conn_state	*next;		/* in srv->parked */
 };
 
@@ -524,13 +526,27 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (buf_add(&st->body, upload_data, *upload_data_size) == -1)
-			return send_error(srv, st, 413, PROTOCOL_TOO_LARGE,
-			    "body over the limit of %zu bytes",
-			    srv->cfg.max_body);
+		/*
+		 * A body without Content-Length (chunked) that outgrows the
+		 * cap is read and dropped, so the client can get its 413;
+		 * one that keeps coming long after gets the connection
+		 * closed.
+		 */
+		if (st->discarded > 0 || buf_add(&st->body, upload_data,
+		    *upload_data_size) == -1) {
+			st->discarded += *upload_data_size;
+			if (st->discarded > HTTP_DISCARD_MAX) {
+				st->answered = 1;
+				log_request(srv, st, 413, 0);
+				return MHD_NO;	/* closes the connection */
+			}
+		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (st->discarded > 0)
+		return send_error(srv, st, 413, PROTOCOL_TOO_LARGE,
+		    "body over the limit of %zu bytes", srv->cfg.max_body);
 	if (st->suspended) {
 		/* Resumed: by a wake, a deadline or the stop. */
 		st->suspended = 0;
