@@ -261,10 +261,32 @@ static const struct store_ops journal_ops = {
 	journal_free
 };
 
+/* Makes a new file's directory entry durable too. */
+static void
+sync_parent(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd, n;
+
+	if (slash == NULL)
+		n = snprintf(dir, sizeof(dir), ".");
+	else
+		n = snprintf(dir, sizeof(dir), "%.*s",
+		    slash == path ? 1 : (int)(slash - path), path);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
 struct store *
 store_journal_open(const char *path, struct errbuf *eb)
 {
 	struct journal *j;
+	struct stat st;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL ||
 	    (j->path = strdup(path)) == NULL) {
@@ -281,5 +303,7 @@ store_journal_open(const char *path, struct errbuf *eb)
 		journal_free(&j->store);
 		return NULL;
 	}
+	if (fstat(j->fd, &st) == 0 && st.st_size == 0)
+		sync_parent(path);
 	return &j->store;
 }
