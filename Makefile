@@ -58,7 +58,8 @@ CMD_OBJS = \
 UNIT_TESTS = \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
-	test/unit/test_registration
+	test/unit/test_registration \
+	test/unit/test_registry
 
 .PHONY: all check unit bats lint deps demo install clean bench FORCE
 
