@@ -132,7 +132,11 @@ demo: deps
 	$(MAKE) all
 	sh share/demo.sh
 
-bench: all
+bench: deps
+	$(MAKE) all
+	@dpkg-query -W -f='$${Status}\n' wrk 2>/dev/null | \
+	    grep -q '^install ok installed' || \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 	sh test/bench/run.sh
 
 install: all
