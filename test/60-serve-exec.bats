@@ -441,3 +441,21 @@ status_is() {
 	wait "$p1" && wait "$p2"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/o1/deployment-settings.yaml")" "cluster_size: 2"
 }
+
+@test "serve-exec: 500 parked long polls cost no thread each and are all answered" {
+	ulimit -n 4096
+	NEED=2 start_exec --max-connections 2000 -q -- "$FIXTURES/need2.sh"
+	reg node-1 >/dev/null
+	threads_before=$(awk '/^Threads:/ { print $2 }' "/proc/$S_PID/status")
+	python3 "$FIXTURES/park.py" "$S_PORT" 500 "$BATS_TEST_TMPDIR/parked" \
+	    >"$BATS_TEST_TMPDIR/park.out" &
+	park=$!
+	wait_for test -e "$BATS_TEST_TMPDIR/parked"
+	sleep 0.5
+	threads_parked=$(awk '/^Threads:/ { print $2 }' "/proc/$S_PID/status")
+	echo "threads: $threads_before before, $threads_parked with 500 parked"
+	assert_equal "$threads_parked" "$threads_before"
+	reg node-2 >/dev/null
+	wait "$park"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/park.out")" "200:500"
+}
