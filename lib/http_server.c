@@ -37,6 +37,7 @@
 #define HTTP_STOP_GRACE_MS	5000
 #define HTTP_LOG_MAX		1024
 #define HTTP_TLS_MAX		(1UL << 20)
+#define HTTP_DISCARD_MAX	(64UL << 20)	/* read past the cap, then cut */
 
 /* The statuses counted in /metrics; the last slot takes any other. */
 static const int counted_status[] = {
@@ -59,6 +60,8 @@ struct conn_state {
 	uint64_t		 start_ns;
 	uint64_t		 deadline_ns;	/* while suspended */
 	unsigned long		 wake_seen;	/* srv->wake_seq at dispatch */
+	size_t			 discarded;	/* body bytes past the cap */
+	int			 too_large;	/* body over the cap: 413 */
 	int			 suspended;
 	int			 answered;
 	struct conn_state	*next;		/* in srv->parked */
@@ -524,13 +527,25 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (buf_add(&st->body, upload_data, *upload_data_size) == -1)
-			return send_error(srv, st, 413, PROTOCOL_TOO_LARGE,
-			    "body over the limit of %zu bytes",
-			    srv->cfg.max_body);
+		if (!st->too_large && buf_add(&st->body, upload_data,
+		    *upload_data_size) == 0) {
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		/*
+		 * Over the cap in mid-body (a chunked upload): libmicrohttpd
+		 * takes no answer until the body is in, so drop the rest and
+		 * answer 413 then; a body far past the cap ends the
+		 * connection.
+		 */
+		st->too_large = 1;
+		st->discarded += *upload_data_size;
 		*upload_data_size = 0;
-		return MHD_YES;
+		return st->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
+	if (st->too_large)
+		return send_error(srv, st, 413, PROTOCOL_TOO_LARGE,
+		    "body over the limit of %zu bytes", srv->cfg.max_body);
 	if (st->suspended) {
 		/* Resumed: by a wake, a deadline or the stop. */
 		st->suspended = 0;
