@@ -60,7 +60,7 @@ find_command(const char *name)
 static int
 run_extension(int argc, char **argv)
 {
-	char prog[NAME_MAX + 1];
+	char prog[NAME_MAX + 1], *name = argv[0];
 	int n;
 
 	(void)argc;
@@ -71,6 +71,8 @@ run_extension(int argc, char **argv)
 		return -1;
 	argv[0] = prog;
 	execvp(prog, argv);
+	/* prog dies with this frame: give the caller its name back. */
+	argv[0] = name;
 	if (errno != ENOENT)
 		cli_die(EC_INTERNAL, "exec %s: %s", prog, strerror(errno));
 	return -1;
