@@ -37,7 +37,7 @@
 #define HTTP_STOP_GRACE_MS	5000
 #define HTTP_LOG_MAX		1024
 #define HTTP_TLS_MAX		(1UL << 20)
-#define HTTP_DISCARD_MAX	(64UL << 20)	/* read past the cap, then cut */
+#define HTTP_DISCARD_MAX	(64UL << 20)	/* then cut the connection */
 
 /* The statuses counted in /metrics; the last slot takes any other. */
 static const int counted_status[] = {
@@ -60,8 +60,8 @@ struct conn_state {
 	uint64_t		 start_ns;
 	uint64_t		 deadline_ns;	/* while suspended */
 	unsigned long		 wake_seen;	/* srv->wake_seq at dispatch */
-	size_t			 discarded;	/* body bytes past the cap */
-	int			 too_large;	/* body over the cap: 413 */
+	size_t			 discarded;	/* past the cap */
+	int			 too_large;	/* over the cap: 413 */
 	int			 suspended;
 	int			 answered;
 	struct conn_state	*next;		/* in srv->parked */

@@ -182,7 +182,8 @@ test_file_json(void)
 	artifact_set_init(&set);
 	CHECK(files_from(&set, "[{\"path\":\"a\",\"content\":\"x\\n\"},"
 	    "{\"path\":\"/b\",\"content\":\"AAEC/w==\",\"encoding\":\"base64\","
-	    "\"mode\":\"0600\"},{\"path\":\"c\",\"content\":\"\",\"mode\":\"755\","
+	    "\"mode\":\"0600\"},{\"path\":\"c\",\"content\":\"\","
+	    "\"mode\":\"755\","
 	    "\"encoding\":\"utf-8\",\"owner\":\"root\",\"group\":\"0\"}]",
 	    &eb) == 0);
 	CHECK(set.len == 3);
@@ -205,16 +206,19 @@ test_file_json(void)
 	buf_release(&out);
 
 	/* A digest is checked against the decoded content. */
-	CHECK(files_from(&set, "[{\"path\":\"a\",\"content\":\"abc\",\"sha256\":"
+	CHECK(files_from(&set, "[{\"path\":\"a\",\"content\":\"abc\","
+	    "\"sha256\":"
 	    "\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 	    "\"}]", &eb) == 0);
-	CHECK(set.files[0].has_sha256 && artifact_file_digest_ok(&set.files[0]));
+	CHECK(set.files[0].has_sha256 &&
+	    artifact_file_digest_ok(&set.files[0]));
 	set.files[0].content[0] = 'x';
 	CHECK(!artifact_file_digest_ok(&set.files[0]));
 	set.files[0].content[0] = 'a';
 	set.files[0].has_sha256 = 0;
 	artifact_file_hash(&set.files[0]);
-	CHECK(set.files[0].has_sha256 && artifact_file_digest_ok(&set.files[0]));
+	CHECK(set.files[0].has_sha256 &&
+	    artifact_file_digest_ok(&set.files[0]));
 	buf_init(&out, MAX_DOC);
 	CHECK(artifact_file_render(&out, &set.files[0]) == 0);
 	CHECK(strstr(out.data, "\"sha256\":\"ba7816bf8f01cfea414140de5dae2223"
@@ -357,7 +361,8 @@ test_errors(void)
 
 	buf_reset(&out);
 	CHECK(protocol_render_error(&out, "x", "say \"hi\"\n") == 0);
-	CHECK_STR(out.data, "{\"code\":\"x\",\"message\":\"say \\\"hi\\\"\\n\"}");
+	CHECK_STR(out.data,
+	    "{\"code\":\"x\",\"message\":\"say \\\"hi\\\"\\n\"}");
 	buf_release(&out);
 
 	/* A message from a server cannot drive the terminal. */

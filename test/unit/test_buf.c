@@ -169,27 +169,27 @@ test_utf8(void)
 	} cases[] = {
 		{ "", 0, 1 },
 		{ "ascii text\n", 11, 1 },
-		{ "caf\xc3\xa9", 5, 1 },			/* é */
-		{ "\xe2\x82\xac", 3, 1 },			/* € */
-		{ "\xf0\x9f\x98\x80", 4, 1 },			/* U+1F600 */
-		{ "\xf4\x8f\xbf\xbf", 4, 1 },			/* U+10FFFF */
-		{ "\xed\x9f\xbf", 3, 1 },			/* U+D7FF */
-		{ "a\0b", 3, 0 },				/* NUL */
-		{ "\x80", 1, 0 },				/* stray continuation */
+		{ "caf\xc3\xa9", 5, 1 },	/* é */
+		{ "\xe2\x82\xac", 3, 1 },	/* € */
+		{ "\xf0\x9f\x98\x80", 4, 1 },	/* U+1F600 */
+		{ "\xf4\x8f\xbf\xbf", 4, 1 },	/* U+10FFFF */
+		{ "\xed\x9f\xbf", 3, 1 },	/* U+D7FF */
+		{ "a\0b", 3, 0 },	/* NUL */
+		{ "\x80", 1, 0 },	/* stray continuation */
 		{ "\xbf", 1, 0 },
-		{ "\xc3", 1, 0 },				/* truncated */
+		{ "\xc3", 1, 0 },	/* truncated */
 		{ "\xe2\x82", 2, 0 },
 		{ "\xf0\x9f\x98", 3, 0 },
 		{ "caf\xc3", 4, 0 },
-		{ "\xc3\x28", 2, 0 },				/* bad continuation */
-		{ "\xc0\xaf", 2, 0 },				/* overlong "/" */
+		{ "\xc3\x28", 2, 0 },	/* bad continuation */
+		{ "\xc0\xaf", 2, 0 },	/* overlong "/" */
 		{ "\xc1\xbf", 2, 0 },
-		{ "\xe0\x80\xaf", 3, 0 },			/* overlong */
-		{ "\xf0\x80\x80\xaf", 4, 0 },			/* overlong */
-		{ "\xed\xa0\x80", 3, 0 },			/* surrogate D800 */
-		{ "\xed\xbf\xbf", 3, 0 },			/* surrogate DFFF */
-		{ "\xf4\x90\x80\x80", 4, 0 },			/* past U+10FFFF */
-		{ "\xf8\x88\x80\x80\x80", 5, 0 },		/* 5-byte form */
+		{ "\xe0\x80\xaf", 3, 0 },	/* overlong */
+		{ "\xf0\x80\x80\xaf", 4, 0 },	/* overlong */
+		{ "\xed\xa0\x80", 3, 0 },	/* surrogate D800 */
+		{ "\xed\xbf\xbf", 3, 0 },	/* surrogate DFFF */
+		{ "\xf4\x90\x80\x80", 4, 0 },	/* past U+10FFFF */
+		{ "\xf8\x88\x80\x80\x80", 5, 0 },	/* 5-byte form */
 		{ "\xfe", 1, 0 },
 		{ "\xff", 1, 0 },
 	};

@@ -201,7 +201,8 @@ test_fields(void)
 	check_refused("{}", "identifier");
 	check_refused("{\"ip\":\"10.0.0.1\"}", "identifier");
 	check_refused("{\"identifier\":\"n\"}", "ip");
-	check_refused("{\"identifier\":null,\"ip\":\"10.0.0.1\"}", "identifier");
+	check_refused("{\"identifier\":null,\"ip\":\"10.0.0.1\"}",
+	    "identifier");
 	check_refused("{\"identifier\":1,\"ip\":\"10.0.0.1\"}", "identifier");
 	check_refused("{\"identifier\":[\"n\"],\"ip\":\"10.0.0.1\"}",
 	    "identifier");
