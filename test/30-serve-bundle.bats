@@ -511,3 +511,52 @@ refused() {
 		json_eq "$BATS_TEST_TMPDIR/c$i" "$(vec payload.json)"
 	done
 }
+
+@test "serve-bundle: a body of exactly the cap is read, one byte more is 413" {
+	local reg
+	reg='{"identifier":"node-1","ip":"10.0.0.1"}'
+	# Pad with trailing white space, which JSON allows.
+	{ printf '%s' "$reg"; head -c $((65536 - ${#reg})) /dev/zero |
+	    tr '\0' ' '; } >"$BATS_TEST_TMPDIR/exact"
+	assert_equal "$(stat -c %s "$BATS_TEST_TMPDIR/exact")" 65536
+	post /node "$BATS_TEST_TMPDIR/exact"
+	assert_equal "$STATUS" 200
+	req POST "$SB_URL/node" -H 'Transfer-Encoding: chunked' \
+	    --data-binary "@$BATS_TEST_TMPDIR/exact"
+	assert_equal "$STATUS" 200
+	printf ' ' >>"$BATS_TEST_TMPDIR/exact"
+	post /node "$BATS_TEST_TMPDIR/exact"
+	assert_equal "$STATUS" 413
+	req POST "$SB_URL/node" -H 'Transfer-Encoding: chunked' \
+	    --data-binary "@$BATS_TEST_TMPDIR/exact"
+	assert_equal "$STATUS" 413
+	assert_healthy "$SB_URL"
+}
+
+@test "serve-bundle: reloads under load answer every request" {
+	local b=$BATS_TEST_TMPDIR/live.json k i pids=
+	cp "$(vec bundle.json)" "$b"
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle --quiet "$b"
+	for k in 1 2 3; do
+		(
+			for i in $(seq 1 40); do
+				curl -s -m 10 -o /dev/null -w '%{http_code}\n' \
+				    --data-binary "@$(vec registration.json)" \
+				    "$OWN_URL/node"
+			done >"$BATS_TEST_TMPDIR/codes$k"
+		) 3>&- &
+		pids="$pids $!"
+	done
+	for i in $(seq 1 10); do
+		kill -HUP "$OWN_PID"
+		sleep 0.05
+	done
+	for k in $pids; do
+		wait "$k"
+	done
+	run -0 sort -u "$BATS_TEST_TMPDIR"/codes1 "$BATS_TEST_TMPDIR"/codes2 \
+	    "$BATS_TEST_TMPDIR"/codes3
+	assert_output 200
+	assert_equal "$(cat "$BATS_TEST_TMPDIR"/codes? | wc -l)" 120
+	assert_healthy "$OWN_URL"
+}
