@@ -562,3 +562,14 @@ node_requests() {
 	assert_equal "$(cat "$T/node-2/config.yaml")" "id: node-2"
 	assert_equal "$(cat "$T/rel/rel/r.txt")" r
 }
+
+@test "fetch: works against a server on IPv6 loopback" {
+	ip -6 addr show lo 2>/dev/null | grep -q '::1' ||
+	    skip "no IPv6 loopback here"
+	start_server_raw OWN "$T" serve-bundle --listen '[::1]:0' \
+	    --port-file "$T/OWN.port" "$FIXTURES/bundles/fetch.json"
+	run -0 cfgsync fetch -q --server "http://[::1]:$OWN_PORT" \
+	    --id node-2 --out "$T/o"
+	assert_equal "$(cat "$T/o/config.yaml")" "id: node-2"
+	run -0 grep -F "listening on http://[::1]:$OWN_PORT" "$T/OWN.log"
+}
