@@ -81,7 +81,7 @@ cfgsync: $(CMD_OBJS) lib/libcfgsync.a .build-flags
 %.o: %.c .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-test/unit/%: test/unit/%.c lib/libcfgsync.a .build-flags
+test/unit/%: test/unit/%.c test/unit/check.h lib/libcfgsync.a .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libcfgsync.a $(LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)
@@ -101,11 +101,24 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-unit: $(UNIT_TESTS)
-	@for t in $(UNIT_TESTS); do ./$$t || exit 1; done
+# The wire vectors the tests compare against (SPEC's shared/vectors/).
+VECTORS	?= ../shared/vectors
 
+unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do ./$$t $(VECTORS) || exit 1; done
+
+# Every suite under test/, one at a time; the last line is the tally.
 bats: cfgsync
-	bats test
+	@rm -f test/.bats.tap test/.bats.rc; \
+	{ bats --jobs 1 --tap test; echo $$? >test/.bats.rc; } | \
+	    tee test/.bats.tap; \
+	rc=$$(cat test/.bats.rc); \
+	pass=$$(grep -c '^ok ' test/.bats.tap); \
+	skip=$$(grep -c '^ok .* # skip' test/.bats.tap); \
+	fail=$$(grep -c '^not ok ' test/.bats.tap); \
+	rm -f test/.bats.tap test/.bats.rc; \
+	echo "bats: $$((pass - skip)) passed, $$fail failed, $$skip skipped"; \
+	exit $$rc
 
 check: deps
 	$(MAKE) all

@@ -72,6 +72,7 @@ run_extension(int argc, char **argv)
 		return -1;
 	argv[0] = prog;
 	execvp(prog, argv);
+	/* prog dies with this frame: give the caller its name back. */
 	argv[0] = name;
 	if (errno != ENOENT)
 		cli_die(EC_INTERNAL, "exec %s: %s", prog, strerror(errno));

@@ -364,6 +364,7 @@ check_metadata(const char *usage, const char *what, const char *text)
 	struct registration r;
 	struct errbuf eb;
 	struct buf doc;
+	size_t len;
 	char *raw;
 
 	buf_init(&doc, CLI_METADATA_MAX + 64);
@@ -374,6 +375,18 @@ check_metadata(const char *usage, const char *what, const char *text)
 		    CLI_METADATA_MAX);
 	memset(&r, 0, sizeof(r));
 	if (registration_parse(&r, doc.data, doc.len, doc.max, &eb) == -1)
+		cli_usage_error(usage, "%s: not one JSON value", what);
+	/*
+	 * The member must be the whole text: '1,"identifier":"x"' parses as
+	 * a document too, with metadata 1 and the rest taken as more members.
+	 */
+	while (*text != '\0' && strchr(" \t\r\n", *text) != NULL)
+		text++;
+	len = strlen(text);
+	while (len > 0 && strchr(" \t\r\n", text[len - 1]) != NULL)
+		len--;
+	if (r.metadata == NULL ? len != 4 || strncmp(text, "null", 4) != 0 :
+	    len != r.metadata_len || memcmp(text, r.metadata, len) != 0)
 		cli_usage_error(usage, "%s: not one JSON value", what);
 	raw = r.metadata;	/* taken over from r */
 	buf_release(&doc);

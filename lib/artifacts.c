@@ -40,14 +40,15 @@ artifact_path_check(const char *path, size_t len, struct errbuf *eb)
 	for (i = start; i <= len; i++) {
 		if (i < len && path[i] != '/')
 			continue;
+		/* path need not be NUL-terminated: print len bytes. */
 		if (i == start)
 			return errbuf_set(eb, EC_INVALID,
-			    "path %s: empty component", path);
+			    "path %.*s: empty component", (int)len, path);
 		if ((i - start == 1 && path[start] == '.') ||
 		    (i - start == 2 && path[start] == '.' &&
 		    path[start + 1] == '.'))
 			return errbuf_set(eb, EC_INVALID,
-			    "path %s: '%.*s' component", path,
+			    "path %.*s: '%.*s' component", (int)len, path,
 			    (int)(i - start), path + start);
 		start = i + 1;
 	}

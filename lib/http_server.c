@@ -37,7 +37,7 @@
 #define HTTP_STOP_GRACE_MS	5000
 #define HTTP_LOG_MAX		1024
 #define HTTP_TLS_MAX		(1UL << 20)
-#define HTTP_DISCARD_MAX	(16UL << 20)	/* of an over-size body */
+#define HTTP_DISCARD_MAX	(64UL << 20)	/* then cut the connection */
 
 /* The statuses counted in /metrics; the last slot takes any other. */
 static const int counted_status[] = {
@@ -60,9 +60,10 @@ struct conn_state {
 	uint64_t		 start_ns;
 	uint64_t		 deadline_ns;	/* while suspended */
 	unsigned long		 wake_seen;	/* srv->wake_seq at dispatch */
+	size_t			 discarded;	/* past the cap */
+	int			 too_large;	/* over the cap: 413 */
 	int			 suspended;
 	int			 answered;
-	size_t			 discarded;	/* bytes past max_body */
 	struct conn_state	*next;		/* in srv->parked */
 };
 
@@ -526,25 +527,23 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		/*
-		 * A body without Content-Length (chunked) that outgrows the
-		 * cap is read and dropped, so the client can get its 413;
-		 * one that keeps coming long after gets the connection
-		 * closed.
-		 */
-		if (st->discarded > 0 || buf_add(&st->body, upload_data,
-		    *upload_data_size) == -1) {
-			st->discarded += *upload_data_size;
-			if (st->discarded > HTTP_DISCARD_MAX) {
-				st->answered = 1;
-				log_request(srv, st, 413, 0);
-				return MHD_NO;	/* closes the connection */
-			}
+		if (!st->too_large && buf_add(&st->body, upload_data,
+		    *upload_data_size) == 0) {
+			*upload_data_size = 0;
+			return MHD_YES;
 		}
+		/*
+		 * Over the cap in mid-body (a chunked upload): libmicrohttpd
+		 * takes no answer until the body is in, so drop the rest and
+		 * answer 413 then; a body far past the cap ends the
+		 * connection.
+		 */
+		st->too_large = 1;
+		st->discarded += *upload_data_size;
 		*upload_data_size = 0;
-		return MHD_YES;
+		return st->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
-	if (st->discarded > 0)
+	if (st->too_large)
 		return send_error(srv, st, 413, PROTOCOL_TOO_LARGE,
 		    "body over the limit of %zu bytes", srv->cfg.max_body);
 	if (st->suspended) {

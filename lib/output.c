@@ -100,6 +100,8 @@ make_out_dir(struct install *in, const char *path, struct errbuf *eb)
 			continue;
 		p[i] = '\0';
 		if (mkdir(p, 0755) == 0) {
+			/* 0755 whatever the umask (SPEC 6). */
+			(void)chmod(p, 0755);
 			if (remember_created(in, p) == -1)
 				return errbuf_set(eb, EC_INTERNAL,
 				    "out of memory");
@@ -127,7 +129,7 @@ open_dir(struct install *in, const char *base, const char *prefix,
 	const char *p, *slash;
 	struct out_dir *d;
 	size_t i, clen, cap;
-	int fd, nfd;
+	int fd, nfd, made;
 
 	if (join(show, sizeof(show), base, prefix) == -1)
 		return errbuf_set(eb, EC_WRITE, "%s/%s: path too long", base,
@@ -156,7 +158,9 @@ open_dir(struct install *in, const char *base, const char *prefix,
 		memcpy(upto, prefix, (size_t)(p - prefix) + clen);
 		upto[(size_t)(p - prefix) + clen] = '\0';
 		(void)join(sub, sizeof(sub), base, upto);
+		made = 0;
 		if (mkdirat(fd, comp, 0755) == 0) {
+			made = 1;
 			if (remember_created(in, sub) == -1) {
 				close(fd);
 				return errbuf_set(eb, EC_INTERNAL,
@@ -171,6 +175,9 @@ open_dir(struct install *in, const char *base, const char *prefix,
 			    confined && (errno == ELOOP || errno == ENOTDIR) ?
 			    "unsafe path: not a directory (symlink?)" :
 			    strerror(errno));
+		/* 0755 whatever the umask (SPEC 6). */
+		if (made)
+			(void)fchmod(nfd, 0755);
 		fd = nfd;
 	}
 	if (in->ndirs == in->dircap) {
@@ -232,7 +239,8 @@ place(struct install *in, struct out_file *f, const struct output_opts *o,
 		name = rel;
 	else
 		name++;
-	plen = (size_t)(name - rel);
+	/* The directory part without its final "/", so messages show "a/b". */
+	plen = name > rel ? (size_t)(name - rel) - 1 : 0;
 	if (plen >= sizeof(prefix) || strlen(name) >= sizeof(f->name) ||
 	    name[0] == '\0')
 		return errbuf_set(eb, EC_WRITE, "%s: bad target path", rel);

@@ -1,0 +1,562 @@
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+# One server for the whole file, on the wire vectors' bundle; tests that
+# reload, stop or configure a server start their own.
+setup_file() {
+	start_server SB "$BATS_FILE_TMPDIR" serve-bundle "$(vec bundle.json)"
+}
+
+teardown_file() {
+	stop_server SB
+}
+
+teardown() {
+	stop_server OWN || true
+}
+
+# post PATH FILE: POSTs the JSON in FILE to the shared server.
+post() {
+	req POST "$SB_URL$1" -H 'Content-Type: application/json' \
+	    --data-binary "@$2"
+}
+
+# post_text PATH TEXT: POSTs TEXT as the body.
+post_text() {
+	printf '%s' "$2" >"$BATS_TEST_TMPDIR/req.json"
+	post "$1" "$BATS_TEST_TMPDIR/req.json"
+}
+
+# refused STATUS CODE PATH TEXT: the body is refused with STATUS and an
+# error document of CODE, and the server still answers.
+refused() {
+	post_text "$3" "$4"
+	assert_equal "$STATUS" "$1"
+	assert_error_doc "$BATS_TEST_TMPDIR/body" "$2"
+	assert_healthy "$SB_URL"
+}
+
+@test "serve-bundle: prints where it listens and writes the port file" {
+	assert_regex "$(cat "$BATS_FILE_TMPDIR/SB.log")" \
+	    "cfgsync: serve-bundle: listening on http://127\.0\.0\.1:$SB_PORT"
+	assert_regex "$(cat "$BATS_FILE_TMPDIR/SB.port")" '^[0-9]+$'
+	assert_equal "$(cat "$BATS_FILE_TMPDIR/SB.out")" ""
+}
+
+@test "serve-bundle: GET /healthz answers {\"status\":\"ok\"}" {
+	req GET "$SB_URL/healthz"
+	assert_equal "$STATUS" 200
+	printf '{"status":"ok"}' >"$BATS_TEST_TMPDIR/want"
+	json_eq "$BATS_TEST_TMPDIR/body" "$BATS_TEST_TMPDIR/want"
+}
+
+@test "serve-bundle: /node for registration.json is payload.json" {
+	post /node "$(vec registration.json)"
+	assert_equal "$STATUS" 200
+	json_eq "$BATS_TEST_TMPDIR/body" "$(vec payload.json)"
+}
+
+@test "serve-bundle: node files come before shared files" {
+	post /node "$(vec registration.json)"
+	run -0 jq -r '.files[].path' "$BATS_TEST_TMPDIR/body"
+	assert_output "$(printf '/config.yaml\ndeployment-settings.yaml')"
+}
+
+@test "serve-bundle: /node answers the minimal registration vector" {
+	post /node "$(vec registration-minimal.json)"
+	assert_equal "$STATUS" 200
+	run -0 jq -c . "$BATS_TEST_TMPDIR/body"
+	assert_output '{"schema_version":1,"files":[{"path":"/config.yaml","content":"id: node-2\n"},{"path":"deployment-settings.yaml","content":"mode: local\n"}]}'
+}
+
+@test "serve-bundle: /node without a prior /register works" {
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle "$(vec bundle.json)"
+	req POST "$OWN_URL/node" --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 200
+	json_eq "$BATS_TEST_TMPDIR/body" "$(vec payload.json)"
+	run -1 grep -q ' /register ' "$BATS_TEST_TMPDIR/OWN.log"
+}
+
+@test "serve-bundle: /init-with-node is an alias of /node" {
+	post /init-with-node "$(vec registration.json)"
+	assert_equal "$STATUS" 200
+	json_eq "$BATS_TEST_TMPDIR/body" "$(vec payload.json)"
+}
+
+@test "serve-bundle: /register answers 202 with an empty body" {
+	post /register "$(vec registration.json)"
+	assert_equal "$STATUS" 202
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/body")" ""
+	post /register "$(vec registration-minimal.json)"
+	assert_equal "$STATUS" 202
+}
+
+@test "serve-bundle: re-registering is accepted" {
+	post /register "$(vec registration.json)"
+	assert_equal "$STATUS" 202
+	post /register "$(vec registration.json)"
+	assert_equal "$STATUS" 202
+	post_text /register '{"identifier":"node-1","ip":"10.0.0.9"}'
+	assert_equal "$STATUS" 202
+}
+
+@test "serve-bundle: unknown identifier on /node is 404 missing_config" {
+	post_text /node '{"identifier":"node-9","ip":"10.0.0.9"}'
+	assert_equal "$STATUS" 404
+	json_eq "$BATS_TEST_TMPDIR/body" "$(vec error-missing-config.json)"
+}
+
+@test "serve-bundle: unknown identifier on /register is 404 missing_config" {
+	post_text /register '{"identifier":"node-9","ip":"10.0.0.9"}'
+	assert_equal "$STATUS" 404
+	json_eq "$BATS_TEST_TMPDIR/body" "$(vec error-missing-config.json)"
+}
+
+@test "serve-bundle: unknown identifier on /init-with-node is 404" {
+	post_text /init-with-node '{"identifier":"node-9","ip":"10.0.0.9"}'
+	assert_equal "$STATUS" 404
+	assert_error_doc "$BATS_TEST_TMPDIR/body" missing_config
+}
+
+@test "serve-bundle: unknown fields and IPv6 addresses are accepted" {
+	post_text /node '{"identifier":"node-1","ip":"fe80::1","extra":[1],"metadata":{"a":1.50}}'
+	assert_equal "$STATUS" 200
+	json_eq "$BATS_TEST_TMPDIR/body" "$(vec payload.json)"
+}
+
+@test "serve-bundle: ?wait= on a ready node answers at once" {
+	post "/node?wait=5" "$(vec registration.json)"
+	assert_equal "$STATUS" 200
+	json_eq "$BATS_TEST_TMPDIR/body" "$(vec payload.json)"
+}
+
+@test "serve-bundle: malformed JSON is 400 bad_request" {
+	refused 400 bad_request /node '{"identifier":'
+	refused 400 bad_request /node '{"identifier":"node-1","ip":"10.0.0.1"'
+	refused 400 bad_request /node 'not json'
+	refused 400 bad_request /node '{"identifier":"node-1","ip":"10.0.0.1"} x'
+	refused 400 bad_request /register '{"identifier":"node-1",}'
+	refused 400 bad_request /node '[]'
+	refused 400 bad_request /node '"node-1"'
+}
+
+@test "serve-bundle: an empty body is 400 bad_request" {
+	refused 400 bad_request /node ''
+	refused 400 bad_request /register ''
+	refused 400 bad_request /init-with-node ''
+}
+
+@test "serve-bundle: missing fields are 400 bad_request" {
+	refused 400 bad_request /node '{}'
+	refused 400 bad_request /node '{"identifier":"node-1"}'
+	refused 400 bad_request /node '{"ip":"10.0.0.1"}'
+	refused 400 bad_request /register '{"ip":"10.0.0.1"}'
+}
+
+@test "serve-bundle: wrong-typed fields are 400 bad_request" {
+	refused 400 bad_request /node '{"identifier":1,"ip":"10.0.0.1"}'
+	refused 400 bad_request /node '{"identifier":["node-1"],"ip":"10.0.0.1"}'
+	refused 400 bad_request /node '{"identifier":"node-1","ip":10}'
+	refused 400 bad_request /node '{"identifier":"node-1","ip":null}'
+	refused 400 bad_request /register '{"identifier":{},"ip":"10.0.0.1"}'
+}
+
+@test "serve-bundle: an identifier with / is 400 bad_request" {
+	refused 400 bad_request /node '{"identifier":"node-1/x","ip":"10.0.0.1"}'
+	refused 400 bad_request /node '{"identifier":"../node-1","ip":"10.0.0.1"}'
+	refused 400 bad_request /register '{"identifier":"/","ip":"10.0.0.1"}'
+}
+
+@test "serve-bundle: an identifier with control bytes is 400 bad_request" {
+	refused 400 bad_request /node '{"identifier":"node\u0001","ip":"10.0.0.1"}'
+	refused 400 bad_request /node '{"identifier":"node\n1","ip":"10.0.0.1"}'
+	refused 400 bad_request /node '{"identifier":"node\u0000-1","ip":"10.0.0.1"}'
+	refused 400 bad_request /node "$(printf '{"identifier":"node\0331","ip":"10.0.0.1"}')"
+	# Nothing of the bad identifier reaches the log raw.
+	run -1 grep -q "$(printf '\033')" "$BATS_FILE_TMPDIR/SB.log"
+}
+
+@test "serve-bundle: . and .. are not identifiers" {
+	refused 400 bad_request /node '{"identifier":".","ip":"10.0.0.1"}'
+	refused 400 bad_request /node '{"identifier":"..","ip":"10.0.0.1"}'
+	refused 400 bad_request /node '{"identifier":"","ip":"10.0.0.1"}'
+}
+
+@test "serve-bundle: a 256-byte identifier is 400, 255 bytes is 404" {
+	local id255 id256
+	id255=$(printf 'a%.0s' $(seq 1 255))
+	id256="${id255}a"
+	refused 400 bad_request /node "{\"identifier\":\"$id256\",\"ip\":\"10.0.0.1\"}"
+	post_text /node "{\"identifier\":\"$id255\",\"ip\":\"10.0.0.1\"}"
+	assert_equal "$STATUS" 404
+	assert_error_doc "$BATS_TEST_TMPDIR/body" missing_config
+}
+
+@test "serve-bundle: a bad IP is 400 bad_request" {
+	local ip
+	for ip in 1.2.3 256.1.1.1 x1.2.3.4 "1.2.3.4 " "" localhost 1.2.3.4/24 \
+	    ":::1"; do
+		refused 400 bad_request /node \
+		    "{\"identifier\":\"node-1\",\"ip\":\"$ip\"}"
+	done
+}
+
+@test "serve-bundle: a body over the cap is 413 (Content-Length)" {
+	head -c 70000 /dev/zero | tr '\0' ' ' >"$BATS_TEST_TMPDIR/big"
+	post /node "$BATS_TEST_TMPDIR/big"
+	assert_equal "$STATUS" 413
+	assert_error_doc "$BATS_TEST_TMPDIR/body" payload_too_large
+	assert_healthy "$SB_URL"
+}
+
+@test "serve-bundle: a body over the cap is 413 (chunked upload)" {
+	head -c 70000 /dev/zero | tr '\0' ' ' >"$BATS_TEST_TMPDIR/big"
+	req POST "$SB_URL/node" -H 'Transfer-Encoding: chunked' \
+	    --data-binary "@$BATS_TEST_TMPDIR/big"
+	assert_equal "$STATUS" 413
+	assert_error_doc "$BATS_TEST_TMPDIR/body" payload_too_large
+	assert_healthy "$SB_URL"
+}
+
+@test "serve-bundle: a chunked body under the cap is served" {
+	req POST "$SB_URL/node" -H 'Transfer-Encoding: chunked' \
+	    --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 200
+	json_eq "$BATS_TEST_TMPDIR/body" "$(vec payload.json)"
+}
+
+@test "serve-bundle: --max-body sets the cap" {
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle --max-body 64 \
+	    "$(vec bundle.json)"
+	req POST "$OWN_URL/node" --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 413
+	req POST "$OWN_URL/node" --data-binary \
+	    '{"identifier":"node-1","ip":"10.0.0.1"}'
+	assert_equal "$STATUS" 200
+}
+
+@test "serve-bundle: a wrong method is 405" {
+	local m
+	for m in GET PUT DELETE; do
+		req "$m" "$SB_URL/node"
+		assert_equal "$STATUS" 405
+		assert_error_doc "$BATS_TEST_TMPDIR/body" method_not_allowed
+	done
+	req GET "$SB_URL/register"
+	assert_equal "$STATUS" 405
+	req POST "$SB_URL/healthz" --data-binary '{}'
+	assert_equal "$STATUS" 405
+	assert_healthy "$SB_URL"
+}
+
+@test "serve-bundle: an unknown route is 404 not_found" {
+	req GET "$SB_URL/nope"
+	assert_equal "$STATUS" 404
+	assert_error_doc "$BATS_TEST_TMPDIR/body" not_found
+	post /nodes "$(vec registration.json)"
+	assert_equal "$STATUS" 404
+	assert_error_doc "$BATS_TEST_TMPDIR/body" not_found
+	req GET "$SB_URL/"
+	assert_equal "$STATUS" 404
+	assert_healthy "$SB_URL"
+}
+
+@test "serve-bundle: ?wait= that is not a number is 400" {
+	local w
+	for w in abc -1 1x "" 0x10; do
+		post "/node?wait=$w" "$(vec registration.json)"
+		assert_equal "$STATUS" 400
+		assert_error_doc "$BATS_TEST_TMPDIR/body" bad_request
+	done
+	assert_healthy "$SB_URL"
+}
+
+@test "serve-bundle: the log has one line per request with its identifier" {
+	post /node "$(vec registration.json)"
+	run -0 grep -E ' POST /node 200 [0-9]+ [0-9.]+ms node-1$' \
+	    "$BATS_FILE_TMPDIR/SB.log"
+}
+
+@test "serve-bundle: a bundle with ../ paths exits 7 at start" {
+	run -7 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    "$FIXTURES/bundles/dotdot.json"
+	assert_regex "$stderr" '^cfgsync: serve-bundle: .*\.\./escape\.yaml'
+	assert_equal "$output" ""
+}
+
+@test "serve-bundle: a bundle with duplicate paths exits 7 at start" {
+	run -7 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    "$FIXTURES/bundles/dup-path.json"
+	assert_regex "$stderr" 'node node-1.*duplicate path config\.yaml'
+	run -7 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    "$FIXTURES/bundles/dup-shared.json"
+	assert_regex "$stderr" 'node node-1.*duplicate path settings\.yaml'
+}
+
+@test "serve-bundle: a bundle with duplicate identifiers exits 7 at start" {
+	run -7 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    "$FIXTURES/bundles/dup-id.json"
+	assert_regex "$stderr" 'node-1: duplicate identifier'
+}
+
+@test "serve-bundle: a bad identifier or bad JSON in the bundle exits 7" {
+	run -7 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    "$FIXTURES/bundles/bad-id.json"
+	assert_regex "$stderr" 'identifier'
+	run -7 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    "$FIXTURES/bundles/bad-json.json"
+	printf 'not a bundle\n' >"$BATS_TEST_TMPDIR/text"
+	run -7 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    "$BATS_TEST_TMPDIR/text"
+}
+
+@test "serve-bundle: a missing bundle file exits 2" {
+	run -2 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    "$BATS_TEST_TMPDIR/none.json"
+	assert_regex "$stderr" '^cfgsync: serve-bundle: .*none\.json'
+}
+
+@test "serve-bundle: no BUNDLE or two are usage errors" {
+	run -2 --separate-stderr cfgsync serve-bundle
+	assert_regex "$stderr" 'usage: cfgsync serve-bundle'
+	run -2 --separate-stderr cfgsync serve-bundle a.json b.json
+}
+
+@test "serve-bundle: a bad --listen exits 2" {
+	run -2 --separate-stderr cfgsync serve-bundle --listen nope \
+	    "$(vec bundle.json)"
+	run -2 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:x \
+	    "$(vec bundle.json)"
+}
+
+@test "serve-bundle: SIGTERM stops it with exit 0" {
+	local rc=0
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle "$(vec bundle.json)"
+	assert_healthy "$OWN_URL"
+	stop_server OWN || rc=$?
+	assert_equal "$rc" 0
+	OWN_PID=
+	run -0 grep -q 'stopping' "$BATS_TEST_TMPDIR/OWN.log"
+}
+
+@test "serve-bundle: SIGINT stops it with exit 0" {
+	local rc=0 i
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle "$(vec bundle.json)"
+	kill -INT "$OWN_PID"
+	for i in $(seq 1 100); do
+		kill -0 "$OWN_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	wait "$OWN_PID" || rc=$?
+	OWN_PID=
+	assert_equal "$rc" 0
+}
+
+@test "serve-bundle: SIGHUP with a broken bundle keeps serving the old one" {
+	local b=$BATS_TEST_TMPDIR/live.json
+	cp "$(vec bundle.json)" "$b"
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle "$b"
+	cp "$FIXTURES/bundles/dotdot.json" "$b"
+	kill -HUP "$OWN_PID"
+	for i in $(seq 1 100); do
+		grep -q 'reload refused' "$BATS_TEST_TMPDIR/OWN.log" && break
+		sleep 0.05
+	done
+	run -0 grep 'reload refused, keeping the old bundle' \
+	    "$BATS_TEST_TMPDIR/OWN.log"
+	req POST "$OWN_URL/node" --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 200
+	json_eq "$BATS_TEST_TMPDIR/body" "$(vec payload.json)"
+	printf '{"nodes":[' >"$b"
+	kill -HUP "$OWN_PID"
+	for i in $(seq 1 100); do
+		[ "$(grep -c 'reload refused' "$BATS_TEST_TMPDIR/OWN.log")" -ge 2 ] &&
+		    break
+		sleep 0.05
+	done
+	req POST "$OWN_URL/node" --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 200
+	req GET "$OWN_URL/metrics"
+	run -0 grep -F 'cfgsync_bundle_reloads_total{outcome="refused"} 2' \
+	    "$BATS_TEST_TMPDIR/body"
+}
+
+@test "serve-bundle: SIGHUP with a good bundle serves the new one" {
+	local b=$BATS_TEST_TMPDIR/live.json
+	cp "$(vec bundle.json)" "$b"
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle "$b"
+	cat >"$b.new" <<-'EOF'
+	{"nodes":[{"identifier":"node-3","files":[{"path":"c.yaml","content":"three\n"}]}]}
+	EOF
+	mv "$b.new" "$b"
+	kill -HUP "$OWN_PID"
+	for i in $(seq 1 100); do
+		grep -q 'reloaded' "$BATS_TEST_TMPDIR/OWN.log" && break
+		sleep 0.05
+	done
+	req POST "$OWN_URL/node" --data-binary \
+	    '{"identifier":"node-3","ip":"10.0.0.3"}'
+	assert_equal "$STATUS" 200
+	run -0 jq -c . "$BATS_TEST_TMPDIR/body"
+	assert_output '{"schema_version":1,"files":[{"path":"c.yaml","content":"three\n"}]}'
+	req POST "$OWN_URL/node" --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 404
+	assert_error_doc "$BATS_TEST_TMPDIR/body" missing_config
+}
+
+@test "serve-bundle: --token-file guards every route but /healthz" {
+	local tok=s3cr3t-t0ken-value
+	printf '%s\n' "$tok" >"$BATS_TEST_TMPDIR/token"
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle \
+	    --token-file "$BATS_TEST_TMPDIR/token" "$(vec bundle.json)"
+	req POST "$OWN_URL/node" --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 401
+	assert_error_doc "$BATS_TEST_TMPDIR/body" unauthorized
+	req POST "$OWN_URL/register" --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 401
+	req POST "$OWN_URL/node" -H "Authorization: Bearer wrong" \
+	    --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 401
+	req POST "$OWN_URL/node" -H "Authorization: Bearer ${tok}x" \
+	    --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 401
+	req POST "$OWN_URL/node" -H "Authorization: Bearer ${tok%?}" \
+	    --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 401
+	req POST "$OWN_URL/node" -H "Authorization: Basic $tok" \
+	    --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 401
+	req GET "$OWN_URL/metrics"
+	assert_equal "$STATUS" 401
+	assert_healthy "$OWN_URL"
+	req POST "$OWN_URL/node" -H "Authorization: Bearer $tok" \
+	    --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 200
+	json_eq "$BATS_TEST_TMPDIR/body" "$(vec payload.json)"
+	run -1 grep -F "$tok" "$BATS_TEST_TMPDIR/OWN.log"
+	run -1 grep -F "${tok%?}" "$BATS_TEST_TMPDIR/OWN.log"
+}
+
+@test "serve-bundle: an empty or missing token file exits 2" {
+	: >"$BATS_TEST_TMPDIR/token"
+	run -2 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    --token-file "$BATS_TEST_TMPDIR/token" "$(vec bundle.json)"
+	run -2 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    --token-file "$BATS_TEST_TMPDIR/none" "$(vec bundle.json)"
+}
+
+@test "serve-bundle: --log-format json writes one JSON object per request" {
+	local line n=0
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle --log-format json \
+	    "$(vec bundle.json)"
+	req POST "$OWN_URL/node" --data-binary "@$(vec registration.json)"
+	req POST "$OWN_URL/node" --data-binary '{"identifier":"a\u0001"}'
+	req GET "$OWN_URL/nope"
+	req GET "$OWN_URL/healthz"
+	stop_server OWN
+	OWN_PID=
+	while IFS= read -r line; do
+		case $line in
+		"cfgsync: "*) continue ;;
+		esac
+		printf '%s\n' "$line" | jq -e 'type == "object" and
+		    (.time | type == "string") and (.method | type == "string")
+		    and (.path | type == "string") and
+		    (.status | type == "number") and
+		    (.bytes | type == "number") and
+		    (.duration_ms | type == "number") and
+		    (.identifier | type == "string")' >/dev/null ||
+		    fail "not a JSON log line: $line"
+		n=$((n + 1))
+	done <"$BATS_TEST_TMPDIR/OWN.log"
+	assert_equal "$n" 4
+	grep -v '^cfgsync: ' "$BATS_TEST_TMPDIR/OWN.log" \
+	    >"$BATS_TEST_TMPDIR/requests.log"
+	run -0 jq -r 'select(.status == 200 and .path == "/node") |
+	    .identifier' "$BATS_TEST_TMPDIR/requests.log"
+	assert_output node-1
+}
+
+@test "serve-bundle: --quiet drops the request log" {
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle --quiet \
+	    "$(vec bundle.json)"
+	req POST "$OWN_URL/node" --data-binary "@$(vec registration.json)"
+	assert_equal "$STATUS" 200
+	run -1 grep -F 'POST /node' "$BATS_TEST_TMPDIR/OWN.log"
+}
+
+@test "serve-bundle: GET /metrics counts requests by route and status" {
+	post /node "$(vec registration.json)"
+	req GET "$SB_URL/metrics"
+	assert_equal "$STATUS" 200
+	run -0 grep -E '^cfgsync_http_requests_total\{route="node",status="200"\} [0-9]+$' \
+	    "$BATS_TEST_TMPDIR/body"
+	run -0 grep -E '^cfgsync_bundle_nodes 2$' "$BATS_TEST_TMPDIR/body"
+}
+
+@test "serve-bundle: many concurrent requests are all answered" {
+	local i pids=
+	for i in $(seq 1 40); do
+		curl -s -m 10 -o "$BATS_TEST_TMPDIR/c$i" -w '%{http_code}' \
+		    --data-binary "@$(vec registration.json)" \
+		    "$SB_URL/node" >"$BATS_TEST_TMPDIR/s$i" 3>&- &
+		pids="$pids $!"
+	done
+	for i in $pids; do
+		wait "$i"
+	done
+	for i in $(seq 1 40); do
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/s$i")" 200
+		json_eq "$BATS_TEST_TMPDIR/c$i" "$(vec payload.json)"
+	done
+}
+
+@test "serve-bundle: a body of exactly the cap is read, one byte more is 413" {
+	local reg
+	reg='{"identifier":"node-1","ip":"10.0.0.1"}'
+	# Pad with trailing white space, which JSON allows.
+	{ printf '%s' "$reg"; head -c $((65536 - ${#reg})) /dev/zero |
+	    tr '\0' ' '; } >"$BATS_TEST_TMPDIR/exact"
+	assert_equal "$(stat -c %s "$BATS_TEST_TMPDIR/exact")" 65536
+	post /node "$BATS_TEST_TMPDIR/exact"
+	assert_equal "$STATUS" 200
+	req POST "$SB_URL/node" -H 'Transfer-Encoding: chunked' \
+	    --data-binary "@$BATS_TEST_TMPDIR/exact"
+	assert_equal "$STATUS" 200
+	printf ' ' >>"$BATS_TEST_TMPDIR/exact"
+	post /node "$BATS_TEST_TMPDIR/exact"
+	assert_equal "$STATUS" 413
+	req POST "$SB_URL/node" -H 'Transfer-Encoding: chunked' \
+	    --data-binary "@$BATS_TEST_TMPDIR/exact"
+	assert_equal "$STATUS" 413
+	assert_healthy "$SB_URL"
+}
+
+@test "serve-bundle: reloads under load answer every request" {
+	local b=$BATS_TEST_TMPDIR/live.json k i pids=
+	cp "$(vec bundle.json)" "$b"
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle --quiet "$b"
+	for k in 1 2 3; do
+		(
+			for i in $(seq 1 40); do
+				curl -s -m 10 -o /dev/null -w '%{http_code}\n' \
+				    --data-binary "@$(vec registration.json)" \
+				    "$OWN_URL/node"
+			done >"$BATS_TEST_TMPDIR/codes$k"
+		) 3>&- &
+		pids="$pids $!"
+	done
+	for i in $(seq 1 10); do
+		kill -HUP "$OWN_PID"
+		sleep 0.05
+	done
+	for k in $pids; do
+		wait "$k"
+	done
+	run -0 sort -u "$BATS_TEST_TMPDIR"/codes1 "$BATS_TEST_TMPDIR"/codes2 \
+	    "$BATS_TEST_TMPDIR"/codes3
+	assert_output 200
+	assert_equal "$(cat "$BATS_TEST_TMPDIR"/codes? | wc -l)" 120
+	assert_healthy "$OWN_URL"
+}
