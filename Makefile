@@ -32,6 +32,9 @@ LIB_OBJS = \
 	lib/artifacts.o \
 	lib/buf.o \
 	lib/bundle.o \
+	lib/bundle_archive.o \
+	lib/bundle_dir.o \
+	lib/bundle_tree.o \
 	lib/diag.o \
 	lib/errbuf.o \
 	lib/fsx.o \
@@ -44,6 +47,11 @@ LIB_OBJS = \
 	lib/registration.o
 
 CMD_OBJS = \
+	cmd/bundle.o \
+	cmd/bundle_check.o \
+	cmd/bundle_list.o \
+	cmd/bundle_pack.o \
+	cmd/bundle_unpack.o \
 	cmd/cfgsync.o \
 	cmd/cli.o \
 	cmd/fetch.o \

@@ -23,6 +23,8 @@ struct command {
 };
 
 static const struct command commands[] = {	/* sorted by name */
+	{ "bundle",	 cmd_bundle,
+	    "pack, list, unpack or check a bundle" },
 	{ "fetch",	 cmd_fetch,	   "register, wait, write files, exec" },
 	{ "register",	 cmd_register,	   "register this node, nothing else" },
 	{ "serve-bundle", cmd_serve_bundle, "serve a precomputed bundle" },
