@@ -20,6 +20,7 @@
 
 #define READ_CHUNK	65536
 #define SHOW		160	/* bytes of an entry name in a message */
+#define NOT_A_BUNDLE	"not a JSON bundle, nor a tar or zip archive"
 
 static const struct {
 	const char			*name;
@@ -241,10 +242,14 @@ bundle_archive_read(struct bundle *b, const void *data, size_t len,
 	    archive_read_support_filter_xz(ar) < ARCHIVE_WARN ||
 	    archive_read_support_filter_zstd(ar) < ARCHIVE_WARN ||
 	    archive_read_support_format_tar(ar) != ARCHIVE_OK ||
-	    archive_read_support_format_zip(ar) != ARCHIVE_OK ||
-	    archive_read_open_memory(ar, data, len) != ARCHIVE_OK) {
+	    archive_read_support_format_zip(ar) != ARCHIVE_OK) {
 		errbuf_set(eb, EC_INTERNAL, "libarchive: %s", aerr(ar));
 		goto out;
+	}
+	/* Opening is where libarchive sniffs the filters and format. */
+	if (archive_read_open_memory(ar, data, len) < ARCHIVE_WARN) {
+		errbuf_set(eb, EC_INVALID, "%s: %s", NOT_A_BUNDLE, aerr(ar));
+		goto fatal;
 	}
 	for (;;) {
 		st = archive_read_next_header(ar, &e);
@@ -252,8 +257,7 @@ bundle_archive_read(struct bundle *b, const void *data, size_t len,
 			break;
 		if (st < ARCHIVE_WARN) {
 			errbuf_set(eb, EC_INVALID, "%s: %s", bu.entries == 0 ?
-			    "not a JSON bundle, nor a tar or zip archive" :
-			    "read archive", aerr(ar));
+			    NOT_A_BUNDLE : "read archive", aerr(ar));
 			goto fatal;
 		}
 		if ((st = read_entry(b, ar, e, &bu, eb)) == 0)

@@ -24,11 +24,27 @@ outside(const char *name, struct errbuf *eb)
 	    "%.*s: outside nodes/<identifier>/ and shared/", SHOW, name);
 }
 
+/*
+ * Copies name to buf with every byte that is not printable ASCII as '?',
+ * for a message about a name whose bytes are not text.
+ */
+static const char *
+ascii(char *buf, size_t size, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && name[i] != '\0'; i++)
+		buf[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
 int
 bundle_tree_parse(const char *name, int isdir, struct bundle_tree_entry *e,
     struct errbuf *eb)
 {
 	const char *p = name, *id, *slash;
+	char shown[SHOW + 1];
 	size_t len, idlen;
 
 	e->identifier[0] = '\0';
@@ -48,8 +64,8 @@ bundle_tree_parse(const char *name, int isdir, struct bundle_tree_entry *e,
 		    name);
 	}
 	if (!jsonx_utf8_valid(p, len))
-		return errbuf_set(eb, EC_INVALID, "%.*s: name not UTF-8", SHOW,
-		    name);
+		return errbuf_set(eb, EC_INVALID, "%s: name not UTF-8",
+		    ascii(shown, sizeof(shown), name));
 	if (artifact_path_check(p, len, eb) == -1)
 		return -1;
 	if (len >= 5 && memcmp(p, "nodes", 5) == 0 &&
