@@ -3,6 +3,7 @@
  * from a directory and write it as a bundle, JSON or an archive, the
  * same bytes for the same tree every time.
  */
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include "exitcode.h"
 #include "fsx.h"
 #include "banned.h"
+
+#define PACK_TRIM_THRESHOLD	(32 << 20)
 
 static const char usage[] =
     "usage: cfgsync bundle pack "
@@ -95,18 +98,30 @@ cmd_bundle_pack(int argc, char **argv)
 		cli_usage_error(usage, "--hash: only a JSON bundle carries "
 		    "digests");
 
+	/*
+	 * The zip writer allocates and frees a deflate state per entry;
+	 * without this, glibc hands the memory back and takes it again each
+	 * time, a brk(2) pair per file (five times slower for small files).
+	 */
+	(void)mallopt(M_TRIM_THRESHOLD, PACK_TRIM_THRESHOLD);
 	bundle_init(&b);
 	bundle_limits_default(&limits);
-	if (bundle_dir_read(&b, argv[optind], &limits, &eb) == -1)
-		cli_die_eb(&eb);
-	if (hash) {
-		for (i = 0; i < b.nnodes; i++)
-			hash_set(&b.nodes[i].files);
-		hash_set(&b.shared);
-	}
 	buf_init(&data, SIZE_MAX);
-	if (bundle_archive_write(&data, &b, fmt, &eb) == -1)
-		cli_die_eb(&eb);
+	if (fmt != BUNDLE_ARCHIVE_JSON) {
+		if (bundle_dir_read_archive(&b, argv[optind], &limits, fmt,
+		    &data, &eb) == -1)
+			cli_die_eb(&eb);
+	} else {
+		if (bundle_dir_read(&b, argv[optind], &limits, &eb) == -1)
+			cli_die_eb(&eb);
+		if (hash) {
+			for (i = 0; i < b.nnodes; i++)
+				hash_set(&b.nodes[i].files);
+			hash_set(&b.shared);
+		}
+		if (bundle_archive_write(&data, &b, fmt, &eb) == -1)
+			cli_die_eb(&eb);
+	}
 	if (strcmp(out, "-") == 0)
 		fwrite(data.data, 1, data.len, stdout);
 	else if (fsx_write_atomic(out, data.data, data.len, 0644, &eb) == -1)

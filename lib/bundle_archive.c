@@ -373,11 +373,47 @@ setup_writer(struct archive *a, enum bundle_archive_format fmt)
 	}
 }
 
-static int
-write_entry(struct archive *a, struct archive_entry *e,
-    const struct out_entry *oe, int zip)
+struct bundle_archive_out {
+	struct archive		*a;
+	struct archive_entry	*e;
+	int			 zip;
+};
+
+struct bundle_archive_out *
+bundle_archive_open(struct buf *out, enum bundle_archive_format fmt,
+    struct errbuf *eb)
 {
-	const struct artifact_file *f = oe->file;
+	struct bundle_archive_out *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->a = archive_write_new()) == NULL ||
+	    (w->e = archive_entry_new()) == NULL) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		goto fail;
+	}
+	w->zip = fmt == BUNDLE_ARCHIVE_ZIP;
+	/*
+	 * Blocking pads the last block with zeros after compression, which
+	 * turns a zstd or zip file into garbage: end where the data ends.
+	 */
+	if (setup_writer(w->a, fmt) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
+	    archive_write_open2(w->a, out, NULL, write_out, NULL, NULL) !=
+	    ARCHIVE_OK) {
+		errbuf_set(eb, EC_INTERNAL, "libarchive: %s", aerr(w->a));
+		goto fail;
+	}
+	return w;
+fail:
+	(void)bundle_archive_close(w, NULL);
+	return NULL;
+}
+
+int
+bundle_archive_add(struct bundle_archive_out *w, const char *name,
+    const struct artifact_file *f, struct errbuf *eb)
+{
+	struct archive_entry *e = w->e;
 	const char *p;
 	size_t left;
 	la_ssize_t n;
@@ -388,10 +424,10 @@ write_entry(struct archive *a, struct archive_entry *e,
 	 * form; the pax writer cannot take that form in the C locale, but
 	 * stores raw bytes it cannot convert with hdrcharset=BINARY.
 	 */
-	if (zip)
-		archive_entry_set_pathname_utf8(e, oe->name);
+	if (w->zip)
+		archive_entry_set_pathname_utf8(e, name);
 	else
-		archive_entry_set_pathname(e, oe->name);
+		archive_entry_set_pathname(e, name);
 	archive_entry_set_filetype(e, f != NULL ? AE_IFREG : AE_IFDIR);
 	archive_entry_set_perm(e, f != NULL ? bundle_tree_perm(f) :
 	    BUNDLE_TREE_DIR_PERM);
@@ -399,21 +435,39 @@ write_entry(struct archive *a, struct archive_entry *e,
 	archive_entry_set_mtime(e, 0, 0);
 	archive_entry_set_uid(e, 0);
 	archive_entry_set_gid(e, 0);
-	if (archive_write_header(a, e) < ARCHIVE_WARN)
-		return -1;
+	if (archive_write_header(w->a, e) < ARCHIVE_WARN)
+		goto fail;
 	for (p = f != NULL ? f->content : NULL, left = f != NULL ? f->len : 0;
 	    left > 0; p += n, left -= (size_t)n)
-		if ((n = archive_write_data(a, p, left)) <= 0)
-			return -1;
+		if ((n = archive_write_data(w->a, p, left)) <= 0)
+			goto fail;
 	return 0;
+fail:
+	return errbuf_set(eb, EC_INTERNAL, "write %.*s: %s", SHOW, name,
+	    aerr(w->a));
+}
+
+int
+bundle_archive_close(struct bundle_archive_out *w, struct errbuf *eb)
+{
+	int rc = 0;
+
+	if (w == NULL)
+		return 0;
+	if (w->a != NULL && archive_write_close(w->a) != ARCHIVE_OK)
+		rc = errbuf_set(eb, EC_INTERNAL, "write archive: %s",
+		    aerr(w->a));
+	archive_entry_free(w->e);
+	archive_write_free(w->a);
+	free(w);
+	return rc;
 }
 
 int
 bundle_archive_write(struct buf *out, const struct bundle *b,
     enum bundle_archive_format fmt, struct errbuf *eb)
 {
-	struct archive *a = NULL;
-	struct archive_entry *e = NULL;
+	struct bundle_archive_out *w = NULL;
 	struct out_entry *v = NULL;
 	size_t n = 0, i;
 	int rc = -1;
@@ -425,39 +479,19 @@ bundle_archive_write(struct buf *out, const struct bundle *b,
 			    strerror(errno));
 		return 0;
 	}
-	if (list_entries(b, &v, &n) == -1 ||
-	    (a = archive_write_new()) == NULL ||
-	    (e = archive_entry_new()) == NULL) {
+	if (list_entries(b, &v, &n) == -1) {
 		errbuf_set(eb, EC_INTERNAL, "out of memory");
 		goto out;
 	}
-	/*
-	 * Blocking pads the last block with zeros after compression, which
-	 * turns a zstd or zip file into garbage: end where the data ends.
-	 */
-	if (setup_writer(a, fmt) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-	    archive_write_open2(a, out, NULL, write_out, NULL, NULL) !=
-	    ARCHIVE_OK) {
-		errbuf_set(eb, EC_INTERNAL, "libarchive: %s", aerr(a));
+	if ((w = bundle_archive_open(out, fmt, eb)) == NULL)
 		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (write_entry(a, e, &v[i], fmt == BUNDLE_ARCHIVE_ZIP) ==
-		    -1) {
-			errbuf_set(eb, EC_INTERNAL, "write %.*s: %s", SHOW,
-			    v[i].name, aerr(a));
+	for (i = 0; i < n; i++)
+		if (bundle_archive_add(w, v[i].name, v[i].file, eb) == -1)
 			goto out;
-		}
-	}
-	if (archive_write_close(a) != ARCHIVE_OK) {
-		errbuf_set(eb, EC_INTERNAL, "write archive: %s", aerr(a));
-		goto out;
-	}
 	rc = 0;
 out:
-	archive_entry_free(e);
-	archive_write_free(a);
+	if (bundle_archive_close(w, rc == 0 ? eb : NULL) == -1)
+		rc = -1;
 	for (i = 0; i < n; i++)
 		free(v[i].name);
 	free(v);

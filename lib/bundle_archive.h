@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 
+struct artifact_file;
 struct buf;
 struct bundle;
 struct bundle_limits;
@@ -59,6 +60,31 @@ int	bundle_archive_format_from_path(const char *path,
 int	bundle_archive_read(struct bundle *, const void *data, size_t len,
 	    const struct bundle_limits *, struct bundle_report *,
 	    struct errbuf *);
+
+/* An archive being written, entry by entry. */
+struct bundle_archive_out;
+
+/*
+ * Starts an archive in format fmt (not JSON) appended to out.  Returns the
+ * writer (free it with bundle_archive_close), or NULL with EC_INTERNAL.
+ */
+struct bundle_archive_out *bundle_archive_open(struct buf *out,
+	    enum bundle_archive_format fmt, struct errbuf *);
+
+/*
+ * Appends the entry name to w: file f (borrowed) with its permission bits
+ * (bundle_tree_perm), or a directory when f is NULL; mtime 0, uid and gid
+ * 0, no owner names, no atime or ctime.  The caller adds entries in the
+ * order it wants.  Returns 0, or -1 with EC_INTERNAL.
+ */
+int	bundle_archive_add(struct bundle_archive_out *, const char *name,
+	    const struct artifact_file *f, struct errbuf *);
+
+/*
+ * Ends the archive and frees w (NULL is fine): returns 0, or -1 with
+ * EC_INTERNAL.  After a failure, call it only to free w; eb may be NULL.
+ */
+int	bundle_archive_close(struct bundle_archive_out *, struct errbuf *);
 
 /*
  * Appends b in format fmt to out.  Archive entries come sorted by name, a

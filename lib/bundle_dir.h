@@ -8,6 +8,9 @@
 #ifndef CFGSYNC_BUNDLE_DIR_H
 #define CFGSYNC_BUNDLE_DIR_H
 
+#include "bundle_archive.h"
+
+struct buf;
 struct bundle;
 struct bundle_limits;
 struct errbuf;
@@ -22,5 +25,15 @@ struct errbuf;
  */
 int	bundle_dir_read(struct bundle *, const char *dir,
 	    const struct bundle_limits *, struct errbuf *);
+
+/*
+ * Like bundle_dir_read, and writes the archive form of the tree in format
+ * fmt (not JSON) to out as it goes: the same bytes bundle_archive_write
+ * gives for b, but compressed on a second thread while this one reads.
+ * On failure out holds garbage.
+ */
+int	bundle_dir_read_archive(struct bundle *, const char *dir,
+	    const struct bundle_limits *, enum bundle_archive_format fmt,
+	    struct buf *out, struct errbuf *);
 
 #endif

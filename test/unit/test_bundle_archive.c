@@ -4,6 +4,9 @@
  * archive format that must give back the same bundle and, written twice,
  * the same bytes.
  */
+#include <sys/stat.h>
+
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 #include "buf.h"
 #include "bundle.h"
 #include "bundle_archive.h"
+#include "bundle_dir.h"
 #include "bundle_tree.h"
 #include "errbuf.h"
 #include "exitcode.h"
@@ -244,6 +248,84 @@ test_report(void)
 	CHECK(bundle_report_problem(NULL, &eb) == -1);
 }
 
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Writes content to dir/rel, making the directories on the way. */
+static void
+put(const char *dir, const char *rel, const char *content)
+{
+	char path[512], *p;
+	FILE *f;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	for (p = path + strlen(dir) + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		(void)mkdir(path, 0755);
+		*p = '/';
+	}
+	if ((f = fopen(path, "w")) == NULL) {
+		CHECK(0);
+		return;
+	}
+	fputs(content, f);
+	fclose(f);
+}
+
+/*
+ * The walk must meet files in the order of the archive's entries, or the
+ * archive written while reading would differ from the one written after:
+ * names that share a prefix with a directory are where the two orders
+ * could part ("sub/x" against "sub.conf", node "a" against "a-b").
+ */
+static void
+test_streamed_order(void)
+{
+	static const char *files[] = {
+		"nodes/a/sub/x", "nodes/a/sub.conf", "nodes/a/sub-x",
+		"nodes/a/sub/y/z", "nodes/a/Z", "nodes/a-b/x", "nodes/a.b/x",
+		"nodes/a_/x", "shared/s/t", "shared/s.t", "shared/s0",
+	};
+	char dir[] = "/tmp/test_bundle_archive.XXXXXX";
+	struct bundle b, b2;
+	struct bundle_limits l;
+	struct buf streamed, after;
+	struct errbuf eb;
+	size_t i;
+	int fmt;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(0);
+		return;
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		put(dir, files[i], files[i]);
+	bundle_limits_default(&l);
+	for (fmt = BUNDLE_ARCHIVE_TAR; fmt <= BUNDLE_ARCHIVE_ZIP; fmt++) {
+		bundle_init(&b);
+		bundle_init(&b2);
+		buf_init(&streamed, SIZE_MAX);
+		buf_init(&after, SIZE_MAX);
+		CHECK(bundle_dir_read_archive(&b, dir, &l, fmt, &streamed,
+		    &eb) == 0);
+		CHECK(bundle_dir_read(&b2, dir, &l, &eb) == 0);
+		CHECK(bundle_archive_write(&after, &b2, fmt, &eb) == 0);
+		CHECK(streamed.len == after.len && memcmp(streamed.data,
+		    after.data, after.len) == 0);
+		buf_release(&streamed);
+		buf_release(&after);
+		bundle_release(&b);
+		bundle_release(&b2);
+	}
+	CHECK(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
 int
 main(void)
 {
@@ -251,6 +333,7 @@ main(void)
 	test_modes_and_formats();
 	test_round_trip();
 	test_report();
+	test_streamed_order();
 	printf("test_bundle_archive: %d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
 }
