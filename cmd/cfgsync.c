@@ -62,7 +62,7 @@ find_command(const char *name)
 static int
 run_extension(int argc, char **argv)
 {
-	char prog[NAME_MAX + 1];
+	char prog[NAME_MAX + 1], *name = argv[0];
 	int n;
 
 	(void)argc;
@@ -75,6 +75,8 @@ run_extension(int argc, char **argv)
 	execvp(prog, argv);
 	if (errno != ENOENT)
 		cli_die(EC_INTERNAL, "exec %s: %s", prog, strerror(errno));
+	/* The caller names the command the user typed. */
+	argv[0] = name;
 	return -1;
 }
 
