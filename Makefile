@@ -85,7 +85,7 @@ test/unit/%: test/unit/%.c lib/libcfgsync.a
 # Debian packages: installed only when missing, so a second run is a no-op.
 DEPS_DEB = build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev \
 	libjson-c-dev libarchive-dev nettle-dev bats bats-support bats-assert \
-	curl jq python3 mandoc zstd xz-utils libarchive-tools zip
+	curl jq python3 mandoc zstd xz-utils libarchive-tools zip unzip
 deps:
 	@missing=; for p in $(DEPS_DEB); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

@@ -116,9 +116,9 @@ enum {
 	{ "token-file",		required_argument, NULL, CLI_OPT_TOKEN_FILE }
 
 #define CLI_LIMITS_LONGOPTS \
-	{ "max-entries",	required_argument, NULL, CLI_OPT_MAX_ENTRIES }, \
-	{ "max-file-size",	required_argument, NULL, CLI_OPT_MAX_FILE_SIZE }, \
-	{ "max-total-size",	required_argument, NULL, CLI_OPT_MAX_TOTAL_SIZE }
+	{ "max-entries",    required_argument, NULL, CLI_OPT_MAX_ENTRIES }, \
+	{ "max-file-size",  required_argument, NULL, CLI_OPT_MAX_FILE_SIZE }, \
+	{ "max-total-size", required_argument, NULL, CLI_OPT_MAX_TOTAL_SIZE }
 
 /*
  * Takes one limit option into l (which bundle_limits_default filled);

@@ -282,9 +282,10 @@ out:
 	return rc;
 }
 
+/* An entry to write: a file (borrowed), or a directory when NULL. */
 struct out_entry {
 	char				*name;
-	const struct artifact_file	*file;	/* borrowed; NULL: a directory */
+	const struct artifact_file	*file;
 };
 
 static int

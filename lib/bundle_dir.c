@@ -5,7 +5,8 @@
  * compared as if it ended in "/", so the walk meets files in the bytewise
  * order of their tree names: the order of an archive's entries.  That is
  * what lets bundle_dir_read_archive write each entry as soon as it is
- * read, on a second thread, so compressing overlaps reading.
+ * read: a second thread walks and reads, the caller's writes and
+ * compresses, and a queue of entries joins them.
  */
 #include "bundle_dir.h"
 
@@ -33,23 +34,29 @@
 /* One archive entry on its way from the walk to the writer thread. */
 struct item {
 	char			*name;
-	struct artifact_file	 file;	/* content borrowed from the bundle */
+	struct artifact_file	 file;	/* content borrowed from b */
 	int			 isdir;
 };
 
-/* The queue between the walk and the writer thread. */
+/* The queue from the walking thread to the writing one. */
 struct pipe {
 	pthread_mutex_t			 lock;
 	pthread_cond_t			 more;
 	struct item			*items;
 	size_t				 len, cap, next;
-	int				 closed;	/* the walk is over */
-	int				 failed;	/* the writer gave up */
+	int				 closed;	/* walk over */
+	int				 failed;	/* writer quit */
 	struct bundle_archive_out	*out;
-	struct errbuf			 eb;		/* why it gave up */
+	struct errbuf			 eb;		/* why */
 };
 
-struct walk;
+struct walk {
+	struct bundle			*b;
+	const struct bundle_limits	*l;
+	struct buf			 name;	/* entry at hand */
+	size_t				 total;	/* bytes read */
+	struct pipe			*pipe;	/* or NULL */
+};
 
 /* What the walking thread is given and gives back. */
 struct walker {
@@ -59,17 +66,9 @@ struct walker {
 	int		 rc;
 };
 
-struct walk {
-	struct bundle			*b;
-	const struct bundle_limits	*l;
-	struct buf			 name;	/* of the entry at hand */
-	size_t				 total;	/* bytes read so far */
-	struct pipe			*pipe;	/* NULL: no archive */
-};
-
 struct dent {
 	char		*name;
-	unsigned char	 type;		/* DT_*, DT_UNKNOWN resolved */
+	unsigned char	 type;	/* DT_*, never DT_UNKNOWN */
 };
 
 /* Writes queued entries until the walk is over or an entry fails. */

@@ -29,7 +29,7 @@ int	bundle_dir_read(struct bundle *, const char *dir,
 /*
  * Like bundle_dir_read, and writes the archive form of the tree in format
  * fmt (not JSON) to out as it goes: the same bytes bundle_archive_write
- * gives for b, but compressed on a second thread while this one reads.
+ * gives for b, but read on a second thread while this one compresses.
  * On failure out holds garbage.
  */
 int	bundle_dir_read_archive(struct bundle *, const char *dir,

@@ -25,13 +25,16 @@ struct bundle_limits;
 struct bundle_report;
 struct errbuf;
 
-#define BUNDLE_TREE_PERM	0644	/* the bits of a file without a mode */
-#define BUNDLE_TREE_DIR_PERM	0755	/* the bits of a directory */
+#define BUNDLE_TREE_PERM	0644	/* a file without a mode */
+#define BUNDLE_TREE_DIR_PERM	0755	/* a directory */
 
-/* What an entry name designates. */
+/*
+ * What an entry name designates: a node's identifier or "", and a file's
+ * path (borrowed from the name) or NULL for a directory.
+ */
 struct bundle_tree_entry {
-	char		 identifier[REGISTRATION_ID_MAX + 1];	/* or "" */
-	const char	*path;	/* borrowed from the name; NULL: directory */
+	char		 identifier[REGISTRATION_ID_MAX + 1];
+	const char	*path;
 };
 
 /*
@@ -45,8 +48,8 @@ struct bundle_tree_entry {
  * control byte, a name that is not UTF-8, an entry outside nodes/ and
  * shared/, a bad identifier.
  */
-int	bundle_tree_parse(const char *name, int isdir, struct bundle_tree_entry *,
-	    struct errbuf *);
+int	bundle_tree_parse(const char *name, int isdir,
+	    struct bundle_tree_entry *, struct errbuf *);
 
 /*
  * Adds the entry e to b.  A directory only adds the node it names, if any
@@ -69,7 +72,8 @@ unsigned bundle_tree_perm(const struct artifact_file *);
  * shared/<path> when identifier is NULL, path without its leading "/".
  * Returns 0 or -1 (errno as buf_add).
  */
-int	bundle_tree_name(struct buf *, const char *identifier, const char *path);
+int	bundle_tree_name(struct buf *, const char *identifier,
+	    const char *path);
 
 /*
  * What a reader of a tree calls last: sorts every node's files and the
