@@ -3,6 +3,7 @@
  */
 #include "bundle.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #include "jsonx.h"
 #include "registration.h"
 #include "banned.h"
+
+#define BUNDLE_INDEX_MIN	64
 
 void
 bundle_limits_default(struct bundle_limits *l)
@@ -45,8 +48,60 @@ bundle_release(struct bundle *b)
 		artifact_set_release(&b->nodes[i].files);
 	}
 	free(b->nodes);
+	free(b->index);
 	artifact_set_release(&b->shared);
 	bundle_init(b);
+}
+
+/* FNV-1a: identifiers are short, and an archive chooses them. */
+static size_t
+index_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+static void
+index_drop(struct bundle *b)
+{
+	free(b->index);
+	b->index = NULL;
+	b->index_cap = 0;
+}
+
+/* Enters node i in the index, which has room for it. */
+static void
+index_put(struct bundle *b, size_t i)
+{
+	size_t k, mask = b->index_cap - 1;
+
+	for (k = index_hash(b->nodes[i].identifier) & mask; b->index[k] != 0;
+	    k = (k + 1) & mask)
+		;
+	b->index[k] = i + 1;
+}
+
+/* Makes the index hold every node, at most half full after one more. */
+static int
+index_ready(struct bundle *b)
+{
+	size_t cap, i, *v;
+
+	if (b->index != NULL && 2 * (b->nnodes + 1) <= b->index_cap)
+		return 0;
+	for (cap = BUNDLE_INDEX_MIN; cap < 2 * (b->nnodes + 1); cap *= 2)
+		;
+	if ((v = calloc(cap, sizeof(*v))) == NULL)
+		return -1;
+	free(b->index);
+	b->index = v;
+	b->index_cap = cap;
+	for (i = 0; i < b->nnodes; i++)
+		index_put(b, i);
+	return 0;
 }
 
 static struct bundle_node *
@@ -67,18 +122,30 @@ node_add(struct bundle *b, const char *identifier)
 	if ((n->identifier = strdup(identifier)) == NULL)
 		return NULL;
 	b->nnodes++;
+	if (b->index != NULL && 2 * b->nnodes <= b->index_cap)
+		index_put(b, b->nnodes - 1);
+	else
+		index_drop(b);		/* rebuilt when next needed */
 	return n;
 }
 
 struct bundle_node *
 bundle_node_get(struct bundle *b, const char *identifier)
 {
-	size_t i;
+	size_t k, mask;
 
-	/* Linear, but only archive readers call it, once per directory. */
-	for (i = b->nnodes; i > 0; i--)
-		if (strcmp(b->nodes[i - 1].identifier, identifier) == 0)
-			return &b->nodes[i - 1];
+	/*
+	 * Hashed: archive readers call it for every entry, and a linear
+	 * search made an archive of many nodes quadratic.
+	 */
+	if (index_ready(b) == -1)
+		return NULL;
+	mask = b->index_cap - 1;
+	for (k = index_hash(identifier) & mask; b->index[k] != 0;
+	    k = (k + 1) & mask)
+		if (strcmp(b->nodes[b->index[k] - 1].identifier,
+		    identifier) == 0)
+			return &b->nodes[b->index[k] - 1];
 	return node_add(b, identifier);
 }
 
@@ -241,6 +308,7 @@ bundle_check(struct bundle *b, const struct bundle_limits *l,
 		if (bundle_report_problem(r, eb) == -1)
 			goto out;
 	}
+	index_drop(b);
 	if (b->nnodes > 1)
 		qsort(b->nodes, b->nnodes, sizeof(*b->nodes), cmp_nodes);
 	for (i = 1; i < b->nnodes; i++) {
