@@ -153,6 +153,15 @@ assert_refused() {
 	assert_regex "$stderr" 'nodes/n1/zeros0: over the limit of 67108864 bytes per file$'
 }
 
+@test "bundle check: 100 000 node directories load in linear time" {
+	local t=$BATS_TEST_TMPDIR
+	craft nodes "$t/x.tar.gz" 100000
+	run -0 timeout 10 cfgsync bundle check "$t/x.tar.gz"
+	run -7 --separate-stderr cfgsync bundle check --max-entries 99999 \
+	    "$t/x.tar.gz"
+	assert_regex "$stderr" 'nodes/n099999/: over the limit of 99999 entries$'
+}
+
 @test "bundle check: --max-total-size stops at the entry that passes it" {
 	local t=$BATS_TEST_TMPDIR
 	craft zeros "$t/x.tar.gz" 1000 3
