@@ -108,6 +108,20 @@ teardown() {
 	done
 }
 
+@test "bundle pack: UTF-8 names survive every format" {
+	local t=$BATS_TEST_TMPDIR
+	mkdir -p "$t/tree/nodes/n1/dossier été" "$t/tree/shared"
+	printf 'x\n' >"$t/tree/nodes/n1/dossier été/héllo wörld.txt"
+	printf 'y\n' >"$t/tree/shared/日本.yaml"
+	for f in $FORMATS; do
+		run -0 cfgsync bundle pack "$t/tree" -o "$t/b.$f"
+		run -0 cfgsync bundle unpack "$t/b.$f" "$t/u.$f"
+		diff -r "$t/tree" "$t/u.$f"
+	done
+	run -0 bsdtar -tf "$t/b.tar.gz"
+	assert_line 'shared/日本.yaml'
+}
+
 @test "bundle pack: two packs of the same tree are identical in every format" {
 	local t=$BATS_TEST_TMPDIR
 	cp -a "$BATS_FILE_TMPDIR/tree" "$t/tree"
