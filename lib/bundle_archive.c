@@ -130,6 +130,30 @@ struct budget {
 	size_t				 total;
 };
 
+/* Reads exactly size bytes of the current entry into *content. */
+static int
+read_sized(struct archive *ar, const char *name, size_t size,
+    char **content, struct errbuf *eb)
+{
+	size_t got = 0;
+	la_ssize_t n = 0;
+	char *p;
+
+	if ((p = malloc(size + 1)) == NULL)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	while (got < size &&
+	    (n = archive_read_data(ar, p + got, size - got)) > 0)
+		got += (size_t)n;
+	if (got < size) {
+		free(p);
+		return errbuf_set(eb, EC_INVALID, "%.*s: %s", SHOW, name,
+		    n < 0 ? aerr(ar) : "shorter than its header says");
+	}
+	p[size] = '\0';
+	*content = p;
+	return 0;
+}
+
 /*
  * Reads the current entry's data into *content (malloc'd, NUL-terminated)
  * within the file and total limits, stopping at the first byte past one.
@@ -145,10 +169,19 @@ read_data(struct archive *ar, struct archive_entry *e, const char *name,
 
 	cap = bu->l->max_file_size < room ? bu->l->max_file_size : room;
 	buf_init(&data, cap);
-	/* A declared size is refused before a byte is inflated. */
-	if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0 &&
-	    (unsigned long long)archive_entry_size(e) > cap)
-		goto over;
+	/*
+	 * A declared size is checked before a byte is inflated, then read
+	 * straight into place; libarchive stops an entry at that size.
+	 */
+	if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0) {
+		if ((unsigned long long)archive_entry_size(e) > cap)
+			goto over;
+		*lenp = (size_t)archive_entry_size(e);
+		if (read_sized(ar, name, *lenp, content, eb) == -1)
+			return -1;
+		bu->total += *lenp;
+		return 0;
+	}
 	for (;;) {
 		if ((n = archive_read_data(ar, chunk, sizeof(chunk))) == 0)
 			break;
