@@ -2,8 +2,6 @@
  * cfgsync bundle check: validate a bundle as every reader would, and list
  * every problem, one line each, rather than stop at the first.
  */
-#include <stdio.h>
-
 #include "bundle.h"
 #include "cli.h"
 #include "cmds.h"
