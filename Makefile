@@ -32,6 +32,9 @@ LIB_OBJS = \
 	lib/artifacts.o \
 	lib/buf.o \
 	lib/bundle.o \
+	lib/bundle_archive.o \
+	lib/bundle_dir.o \
+	lib/bundle_tree.o \
 	lib/diag.o \
 	lib/errbuf.o \
 	lib/fsx.o \
@@ -48,6 +51,11 @@ LIB_OBJS = \
 	lib/store_journal.o
 
 CMD_OBJS = \
+	cmd/bundle.o \
+	cmd/bundle_check.o \
+	cmd/bundle_list.o \
+	cmd/bundle_pack.o \
+	cmd/bundle_unpack.o \
 	cmd/cfgsync.o \
 	cmd/cli.o \
 	cmd/fetch.o \
@@ -58,6 +66,7 @@ CMD_OBJS = \
 UNIT_TESTS = \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
+	test/unit/test_bundle_archive \
 	test/unit/test_registration \
 	test/unit/test_registry
 
@@ -89,7 +98,7 @@ test/unit/%: test/unit/%.c test/unit/check.h lib/libcfgsync.a .build-flags
 # Debian packages: installed only when missing, so a second run is a no-op.
 DEPS_DEB = build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev \
 	libjson-c-dev libarchive-dev nettle-dev bats bats-support bats-assert \
-	curl jq python3 mandoc zstd xz-utils libarchive-tools zip
+	curl jq python3 mandoc zstd xz-utils libarchive-tools zip unzip
 deps:
 	@missing=; for p in $(DEPS_DEB); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

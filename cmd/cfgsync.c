@@ -23,6 +23,8 @@ struct command {
 };
 
 static const struct command commands[] = {	/* sorted by name */
+	{ "bundle",	 cmd_bundle,
+	    "pack, list, unpack or check a bundle" },
 	{ "fetch",	 cmd_fetch,	   "register, wait, write files, exec" },
 	{ "register",	 cmd_register,	   "register this node, nothing else" },
 	{ "serve-bundle", cmd_serve_bundle, "serve a precomputed bundle" },
@@ -76,6 +78,8 @@ run_extension(int argc, char **argv)
 	argv[0] = name;
 	if (errno != ENOENT)
 		cli_die(EC_INTERNAL, "exec %s: %s", prog, strerror(errno));
+	/* The caller names the command the user typed. */
+	argv[0] = name;
 	return -1;
 }
 

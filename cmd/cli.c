@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "bundle.h"
 #include "diag.h"
 #include "errbuf.h"
 #include "exitcode.h"
@@ -135,6 +136,29 @@ cli_finish(int code)
 		return code == EC_OK ? EC_INTERNAL : code;
 	}
 	return code;
+}
+
+int
+cli_limits_opt(struct bundle_limits *l, const char *usage, int opt,
+    const char *arg)
+{
+	switch (opt) {
+	case CLI_OPT_MAX_ENTRIES:
+		l->max_entries = cli_uint_opt(usage, "--max-entries", arg, 1,
+		    100000000);
+		break;
+	case CLI_OPT_MAX_FILE_SIZE:
+		l->max_file_size = cli_uint_opt(usage, "--max-file-size", arg,
+		    1, 1UL << 40);
+		break;
+	case CLI_OPT_MAX_TOTAL_SIZE:
+		l->max_total_size = cli_uint_opt(usage, "--max-total-size",
+		    arg, 1, 1UL << 40);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
 }
 
 void

@@ -12,6 +12,7 @@
 #include "http_server.h"
 #include "node_client.h"
 
+struct bundle_limits;
 struct errbuf;
 
 /* Names the command in every message ("cfgsync: fetch: ..."). */
@@ -80,6 +81,12 @@ enum {
 	CLI_OPT_SERVER_URL,
 	CLI_OPT_TIMEOUT,
 	CLI_OPT_CLIENT_END,
+	/* Limits of the commands that read a bundle. */
+	CLI_OPT_LIMITS = 360,
+	CLI_OPT_MAX_ENTRIES = CLI_OPT_LIMITS,
+	CLI_OPT_MAX_FILE_SIZE,
+	CLI_OPT_MAX_TOTAL_SIZE,
+	CLI_OPT_LIMITS_END,
 	/* Each command's own options start here. */
 	CLI_OPT_OWN = 400
 };
@@ -107,6 +114,18 @@ enum {
 	{ "server",		required_argument, NULL, CLI_OPT_SERVER_URL }, \
 	{ "timeout",		required_argument, NULL, CLI_OPT_TIMEOUT }, \
 	{ "token-file",		required_argument, NULL, CLI_OPT_TOKEN_FILE }
+
+#define CLI_LIMITS_LONGOPTS \
+	{ "max-entries",    required_argument, NULL, CLI_OPT_MAX_ENTRIES }, \
+	{ "max-file-size",  required_argument, NULL, CLI_OPT_MAX_FILE_SIZE }, \
+	{ "max-total-size", required_argument, NULL, CLI_OPT_MAX_TOTAL_SIZE }
+
+/*
+ * Takes one limit option into l (which bundle_limits_default filled);
+ * returns 1 when opt was one, else 0.
+ */
+int	cli_limits_opt(struct bundle_limits *, const char *usage, int opt,
+	    const char *arg);
 
 struct cli_server {
 	struct http_server_config cfg;

@@ -5,6 +5,11 @@
 #ifndef CFGSYNC_CMDS_H
 #define CFGSYNC_CMDS_H
 
+int	cmd_bundle(int, char **);
+int	cmd_bundle_check(int, char **);
+int	cmd_bundle_list(int, char **);
+int	cmd_bundle_pack(int, char **);
+int	cmd_bundle_unpack(int, char **);
 int	cmd_fetch(int, char **);
 int	cmd_register(int, char **);
 int	cmd_serve_bundle(int, char **);

@@ -276,8 +276,8 @@ name_ok(const char *s, size_t len)
 	return 1;
 }
 
-static int
-file_from_json(struct artifact_file *f, struct json_object *o,
+int
+artifact_file_from_json(struct artifact_file *f, struct json_object *o,
     struct errbuf *eb)
 {
 	const char *s, *content;
@@ -363,8 +363,8 @@ artifact_set_from_json(struct artifact_set *set, struct json_object *arr,
 	for (i = 0; i < n; i++) {
 		if ((f = artifact_set_push(set)) == NULL)
 			return errbuf_set(eb, EC_INTERNAL, "out of memory");
-		if (file_from_json(f, json_object_array_get_idx(arr, i),
-		    eb) == -1) {
+		if (artifact_file_from_json(f,
+		    json_object_array_get_idx(arr, i), eb) == -1) {
 			artifact_file_release(f);
 			set->len--;
 			return errbuf_prefix(eb, "files[%zu]", i);

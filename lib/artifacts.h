@@ -77,6 +77,15 @@ int	artifact_sets_check_unique(const struct artifact_set *const *sets,
 void	artifact_set_sort(struct artifact_set *);
 
 /*
+ * Parses one ArtifactFile object (borrowed) into f, which must be zeroed
+ * (artifact_set_push gives one), as artifact_set_from_json does for each
+ * element.  Returns 0, or -1 with EC_INVALID or EC_INTERNAL; on failure f
+ * may hold parts the caller releases with artifact_file_release.
+ */
+int	artifact_file_from_json(struct artifact_file *, struct json_object *,
+	    struct errbuf *);
+
+/*
  * Parses a JSON array of ArtifactFile objects into set (appending), checking
  * each path and decoding base64 content and the sha256 digest.  Returns 0,
  * or -1 with EC_INVALID ("files[3]: path: ...") or EC_INTERNAL.

@@ -3,18 +3,23 @@
  */
 #include "bundle.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "bundle_archive.h"
 #include "errbuf.h"
 #include "exitcode.h"
 #include "fsx.h"
 #include "jsonx.h"
 #include "registration.h"
 #include "banned.h"
+
+#define BUNDLE_INDEX_MIN	64
 
 void
 bundle_limits_default(struct bundle_limits *l)
@@ -43,8 +48,60 @@ bundle_release(struct bundle *b)
 		artifact_set_release(&b->nodes[i].files);
 	}
 	free(b->nodes);
+	free(b->index);
 	artifact_set_release(&b->shared);
 	bundle_init(b);
+}
+
+/* FNV-1a: identifiers are short, and an archive chooses them. */
+static size_t
+index_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+static void
+index_drop(struct bundle *b)
+{
+	free(b->index);
+	b->index = NULL;
+	b->index_cap = 0;
+}
+
+/* Enters node i in the index, which has room for it. */
+static void
+index_put(struct bundle *b, size_t i)
+{
+	size_t k, mask = b->index_cap - 1;
+
+	for (k = index_hash(b->nodes[i].identifier) & mask; b->index[k] != 0;
+	    k = (k + 1) & mask)
+		;
+	b->index[k] = i + 1;
+}
+
+/* Makes the index hold every node, at most half full after one more. */
+static int
+index_ready(struct bundle *b)
+{
+	size_t cap, i, *v;
+
+	if (b->index != NULL && 2 * (b->nnodes + 1) <= b->index_cap)
+		return 0;
+	for (cap = BUNDLE_INDEX_MIN; cap < 2 * (b->nnodes + 1); cap *= 2)
+		;
+	if ((v = calloc(cap, sizeof(*v))) == NULL)
+		return -1;
+	free(b->index);
+	b->index = v;
+	b->index_cap = cap;
+	for (i = 0; i < b->nnodes; i++)
+		index_put(b, i);
+	return 0;
 }
 
 static struct bundle_node *
@@ -65,18 +122,30 @@ node_add(struct bundle *b, const char *identifier)
 	if ((n->identifier = strdup(identifier)) == NULL)
 		return NULL;
 	b->nnodes++;
+	if (b->index != NULL && 2 * b->nnodes <= b->index_cap)
+		index_put(b, b->nnodes - 1);
+	else
+		index_drop(b);		/* rebuilt when next needed */
 	return n;
 }
 
 struct bundle_node *
 bundle_node_get(struct bundle *b, const char *identifier)
 {
-	size_t i;
+	size_t k, mask;
 
-	/* Linear, but only archive readers call it, once per directory. */
-	for (i = b->nnodes; i > 0; i--)
-		if (strcmp(b->nodes[i - 1].identifier, identifier) == 0)
-			return &b->nodes[i - 1];
+	/*
+	 * Hashed: archive readers call it for every entry, and a linear
+	 * search made an archive of many nodes quadratic.
+	 */
+	if (index_ready(b) == -1)
+		return NULL;
+	mask = b->index_cap - 1;
+	for (k = index_hash(identifier) & mask; b->index[k] != 0;
+	    k = (k + 1) & mask)
+		if (strcmp(b->nodes[b->index[k] - 1].identifier,
+		    identifier) == 0)
+			return &b->nodes[b->index[k] - 1];
 	return node_add(b, identifier);
 }
 
@@ -88,117 +157,357 @@ cmp_nodes(const void *a, const void *b)
 	return strcmp(x->identifier, y->identifier);
 }
 
+static int
+cmp_keys(const void *a, const void *b)
+{
+	const char *const *x = a, *const *y = b;
+
+	return strcmp(*x, *y);
+}
+
+int
+bundle_report_problem(struct bundle_report *r, const struct errbuf *eb)
+{
+	if (r == NULL)
+		return -1;
+	r->problem(r->arg, eb);
+	r->count++;
+	return 0;
+}
+
+int
+bundle_report_end(const struct bundle_report *r, size_t start,
+    struct errbuf *eb)
+{
+	if (r == NULL || r->count == start)
+		return 0;
+	return errbuf_set(eb, EC_INVALID, "%zu problem%s", r->count - start,
+	    r->count - start == 1 ? "" : "s");
+}
+
+/*
+ * Checks each file of set on its own (path, size, digest) and adds its
+ * size to *total; who names the set in messages.
+ */
+static int
+check_files(const struct artifact_set *set, const char *who,
+    const struct bundle_limits *l, size_t *total, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	const struct artifact_file *f;
+	size_t i;
+
+	for (i = 0; i < set->len; i++) {
+		f = &set->files[i];
+		if (artifact_path_check(f->path, strlen(f->path), eb) == -1) {
+			errbuf_prefix(eb, "%s", who);
+			if (bundle_report_problem(r, eb) == -1)
+				return -1;
+			continue;
+		}
+		if (!jsonx_utf8_valid(f->path, strlen(f->path))) {
+			errbuf_set(eb, EC_INVALID, "%s: %s: path not UTF-8",
+			    who, f->path);
+			if (bundle_report_problem(r, eb) == -1)
+				return -1;
+		}
+		if (f->len > l->max_file_size) {
+			errbuf_set(eb, EC_INVALID, "%s: %s: over %zu bytes",
+			    who, f->path, l->max_file_size);
+			if (bundle_report_problem(r, eb) == -1)
+				return -1;
+		}
+		if (!artifact_file_digest_ok(f)) {
+			errbuf_set(eb, EC_INVALID, "%s: %s: sha256 mismatch",
+			    who, f->path);
+			if (bundle_report_problem(r, eb) == -1)
+				return -1;
+		}
+		*total += f->len;
+	}
+	return 0;
+}
+
+/*
+ * Fills keys with the path keys of set, sorted; the caller frees *keys.
+ * Returns 0 or -1 (out of memory).
+ */
+static int
+sorted_keys(const struct artifact_set *set, const char ***keys)
+{
+	size_t i;
+
+	*keys = NULL;
+	if (set->len == 0)
+		return 0;
+	if ((*keys = calloc(set->len, sizeof(**keys))) == NULL)
+		return -1;
+	for (i = 0; i < set->len; i++)
+		(*keys)[i] = artifact_path_key(set->files[i].path);
+	qsort(*keys, set->len, sizeof(**keys), cmp_keys);
+	return 0;
+}
+
+/*
+ * Reports each path twice in set, and each also among the shared files
+ * (shared: their sorted keys, NULL when checking the shared files).
+ */
+static int
+check_unique(const struct artifact_set *set, const char *who,
+    const char **shared, size_t nshared, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	const char **keys;
+	size_t i;
+	int rc = -1;
+
+	if (sorted_keys(set, &keys) == -1)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	for (i = 0; i < set->len; i++) {
+		if (i > 0 && strcmp(keys[i - 1], keys[i]) == 0)
+			errbuf_set(eb, EC_INVALID, "%s: duplicate path %s",
+			    who, keys[i]);
+		else if (nshared > 0 && bsearch(&keys[i], shared, nshared,
+		    sizeof(*shared), cmp_keys) != NULL)
+			errbuf_set(eb, EC_INVALID,
+			    "%s: duplicate path %s (also a shared file)", who,
+			    keys[i]);
+		else
+			continue;
+		if (bundle_report_problem(r, eb) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(keys);
+	return rc;
+}
+
+int
+bundle_check(struct bundle *b, const struct bundle_limits *l,
+    struct bundle_report *r, struct errbuf *eb)
+{
+	const char **shared = NULL;
+	char who[REGISTRATION_ID_MAX + 16];
+	size_t i, start = r != NULL ? r->count : 0;
+	size_t entries = b->shared.len, total = 0;
+	int rc = -1;
+
+	for (i = 0; i < b->nnodes; i++) {
+		if (registration_identifier_check(b->nodes[i].identifier,
+		    strlen(b->nodes[i].identifier), eb) == -1) {
+			errbuf_prefix(eb, "node %.64s", b->nodes[i].identifier);
+			if (bundle_report_problem(r, eb) == -1)
+				goto out;
+		}
+		entries += b->nodes[i].files.len;
+	}
+	if (entries > l->max_entries) {
+		errbuf_set(eb, EC_INVALID, "%zu files: over the limit of %zu",
+		    entries, l->max_entries);
+		if (bundle_report_problem(r, eb) == -1)
+			goto out;
+	}
+	index_drop(b);
+	if (b->nnodes > 1)
+		qsort(b->nodes, b->nnodes, sizeof(*b->nodes), cmp_nodes);
+	for (i = 1; i < b->nnodes; i++) {
+		if (strcmp(b->nodes[i - 1].identifier,
+		    b->nodes[i].identifier) != 0)
+			continue;
+		errbuf_set(eb, EC_INVALID, "node %s: duplicate identifier",
+		    b->nodes[i].identifier);
+		if (bundle_report_problem(r, eb) == -1)
+			goto out;
+	}
+	if (check_files(&b->shared, "shared", l, &total, r, eb) == -1 ||
+	    check_unique(&b->shared, "shared", NULL, 0, r, eb) == -1)
+		goto out;
+	if (sorted_keys(&b->shared, &shared) == -1) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < b->nnodes; i++) {
+		/* Identifiers are at most 255 bytes once checked. */
+		(void)snprintf(who, sizeof(who), "node %.255s",
+		    b->nodes[i].identifier);
+		if (check_files(&b->nodes[i].files, who, l, &total, r,
+		    eb) == -1 ||
+		    check_unique(&b->nodes[i].files, who, shared,
+		    b->shared.len, r, eb) == -1)
+			goto out;
+	}
+	if (total > l->max_total_size) {
+		errbuf_set(eb, EC_INVALID,
+		    "%zu bytes of files: over the limit of %zu", total,
+		    l->max_total_size);
+		if (bundle_report_problem(r, eb) == -1)
+			goto out;
+	}
+	rc = bundle_report_end(r, start, eb);
+out:
+	free(shared);
+	return rc;
+}
+
 int
 bundle_finish(struct bundle *b, const struct bundle_limits *l,
     struct errbuf *eb)
 {
-	const struct artifact_set *sets[2];
-	size_t i, k, entries = b->shared.len, total = 0;
+	return bundle_check(b, l, NULL, eb);
+}
 
-	for (i = 0; i < b->nnodes; i++) {
-		if (registration_identifier_check(b->nodes[i].identifier,
-		    strlen(b->nodes[i].identifier), eb) == -1)
-			return errbuf_prefix(eb, "node %.64s",
-			    b->nodes[i].identifier);
-		entries += b->nodes[i].files.len;
+/* Parses a node's or the shared files, reporting each bad one. */
+static int
+files_from_json(struct artifact_set *set, struct json_object *arr,
+    const char *who, struct bundle_report *r, struct errbuf *eb)
+{
+	struct artifact_file *f;
+	size_t i, n;
+
+	if (!json_object_is_type(arr, json_type_array)) {
+		errbuf_set(eb, EC_INVALID, "bundle: %s: files: not an array",
+		    who);
+		return bundle_report_problem(r, eb);
 	}
-	if (entries > l->max_entries)
-		return errbuf_set(eb, EC_INVALID,
-		    "%zu files: over the limit of %zu", entries,
-		    l->max_entries);
-	if (b->nnodes > 1)
-		qsort(b->nodes, b->nnodes, sizeof(*b->nodes), cmp_nodes);
-	for (i = 1; i < b->nnodes; i++)
-		if (strcmp(b->nodes[i - 1].identifier,
-		    b->nodes[i].identifier) == 0)
-			return errbuf_set(eb, EC_INVALID,
-			    "node %s: duplicate identifier",
-			    b->nodes[i].identifier);
-	sets[0] = &b->shared;
-	if (artifact_sets_check_unique(sets, 1, eb) == -1)
-		return errbuf_prefix(eb, "shared files");
-	for (i = 0; i < b->nnodes; i++) {
-		sets[0] = &b->nodes[i].files;
-		sets[1] = &b->shared;
-		if (artifact_sets_check_unique(sets, 2, eb) == -1)
-			return errbuf_prefix(eb, "node %s",
-			    b->nodes[i].identifier);
-		for (k = 0; k < sets[0]->len; k++) {
-			if (sets[0]->files[k].len > l->max_file_size)
-				return errbuf_set(eb, EC_INVALID,
-				    "node %s: %s: over %zu bytes",
-				    b->nodes[i].identifier,
-				    sets[0]->files[k].path, l->max_file_size);
-			total += sets[0]->files[k].len;
-		}
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		if ((f = artifact_set_push(set)) == NULL)
+			return errbuf_set(eb, EC_INTERNAL, "out of memory");
+		if (artifact_file_from_json(f,
+		    json_object_array_get_idx(arr, i), eb) == 0)
+			continue;
+		artifact_file_release(f);
+		set->len--;
+		if (eb->code != EC_INVALID)
+			return -1;
+		errbuf_prefix(eb, "bundle: %s: files[%zu]", who, i);
+		if (bundle_report_problem(r, eb) == -1)
+			return -1;
 	}
-	for (k = 0; k < b->shared.len; k++) {
-		if (b->shared.files[k].len > l->max_file_size)
-			return errbuf_set(eb, EC_INVALID,
-			    "shared %s: over %zu bytes",
-			    b->shared.files[k].path, l->max_file_size);
-		total += b->shared.files[k].len;
-	}
-	if (total > l->max_total_size)
-		return errbuf_set(eb, EC_INVALID,
-		    "%zu bytes of files: over the limit of %zu", total,
-		    l->max_total_size);
 	return 0;
+}
+
+static int
+from_json(struct bundle *b, struct json_object *doc,
+    const struct bundle_limits *l, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	struct json_object *nodes, *node, *v;	/* borrowed */
+	struct bundle_node *n;
+	char who[REGISTRATION_ID_MAX + 16];
+	const char *id;
+	size_t i, count, idlen, start = r != NULL ? r->count : 0;
+
+	if (!json_object_is_type(doc, json_type_object)) {
+		errbuf_set(eb, EC_INVALID, "bundle: not a JSON object");
+		goto fatal;
+	}
+	if (!json_object_object_get_ex(doc, "nodes", &nodes) ||
+	    !json_object_is_type(nodes, json_type_array)) {
+		errbuf_set(eb, EC_INVALID,
+		    "bundle: nodes: missing or not an array");
+		goto fatal;
+	}
+	count = json_object_array_length(nodes);
+	for (i = 0; i < count; i++) {
+		node = json_object_array_get_idx(nodes, i);
+		if (!json_object_is_type(node, json_type_object) ||
+		    jsonx_get_string(node, "identifier", &id, &idlen) != 0) {
+			errbuf_set(eb, EC_INVALID, "bundle: nodes[%zu]: "
+			    "identifier: missing or not a string", i);
+			if (bundle_report_problem(r, eb) == -1)
+				return -1;
+			continue;
+		}
+		if (registration_identifier_check(id, idlen, eb) == -1) {
+			errbuf_prefix(eb, "bundle: nodes[%zu]", i);
+			if (bundle_report_problem(r, eb) == -1)
+				return -1;
+			continue;
+		}
+		if ((n = node_add(b, id)) == NULL)
+			return errbuf_set(eb, EC_INTERNAL, "out of memory");
+		(void)snprintf(who, sizeof(who), "node %s", id);
+		if (!json_object_object_get_ex(node, "files", &v)) {
+			errbuf_set(eb, EC_INVALID, "bundle: %s: no files", who);
+			if (bundle_report_problem(r, eb) == -1)
+				return -1;
+			continue;
+		}
+		if (files_from_json(&n->files, v, who, r, eb) == -1)
+			return -1;
+	}
+	if (json_object_object_get_ex(doc, "shared_files", &v) && v != NULL &&
+	    files_from_json(&b->shared, v, "shared_files", r, eb) == -1)
+		return -1;
+	if (bundle_check(b, l, r, eb) == -1 &&
+	    (r == NULL || eb->code != EC_INVALID))
+		return errbuf_prefix(eb, "bundle");
+	return bundle_report_end(r, start, eb);
+fatal:
+	(void)bundle_report_problem(r, eb);
+	return -1;
 }
 
 int
 bundle_from_json(struct bundle *b, struct json_object *doc,
     const struct bundle_limits *l, struct errbuf *eb)
 {
-	struct json_object *nodes, *node, *v;	/* borrowed */
-	struct bundle_node *n;
-	const char *id;
-	size_t i, count, idlen;
+	return from_json(b, doc, l, NULL, eb);
+}
 
-	if (!json_object_is_type(doc, json_type_object))
-		return errbuf_set(eb, EC_INVALID, "bundle: not a JSON object");
-	if (!json_object_object_get_ex(doc, "nodes", &nodes) ||
-	    !json_object_is_type(nodes, json_type_array))
-		return errbuf_set(eb, EC_INVALID,
-		    "bundle: nodes: missing or not an array");
-	count = json_object_array_length(nodes);
-	for (i = 0; i < count; i++) {
-		node = json_object_array_get_idx(nodes, i);
-		if (!json_object_is_type(node, json_type_object) ||
-		    jsonx_get_string(node, "identifier", &id, &idlen) != 0)
-			return errbuf_set(eb, EC_INVALID,
-			    "bundle: nodes[%zu]: identifier: missing or not "
-			    "a string", i);
-		if (registration_identifier_check(id, idlen, eb) == -1)
-			return errbuf_prefix(eb, "bundle: nodes[%zu]", i);
-		if ((n = node_add(b, id)) == NULL)
-			return errbuf_set(eb, EC_INTERNAL, "out of memory");
-		if (!json_object_object_get_ex(node, "files", &v))
-			return errbuf_set(eb, EC_INVALID,
-			    "bundle: node %s: no files", id);
-		if (artifact_set_from_json(&n->files, v, eb) == -1)
-			return errbuf_prefix(eb, "bundle: node %s", id);
+static int
+parse_json(struct bundle *b, const char *text, size_t len,
+    const struct bundle_limits *l, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	struct json_object *doc = NULL;
+	int rc;
+
+	if (jsonx_parse(text, len, l->max_total_size, "bundle", &doc,
+	    eb) == -1) {
+		(void)bundle_report_problem(r, eb);
+		return -1;
 	}
-	if (json_object_object_get_ex(doc, "shared_files", &v) && v != NULL &&
-	    artifact_set_from_json(&b->shared, v, eb) == -1)
-		return errbuf_prefix(eb, "bundle: shared_files");
-	if (bundle_finish(b, l, eb) == -1)
-		return errbuf_prefix(eb, "bundle");
-	return 0;
+	rc = from_json(b, doc, l, r, eb);
+	json_object_put(doc);
+	return rc;
 }
 
 int
 bundle_parse_json(struct bundle *b, const char *text, size_t len,
     const struct bundle_limits *l, struct errbuf *eb)
 {
-	struct json_object *doc = NULL;
-	int rc;
+	return parse_json(b, text, len, l, NULL, eb);
+}
 
-	if (jsonx_parse(text, len, l->max_total_size, "bundle", &doc,
-	    eb) == -1)
-		return -1;
-	rc = bundle_from_json(b, doc, l, eb);
-	json_object_put(doc);
+static int
+load_file(struct bundle *b, const char *path, const struct bundle_limits *l,
+    struct bundle_report *r, struct errbuf *eb)
+{
+	struct buf text;
+	size_t i;
+	int rc = -1;
+
+	buf_init(&text, l->max_total_size);
+	if (fsx_read_file(path, &text, eb) == -1) {
+		if (eb->code == EC_INVALID)
+			(void)bundle_report_problem(r, eb);
+		goto out;
+	}
+	/* memchr, not strchr, which would take a NUL for a space. */
+	for (i = 0; i < text.len && memchr(" \t\r\n", text.data[i], 4) !=
+	    NULL; i++)
+		;
+	if (i < text.len && text.data[i] == '{')
+		rc = parse_json(b, text.data, text.len, l, r, eb);
+	else
+		rc = bundle_archive_read(b, text.data, text.len, l, r, eb);
+out:
+	buf_release(&text);
+	if (rc == -1)
+		errbuf_prefix(eb, "%s", path);
 	return rc;
 }
 
@@ -206,26 +515,15 @@ int
 bundle_load_file(struct bundle *b, const char *path,
     const struct bundle_limits *l, struct errbuf *eb)
 {
-	struct buf text;
-	size_t i;
-	int rc = -1;
+	return load_file(b, path, l, NULL, eb);
+}
 
-	buf_init(&text, l->max_total_size);
-	if (fsx_read_file(path, &text, eb) == -1)
-		goto out;
-	for (i = 0; i < text.len && strchr(" \t\r\n", text.data[i]) != NULL;
-	    i++)
-		;
-	if (i == text.len || text.data[i] != '{') {
-		errbuf_set(eb, EC_INVALID, "not a JSON bundle");
-		goto out;
-	}
-	rc = bundle_parse_json(b, text.data, text.len, l, eb);
-out:
-	buf_release(&text);
-	if (rc == -1)
-		errbuf_prefix(eb, "%s", path);
-	return rc;
+int
+bundle_check_file(struct bundle *b, const char *path,
+    const struct bundle_limits *l, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	return load_file(b, path, l, r, eb);
 }
 
 const struct bundle_node *

@@ -25,6 +25,9 @@ struct bundle {
 	size_t			 nnodes;
 	size_t			 cap;
 	struct artifact_set	 shared;
+	/* Hash of identifiers for bundle_node_get; NULL once sorted. */
+	size_t			*index;		/* node + 1, or 0: empty */
+	size_t			 index_cap;	/* a power of two */
 };
 
 /* Caps on what a bundle may hold; archive readers enforce them per entry. */
@@ -32,6 +35,18 @@ struct bundle_limits {
 	size_t	max_entries;	/* files in all */
 	size_t	max_file_size;	/* bytes in one file */
 	size_t	max_total_size;	/* bytes in all files, and in the file read */
+};
+
+/*
+ * Where a validator sends each problem it finds, so `bundle check` can list
+ * them all.  Functions that take one stop at the first problem when it is
+ * NULL; given one, they hand it every EC_INVALID problem, go on past each
+ * one they can, and fail at the end with EC_INVALID saying how many.
+ */
+struct bundle_report {
+	void	(*problem)(void *arg, const struct errbuf *);
+	void	 *arg;		/* borrowed; handed to problem */
+	size_t	  count;	/* problems reported so far */
 };
 
 #define BUNDLE_MAX_ENTRIES	100000
@@ -51,11 +66,30 @@ void	bundle_release(struct bundle *);
 struct bundle_node *bundle_node_get(struct bundle *, const char *identifier);
 
 /*
- * Validates a bundle filled node by node and sorts it: every identifier
- * checked and unique, every path checked, no path twice in one node's files
- * plus the shared files, within limits.  Returns 0, or -1 with EC_INVALID
- * naming the node and path.
+ * Hands eb to report and returns 0 so the caller goes on, or returns -1
+ * when report is NULL, so the caller stops at this problem.
  */
+int	bundle_report_problem(struct bundle_report *, const struct errbuf *);
+
+/*
+ * Closes a run that started when report->count was start: returns 0 when
+ * it found no problem (or report is NULL), else -1 with EC_INVALID saying
+ * how many it found.
+ */
+int	bundle_report_end(const struct bundle_report *, size_t start,
+	    struct errbuf *);
+
+/*
+ * Validates a bundle filled node by node and sorts its nodes: every
+ * identifier checked and unique, every path checked and UTF-8, no path
+ * twice in one node's files plus the shared files, every digest matching
+ * its content, within limits.  Returns 0, or -1 with EC_INVALID naming the
+ * node and path (with a report: after reporting every problem).
+ */
+int	bundle_check(struct bundle *, const struct bundle_limits *,
+	    struct bundle_report *, struct errbuf *);
+
+/* bundle_check without a report: stops at the first problem. */
 int	bundle_finish(struct bundle *, const struct bundle_limits *,
 	    struct errbuf *);
 
@@ -72,11 +106,20 @@ int	bundle_parse_json(struct bundle *, const char *, size_t,
 
 /*
  * Reads a bundle file, JSON or an archive (sniffed from the content, not
- * the name).  Returns 0, or -1 with EC_INVALID, EC_USAGE (cannot read the
- * file) or EC_INTERNAL.
+ * the name: a first non-space byte '{' means JSON).  Returns 0, or -1 with
+ * EC_INVALID, EC_USAGE (cannot read the file) or EC_INTERNAL.
  */
 int	bundle_load_file(struct bundle *, const char *path,
 	    const struct bundle_limits *, struct errbuf *);
+
+/*
+ * Like bundle_load_file, but hands every problem to report (see struct
+ * bundle_report), for `bundle check`.  The reported messages do not name
+ * the file; eb does.
+ */
+int	bundle_check_file(struct bundle *, const char *path,
+	    const struct bundle_limits *, struct bundle_report *,
+	    struct errbuf *);
 
 /* Returns the node named identifier (borrowed from b), or NULL. */
 const struct bundle_node *bundle_find(const struct bundle *,

@@ -1,0 +1,62 @@
+/*
+ * cfgsync bundle check: validate a bundle as every reader would, and list
+ * every problem, one line each, rather than stop at the first.
+ */
+#include "bundle.h"
+#include "cli.h"
+#include "cmds.h"
+#include "diag.h"
+#include "errbuf.h"
+#include "exitcode.h"
+#include "banned.h"
+
+static const char usage[] =
+    "usage: cfgsync bundle check [--max-entries N] "
+    "[--max-file-size BYTES]\n"
+    "           [--max-total-size BYTES] BUNDLE\n";
+
+static void
+print_problem(void *arg, const struct errbuf *eb)
+{
+	diag_warn("%s: %s", (const char *)arg, eb->msg);
+}
+
+int
+cmd_bundle_check(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_LIMITS_LONGOPTS,
+		{ "help",	no_argument,	NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct bundle_limits limits;
+	struct bundle_report report;
+	struct bundle b;
+	struct errbuf eb;
+	int ch, rc;
+
+	bundle_limits_default(&limits);
+	/* No '+': nothing runs after check, so options may come last. */
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (cli_limits_opt(&limits, usage, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'h':
+			cli_help(usage);
+		default:
+			cli_bad_option(usage);
+		}
+	}
+	if (argc - optind != 1)
+		cli_usage_error(usage, "expected one BUNDLE");
+	report.problem = print_problem;
+	report.arg = argv[optind];
+	report.count = 0;
+	bundle_init(&b);
+	rc = bundle_check_file(&b, argv[optind], &limits, &report, &eb);
+	bundle_release(&b);
+	/* Problems are printed as found; other failures say so here. */
+	if (rc == -1 && (eb.code != EC_INVALID || report.count == 0))
+		cli_die_eb(&eb);
+	return rc == -1 ? EC_INVALID : EC_OK;
+}

@@ -1,0 +1,110 @@
+/*
+ * cfgsync bundle list: one line per file of a bundle, node files first:
+ * identifier (or "shared"), path, mode in octal, size, tab-separated; or
+ * with --json an array of {"identifier","path","mode","size"} objects, the
+ * identifier null for a shared file (a node may be called "shared").
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "artifacts.h"
+#include "buf.h"
+#include "bundle.h"
+#include "bundle_tree.h"
+#include "cli.h"
+#include "cmds.h"
+#include "errbuf.h"
+#include "exitcode.h"
+#include "banned.h"
+
+static const char usage[] =
+    "usage: cfgsync bundle list [--json] [--max-entries N] "
+    "[--max-file-size BYTES]\n"
+    "           [--max-total-size BYTES] BUNDLE\n";
+
+static int
+list_set(struct buf *out, const struct artifact_set *set, const char *id,
+    int json)
+{
+	const struct artifact_file *f;
+	size_t i;
+
+	for (i = 0; i < set->len; i++) {
+		f = &set->files[i];
+		if (!json) {
+			if (buf_addf(out, "%s\t%s\t%04o\t%zu\n",
+			    id != NULL ? id : "shared", f->path,
+			    bundle_tree_perm(f), f->len) == -1)
+				return -1;
+			continue;
+		}
+		if ((out->len > 1 && buf_addc(out, ',') == -1) ||
+		    buf_adds(out, "{\"identifier\":") == -1 ||
+		    (id != NULL ? buf_add_json_string(out, id,
+		    strlen(id)) : buf_adds(out, "null")) == -1 ||
+		    buf_adds(out, ",\"path\":") == -1 ||
+		    buf_add_json_string(out, f->path, strlen(f->path)) == -1 ||
+		    buf_addf(out, ",\"mode\":\"%04o\",\"size\":%zu}",
+		    bundle_tree_perm(f), f->len) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+enum {
+	OPT_JSON = CLI_OPT_OWN
+};
+
+int
+cmd_bundle_list(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_LIMITS_LONGOPTS,
+		{ "help",	no_argument,	NULL, 'h' },
+		{ "json",	no_argument,	NULL, OPT_JSON },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct bundle_limits limits;
+	struct bundle b;
+	struct errbuf eb;
+	struct buf out;
+	size_t i;
+	int ch, json = 0;
+
+	bundle_limits_default(&limits);
+	/* No '+': nothing runs after list, so options may follow BUNDLE. */
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (cli_limits_opt(&limits, usage, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'h':
+			cli_help(usage);
+		case OPT_JSON:
+			json = 1;
+			break;
+		default:
+			cli_bad_option(usage);
+		}
+	}
+	if (argc - optind != 1)
+		cli_usage_error(usage, "expected one BUNDLE");
+	bundle_init(&b);
+	if (bundle_load_file(&b, argv[optind], &limits, &eb) == -1)
+		cli_die_eb(&eb);
+	buf_init(&out, SIZE_MAX);
+	if (json && buf_addc(&out, '[') == -1)
+		cli_die(EC_INTERNAL, "out of memory");
+	for (i = 0; i < b.nnodes; i++)
+		if (list_set(&out, &b.nodes[i].files, b.nodes[i].identifier,
+		    json) == -1)
+			cli_die(EC_INTERNAL, "out of memory");
+	if (list_set(&out, &b.shared, NULL, json) == -1 ||
+	    (json && buf_adds(&out, "]\n") == -1))
+		cli_die(EC_INTERNAL, "out of memory");
+	if (out.len > 0)
+		fwrite(out.data, 1, out.len, stdout);
+	buf_release(&out);
+	bundle_release(&b);
+	return EC_OK;
+}

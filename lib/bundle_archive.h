@@ -1,0 +1,102 @@
+/*
+ * Bundles as archives (SPEC 5), read and written with libarchive: tar,
+ * plain or compressed with gzip, xz or zstd, and zip, each holding the tree
+ * of bundle_tree.h.  Reading is for untrusted input: the format is sniffed
+ * from the content, every entry is checked, and the limits are counted
+ * while reading, so a bomb stops at the entry that passes one.  Writing is
+ * deterministic: the same bundle always gives the same bytes.
+ *
+ * The module is not called "archive": its header would shadow libarchive's
+ * <archive.h> under -Ilib, and archive_ is libarchive's prefix.
+ */
+#ifndef CFGSYNC_BUNDLE_ARCHIVE_H
+#define CFGSYNC_BUNDLE_ARCHIVE_H
+
+#include <stddef.h>
+
+struct artifact_file;
+struct buf;
+struct bundle;
+struct bundle_limits;
+struct bundle_report;
+struct errbuf;
+
+/* The forms a bundle is written in; JSON is not an archive, but one too. */
+enum bundle_archive_format {
+	BUNDLE_ARCHIVE_JSON,
+	BUNDLE_ARCHIVE_TAR,
+	BUNDLE_ARCHIVE_TAR_GZ,
+	BUNDLE_ARCHIVE_TAR_XZ,
+	BUNDLE_ARCHIVE_TAR_ZST,
+	BUNDLE_ARCHIVE_ZIP
+};
+
+/*
+ * Sets *fmt to the format named name ("json", "tar", "tar.gz", "tar.xz",
+ * "tar.zst", "zip"); returns 0, or -1 when name is none of them.
+ */
+int	bundle_archive_format_parse(const char *name,
+	    enum bundle_archive_format *fmt);
+
+/*
+ * Sets *fmt to the format the extension of path names (.json, .tar,
+ * .tar.gz, .tgz, .tar.xz, .tar.zst, .zip); returns 0, or -1 for another.
+ */
+int	bundle_archive_format_from_path(const char *path,
+	    enum bundle_archive_format *fmt);
+
+/*
+ * Reads the archive data[0..len) into b, which must be empty (bundle_init),
+ * then sorts and validates it (bundle_tree_finish).  Refuses with
+ * EC_INVALID naming the entry: links, devices, FIFOs and sockets, a bad
+ * name (see bundle_tree_parse), more entries than l->max_entries (counting
+ * directories), an entry over l->max_file_size, more than
+ * l->max_total_size bytes in all, and data libarchive cannot read as a
+ * tar or zip archive.  Without a report the first problem stops the
+ * reading; with one, every problem goes to it, and only an unreadable
+ * archive or a passed limit stops it (see struct bundle_report).
+ * Returns 0, or -1 with EC_INVALID or EC_INTERNAL.
+ */
+int	bundle_archive_read(struct bundle *, const void *data, size_t len,
+	    const struct bundle_limits *, struct bundle_report *,
+	    struct errbuf *);
+
+/* An archive being written, entry by entry. */
+struct bundle_archive_out;
+
+/*
+ * Starts an archive in format fmt (not JSON) appended to out.  Returns the
+ * writer (free it with bundle_archive_close), or NULL with EC_INTERNAL.
+ */
+struct bundle_archive_out *bundle_archive_open(struct buf *out,
+	    enum bundle_archive_format fmt, struct errbuf *);
+
+/*
+ * Appends the entry name to w: file f (borrowed) with its permission bits
+ * (bundle_tree_perm), or a directory when f is NULL; mtime 0, uid and gid
+ * 0, no owner names, no atime or ctime.  The caller adds entries in the
+ * order it wants.  Returns 0, or -1 with EC_INTERNAL.
+ */
+int	bundle_archive_add(struct bundle_archive_out *, const char *name,
+	    const struct artifact_file *f, struct errbuf *);
+
+/*
+ * Ends the archive and frees w (NULL is fine): returns 0, or -1 with
+ * EC_INTERNAL.  After a failure, call it only to free w; eb may be NULL.
+ */
+int	bundle_archive_close(struct bundle_archive_out *, struct errbuf *);
+
+/*
+ * Appends b in format fmt to out.  Archive entries come sorted by name, a
+ * "nodes/<identifier>/" directory for every node (so empty nodes survive)
+ * and each file with its permission bits (bundle_tree_perm); every entry
+ * has mtime 0, uid and gid 0 and no owner names, and nothing else that
+ * varies (no atime or ctime, no gzip timestamp), so equal bundles give
+ * equal bytes.  Owners, groups and digests exist only in JSON and are not
+ * written to archives.  JSON is bundle_render_json and a newline.
+ * Returns 0, or -1 with EC_INTERNAL (out of memory, out->max passed).
+ */
+int	bundle_archive_write(struct buf *out, const struct bundle *,
+	    enum bundle_archive_format fmt, struct errbuf *);
+
+#endif
