@@ -163,15 +163,55 @@ artifact_sets_check_unique(const struct artifact_set *const *sets,
 		for (k = 0; k < sets[i]->len; k++)
 			keys[n++] = artifact_path_key(sets[i]->files[k].path);
 	qsort(keys, n, sizeof(*keys), cmp_keys);
-	for (i = 1; i < n; i++) {
-		if (strcmp(keys[i - 1], keys[i]) == 0) {
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(keys[i - 1], keys[i]) == 0) {
 			rc = errbuf_set(eb, EC_INVALID, "duplicate path %s",
+			    keys[i]);
+			break;
+		}
+		if ((k = artifact_key_prefix_file(keys[i], keys, n)) > 0) {
+			rc = errbuf_set(eb, EC_INVALID,
+			    "path %s: %.*s is a file too", keys[i], (int)k,
 			    keys[i]);
 			break;
 		}
 	}
 	free(keys);
 	return rc;
+}
+
+struct prefix {
+	const char	*s;
+	size_t		 len;
+};
+
+/* Orders a prefix (its len bytes) against a key, as strcmp would. */
+static int
+cmp_prefix(const void *a, const void *b)
+{
+	const struct prefix *p = a;
+	const char *const *key = b;
+	int r;
+
+	if ((r = strncmp(p->s, *key, p->len)) != 0)
+		return r;
+	return (*key)[p->len] == '\0' ? 0 : -1;
+}
+
+size_t
+artifact_key_prefix_file(const char *key, const char *const *sorted, size_t n)
+{
+	struct prefix p;
+	const char *slash;
+
+	p.s = key;
+	for (slash = strchr(key, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		p.len = (size_t)(slash - key);
+		if (bsearch(&p, sorted, n, sizeof(*sorted), cmp_prefix) != NULL)
+			return p.len;
+	}
+	return 0;
 }
 
 static int

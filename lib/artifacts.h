@@ -67,11 +67,19 @@ int	artifact_set_add_copy(struct artifact_set *, const char *path,
 
 /*
  * Refuses duplicate paths (compared without the leading "/") across the
- * given sets, taken together: returns 0, or -1 with EC_INVALID naming the
- * path.
+ * given sets, taken together, and a path that another needs as a directory
+ * ("a" and "a/b"): returns 0, or -1 with EC_INVALID naming the path.
  */
 int	artifact_sets_check_unique(const struct artifact_set *const *sets,
 	    size_t nsets, struct errbuf *);
+
+/*
+ * Finds a file standing where key needs a directory ("a" for "a/b"): returns
+ * the length of the first proper directory prefix of key that is itself a
+ * key in sorted[0..n) (sorted with strcmp), or 0 when there is none.
+ */
+size_t	artifact_key_prefix_file(const char *key, const char *const *sorted,
+	    size_t n);
 
 /* Sorts a set by path key (bytewise), for deterministic output. */
 void	artifact_set_sort(struct artifact_set *);

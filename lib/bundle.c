@@ -258,7 +258,7 @@ check_unique(const struct artifact_set *set, const char *who,
     struct errbuf *eb)
 {
 	const char **keys;
-	size_t i;
+	size_t i, k;
 	int rc = -1;
 
 	if (sorted_keys(set, &keys) == -1)
@@ -272,8 +272,24 @@ check_unique(const struct artifact_set *set, const char *who,
 			errbuf_set(eb, EC_INVALID,
 			    "%s: duplicate path %s (also a shared file)", who,
 			    keys[i]);
+		else if ((k = artifact_key_prefix_file(keys[i], keys,
+		    set->len)) > 0 || (k = artifact_key_prefix_file(keys[i],
+		    shared, nshared)) > 0)
+			errbuf_set(eb, EC_INVALID,
+			    "%s: path %s: %.*s is a file too", who, keys[i],
+			    (int)k, keys[i]);
 		else
 			continue;
+		if (bundle_report_problem(r, eb) == -1)
+			goto out;
+	}
+	/* A node's file where a shared file needs a directory. */
+	for (i = 0; i < nshared; i++) {
+		if ((k = artifact_key_prefix_file(shared[i], keys,
+		    set->len)) == 0)
+			continue;
+		errbuf_set(eb, EC_INVALID, "%s: path %.*s: shared %s needs it "
+		    "as a directory", who, (int)k, shared[i], shared[i]);
 		if (bundle_report_problem(r, eb) == -1)
 			goto out;
 	}

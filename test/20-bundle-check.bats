@@ -249,3 +249,12 @@ assert_refused() {
 	run -2 cfgsync bundle unpack --max-total-size -1 x y
 	run -2 cfgsync bundle list --max-entries 1e3 x
 }
+
+@test "bundle check: a file where another path needs a directory exits 7, naming both" {
+	local b=$BATS_TEST_TMPDIR/b.json
+	printf '%s' '{"nodes":[{"identifier":"n1","files":[{"path":"a","content":"x"},{"path":"/a/b","content":"y"}]},{"identifier":"n2","files":[{"path":"etc","content":"x"}]}],"shared_files":[{"path":"etc/x","content":"s"}]}' >"$b"
+	run -7 --separate-stderr cfgsync bundle check "$b"
+	assert_regex "$stderr" 'node n1: path a/b: a is a file too'
+	assert_regex "$stderr" 'node n2: path etc: shared etc/x needs it as a directory'
+	assert_refused "$b" '(bundle: )?node n1: path a/b: a is a file too'
+}

@@ -133,9 +133,19 @@ test_unique(void)
 	CHECK(artifact_sets_check_unique(sets, 1, &eb) == 0);
 	CHECK(artifact_set_add_copy(&a, "y", "2", 1, ARTIFACT_MODE_NONE,
 	    &eb) == 0);
-	CHECK(artifact_set_add_copy(&b, "/y/z", "3", 1, ARTIFACT_MODE_NONE,
+	CHECK(artifact_set_add_copy(&b, "/w/z", "3", 1, ARTIFACT_MODE_NONE,
 	    &eb) == 0);
 	CHECK(artifact_sets_check_unique(sets, 2, &eb) == 0);
+
+	/* "y" is a file, so "y/z" cannot be: no node could install both. */
+	CHECK(artifact_set_add_copy(&b, "/y/z", "3", 1, ARTIFACT_MODE_NONE,
+	    &eb) == 0);
+	CHECK(artifact_sets_check_unique(sets + 1, 1, &eb) == 0);
+	CHECK(artifact_sets_check_unique(sets, 2, &eb) == -1 &&
+	    eb.code == EC_INVALID && strstr(eb.msg, "y is a file too") !=
+	    NULL);
+	b.len--;
+	artifact_file_release(&b.files[b.len]);
 
 	/* "/x" and "x" are one file. */
 	CHECK(artifact_set_add_copy(&b, "x", "4", 1, ARTIFACT_MODE_NONE,
