@@ -150,21 +150,13 @@ static const struct http_route routes[] = {
 	{ "POST", "/register", "register", on_register },
 };
 
-enum {
-	OPT_MAX_ENTRIES = CLI_OPT_OWN,
-	OPT_MAX_FILE_SIZE,
-	OPT_MAX_TOTAL_SIZE
-};
-
 int
 cmd_serve_bundle(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_SERVER_LONGOPTS,
 		{ "help",		no_argument,	   NULL, 'h' },
-		{ "max-entries",	required_argument, NULL, OPT_MAX_ENTRIES },
-		{ "max-file-size",	required_argument, NULL, OPT_MAX_FILE_SIZE },
-		{ "max-total-size",	required_argument, NULL, OPT_MAX_TOTAL_SIZE },
+		CLI_LIMITS_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct serve_bundle sb;
@@ -177,23 +169,12 @@ cmd_serve_bundle(int argc, char **argv)
 	bundle_limits_default(&sb.limits);
 	cli_server_init(&server);
 	while ((ch = getopt_long(argc, argv, "+hq", longopts, NULL)) != -1) {
-		if (cli_server_opt(&server, usage, ch, optarg))
+		if (cli_server_opt(&server, usage, ch, optarg) ||
+		    cli_limits_opt(&sb.limits, usage, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'h':
 			cli_help(usage);
-		case OPT_MAX_ENTRIES:
-			sb.limits.max_entries = cli_uint_opt(usage,
-			    "--max-entries", optarg, 1, 100000000);
-			break;
-		case OPT_MAX_FILE_SIZE:
-			sb.limits.max_file_size = cli_uint_opt(usage,
-			    "--max-file-size", optarg, 1, 1UL << 40);
-			break;
-		case OPT_MAX_TOTAL_SIZE:
-			sb.limits.max_total_size = cli_uint_opt(usage,
-			    "--max-total-size", optarg, 1, 1UL << 40);
-			break;
 		default:
 			cli_bad_option(usage);
 		}

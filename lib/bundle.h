@@ -126,8 +126,9 @@ const struct bundle_node *bundle_find(const struct bundle *,
 	    const char *identifier);
 
 /*
- * Appends the bundle's JSON document to out, nodes and files in sorted
- * order, so equal bundles give equal bytes.  Returns 0 or -1.
+ * Appends the bundle's JSON document to out: nodes sorted by identifier
+ * (as bundle_finish left them), each node's files in the order held.
+ * Returns 0 or -1.
  */
 int	bundle_render_json(struct buf *, const struct bundle *);
 

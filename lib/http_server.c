@@ -523,8 +523,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return admit(srv, st, method);
 	}
 	if (st->answered) {
-		*upload_data_size = 0;	/* drain what a refused client sent */
-		return MHD_YES;
+		/* Drain what a refused client sent, up to a point. */
+		st->discarded += *upload_data_size;
+		*upload_data_size = 0;
+		return st->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		if (!st->too_large && buf_add(&st->body, upload_data,

@@ -69,7 +69,8 @@ protocol_parse_payload(struct artifact_set *files, const char *text,
 		goto out;
 	}
 	if (json_object_object_get_ex(doc, "schema_version", &v) &&
-	    v != NULL && json_object_get_int(v) != PROTOCOL_SCHEMA_VERSION) {
+	    v != NULL && (!json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) != PROTOCOL_SCHEMA_VERSION)) {
 		errbuf_set(eb, EC_INVALID,
 		    "payload: schema_version %s not supported",
 		    json_object_get_string(v));

@@ -30,8 +30,8 @@ registration_identifier_check(const char *id, size_t len, struct errbuf *eb)
 		    "identifier: over %d bytes", REGISTRATION_ID_MAX);
 	if ((len == 1 && id[0] == '.') || (len == 2 && id[0] == '.' &&
 	    id[1] == '.'))
-		return errbuf_set(eb, EC_INVALID, "identifier: '%s' not allowed",
-		    id);
+		return errbuf_set(eb, EC_INVALID,
+		    "identifier: '%.*s' not allowed", (int)len, id);
 	for (i = 0; i < len; i++) {
 		c = id[i];
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
