@@ -39,6 +39,8 @@ struct out_file {
 	size_t	dir;				/* index into dirs */
 	char	name[OUTPUT_NAME_MAX];
 	char	tmp[OUTPUT_NAME_MAX + 32];	/* "" until created */
+	char	bak[OUTPUT_NAME_MAX + 32];	/* link to the old file, or "" */
+	int	existed;			/* a file was there before */
 	int	routed;				/* sent by a route */
 };
 
@@ -303,6 +305,15 @@ stage(struct install *in, struct out_file *f, const struct output_opts *o,
 			    "write %s/%s: is a directory", d->show, f->name);
 		if (S_ISREG(st.st_mode))
 			mode = st.st_mode & 07777;
+		f->existed = 1;
+		/*
+		 * A second name for the file being replaced, so a rename
+		 * that fails later can put it back.  Where the file system
+		 * has no hard links the write goes on without one.
+		 */
+		if (fsx_temp_name(f->bak, sizeof(f->bak), f->name) == -1 ||
+		    linkat(d->fd, f->name, d->fd, f->bak, 0) == -1)
+			f->bak[0] = '\0';
 	}
 	if (a->mode != ARTIFACT_MODE_NONE)
 		mode = (mode_t)a->mode;
@@ -344,15 +355,41 @@ out:
 	return rc;
 }
 
+/*
+ * Undoes the renames of files[0..n): each old file comes back from its
+ * second name, each new one goes.  Only a crash between the renames, or a
+ * file system without hard links, can leave a mixed set.
+ */
+static void
+roll_back(struct install *in, size_t n)
+{
+	struct out_file *f;
+	int dfd;
+
+	while (n-- > 0) {
+		f = &in->files[n];
+		dfd = in->dirs[f->dir].fd;
+		if (f->bak[0] != '\0') {
+			if (renameat(dfd, f->bak, dfd, f->name) == 0)
+				f->bak[0] = '\0';
+		} else if (!f->existed)
+			(void)unlinkat(dfd, f->name, 0);
+	}
+}
+
 static void
 install_cleanup(struct install *in, int failed)
 {
 	size_t i;
 
-	for (i = 0; i < in->nfiles; i++)
+	for (i = 0; i < in->nfiles; i++) {
 		if (failed && in->files[i].tmp[0] != '\0')
 			(void)unlinkat(in->dirs[in->files[i].dir].fd,
 			    in->files[i].tmp, 0);
+		if (in->files[i].bak[0] != '\0')
+			(void)unlinkat(in->dirs[in->files[i].dir].fd,
+			    in->files[i].bak, 0);
+	}
 	for (i = 0; i < in->ndirs; i++)
 		close(in->dirs[i].fd);
 	for (i = in->ncreated; i > 0; i--) {
@@ -416,12 +453,9 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 		const struct out_dir *d = &in.dirs[f->dir];
 
 		if (renameat(d->fd, f->tmp, d->fd, f->name) == -1) {
-			/*
-			 * XXX: files renamed before this one stay in place;
-			 * rename(2) of several files cannot be one step.
-			 */
 			errbuf_set(eb, EC_WRITE, "rename %s/%s: %s", d->show,
 			    f->name, strerror(errno));
+			roll_back(&in, i);
 			goto out;
 		}
 		f->tmp[0] = '\0';

@@ -573,3 +573,23 @@ node_requests() {
 	assert_equal "$(cat "$T/o/config.yaml")" "id: node-2"
 	run -0 grep -F "listening on http://[::1]:$OWN_PORT" "$T/OWN.log"
 }
+
+@test "fetch: a rename that fails after others rolls every file back" {
+	local T=$BATS_TEST_TMPDIR
+	mkdir -p "$T/o"
+	echo old-a >"$T/o/a"
+	echo old-b >"$T/o/b"
+	chattr +i "$T/o/b" 2>/dev/null ||
+	    skip "no immutable attribute on this file system"
+	printf '%s' '{"nodes":[{"identifier":"n1","files":[{"path":"c","content":"new-c\n"},{"path":"a","content":"new-a\n"},{"path":"b","content":"new-b\n"}]}]}' >"$T/b.json"
+	start_server OWN "$T" serve-bundle "$T/b.json"
+	run -6 --separate-stderr cfgsync fetch --server "$OWN_URL" --id n1 \
+	    --ip 10.0.0.1 --out "$T/o" --timeout 5
+	chattr -i "$T/o/b"
+	stop_server OWN
+	assert_regex "$stderr" 'rename .*/o/b: Operation not permitted'
+	assert_equal "$(cat "$T/o/a")" old-a
+	assert_equal "$(cat "$T/o/b")" old-b
+	assert [ ! -e "$T/o/c" ]
+	no_temporaries "$T/o"
+}
