@@ -35,6 +35,7 @@ LIB_OBJS = \
 	lib/bundle_archive.o \
 	lib/bundle_dir.o \
 	lib/bundle_tree.o \
+	lib/clock.o \
 	lib/diag.o \
 	lib/errbuf.o \
 	lib/fsx.o \
@@ -98,7 +99,8 @@ test/unit/%: test/unit/%.c test/unit/check.h lib/libcfgsync.a .build-flags
 # Debian packages: installed only when missing, so a second run is a no-op.
 DEPS_DEB = build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev \
 	libjson-c-dev libarchive-dev nettle-dev bats bats-support bats-assert \
-	curl jq python3 mandoc zstd xz-utils libarchive-tools zip unzip
+	curl jq python3 mandoc zstd xz-utils libarchive-tools zip unzip \
+	procps e2fsprogs
 deps:
 	@missing=; for p in $(DEPS_DEB); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "bundle.h"
 #include "cli.h"
 #include "cmds.h"
@@ -89,21 +90,12 @@ static const char *const outcome_names[] = {
 	"ready", "not_ready", "tempfail", "failed"
 };
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Tells the worker the set changed. */
 static void
 changed(struct serve_exec *se)
 {
 	pthread_mutex_lock(&se->lock);
-	se->last_change_ms = now_ms();
+	se->last_change_ms = clock_ms();
 	if (se->pending_since_ms == 0)
 		se->pending_since_ms = se->last_change_ms;
 	pthread_cond_signal(&se->cond);
@@ -408,7 +400,7 @@ worker(void *arg)
 
 	pthread_mutex_lock(&se->lock);
 	while (!se->stopping) {
-		now = now_ms();
+		now = clock_ms();
 		run = 0;
 		due = 0;
 		if (registry_generation(se->registry) != done_gen) {
@@ -449,7 +441,7 @@ worker(void *arg)
 		if (outcome == MATERIALIZER_FAILED ||
 		    outcome == MATERIALIZER_TEMPFAIL) {
 			/* Ask again later, not on every poll. */
-			retry_at = now_ms() + backoff;
+			retry_at = clock_ms() + backoff;
 			backoff = backoff * 2 > BACKOFF_MAX_MS ?
 			    BACKOFF_MAX_MS : backoff * 2;
 		} else {

@@ -25,6 +25,7 @@
 
 #include <microhttpd.h>
 
+#include "clock.h"
 #include "diag.h"
 #include "errbuf.h"
 #include "exitcode.h"
@@ -92,15 +93,6 @@ struct http_server {
 #define ROUTE_HEALTHZ(s)	((s)->cfg.nroutes)
 #define ROUTE_METRICS(s)	((s)->cfg.nroutes + 1)
 #define ROUTE_NONE(s)		((s)->cfg.nroutes + 2)
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void
 http_server_config_init(struct http_server_config *cfg)
@@ -189,7 +181,7 @@ log_request(struct http_server *srv, const struct conn_state *st, int status,
 	struct buf b;
 	struct tm tm;
 	time_t t = time(NULL);
-	double ms = (double)(now_ns() - st->start_ns) / 1e6;
+	double ms = (double)(clock_ns() - st->start_ns) / 1e6;
 	int n;
 
 	if (srv->cfg.quiet)
@@ -477,7 +469,7 @@ dispatch(struct http_server *srv, struct conn_state *st)
 			break;
 		pthread_mutex_lock(&srv->lock);
 		if (srv->wake_seq == st->wake_seen && !srv->stopping &&
-		    now_ns() < st->start_ns +
+		    clock_ns() < st->start_ns +
 		    (uint64_t)st->req.wait * 1000000000u) {
 			park(srv, st);
 			pthread_mutex_unlock(&srv->lock);
@@ -516,7 +508,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = st;
 		__atomic_fetch_add(&srv->inflight, 1, __ATOMIC_RELAXED);
 		st->conn = conn;
-		st->start_ns = now_ns();
+		st->start_ns = clock_ns();
 		st->req.method = method;
 		st->req.path = url;
 		buf_init(&st->body, srv->cfg.max_body);
@@ -601,7 +593,7 @@ deadline_thread(void *arg)
 
 	pthread_mutex_lock(&srv->lock);
 	while (!srv->stopping) {
-		now = now_ns();
+		now = clock_ns();
 		resume_locked(srv, 0, now);
 		next = 0;
 		for (st = srv->parked; st != NULL; st = st->next)
@@ -850,9 +842,9 @@ http_server_stop(struct http_server *srv)
 	pthread_mutex_unlock(&srv->lock);
 	if (srv->timer_started)
 		pthread_join(srv->timer, NULL);
-	until = now_ns() + (uint64_t)HTTP_STOP_GRACE_MS * 1000000u;
+	until = clock_ns() + (uint64_t)HTTP_STOP_GRACE_MS * 1000000u;
 	while (__atomic_load_n(&srv->inflight, __ATOMIC_RELAXED) > 0 &&
-	    now_ns() < until)
+	    clock_ns() < until)
 		nanosleep(&pause, NULL);
 	MHD_stop_daemon(srv->daemon);
 	server_free(srv);

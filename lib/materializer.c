@@ -30,6 +30,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "diag.h"
 #include "errbuf.h"
 #include "exitcode.h"
@@ -39,15 +40,6 @@
 #define STDERR_LINE_MAX	1024
 #define STDERR_MAX	(256UL << 10)	/* logged per run, then cut */
 #define KILL_GRACE_MS	2000
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* Finds prog in PATH (from envp) the way execvp would; 0 or -1. */
 static int
@@ -110,6 +102,14 @@ close_from(int lowfd)
 #endif
 	for (long fd = lowfd, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
 		(void)close((int)fd);
+}
+
+/* Returns 1 once the run must end: its deadline passed, or a cancel. */
+static int
+out_of_time(const struct materializer *m, uint64_t deadline)
+{
+	return clock_ms() >= deadline || (m->cancel != NULL &&
+	    __atomic_load_n(m->cancel, __ATOMIC_RELAXED));
 }
 
 /* In the child, between fork and exec: async-signal-safe calls only. */
@@ -224,7 +224,7 @@ materializer_run(const struct materializer *m, const char *snapshot,
 	struct buf outb, errb;
 	char **env = NULL;
 	size_t written = 0, logged = 0;
-	uint64_t start = now_ms(), deadline = 0, killed_at = 0;
+	uint64_t start = clock_ms(), deadline = 0, killed_at = 0;
 	pid_t pid = -1;
 	ssize_t n;
 	int status = 0, timed_out = 0, overflow = 0, rc = -1, npfd, i;
@@ -270,20 +270,18 @@ materializer_run(const struct materializer *m, const char *snapshot,
 			pfd[npfd++] = (struct pollfd){ err[0], POLLIN, 0 };
 		if (in[1] != -1)
 			pfd[npfd++] = (struct pollfd){ in[1], POLLOUT, 0 };
-		if (killed_at == 0 && (now_ms() >= deadline ||
-		    (m->cancel != NULL && __atomic_load_n(m->cancel,
-		    __ATOMIC_RELAXED)))) {
+		if (killed_at == 0 && out_of_time(m, deadline)) {
 			timed_out = 1;
 			(void)kill(-pid, SIGKILL);
-			killed_at = now_ms();
+			killed_at = clock_ms();
 		}
 		/* A killed group whose pipes stay open (an escaped
 		 * grandchild holding them) is not waited on for ever. */
-		if (killed_at != 0 && now_ms() >= killed_at + KILL_GRACE_MS)
+		if (killed_at != 0 && clock_ms() >= killed_at + KILL_GRACE_MS)
 			break;
 		/* Short naps, so a cancel is seen within a poll interval. */
 		if (poll(pfd, (nfds_t)npfd, killed_at != 0 ? 100 :
-		    (int)MIN(deadline - now_ms() + 1, 200)) == -1) {
+		    (int)MIN(deadline - clock_ms() + 1, 200)) == -1) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -330,7 +328,7 @@ materializer_run(const struct materializer *m, const char *snapshot,
 			    buf_add(&outb, chunk, (size_t)n) == -1) {
 				overflow = 1;
 				(void)kill(-pid, SIGKILL);
-				killed_at = now_ms();
+				killed_at = clock_ms();
 			}
 		}
 	}
@@ -342,18 +340,16 @@ materializer_run(const struct materializer *m, const char *snapshot,
 
 		if (r == pid || (r == -1 && errno != EINTR))
 			break;
-		if (killed_at == 0 && (now_ms() >= deadline ||
-		    (m->cancel != NULL && __atomic_load_n(m->cancel,
-		    __ATOMIC_RELAXED)))) {
+		if (killed_at == 0 && out_of_time(m, deadline)) {
 			timed_out = 1;
 			(void)kill(-pid, SIGKILL);
-			killed_at = now_ms();
+			killed_at = clock_ms();
 		}
 		nanosleep(&(struct timespec){ 0, 5 * 1000000L }, NULL);
 	}
 	/* Nothing the program started outlives its run. */
 	(void)kill(-pid, SIGKILL);
-	res->seconds = (double)(now_ms() - start) / 1000.0;
+	res->seconds = (double)(clock_ms() - start) / 1000.0;
 	if (overflow) {
 		res->outcome = MATERIALIZER_FAILED;
 		(void)snprintf(res->reason, sizeof(res->reason),

@@ -18,6 +18,7 @@
 
 #include "artifacts.h"
 #include "buf.h"
+#include "clock.h"
 #include "diag.h"
 #include "errbuf.h"
 #include "exitcode.h"
@@ -53,15 +54,6 @@ struct session {
 	char			 why[ERRBUF_MSG_MAX];	/* last failure */
 };
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void
 set_state(struct session *s, enum wait_state st, const char *why)
 {
@@ -74,7 +66,7 @@ set_state(struct session *s, enum wait_state st, const char *why)
 		return;
 	s->state = st;
 	diag_info("waiting: %s (%llu s)%s%s", names[st],
-	    (unsigned long long)((now_ms() - s->start_ms) / 1000),
+	    (unsigned long long)((clock_ms() - s->start_ms) / 1000),
 	    st == WAIT_NOT_READY ? "" : ": ", st == WAIT_NOT_READY ? "" : why);
 }
 
@@ -86,7 +78,7 @@ static int
 back_off(struct session *s, struct errbuf *eb)
 {
 	struct timespec ts;
-	uint64_t now = now_ms(), ms;
+	uint64_t now = clock_ms(), ms;
 	unsigned int r = 0;
 
 	if (s->deadline_ms != 0 && now >= s->deadline_ms) {
@@ -167,7 +159,7 @@ request_timeout(const struct session *s, unsigned wait_s)
 	uint64_t ms = (uint64_t)wait_s * 1000u + REQUEST_SLACK_MS, now;
 
 	if (s->deadline_ms != 0) {
-		now = now_ms();
+		now = clock_ms();
 		/* Let a request run a little past the deadline, not forever. */
 		if (now + ms > s->deadline_ms + 1000)
 			ms = s->deadline_ms + 1000 > now ?
@@ -207,7 +199,7 @@ session_start(struct session *s, const struct node_client_opts *o,
 
 	memset(s, 0, sizeof(*s));
 	s->o = o;
-	s->start_ms = now_ms();
+	s->start_ms = clock_ms();
 	s->deadline_ms = o->timeout ? s->start_ms + o->timeout * 1000ull : 0;
 	s->backoff_ms = BACKOFF_MIN_MS;
 	buf_init(&s->body, 1UL << 20);
@@ -280,11 +272,11 @@ node_client_fetch(const struct node_client_opts *o,
 				continue;
 			}
 			registered = 1;
-			registered_ms = now_ms();
+			registered_ms = clock_ms();
 		}
 		wait_s = o->poll_wait;
 		if (s.deadline_ms != 0) {
-			now = now_ms();
+			now = clock_ms();
 			if (now + wait_s * 1000ull > s.deadline_ms)
 				wait_s = (unsigned)((s.deadline_ms > now ?
 				    s.deadline_ms - now : 0) / 1000);
@@ -298,7 +290,7 @@ node_client_fetch(const struct node_client_opts *o,
 			errbuf_set(eb, EC_USAGE, "server url too long");
 			goto out;
 		}
-		sent = now_ms();
+		sent = clock_ms();
 		status = 0;
 		if (http_client_post(s.http, url, s.body.data, s.body.len,
 		    request_timeout(&s, wait_s), &status, &s.resp,
@@ -319,7 +311,7 @@ node_client_fetch(const struct node_client_opts *o,
 		} else if (final_status(&s, status, eb) == -1) {
 			goto out;
 		} else if (status == 425) {
-			now = now_ms();
+			now = clock_ms();
 			if (!o->no_register &&
 			    now - registered_ms > REREGISTER_MS)
 				registered = 0;

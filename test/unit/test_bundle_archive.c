@@ -21,19 +21,9 @@
 #include "bundle_tree.h"
 #include "errbuf.h"
 #include "exitcode.h"
+#include "check.h"
 #include "banned.h"
 
-static int passed, failed;
-
-#define CHECK(cond) do {						\
-	if (cond)							\
-		passed++;						\
-	else {								\
-		failed++;						\
-		fprintf(stderr, "%s:%d: failed: %s\n", __FILE__,	\
-		    __LINE__, #cond);					\
-	}								\
-} while (0)
 
 /* Parses name; returns 0 or -1, and the identifier and path found. */
 static int
@@ -334,6 +324,5 @@ main(void)
 	test_round_trip();
 	test_report();
 	test_streamed_order();
-	printf("test_bundle_archive: %d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return check_done("test_bundle_archive");
 }

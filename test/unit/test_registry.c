@@ -14,22 +14,12 @@
 #include "registration.h"
 #include "registry.h"
 #include "store.h"
+#include "check.h"
 #include "banned.h"
 
 #define NIDS	300
 #define STEPS	5000
 
-static int passed, failed;
-
-#define CHECK(cond) do {						\
-	if (cond)							\
-		passed++;						\
-	else {								\
-		failed++;						\
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__,	\
-		    __LINE__, #cond);					\
-	}								\
-} while (0)
 
 static void
 make_reg(struct registration *r, int id, int ip)
@@ -180,6 +170,5 @@ main(void)
 	test_random_mix(journal);
 	unlink(journal);
 	test_seq_and_cap();
-	printf("test_registry: %d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_done("test_registry");
 }
