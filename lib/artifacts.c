@@ -204,6 +204,8 @@ artifact_key_prefix_file(const char *key, const char *const *sorted, size_t n)
 	struct prefix p;
 	const char *slash;
 
+	if (n == 0)
+		return 0;	/* bsearch wants a real array, even empty */
 	p.s = key;
 	for (slash = strchr(key, '/'); slash != NULL;
 	    slash = strchr(slash + 1, '/')) {
@@ -299,6 +301,15 @@ parse_mode(const char *s, size_t len)
 	return mode > 07777 ? -1 : mode;
 }
 
+int
+artifact_mode_check(int mode, const char *path, struct errbuf *eb)
+{
+	if (mode == ARTIFACT_MODE_NONE || (mode & ~0777) == 0)
+		return 0;
+	return errbuf_set(eb, EC_INVALID, "%s: mode %04o: set-id and sticky "
+	    "bits are refused", path, (unsigned)mode);
+}
+
 /* Owner and group names: a user name or a numeric id, nothing else. */
 static int
 name_ok(const char *s, size_t len)
@@ -362,6 +373,8 @@ artifact_file_from_json(struct artifact_file *f, struct json_object *o,
 	    (r == 0 && (f->mode = parse_mode(s, len)) == -1))
 		return errbuf_set(eb, EC_INVALID,
 		    "%s: mode: not an octal string like \"0644\"", f->path);
+	if (artifact_mode_check(f->mode, f->path, eb) == -1)
+		return -1;
 	if ((r = jsonx_get_string(o, "owner", &s, &len)) == -1 ||
 	    (r == 0 && !name_ok(s, len)))
 		return errbuf_set(eb, EC_INVALID, "%s: bad owner", f->path);

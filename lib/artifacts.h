@@ -46,6 +46,13 @@ int	artifact_path_check(const char *path, size_t len, struct errbuf *);
 /* Returns path without its leading "/": the form compared for uniqueness. */
 const char *artifact_path_key(const char *path);
 
+/*
+ * Refuses a mode with set-id or sticky bits: a bundle or a server must not
+ * be able to make a set-uid file on a node.  Returns 0, or -1 with
+ * EC_INVALID naming path.
+ */
+int	artifact_mode_check(int mode, const char *path, struct errbuf *);
+
 void	artifact_file_release(struct artifact_file *);
 
 void	artifact_set_init(struct artifact_set *);

@@ -205,6 +205,11 @@ check_files(const struct artifact_set *set, const char *who,
 				return -1;
 			continue;
 		}
+		if (artifact_mode_check(f->mode, f->path, eb) == -1) {
+			errbuf_prefix(eb, "%s", who);
+			if (bundle_report_problem(r, eb) == -1)
+				return -1;
+		}
 		if (!jsonx_utf8_valid(f->path, strlen(f->path))) {
 			errbuf_set(eb, EC_INVALID, "%s: %s: path not UTF-8",
 			    who, f->path);

@@ -317,6 +317,7 @@ stage(struct install *in, struct out_file *f, const struct output_opts *o,
 	}
 	if (a->mode != ARTIFACT_MODE_NONE)
 		mode = (mode_t)a->mode;
+	mode &= 0777;	/* never set-id or sticky, whatever came in */
 	if (fsx_temp_name(f->tmp, sizeof(f->tmp), f->name) == -1)
 		return errbuf_set(eb, EC_WRITE, "write %s/%s: name too long",
 		    d->show, f->name);

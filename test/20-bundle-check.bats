@@ -258,3 +258,27 @@ assert_refused() {
 	assert_regex "$stderr" 'node n2: path etc: shared etc/x needs it as a directory'
 	assert_refused "$b" '(bundle: )?node n1: path a/b: a is a file too'
 }
+
+@test "bundle check: set-id and sticky modes exit 7, in archives, trees and JSON" {
+	local T=$BATS_TEST_TMPDIR
+	python3 - "$T/s.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    for name, mode in (("nodes/n1/sh", 0o6755), ("shared/tmp", 0o1777)):
+        i = tarfile.TarInfo(name)
+        i.mode, i.size = mode, 1
+        t.addfile(i, io.BytesIO(b"x"))
+PY
+	run -7 --separate-stderr cfgsync bundle check "$T/s.tar"
+	assert_regex "$stderr" 'node n1: sh: mode 6755: set-id and sticky bits are refused'
+	assert_regex "$stderr" 'shared: tmp: mode 1777: set-id and sticky bits are refused'
+	mkdir -p "$T/tree/nodes/n1"
+	echo x >"$T/tree/nodes/n1/f"
+	chmod 4755 "$T/tree/nodes/n1/f"
+	run -7 --separate-stderr cfgsync bundle pack "$T/tree" -o "$T/x.json"
+	assert_regex "$stderr" 'mode 4755: set-id and sticky bits are refused'
+	assert [ ! -e "$T/x.json" ]
+	printf '%s' '{"nodes":[{"identifier":"n1","files":[{"path":"f","content":"x","mode":"4755"}]}]}' >"$T/j.json"
+	run -7 --separate-stderr cfgsync bundle check "$T/j.json"
+	assert_regex "$stderr" 'mode 4755: set-id and sticky bits are refused'
+}

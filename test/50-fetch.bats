@@ -593,3 +593,17 @@ node_requests() {
 	assert [ ! -e "$T/o/c" ]
 	no_temporaries "$T/o"
 }
+
+@test "fetch: a payload asking for a set-uid or sticky mode exits 7 and writes nothing" {
+	local T=$BATS_TEST_TMPDIR m
+	for m in 4755 2755 1777; do
+		printf '{"schema_version":1,"files":[{"path":"bin/sh","content":"#!/bin/sh\\n","mode":"%s","owner":"0"}]}' \
+		    "$m" >"$T/p.json"
+		start_fake OWN "$T" --node 200 --payload "$T/p.json"
+		run -7 --separate-stderr cfgsync fetch --server "$OWN_URL" \
+		    --id n1 --ip 10.0.0.1 --out "$T/o" --timeout 5
+		stop_server OWN
+		assert_regex "$stderr" "mode $m: set-id and sticky bits are refused"
+		assert [ ! -e "$T/o" ]
+	done
+}
