@@ -32,7 +32,8 @@ jsonx_parse(const char *text, size_t len, size_t max, const char *what,
 		return errbuf_set(eb, EC_INVALID, "%s: NUL byte in JSON", what);
 	if ((tok = json_tokener_new_ex(JSONX_MAX_DEPTH)) == NULL)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (jerr == json_tokener_continue) {
@@ -189,6 +190,84 @@ jsonx_utf8_valid(const char *str, size_t len)
 		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 			return 0;
 		i += n + 1;
+	}
+	return 1;
+}
+
+static long
+hex4(const char *s)
+{
+	long v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		v <<= 4;
+		if (s[i] >= '0' && s[i] <= '9')
+			v |= s[i] - '0';
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			v |= s[i] - 'a' + 10;
+		else if (s[i] >= 'A' && s[i] <= 'F')
+			v |= s[i] - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* Skips the string at s[i] == '"'; returns the index past it, or 0. */
+static size_t
+plain_string(const char *s, size_t i, size_t len)
+{
+	long cp, lo;
+
+	for (i++; i < len && s[i] != '"'; i++) {
+		if ((unsigned char)s[i] < 0x20)
+			return 0;
+		if (s[i] != '\\')
+			continue;
+		if (++i >= len)
+			return 0;
+		if (s[i] != 'u') {
+			if (s[i] == '\0' || strchr("\"\\/bfnrt", s[i]) == NULL)
+				return 0;
+			continue;
+		}
+		if (len - i <= 4 || (cp = hex4(s + i + 1)) < 0)
+			return 0;
+		i += 4;
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			return 0;	/* a low surrogate alone */
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (len - i <= 6 || s[i + 1] != '\\' || s[i + 2] != 'u' ||
+			    (lo = hex4(s + i + 3)) < 0xdc00 || lo > 0xdfff)
+				return 0;
+			i += 6;
+		}
+	}
+	return i < len ? i + 1 : 0;
+}
+
+int
+jsonx_raw_plain(const char *s, size_t len)
+{
+	size_t i = 0;
+	char c;
+
+	while (i < len) {
+		c = s[i];
+		if (c == '"') {
+			if ((i = plain_string(s, i, len)) == 0)
+				return 0;
+		} else if (c != '\0' && (strchr(" \t\r\n{}[]:,+-.eE", c) != NULL ||
+		    (c >= '0' && c <= '9'))) {
+			i++;
+		} else if (len - i >= 4 && (memcmp(s + i, "true", 4) == 0 ||
+		    memcmp(s + i, "null", 4) == 0)) {
+			i += 4;
+		} else if (len - i >= 5 && memcmp(s + i, "false", 5) == 0) {
+			i += 5;
+		} else
+			return 0;
 	}
 	return 1;
 }

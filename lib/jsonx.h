@@ -39,6 +39,13 @@ int	jsonx_get_string(struct json_object *obj, const char *key,
 int	jsonx_raw_member(const char *text, size_t len, const char *key,
 	    size_t *off, size_t *vlen);
 
+/*
+ * Returns 1 when s[0..len), JSON that json-c accepted, is also plain RFC
+ * 8259 JSON that every other reader takes: no NaN or Infinity, no raw
+ * control byte in a string, no lone surrogate escape.  Else 0.
+ */
+int	jsonx_raw_plain(const char *s, size_t len);
+
 /* Returns 1 when s[0..len) is well-formed UTF-8 without NUL, else 0. */
 int	jsonx_utf8_valid(const char *s, size_t len);
 

@@ -128,6 +128,16 @@ registration_parse(struct registration *r, const char *text, size_t len,
 			off = 0;
 			vlen = strlen(text);
 		}
+		/*
+		 * Handed on as it came, so it must be JSON every reader takes:
+		 * one bad registration must not break the materializer.
+		 */
+		if (!jsonx_raw_plain(text + off, vlen)) {
+			errbuf_set(eb, EC_INVALID, "registration: metadata: "
+			    "NaN, Infinity, a raw control byte or a lone "
+			    "surrogate");
+			goto out;
+		}
 		if ((r->metadata = strndup(text + off, vlen)) == NULL) {
 			errbuf_set(eb, EC_INTERNAL, "out of memory");
 			goto out;

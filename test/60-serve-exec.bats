@@ -385,6 +385,17 @@ status_is() {
 		run http POST "$S_URL/register" "$body"
 		assert_output --regexp '^400 \{"code":"bad_request"'
 	done
+	# Metadata every materializer can read, or none: one node must not
+	# break the runs of all.
+	for meta in NaN -Infinity '"\ud800"' '"\udc00"' "\"a$(printf '\t')b\"" \
+	    "\"$(printf '\377')\""; do
+		run http POST "$S_URL/register" \
+		    "{\"identifier\":\"a\",\"ip\":\"10.0.0.1\",\"metadata\":$meta}"
+		assert_output --regexp '^400 \{"code":"bad_request"'
+	done
+	run http POST "$S_URL/register" \
+	    '{"identifier":"a","ip":"10.0.0.1","metadata":["\ud83d\ude00",1e3]}'
+	assert_output '202 '
 	run http POST "$S_URL/node?wait=abc" '{"identifier":"a","ip":"10.0.0.1"}'
 	assert_output --regexp '^400 '
 	run http GET "$S_URL/register"
