@@ -200,6 +200,27 @@ compact(struct registry *r, struct errbuf *eb)
 	return rc;
 }
 
+/* Whether superseded records outnumber live ones enough to rewrite. */
+static int
+needs_compaction(const struct registry *r)
+{
+	return r->store != NULL && r->store->records > COMPACT_MIN_RECORDS &&
+	    r->store->records > 2 * r->len;
+}
+
+/*
+ * Compacts while running (lock held).  Amortized over the records that
+ * made it due; a failure leaves the longer journal, still correct.
+ */
+static void
+maybe_compact(struct registry *r)
+{
+	struct errbuf eb;
+
+	if (needs_compaction(r) && compact(r, &eb) == -1)
+		diag_warn("journal: compaction failed: %s", eb.msg);
+}
+
 struct registry *
 registry_new(size_t max, struct store *store, struct errbuf *eb)
 {
@@ -223,8 +244,7 @@ registry_new(size_t max, struct store *store, struct errbuf *eb)
 		return r;
 	if (store->ops->replay(store, replay_one, r, eb) == -1)
 		goto fail;
-	if (store->records > COMPACT_MIN_RECORDS &&
-	    store->records > 2 * r->len && compact(r, eb) == -1)
+	if (needs_compaction(r) && compact(r, eb) == -1)
 		goto fail;
 	return r;
 fail:
@@ -284,6 +304,7 @@ registry_put(struct registry *r, const struct registration *reg, time_t now,
 		rc = errbuf_set(eb, EC_INTERNAL, "out of memory");
 		goto out;
 	}
+	maybe_compact(r);
 out:
 	pthread_mutex_unlock(&r->lock);
 	return rc;
@@ -311,6 +332,7 @@ registry_remove(struct registry *r, const char *identifier,
 		goto out;
 	}
 	(void)apply(r, &rec);
+	maybe_compact(r);
 out:
 	pthread_mutex_unlock(&r->lock);
 	return rc;

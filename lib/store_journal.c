@@ -4,7 +4,9 @@
  * moment loses no registration it answered 202 for.  A torn last line (a
  * crash mid-write) is dropped with a warning and cut off; damage before
  * the last line is refused.  When superseded records outnumber live ones
- * the file is rewritten, atomically, with one record per live entry.
+ * (at start or as it runs) the registry has the file rewritten, atomically,
+ * with one record per live entry, so re-registrations cannot grow it
+ * without bound.
  */
 #include "store.h"
 
@@ -29,7 +31,8 @@
 #include "registration.h"
 #include "banned.h"
 
-#define JOURNAL_MAX		(1UL << 30)
+/* The file is ours and compacted as it grows: the cap is a sanity bound. */
+#define JOURNAL_MAX		(64UL << 30)
 #define JOURNAL_LINE_MAX	(2UL << 20)
 
 struct journal {
@@ -72,14 +75,26 @@ journal_append(struct store *s, const struct store_record *rec,
     struct errbuf *eb)
 {
 	struct journal *j = (struct journal *)s;
+	off_t end;
+	int e;
 
 	buf_reset(&j->line);
 	if (record_render(&j->line, rec) == -1)
 		return errbuf_set(eb, EC_INTERNAL, "journal: record too large");
-	if (fsx_write_all(j->fd, j->line.data, j->line.len) == -1 ||
-	    fdatasync(j->fd) == -1)
+	if ((end = lseek(j->fd, 0, SEEK_END)) == -1)
 		return errbuf_set(eb, EC_WRITE, "journal %s: %s", j->path,
 		    strerror(errno));
+	if (fsx_write_all(j->fd, j->line.data, j->line.len) == -1 ||
+	    fdatasync(j->fd) == -1) {
+		e = errno;
+		/*
+		 * Cut a partial record off, so it cannot end up in the middle
+		 * of the file once later appends succeed.
+		 */
+		(void)ftruncate(j->fd, end);
+		return errbuf_set(eb, EC_WRITE, "journal %s: %s", j->path,
+		    strerror(e));
+	}
 	s->records++;
 	return 0;
 }
@@ -103,13 +118,15 @@ journal_compact(struct store *s, const struct store_record *recs, size_t n,
 	if (fsx_write_atomic(j->path, text.data != NULL ? text.data : "",
 	    text.len, 0600, eb) == -1)
 		goto out;
-	if ((fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC)) == -1) {
+	fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
+	/* The old descriptor names the replaced file: never append there. */
+	close(j->fd);
+	j->fd = fd;
+	if (fd == -1) {
 		errbuf_set(eb, EC_WRITE, "journal %s: %s", j->path,
 		    strerror(errno));
 		goto out;
 	}
-	close(j->fd);
-	j->fd = fd;
 	s->records = n;
 	rc = 0;
 out:

@@ -470,3 +470,24 @@ status_is() {
 	wait "$park"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/park.out")" "200:500"
 }
+
+@test "serve-exec: re-registrations do not grow the journal without bound" {
+	NEED=9 start_exec -q --state "$BATS_TEST_TMPDIR/state" -- "$FIXTURES/need2.sh"
+	python3 - "$S_PORT" <<'PY'
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+for i in range(1200):
+    body = '{"identifier":"n1","ip":"10.0.0.%d"}' % (1 + i % 2)
+    c.request("POST", "/register", body, {"Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    assert r.status == 202, r.status
+PY
+	lines=$(wc -l <"$BATS_TEST_TMPDIR/state")
+	echo "journal: $lines records after 1200 changes"
+	[ "$lines" -le 300 ]
+	stop_server S
+	NEED=9 start_exec --state "$BATS_TEST_TMPDIR/state" -- "$FIXTURES/need2.sh"
+	run -0 curl -sf "$S_URL/registrations"
+	assert_output --regexp '"generation":1200,"registrations":\[\{"identifier":"n1","ip":"10.0.0.2","seq":1,'
+}
