@@ -26,8 +26,22 @@ diag_set_quiet(int quiet)
 	diag_quiet = quiet;
 }
 
-void
-diag_line(const char *line, size_t len)
+/*
+ * Shows control bytes as '?': messages quote what servers, nodes and
+ * materializers sent, which must not drive the terminal or forge lines.
+ */
+static void
+defang(char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = '?';
+}
+
+static void
+write_all(const char *line, size_t len)
 {
 	ssize_t n;
 
@@ -37,6 +51,25 @@ diag_line(const char *line, size_t len)
 		line += n;
 		len -= (size_t)n;
 	}
+}
+
+void
+diag_line(const char *line, size_t len)
+{
+	char copy[DIAG_LINE_MAX];
+
+	/* Log lines end in their one newline; nothing else may break them. */
+	if (len > sizeof(copy)) {
+		memcpy(copy, line, sizeof(copy) - 1);
+		copy[sizeof(copy) - 1] = '\n';
+		len = sizeof(copy);
+	} else
+		memcpy(copy, line, len);
+	if (len > 0 && copy[len - 1] == '\n')
+		defang(copy, len - 1);
+	else
+		defang(copy, len);
+	write_all(copy, len);
 }
 
 void
@@ -57,8 +90,9 @@ diag_vwarn(const char *fmt, va_list ap)
 	n += m;
 	if ((size_t)n > sizeof(line) - 2)
 		n = sizeof(line) - 2;	/* cut an over-long line, keep its end */
+	defang(line, (size_t)n);
 	line[n++] = '\n';
-	diag_line(line, (size_t)n);
+	write_all(line, (size_t)n);
 }
 
 void

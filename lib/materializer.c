@@ -334,11 +334,22 @@ materializer_run(const struct materializer *m, const char *snapshot,
 	}
 	if (errb.len > 0)
 		log_lines(&errb, 1, &logged);
-	/* Pipes closed; the program may still run: wait to its deadline. */
+	/*
+	 * Pipes closed; the program may still run: wait to its deadline.
+	 * WNOWAIT leaves the exited leader a zombie, which keeps its
+	 * process group id from being reused until the group kill below.
+	 */
 	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
+		siginfo_t si;
 
-		if (r == pid || (r == -1 && errno != EINTR))
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
+		    WNOWAIT) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (si.si_pid == pid)
 			break;
 		if (killed_at == 0 && out_of_time(m, deadline)) {
 			timed_out = 1;
@@ -349,6 +360,8 @@ materializer_run(const struct materializer *m, const char *snapshot,
 	}
 	/* Nothing the program started outlives its run. */
 	(void)kill(-pid, SIGKILL);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
 	res->seconds = (double)(clock_ms() - start) / 1000.0;
 	if (overflow) {
 		res->outcome = MATERIALIZER_FAILED;
