@@ -49,7 +49,8 @@ LIB_OBJS = \
 	lib/protocol.o \
 	lib/registration.o \
 	lib/registry.o \
-	lib/store_journal.o
+	lib/store_journal.o \
+	lib/strhash.o
 
 CMD_OBJS = \
 	cmd/bundle.o \

@@ -17,6 +17,7 @@
 #include "fsx.h"
 #include "jsonx.h"
 #include "registration.h"
+#include "strhash.h"
 #include "banned.h"
 
 #define BUNDLE_INDEX_MIN	64
@@ -53,17 +54,6 @@ bundle_release(struct bundle *b)
 	bundle_init(b);
 }
 
-/* FNV-1a: identifiers are short, and an archive chooses them. */
-static size_t
-index_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)h;
-}
-
 static void
 index_drop(struct bundle *b)
 {
@@ -78,7 +68,7 @@ index_put(struct bundle *b, size_t i)
 {
 	size_t k, mask = b->index_cap - 1;
 
-	for (k = index_hash(b->nodes[i].identifier) & mask; b->index[k] != 0;
+	for (k = (size_t)strhash(b->nodes[i].identifier) & mask; b->index[k] != 0;
 	    k = (k + 1) & mask)
 		;
 	b->index[k] = i + 1;
@@ -141,7 +131,7 @@ bundle_node_get(struct bundle *b, const char *identifier)
 	if (index_ready(b) == -1)
 		return NULL;
 	mask = b->index_cap - 1;
-	for (k = index_hash(identifier) & mask; b->index[k] != 0;
+	for (k = (size_t)strhash(identifier) & mask; b->index[k] != 0;
 	    k = (k + 1) & mask)
 		if (strcmp(b->nodes[b->index[k] - 1].identifier,
 		    identifier) == 0)

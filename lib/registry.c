@@ -18,6 +18,7 @@
 #include "exitcode.h"
 #include "registration.h"
 #include "store.h"
+#include "strhash.h"
 #include "banned.h"
 
 #define COMPACT_MIN_RECORDS	256
@@ -39,23 +40,11 @@ struct registry {
 	struct store	 *store;
 };
 
-static uint64_t
-hash_id(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* Returns the slot holding id, or the empty slot where it would go. */
 static size_t
 find_slot(const struct registry *r, const char *id)
 {
-	size_t i = (size_t)hash_id(id) & (r->nslots - 1);
+	size_t i = (size_t)strhash(id) & (r->nslots - 1);
 
 	while (r->slots[i] != 0 &&
 	    strcmp(r->entries[r->slots[i] - 1].reg.identifier, id) != 0)
@@ -112,7 +101,7 @@ delete_slot(struct registry *r, size_t i)
 		j = (j + 1) & (r->nslots - 1);
 		if (r->slots[j] == 0)
 			break;
-		k = (size_t)hash_id(r->entries[r->slots[j] - 1].reg.identifier) &
+		k = (size_t)strhash(r->entries[r->slots[j] - 1].reg.identifier) &
 		    (r->nslots - 1);
 		/* Move j back to i unless its home lies cyclically in (i, j]. */
 		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
