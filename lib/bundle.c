@@ -68,9 +68,9 @@ index_put(struct bundle *b, size_t i)
 {
 	size_t k, mask = b->index_cap - 1;
 
-	for (k = (size_t)strhash(b->nodes[i].identifier) & mask; b->index[k] != 0;
-	    k = (k + 1) & mask)
-		;
+	k = (size_t)strhash(b->nodes[i].identifier) & mask;
+	while (b->index[k] != 0)
+		k = (k + 1) & mask;
 	b->index[k] = i + 1;
 }
 

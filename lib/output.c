@@ -93,6 +93,7 @@ make_out_dir(struct install *in, const char *path, struct errbuf *eb)
 	char p[OUTPUT_SHOW_MAX];
 	size_t i, len = strlen(path);
 	struct stat st;
+	int fd;
 
 	if (len >= sizeof(p))
 		return errbuf_set(eb, EC_WRITE, "%s: path too long", path);
@@ -102,8 +103,16 @@ make_out_dir(struct install *in, const char *path, struct errbuf *eb)
 			continue;
 		p[i] = '\0';
 		if (mkdir(p, 0755) == 0) {
-			/* 0755 whatever the umask (SPEC 6). */
-			(void)chmod(p, 0755);
+			/*
+			 * 0755 whatever the umask (SPEC 6), set through a
+			 * descriptor of the directory just made, never
+			 * through a name someone could swap for a link.
+			 */
+			if ((fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			    O_CLOEXEC)) != -1) {
+				(void)fchmod(fd, 0755);
+				close(fd);
+			}
 			if (remember_created(in, p) == -1)
 				return errbuf_set(eb, EC_INTERNAL,
 				    "out of memory");

@@ -101,8 +101,8 @@ delete_slot(struct registry *r, size_t i)
 		j = (j + 1) & (r->nslots - 1);
 		if (r->slots[j] == 0)
 			break;
-		k = (size_t)strhash(r->entries[r->slots[j] - 1].reg.identifier) &
-		    (r->nslots - 1);
+		k = (size_t)strhash(r->entries[r->slots[j] -
+		    1].reg.identifier) & (r->nslots - 1);
 		/* Move j back to i unless its home lies cyclically in (i, j]. */
 		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
