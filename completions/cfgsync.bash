@@ -5,6 +5,8 @@
 # loaded and works without them.
 
 _cfgsync_commands="bundle fetch help register serve-bundle serve-exec"
+# What "cfgsync help" takes: every command but help itself.
+_cfgsync_help_commands="bundle fetch register serve-bundle serve-exec"
 _cfgsync_bundle_verbs="check list pack unpack"
 
 _cfgsync_server_opts="--connection-timeout --help --listen --log-format
@@ -90,12 +92,14 @@ _cfgsync()
 		fi
 	done
 
+	local ext
+	if [[ -z $cmd || $cmd == help ]]; then
+		ext=$(compgen -c cfgsync- 2>/dev/null | sed 's/^cfgsync-//')
+	fi
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
 			_cfgsync_words "--help --version -h"
 		else
-			local ext
-			ext=$(compgen -c cfgsync- 2>/dev/null | sed 's/^cfgsync-//')
 			_cfgsync_words "$_cfgsync_commands $ext"
 		fi
 		return 0
@@ -148,7 +152,7 @@ _cfgsync()
 
 	case $cmd in
 	help)
-		((nargs == 0)) && _cfgsync_words "$_cfgsync_commands"
+		((nargs == 0)) && _cfgsync_words "$_cfgsync_help_commands $ext"
 		;;
 	serve-bundle)
 		if [[ $cur == -* ]]; then
@@ -158,22 +162,26 @@ _cfgsync()
 		fi
 		;;
 	serve-exec)
+		# PROGRAM must follow "--": offer it before anything else.
 		if [[ $cur == -* ]]; then
 			_cfgsync_words "$_cfgsync_server_opts --debounce
 			    --materializer-timeout --max-output
 			    --max-registrations --persist --state --"
-		elif ((nargs == 0)); then
-			COMPREPLY=($(compgen -c -- "$cur"))
 		else
-			_cfgsync_files
+			_cfgsync_words "--"
 		fi
 		;;
 	register)
 		[[ $cur == -* ]] && _cfgsync_words "$_cfgsync_client_opts"
 		;;
 	fetch)
-		[[ $cur == -* ]] && _cfgsync_words "$_cfgsync_client_opts
-		    --no-register --out --poll-wait --print --route --"
+		# A command may only follow "--".
+		if [[ $cur == -* ]]; then
+			_cfgsync_words "$_cfgsync_client_opts --no-register
+			    --out --poll-wait --print --route --"
+		else
+			_cfgsync_words "--"
+		fi
 		;;
 	bundle)
 		if [[ -z $verb ]]; then

@@ -95,7 +95,9 @@ complete -c cfgsync -n 'not __cfgsync_after_dashdash' -s h -l help -d 'Print the
 
 # help
 complete -c cfgsync -n '__cfgsync_is help; and __cfgsync_nargs 0' -f \
-    -a 'bundle fetch help register serve-bundle serve-exec'
+    -a 'bundle fetch register serve-bundle serve-exec'
+complete -c cfgsync -n '__cfgsync_is help; and __cfgsync_nargs 0' -f \
+    -a '(__cfgsync_extensions)' -d 'Extension command'
 complete -c cfgsync -n '__cfgsync_is help; and not __cfgsync_nargs 0' -f
 
 # Server options: serve-bundle and serve-exec.
@@ -112,11 +114,11 @@ complete -c cfgsync -n $srv -l tls-cert -r -F -d 'PEM certificate chain for HTTP
 complete -c cfgsync -n $srv -l tls-key -r -F -d 'PEM private key for HTTPS'
 complete -c cfgsync -n $srv -l token-file -r -F -d 'Require the bearer token in FILE'
 
-# Archive limits: serve-bundle and bundle list, unpack, check.
+# Bundle limits: serve-bundle and bundle list, unpack, check.
 set -l lim '__cfgsync_is serve-bundle; or __cfgsync_verb list unpack check'
-complete -c cfgsync -n $lim -l max-entries -x -d 'Most entries in an archive'
-complete -c cfgsync -n $lim -l max-file-size -x -d 'Largest archive entry in bytes'
-complete -c cfgsync -n $lim -l max-total-size -x -d 'Largest archive total in bytes'
+complete -c cfgsync -n $lim -l max-entries -x -d 'Most files in a bundle (archive entries)'
+complete -c cfgsync -n $lim -l max-file-size -x -d 'Largest file in a bundle, in bytes'
+complete -c cfgsync -n $lim -l max-total-size -x -d 'Most bytes of files in a bundle'
 
 # serve-exec
 set -l exe '__cfgsync_is serve-exec'
