@@ -19,16 +19,18 @@
 struct command {
 	const char	*name;
 	int		(*run)(int argc, char **argv);
-	const char	*summary;		/* one line for `cfgsync help` */
+	const char	*summary;	/* one line for `cfgsync help` */
 };
 
 static const struct command commands[] = {	/* sorted by name */
 	{ "bundle",	 cmd_bundle,
 	    "pack, list, unpack or check a bundle" },
-	{ "fetch",	 cmd_fetch,	   "register, wait, write files, exec" },
+	{ "fetch",	 cmd_fetch,
+	    "register, wait, write files, exec" },
 	{ "register",	 cmd_register,	   "register this node, nothing else" },
 	{ "serve-bundle", cmd_serve_bundle, "serve a precomputed bundle" },
-	{ "serve-exec",	 cmd_serve_exec,   "serve what a materializer decides" },
+	{ "serve-exec",	 cmd_serve_exec,
+	    "serve what a materializer decides" },
 };
 
 static const char usage[] =

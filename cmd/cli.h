@@ -92,11 +92,13 @@ enum {
 };
 
 #define CLI_SERVER_LONGOPTS \
-	{ "connection-timeout",	required_argument, NULL, CLI_OPT_CONN_TIMEOUT }, \
+	{ "connection-timeout",	required_argument, NULL, \
+	    CLI_OPT_CONN_TIMEOUT }, \
 	{ "listen",		required_argument, NULL, CLI_OPT_LISTEN }, \
 	{ "log-format",		required_argument, NULL, CLI_OPT_LOG_FORMAT }, \
 	{ "max-body",		required_argument, NULL, CLI_OPT_MAX_BODY }, \
-	{ "max-connections",	required_argument, NULL, CLI_OPT_MAX_CONNECTIONS }, \
+	{ "max-connections",	required_argument, NULL, \
+	    CLI_OPT_MAX_CONNECTIONS }, \
 	{ "port-file",		required_argument, NULL, CLI_OPT_PORT_FILE }, \
 	{ "quiet",		no_argument,	   NULL, 'q' }, \
 	{ "threads",		required_argument, NULL, CLI_OPT_THREADS }, \
@@ -109,7 +111,8 @@ enum {
 	{ "id",			required_argument, NULL, CLI_OPT_ID }, \
 	{ "ip",			required_argument, NULL, CLI_OPT_IP }, \
 	{ "metadata",		required_argument, NULL, CLI_OPT_METADATA }, \
-	{ "metadata-file",	required_argument, NULL, CLI_OPT_METADATA_FILE }, \
+	{ "metadata-file",	required_argument, NULL, \
+	    CLI_OPT_METADATA_FILE }, \
 	{ "quiet",		no_argument,	   NULL, 'q' }, \
 	{ "server",		required_argument, NULL, CLI_OPT_SERVER_URL }, \
 	{ "timeout",		required_argument, NULL, CLI_OPT_TIMEOUT }, \

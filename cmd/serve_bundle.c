@@ -1,7 +1,8 @@
 /*
  * cfgsync serve-bundle: serve a precomputed bundle, rendered once into a
- * payload_index when it loads, so answering /node is a lookup.  SIGHUP loads the bundle
- * anew and swaps it in; a bad new bundle is refused and the old one kept.
+ * payload_index when it loads, so answering /node is a lookup.  SIGHUP
+ * loads the bundle anew and swaps it in; a bad new bundle is refused and
+ * the old one kept.
  */
 #include <pthread.h>
 #include <stdint.h>

@@ -57,7 +57,8 @@ static const char usage[] =
 
 /* What the last materializer run said, for one registry generation. */
 struct result {
-	unsigned long		 generation;	/* of its snapshot; 0: none yet */
+	/* of its snapshot; 0: none yet */
+	unsigned long		 generation;
 	enum materializer_outcome outcome;
 	struct payload_index	*index;		/* READY */
 	char			 reason[MATERIALIZER_REASON_MAX];
@@ -407,7 +408,8 @@ worker(void *arg)
 			/* Quiet for a debounce, or pending ten of them. */
 			due = se->last_change_ms + se->debounce_ms;
 			if (se->pending_since_ms != 0 &&
-			    se->pending_since_ms + 10ull * se->debounce_ms < due)
+			    se->pending_since_ms +
+			    10ull * se->debounce_ms < due)
 				due = se->pending_since_ms +
 				    10ull * se->debounce_ms;
 			run = now >= due;
@@ -467,14 +469,17 @@ cmd_serve_exec(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		CLI_SERVER_LONGOPTS,
-		{ "debounce",		  required_argument, NULL, OPT_DEBOUNCE },
+		{ "debounce",		  required_argument, NULL,
+		    OPT_DEBOUNCE },
 		{ "help",		  no_argument,	     NULL, 'h' },
 		{ "materializer-timeout", required_argument, NULL,
 		    OPT_MATERIALIZER_TIMEOUT },
-		{ "max-output",		  required_argument, NULL, OPT_MAX_OUTPUT },
+		{ "max-output",		  required_argument, NULL,
+		    OPT_MAX_OUTPUT },
 		{ "max-registrations",	  required_argument, NULL,
 		    OPT_MAX_REGISTRATIONS },
-		{ "persist",		  required_argument, NULL, OPT_PERSIST },
+		{ "persist",		  required_argument, NULL,
+		    OPT_PERSIST },
 		{ "state",		  required_argument, NULL, OPT_STATE },
 		{ NULL, 0, NULL, 0 }
 	};

@@ -338,7 +338,8 @@ artifact_file_from_json(struct artifact_file *f, struct json_object *o,
 	if (!json_object_is_type(o, json_type_object))
 		return errbuf_set(eb, EC_INVALID, "not an object");
 	if (jsonx_get_string(o, "path", &s, &len) != 0)
-		return errbuf_set(eb, EC_INVALID, "path: missing or not a string");
+		return errbuf_set(eb, EC_INVALID,
+		    "path: missing or not a string");
 	if (artifact_path_check(s, len, eb) == -1)
 		return -1;
 	if ((f->path = strdup(s)) == NULL)

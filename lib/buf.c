@@ -138,7 +138,8 @@ buf_add_json_string(struct buf *b, const char *s, size_t n)
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
 		if (c == '"' || c == '\\') {
-			if (buf_addc(b, '\\') == -1 || buf_addc(b, (char)c) == -1)
+			if (buf_addc(b, '\\') == -1 ||
+			    buf_addc(b, (char)c) == -1)
 				goto fail;
 		} else if (c == '\n') {
 			if (buf_add(b, "\\n", 2) == -1)

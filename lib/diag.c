@@ -89,7 +89,7 @@ diag_vwarn(const char *fmt, va_list ap)
 		m = 0;
 	n += m;
 	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;	/* cut an over-long line, keep its end */
+		n = sizeof(line) - 2;	/* cut a long line, keep its end */
 	defang(line, (size_t)n);
 	line[n++] = '\n';
 	write_all(line, (size_t)n);

@@ -77,7 +77,8 @@ http_client_new(const struct http_client_opts *o, struct errbuf *eb)
 	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS,
 	    o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 5000L);
-	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "cfgsync/" CFGSYNC_VERSION);
+	curl_easy_setopt(c->curl, CURLOPT_USERAGENT,
+	    "cfgsync/" CFGSYNC_VERSION);
 	if (o->cacert != NULL)
 		curl_easy_setopt(c->curl, CURLOPT_CAINFO, o->cacert);
 	return c;

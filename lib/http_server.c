@@ -711,8 +711,8 @@ listen_socket(struct http_server *srv, const char *spec, struct errbuf *eb)
 	    ss.ss_family == AF_INET6 ? "]" : "", nport);
 	if (n < 0 || (size_t)n >= sizeof(srv->url)) {
 		close(fd);
-		return errbuf_set(eb, EC_INTERNAL, "listen %s: address too long",
-		    spec);
+		return errbuf_set(eb, EC_INTERNAL,
+		    "listen %s: address too long", spec);
 	}
 	return fd;
 }
@@ -759,7 +759,8 @@ http_server_start(const struct http_server_config *cfg, struct errbuf *eb)
 		return NULL;
 	}
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
-		errbuf_set(eb, EC_USAGE, "TLS needs both a certificate and a key");
+		errbuf_set(eb, EC_USAGE,
+		    "TLS needs both a certificate and a key");
 		return NULL;
 	}
 	if ((srv = calloc(1, sizeof(*srv))) == NULL) {

@@ -17,7 +17,8 @@ struct errbuf;
 struct http_body;
 struct http_server;
 
-#define HTTP_SERVER_MAX_WAIT		60	/* seconds a long poll may ask */
+/* seconds a long poll may ask */
+#define HTTP_SERVER_MAX_WAIT		60
 #define HTTP_SERVER_MAX_BODY		65536
 #define HTTP_SERVER_MAX_CONNECTIONS	1024
 #define HTTP_SERVER_CONN_TIMEOUT	30
@@ -32,14 +33,18 @@ struct http_request {
 	int		 resumed;	/* called again after a suspension */
 	int		 timed_out;	/* resumed because wait ran out */
 	int		 stopping;	/* the server is shutting down */
-	char		 identifier[HTTP_SERVER_ID_MAX + 1];	/* for the log */
+	/* for the log */
+	char		 identifier[HTTP_SERVER_ID_MAX + 1];
 };
 
 struct http_response {
 	int			 status;
-	struct buf		 body;		/* a body built for this request */
-	const struct http_body	*prepared;	/* borrowed: sent instead of body */
-	int			 suspend;	/* park until woken or wait passes */
+	/* a body built for this request */
+	struct buf		 body;
+	/* borrowed: sent instead of body */
+	const struct http_body	*prepared;
+	/* park until woken or wait passes */
+	int			 suspend;
 	void			(*done)(void *);	/* run once queued */
 	void			*done_arg;
 };
@@ -65,7 +70,8 @@ struct http_server_config {
 	unsigned		 threads;	/* 0: one per core */
 	int			 log_json;	/* log lines as JSON */
 	int			 quiet;		/* no request log */
-	const struct http_route	*routes;	/* borrowed for the server's life */
+	/* borrowed for the server's life */
+	const struct http_route	*routes;
 	size_t			 nroutes;
 	void			*ctx;		/* handed to every handler */
 	/* Appends application metrics (Prometheus text) to the buffer. */

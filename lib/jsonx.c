@@ -146,7 +146,8 @@ jsonx_raw_member(const char *t, size_t len, const char *key, size_t *off,
 			return -1;
 		vstart = skip_ws(t, i + 1, len);
 		vend = skip_value(t, vstart, len);
-		if (kend - kstart == klen && memcmp(t + kstart, key, klen) == 0) {
+		if (kend - kstart == klen &&
+		    memcmp(t + kstart, key, klen) == 0) {
 			*off = vstart;
 			*vlen = vend - vstart;
 			found = 1;
@@ -238,7 +239,8 @@ plain_string(const char *s, size_t i, size_t len)
 		if (cp >= 0xdc00 && cp <= 0xdfff)
 			return 0;	/* a low surrogate alone */
 		if (cp >= 0xd800 && cp <= 0xdbff) {
-			if (len - i <= 6 || s[i + 1] != '\\' || s[i + 2] != 'u' ||
+			if (len - i <= 6 || s[i + 1] != '\\' ||
+			    s[i + 2] != 'u' ||
 			    (lo = hex4(s + i + 3)) < 0xdc00 || lo > 0xdfff)
 				return 0;
 			i += 6;
@@ -258,7 +260,8 @@ jsonx_raw_plain(const char *s, size_t len)
 		if (c == '"') {
 			if ((i = plain_string(s, i, len)) == 0)
 				return 0;
-		} else if (c != '\0' && (strchr(" \t\r\n{}[]:,+-.eE", c) != NULL ||
+		} else if (c != '\0' &&
+		    (strchr(" \t\r\n{}[]:,+-.eE", c) != NULL ||
 		    (c >= '0' && c <= '9'))) {
 			i++;
 		} else if (len - i >= 4 && (memcmp(s + i, "true", 4) == 0 ||

@@ -244,7 +244,8 @@ materializer_run(const struct materializer *m, const char *snapshot,
 	    sizeof(cnt))) == NULL ||
 	    pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
 	    pipe2(err, O_CLOEXEC) == -1) {
-		errbuf_set(eb, EC_INTERNAL, "materializer: %s", strerror(errno));
+		errbuf_set(eb, EC_INTERNAL, "materializer: %s",
+		    strerror(errno));
 		goto out;
 	}
 	if ((pid = fork()) == -1) {
@@ -297,7 +298,7 @@ materializer_run(const struct materializer *m, const char *snapshot,
 				if (n == -1 && errno == EAGAIN)
 					continue;
 				if (n == -1 || written == len) {
-					/* Done, or EPIPE: it stopped reading. */
+					/* Done, or EPIPE: stopped reading. */
 					close(in[1]);
 					in[1] = -1;
 				}

@@ -20,10 +20,10 @@ struct errbuf;
 #define MATERIALIZER_REASON_MAX		320
 
 enum materializer_outcome {
-	MATERIALIZER_READY,		/* a bundle in result->bundle */
-	MATERIALIZER_NOT_READY,		/* {"ready":false} */
-	MATERIALIZER_TEMPFAIL,		/* exit 75: not ready, ask again later */
-	MATERIALIZER_FAILED		/* result->reason says why */
+	MATERIALIZER_READY,	/* a bundle in result->bundle */
+	MATERIALIZER_NOT_READY,	/* {"ready":false} */
+	MATERIALIZER_TEMPFAIL,	/* exit 75: not ready, ask again later */
+	MATERIALIZER_FAILED	/* result->reason says why */
 };
 
 struct materializer {
@@ -32,7 +32,8 @@ struct materializer {
 	unsigned	 timeout;	/* seconds */
 	size_t		 max_output;	/* bytes of stdout */
 	struct bundle_limits limits;	/* on the bundle it prints */
-	const int	*cancel;	/* when *cancel turns 1, kill and fail */
+	/* when *cancel turns 1, kill and fail */
+	const int	*cancel;
 };
 
 struct materializer_result {

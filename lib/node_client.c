@@ -29,7 +29,8 @@
 
 #define BACKOFF_MIN_MS		250
 #define BACKOFF_MAX_MS		5000
-#define REREGISTER_MS		30000	/* re-register while waiting this long */
+/* re-register while waiting this long */
+#define REREGISTER_MS		30000
 #define ERROR_BODY_MAX		65536
 #define URL_MAX			2048
 #define REQUEST_SLACK_MS	10000

@@ -39,7 +39,8 @@ struct out_file {
 	size_t	dir;				/* index into dirs */
 	char	name[OUTPUT_NAME_MAX];
 	char	tmp[OUTPUT_NAME_MAX + 32];	/* "" until created */
-	char	bak[OUTPUT_NAME_MAX + 32];	/* link to the old file, or "" */
+	/* link to the old file, or "" */
+	char	bak[OUTPUT_NAME_MAX + 32];
 	int	existed;			/* a file was there before */
 	int	routed;				/* sent by a route */
 };

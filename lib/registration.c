@@ -120,7 +120,8 @@ registration_parse(struct registration *r, const char *text, size_t len,
 	r->metadata = NULL;
 	r->metadata_len = 0;
 	if (json_object_object_get_ex(doc, "metadata", &v) && v != NULL) {
-		if (jsonx_raw_member(text, len, "metadata", &off, &vlen) == -1) {
+		if (jsonx_raw_member(text, len, "metadata", &off,
+		    &vlen) == -1) {
 			/* An escaped key: fall back to json-c's rendering. */
 			text = json_object_to_json_string_ext(v,
 			    JSON_C_TO_STRING_PLAIN |
@@ -154,7 +155,8 @@ int
 registration_render(struct buf *b, const struct registration *r)
 {
 	if (buf_adds(b, "{\"identifier\":") == -1 ||
-	    buf_add_json_string(b, r->identifier, strlen(r->identifier)) == -1 ||
+	    buf_add_json_string(b, r->identifier,
+	    strlen(r->identifier)) == -1 ||
 	    buf_adds(b, ",\"ip\":") == -1 ||
 	    buf_add_json_string(b, r->ip, strlen(r->ip)) == -1)
 		return -1;

@@ -103,7 +103,7 @@ delete_slot(struct registry *r, size_t i)
 			break;
 		k = (size_t)strhash(r->entries[r->slots[j] -
 		    1].reg.identifier) & (r->nslots - 1);
-		/* Move j back to i unless its home lies cyclically in (i, j]. */
+		/* Move j back to i unless its home is cyclically in (i, j]. */
 		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
 		r->slots[i] = r->slots[j];

@@ -22,7 +22,8 @@ enum store_op {
 struct store_record {
 	enum store_op			 op;
 	unsigned long			 generation;	/* after this change */
-	unsigned long			 seq;		/* PUT: first-seen order */
+	/* PUT: first-seen order */
+	unsigned long			 seq;
 	time_t				 registered_at;	/* PUT */
 	const struct registration	*reg;		/* PUT; borrowed */
 	const char			*identifier;	/* DELETE; borrowed */
