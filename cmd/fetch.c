@@ -4,6 +4,7 @@
  * rest of argv, so `cfgsync fetch ... -- app` is a whole entrypoint.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +29,8 @@ static const char usage[] =
     "           [--metadata JSON | --metadata-file FILE] "
     "[--token-file FILE]\n"
     "           [--cacert FILE] [--timeout SECONDS] [--poll-wait SECONDS]\n"
-    "           [--out DIR] [--route ARTIFACT=PATH ...] [--print] "
-    "[--no-register]\n"
+    "           [--max-payload BYTES] [--out DIR] [--route ARTIFACT=PATH ...]\n"
+    "           [--print] [--no-register]\n"
     "           [-- COMMAND [ARG ...]]\n";
 
 struct fetch_opts {
@@ -86,7 +87,8 @@ env_routes(struct fetch_opts *fo)
 }
 
 enum {
-	OPT_NO_REGISTER = CLI_OPT_OWN,
+	OPT_MAX_PAYLOAD = CLI_OPT_OWN,
+	OPT_NO_REGISTER,
 	OPT_OUT,
 	OPT_POLL_WAIT,
 	OPT_PRINT,
@@ -99,6 +101,7 @@ cmd_fetch(int argc, char **argv)
 	static const struct option longopts[] = {
 		CLI_CLIENT_LONGOPTS,
 		{ "help",	 no_argument,	    NULL, 'h' },
+		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
 		{ "no-register", no_argument,	    NULL, OPT_NO_REGISTER },
 		{ "out",	 required_argument, NULL, OPT_OUT },
 		{ "poll-wait",	 required_argument, NULL, OPT_POLL_WAIT },
@@ -126,6 +129,10 @@ cmd_fetch(int argc, char **argv)
 			cli_help(usage);
 		case OPT_NO_REGISTER:
 			client.opts.no_register = 1;
+			break;
+		case OPT_MAX_PAYLOAD:
+			client.opts.max_payload = cli_uint_opt(usage,
+			    "--max-payload", optarg, 1024, 1UL << 34);
 			break;
 		case OPT_OUT:
 			if (optarg[0] == '\0')
@@ -156,7 +163,7 @@ cmd_fetch(int argc, char **argv)
 	cli_client_finish(&client, usage);
 
 	artifact_set_init(&files);
-	buf_init(&raw, NODE_CLIENT_MAX_PAYLOAD);
+	buf_init(&raw, SIZE_MAX);	/* capped as it arrives */
 	if (node_client_fetch(&client.opts, &files, &raw, &eb) == -1)
 		cli_die_eb(&eb);
 	if (fo.print) {

@@ -23,6 +23,7 @@ _cfgsync_takes_arg()
 	--cacert|--connection-timeout|--debounce|--format|--id|--ip|\
 	--listen|--log-format|--materializer-timeout|--max-body|\
 	--max-connections|--max-entries|--max-file-size|--max-output|\
+	--max-payload|\
 	--max-registrations|--max-total-size|--metadata|--metadata-file|\
 	--out|--output|--persist|--poll-wait|--port-file|--route|--server|\
 	--state|--threads|--timeout|--tls-cert|--tls-key|--token-file|-o)
@@ -177,8 +178,8 @@ _cfgsync()
 	fetch)
 		# A command may only follow "--".
 		if [[ $cur == -* ]]; then
-			_cfgsync_words "$_cfgsync_client_opts --no-register
-			    --out --poll-wait --print --route --"
+			_cfgsync_words "$_cfgsync_client_opts --max-payload
+			    --no-register --out --poll-wait --print --route --"
 		else
 			_cfgsync_words "--"
 		fi

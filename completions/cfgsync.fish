@@ -7,7 +7,7 @@
 set -g __cfgsync_argopts --cacert --connection-timeout --debounce --format \
     --id --ip --listen --log-format --materializer-timeout --max-body \
     --max-connections --max-entries --max-file-size --max-output \
-    --max-registrations --max-total-size --metadata --metadata-file --out \
+    --max-payload --max-registrations --max-total-size --metadata --metadata-file --out \
     --output --persist --poll-wait --port-file --route --server --state \
     --threads --timeout --tls-cert --tls-key --token-file -o
 
@@ -148,6 +148,7 @@ set -l fet '__cfgsync_is fetch'
 complete -c cfgsync -n $fet -l no-register -d 'Do not register first'
 complete -c cfgsync -n $fet -l out -x -a '(__fish_complete_directories)' -d 'Write every file under DIR'
 complete -c cfgsync -n $fet -l poll-wait -x -d 'Long-poll SECONDS (0: off)'
+complete -c cfgsync -n $fet -l max-payload -x -d 'Refuse a payload over BYTES'
 complete -c cfgsync -n $fet -l print -d 'Write the payload JSON to standard output'
 complete -c cfgsync -n $fet -l route -x -d 'Write ARTIFACT=PATH elsewhere'
 complete -c cfgsync -n $fet -a -- -d 'Then the command to execute'

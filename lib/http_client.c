@@ -115,7 +115,7 @@ http_client_post(struct http_client *c, const char *url, const char *body,
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	rc = curl_easy_perform(c->curl);
 	if (rc == CURLE_WRITE_ERROR)
-		return errbuf_set(eb, EC_REMOTE, "POST %s: answer over %zu "
+		return errbuf_set(eb, EC_INVALID, "POST %s: answer over %zu "
 		    "bytes", url, resp->max);
 	if (rc != CURLE_OK)
 		return errbuf_set(eb, EC_REMOTE, "POST %s: %s", url,

@@ -26,8 +26,9 @@ void	http_client_free(struct http_client *);
 /*
  * POSTs body (application/json) to url and waits at most timeout_ms for the
  * whole answer.  Returns 0 with the HTTP status in *status and the body in
- * resp (whose max caps it), or -1 with EC_REMOTE (connect, TLS, timeout,
- * body over the cap) and a message from libcurl.
+ * resp (whose max caps it), or -1 with EC_REMOTE (connect, TLS, timeout)
+ * or EC_INVALID (an answer over the cap: asking again will not help) and a
+ * message from libcurl.
  */
 int	http_client_post(struct http_client *, const char *url,
 	    const char *body, size_t len, long timeout_ms, long *status,

@@ -182,6 +182,10 @@ try_register(struct session *s, struct errbuf *eb)
 		return errbuf_set(eb, EC_USAGE, "server url too long");
 	if (http_client_post(s->http, url, s->body.data, s->body.len,
 	    request_timeout(s, 0), &status, &s->resp, &err) == -1) {
+		if (err.code != EC_REMOTE) {
+			*eb = err;
+			return -1;
+		}
 		set_state(s, WAIT_UNREACHABLE, err.msg);
 		return 0;
 	}
@@ -296,6 +300,10 @@ node_client_fetch(const struct node_client_opts *o,
 		if (http_client_post(s.http, url, s.body.data, s.body.len,
 		    request_timeout(&s, wait_s), &status, &s.resp,
 		    &err) == -1) {
+			if (err.code != EC_REMOTE) {
+				*eb = err;
+				goto out;
+			}
 			set_state(&s, WAIT_UNREACHABLE, err.msg);
 			/* The server may have restarted: register anew. */
 			registered = o->no_register;

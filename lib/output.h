@@ -26,10 +26,11 @@ struct output_opts {
 };
 
 /*
- * Writes every file of set where opts sends it, all or nothing.  Digests
- * are checked first (EC_INVALID on a mismatch, nothing written).  Returns
- * 0, or -1 with EC_WRITE (permission, disk full, unsafe path; temporaries
- * and directories it created removed), EC_INVALID or EC_INTERNAL.
+ * Writes every file of set where opts sends it, all or nothing (digests
+ * were checked where the set was read: protocol_parse_payload, bundle
+ * loading).  Returns 0, or -1 with EC_WRITE (permission, disk full, unsafe
+ * path; temporaries and directories it created removed), EC_INVALID (two
+ * files routed to one place) or EC_INTERNAL.
  */
 int	output_install(const struct artifact_set *, const struct output_opts *,
 	    struct errbuf *);

@@ -60,6 +60,7 @@ protocol_parse_payload(struct artifact_set *files, const char *text,
 {
 	struct json_object *doc = NULL, *v;	/* v: borrowed */
 	const struct artifact_set *sets[1];
+	size_t i;
 	int rc = -1;
 
 	if (jsonx_parse(text, len, max, "payload", &doc, eb) == -1)
@@ -88,6 +89,14 @@ protocol_parse_payload(struct artifact_set *files, const char *text,
 	if (artifact_sets_check_unique(sets, 1, eb) == -1) {
 		errbuf_prefix(eb, "payload");
 		goto out;
+	}
+	for (i = 0; i < files->len; i++) {
+		if (!artifact_file_digest_ok(&files->files[i])) {
+			errbuf_set(eb, EC_INVALID, "payload: %s: sha256 "
+			    "mismatch: refusing the whole set",
+			    files->files[i].path);
+			goto out;
+		}
 	}
 	rc = 0;
 out:

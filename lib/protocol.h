@@ -37,8 +37,8 @@ int	protocol_render_error(struct buf *, const char *code,
 
 /*
  * Parses a payload document of at most max bytes into files (appending),
- * checking every path and refusing duplicates.  Returns 0, or -1 with
- * EC_INVALID or EC_INTERNAL.
+ * checking every path and every sha256, and refusing duplicates.  Returns
+ * 0, or -1 with EC_INVALID or EC_INTERNAL.
  */
 int	protocol_parse_payload(struct artifact_set *, const char *, size_t,
 	    size_t max, struct errbuf *);

@@ -41,3 +41,15 @@ load helpers
 		assert_regex "$stderr" "usage: cfgsync $c"
 	done
 }
+
+@test "cfgsync: every option in a command's usage is in its man page" {
+	local c page opt missing=
+	for c in fetch register serve-bundle serve-exec bundle; do
+		page="$TOP/man/cfgsync-$c.1"
+		for opt in $(cfgsync "$c" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+			grep -q -- "^\.It Fl \\\\-${opt#--}\b\|Fl \\\\-${opt#--}\b" "$page" ||
+			    missing="$missing $c:$opt"
+		done
+	done
+	assert_equal "$missing" ""
+}

@@ -441,6 +441,10 @@ node_requests() {
 	    --ip 10.0.0.1 --out "$T/o"
 	assert_regex "$stderr" 'sha256 mismatch'
 	assert [ ! -e "$T/o/a" ]
+	# --print refuses it too: nothing reaches stdout.
+	run -7 --separate-stderr cfgsync fetch --server "$OWN_URL" --id n \
+	    --ip 10.0.0.1 --print
+	assert_equal "$output" ""
 }
 
 @test "fetch: a symlink inside --out pointing outside is not followed" {
@@ -606,4 +610,16 @@ node_requests() {
 		assert_regex "$stderr" "mode $m: set-id and sticky bits are refused"
 		assert [ ! -e "$T/o" ]
 	done
+}
+
+@test "fetch: a payload over --max-payload exits 7 at once instead of retrying" {
+	python3 -c 'import json; print(json.dumps({"schema_version": 1, "files": [{"path": "big", "content": "x" * 5000}]}))' \
+	    >"$T/big.json"
+	start_fake OWN "$T" --node 200 --payload "$T/big.json"
+	SECONDS=0
+	run -7 --separate-stderr cfgsync fetch --server "$OWN_URL" --id n \
+	    --ip 10.0.0.1 --out "$T/o" --max-payload 1024 --timeout 30
+	[ "$SECONDS" -lt 10 ]
+	assert_regex "$stderr" 'answer over 1024 bytes'
+	assert [ ! -e "$T/o" ]
 }
