@@ -120,7 +120,7 @@ on_register(void *ctx, struct http_request *req, struct http_response *resp)
 		resp->status = 202;
 		break;
 	case REGISTRY_FULL:
-		http_response_error(resp, 503, PROTOCOL_INTERNAL,
+		http_response_error(resp, 503, PROTOCOL_UNAVAILABLE,
 		    "registration limit reached: %s not registered",
 		    reg.identifier);
 		break;

@@ -23,6 +23,7 @@ struct errbuf;
 #define PROTOCOL_NOT_FOUND	"not_found"
 #define PROTOCOL_METHOD		"method_not_allowed"
 #define PROTOCOL_TOO_LARGE	"payload_too_large"
+#define PROTOCOL_UNAVAILABLE	"unavailable"
 
 /*
  * Appends the payload document for one node to b: node's files, then
