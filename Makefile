@@ -59,7 +59,6 @@ CMD_OBJS = \
 	cmd/bundle_pack.o \
 	cmd/bundle_unpack.o \
 	cmd/cfgsync.o \
-	cmd/cli.o \
 	cmd/fetch.o \
 	cmd/register.o \
 	cmd/serve_bundle.o \

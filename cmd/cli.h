@@ -1,7 +1,8 @@
 /*
- * What the commands share: option parsing helpers, the one way to die with
- * an exit code, the options every server takes and every node client
- * takes, and the signal loop of a server.  Only cmd/ includes this.
+ * What the commands share, defined in cmd/cfgsync.c beside the dispatcher:
+ * option parsing helpers, the one way to die with an exit code, the
+ * options every server takes and every node client takes, and the signal
+ * loop of a server.  Only cmd/ includes this.
  */
 #ifndef CFGSYNC_CLI_H
 #define CFGSYNC_CLI_H
