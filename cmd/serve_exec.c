@@ -42,6 +42,7 @@ extern char **environ;
 #define BACKOFF_MAX_MS		30000
 #define MAX_REGISTRATIONS	100000
 #define SNAPSHOT_MAX		(SIZE_MAX / 2)
+#define SETTLED_MAX		3	/* results kept by registration set */
 
 static const char usage[] =
     "usage: cfgsync serve-exec [-q] [--listen [HOST:]PORT] "
@@ -64,6 +65,19 @@ struct result {
 	char			 reason[MATERIALIZER_REASON_MAX];
 };
 
+/*
+ * A settled (ready or not ready) result, kept for its registration set, so
+ * a set seen again (A, B, then A) is served without another run.  The
+ * cache owns the payload indexes; se->result borrows one.
+ */
+struct settled {
+	unsigned char		 digest[REGISTRY_DIGEST_LEN];
+	enum materializer_outcome outcome;
+	struct payload_index	*index;
+	uint64_t		 used;		/* for least-recently-used */
+	int			 valid;
+};
+
 struct serve_exec {
 	struct registry		*registry;
 	struct materializer	 mat;
@@ -81,6 +95,8 @@ struct serve_exec {
 	int			 stopping;
 	pthread_t		 worker;
 
+	struct settled		 settled[SETTLED_MAX];	/* worker only */
+	uint64_t		 settled_clock;
 	int			 cancel;	/* atomic: stop a running run */
 	unsigned long		 runs[4];	/* atomic, by outcome */
 	double			 run_seconds;	/* worker thread only */
@@ -276,27 +292,49 @@ metrics(void *ctx, struct buf *b)
 }
 
 /* Swaps in a new result and wakes the parked polls. */
+/*
+ * Swaps in a new result (its index borrowed from the cache) and wakes the
+ * parked polls.  Once this returns no request can reach the old index.
+ */
 static void
-install(struct serve_exec *se, struct result *fresh)
+install(struct serve_exec *se, const struct result *fresh)
 {
-	struct payload_index *old;
-
 	pthread_rwlock_wrlock(&se->result_lock);
-	old = se->result.index;
 	se->result = *fresh;
 	pthread_rwlock_unlock(&se->result_lock);
-	payload_index_free(old);
 	http_server_wake(se->srv);
 }
 
-/* Re-stamps the current result for an equal set at a new generation. */
-static void
-restamp(struct serve_exec *se, unsigned long generation)
+/* The settled result for digest, or NULL. */
+static struct settled *
+settled_find(struct serve_exec *se, const unsigned char *digest)
 {
-	pthread_rwlock_wrlock(&se->result_lock);
-	se->result.generation = generation;
-	pthread_rwlock_unlock(&se->result_lock);
-	http_server_wake(se->srv);
+	size_t i;
+
+	for (i = 0; i < SETTLED_MAX; i++)
+		if (se->settled[i].valid && memcmp(se->settled[i].digest,
+		    digest, REGISTRY_DIGEST_LEN) == 0)
+			return &se->settled[i];
+	return NULL;
+}
+
+/*
+ * The slot for a new settled result: a free one, else the least recently
+ * used, whose index the caller frees after install() (it is not current).
+ */
+static struct settled *
+settled_victim(struct serve_exec *se)
+{
+	struct settled *v = &se->settled[0];
+	size_t i;
+
+	for (i = 0; i < SETTLED_MAX; i++) {
+		if (!se->settled[i].valid)
+			return &se->settled[i];
+		if (se->settled[i].used < v->used)
+			v = &se->settled[i];
+	}
+	return v;
 }
 
 static void
@@ -315,15 +353,15 @@ persist(struct serve_exec *se, const struct bundle *b)
 }
 
 /*
- * One materializer run for the registry's current set.  Returns the
- * outcome; an equal set to the last one settled reuses its result.
+ * One materializer run for the registry's current set, or none when the
+ * set settled before (its result is served again).  Returns the outcome.
  */
 static enum materializer_outcome
-run_once(struct serve_exec *se, unsigned char last_digest[REGISTRY_DIGEST_LEN],
-    int *have_digest)
+run_once(struct serve_exec *se)
 {
 	unsigned char digest[REGISTRY_DIGEST_LEN];
 	struct materializer_result mr;
+	struct settled *hit, *slot, old;
 	struct result fresh;
 	struct errbuf eb;
 	struct buf snap;
@@ -337,18 +375,18 @@ run_once(struct serve_exec *se, unsigned char last_digest[REGISTRY_DIGEST_LEN],
 		diag_warn("snapshot: out of memory");
 		return MATERIALIZER_FAILED;
 	}
-	pthread_rwlock_rdlock(&se->result_lock);
-	mr.outcome = se->result.outcome;
-	pthread_rwlock_unlock(&se->result_lock);
-	if (*have_digest && memcmp(digest, last_digest, sizeof(digest)) == 0 &&
-	    (mr.outcome == MATERIALIZER_READY ||
-	    mr.outcome == MATERIALIZER_NOT_READY)) {
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.generation = gen;
+	if ((hit = settled_find(se, digest)) != NULL) {
 		buf_release(&snap);
-		restamp(se, gen);
+		hit->used = ++se->settled_clock;
+		fresh.outcome = hit->outcome;
+		fresh.index = hit->index;
+		install(se, &fresh);
 		pthread_mutex_lock(&se->lock);
 		se->reused++;
 		pthread_mutex_unlock(&se->lock);
-		return mr.outcome;
+		return fresh.outcome;
 	}
 	if (materializer_run(&se->mat, snap.data, snap.len, gen, count, &mr,
 	    &eb) == -1) {
@@ -360,8 +398,6 @@ run_once(struct serve_exec *se, unsigned char last_digest[REGISTRY_DIGEST_LEN],
 	pthread_mutex_lock(&se->lock);
 	se->run_seconds += mr.seconds;
 	pthread_mutex_unlock(&se->lock);
-	memset(&fresh, 0, sizeof(fresh));
-	fresh.generation = gen;
 	fresh.outcome = mr.outcome;
 	if (mr.outcome == MATERIALIZER_READY) {
 		if (se->persist != NULL)
@@ -381,9 +417,22 @@ run_once(struct serve_exec *se, unsigned char last_digest[REGISTRY_DIGEST_LEN],
 	} else
 		diag_info("generation %lu: %s (%zu nodes, %.3f s)", gen,
 		    outcome_names[fresh.outcome], count, mr.seconds);
+	if (fresh.outcome != MATERIALIZER_READY &&
+	    fresh.outcome != MATERIALIZER_NOT_READY) {
+		install(se, &fresh);	/* retried, so not kept */
+		return fresh.outcome;
+	}
+	slot = settled_victim(se);
+	old = *slot;
+	memcpy(slot->digest, digest, sizeof(digest));
+	slot->outcome = fresh.outcome;
+	slot->index = fresh.index;
+	slot->used = ++se->settled_clock;
+	slot->valid = 1;
 	install(se, &fresh);
-	memcpy(last_digest, digest, sizeof(digest));
-	*have_digest = 1;
+	/* Not current (install has moved on): no request can reach it. */
+	if (old.valid)
+		payload_index_free(old.index);
 	return fresh.outcome;
 }
 
@@ -391,13 +440,12 @@ static void *
 worker(void *arg)
 {
 	struct serve_exec *se = arg;
-	unsigned char digest[REGISTRY_DIGEST_LEN];
 	unsigned long done_gen = 0;
 	uint64_t now, due, retry_at = 0;
 	unsigned backoff = BACKOFF_MIN_MS;
 	enum materializer_outcome outcome;
 	struct timespec ts;
-	int have_digest = 0, run;
+	int run;
 
 	pthread_mutex_lock(&se->lock);
 	while (!se->stopping) {
@@ -438,7 +486,7 @@ worker(void *arg)
 		se->pending_since_ms = 0;
 		done_gen = registry_generation(se->registry);
 		pthread_mutex_unlock(&se->lock);
-		outcome = run_once(se, digest, &have_digest);
+		outcome = run_once(se);
 		pthread_mutex_lock(&se->lock);
 		if (outcome == MATERIALIZER_FAILED ||
 		    outcome == MATERIALIZER_TEMPFAIL) {
@@ -495,7 +543,7 @@ cmd_serve_exec(int argc, char **argv)
 	struct store *store = NULL;
 	struct errbuf eb;
 	const char *state = NULL;
-	size_t max_registrations = MAX_REGISTRATIONS;
+	size_t max_registrations = MAX_REGISTRATIONS, i;
 	int ch;
 
 	memset(&se, 0, sizeof(se));
@@ -570,7 +618,8 @@ cmd_serve_exec(int argc, char **argv)
 	pthread_mutex_unlock(&se.lock);
 	pthread_join(se.worker, NULL);
 	http_server_stop(se.srv);
-	payload_index_free(se.result.index);
+	for (i = 0; i < SETTLED_MAX; i++)
+		payload_index_free(se.settled[i].index);
 	registry_free(se.registry);
 	pthread_cond_destroy(&se.cond);
 	pthread_mutex_destroy(&se.lock);

@@ -491,3 +491,19 @@ PY
 	run -0 curl -sf "$S_URL/registrations"
 	assert_output --regexp '"generation":1200,"registrations":\[\{"identifier":"n1","ip":"10.0.0.2","seq":1,'
 }
+
+@test "serve-exec: a set seen before (A, B, then A again) is served without another run" {
+	RUNS_FILE="$BATS_TEST_TMPDIR/runs" NEED=1 start_exec -- "$FIXTURES/need2.sh"
+	assert_equal "$(reg node-1 10.0.0.1)" 202
+	wait_for status_is node-1 200
+	assert_equal "$(reg node-1 10.0.0.2)" 202
+	wait_for sh -c "[ \$(wc -l <'$BATS_TEST_TMPDIR/runs') -eq 2 ]"
+	wait_for status_is node-1 200
+	assert_equal "$(reg node-1 10.0.0.1)" 202
+	sleep 0.5
+	assert_equal "$(runs)" 2
+	run node node-1
+	assert_output --regexp '^200 '
+	run -0 curl -sf "$S_URL/metrics"
+	assert_output --partial 'cfgsync_materializer_reused_total 1'
+}
