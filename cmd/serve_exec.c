@@ -470,13 +470,7 @@ worker(void *arg)
 				pthread_cond_wait(&se->cond, &se->lock);
 				continue;
 			}
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += (time_t)((due - now) / 1000);
-			ts.tv_nsec += (long)((due - now) % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			ts = clock_deadline(due * 1000000u);
 			(void)pthread_cond_timedwait(&se->cond, &se->lock,
 			    &ts);
 			continue;
@@ -602,7 +596,8 @@ cmd_serve_exec(int argc, char **argv)
 		    registry_generation(se.registry));
 	pthread_rwlock_init(&se.result_lock, NULL);
 	pthread_mutex_init(&se.lock, NULL);
-	pthread_cond_init(&se.cond, NULL);
+	if (clock_cond_init(&se.cond) != 0)
+		cli_die(EC_INTERNAL, "cannot make a condition variable");
 	se.result.outcome = MATERIALIZER_NOT_READY;
 	cli_block_signals();
 	se.srv = cli_server_start(&server, routes,

@@ -21,3 +21,27 @@ clock_ms(void)
 {
 	return clock_ns() / 1000000u;
 }
+
+int
+clock_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	int e;
+
+	if ((e = pthread_condattr_init(&attr)) != 0)
+		return e;
+	if ((e = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)) == 0)
+		e = pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return e;
+}
+
+struct timespec
+clock_deadline(uint64_t at_ns)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(at_ns / 1000000000u);
+	ts.tv_nsec = (long)(at_ns % 1000000000u);
+	return ts;
+}

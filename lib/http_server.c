@@ -603,14 +603,7 @@ deadline_thread(void *arg)
 			pthread_cond_wait(&srv->cond, &srv->lock);
 			continue;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		next -= now;
-		ts.tv_sec += (time_t)(next / 1000000000u);
-		ts.tv_nsec += (long)(next % 1000000000u);
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts = clock_deadline(next);
 		(void)pthread_cond_timedwait(&srv->cond, &srv->lock, &ts);
 	}
 	pthread_mutex_unlock(&srv->lock);
@@ -770,7 +763,12 @@ http_server_start(const struct http_server_config *cfg, struct errbuf *eb)
 	srv->cfg = *cfg;
 	srv->token_len = cfg->token != NULL ? strlen(cfg->token) : 0;
 	pthread_mutex_init(&srv->lock, NULL);
-	pthread_cond_init(&srv->cond, NULL);
+	if (clock_cond_init(&srv->cond) != 0) {
+		pthread_mutex_destroy(&srv->lock);
+		free(srv);
+		errbuf_set(eb, EC_INTERNAL, "cannot make a condition variable");
+		return NULL;
+	}
 	if (cfg->tls_cert != NULL && (read_pem(cfg->tls_cert, &srv->tls_cert,
 	    eb) == -1 || read_pem(cfg->tls_key, &srv->tls_key, eb) == -1))
 		goto fail;

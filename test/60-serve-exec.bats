@@ -507,3 +507,19 @@ PY
 	run -0 curl -sf "$S_URL/metrics"
 	assert_output --partial 'cfgsync_materializer_reused_total 1'
 }
+
+@test "serve-exec: a parked long poll costs no CPU while it waits" {
+	NEED=5 start_exec -q -- "$FIXTURES/need2.sh"
+	reg node-1 >/dev/null
+	curl -s -o /dev/null -X POST --data '{"identifier":"node-1","ip":"10.0.0.1"}' \
+	    "$S_URL/node?wait=10" &
+	poll=$!
+	sleep 0.5
+	before=$(awk '{ print $14 + $15 }' "/proc/$S_PID/stat")
+	sleep 2
+	after=$(awk '{ print $14 + $15 }' "/proc/$S_PID/stat")
+	kill "$poll" 2>/dev/null || true
+	echo "CPU ticks in 2 s with one poll parked: $((after - before))"
+	# A spinning wait burns about 200 ticks in 2 s; an idle one none.
+	[ $((after - before)) -lt 50 ]
+}
