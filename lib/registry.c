@@ -119,42 +119,67 @@ delete_slot(struct registry *r, size_t i)
 	r->len--;
 }
 
-/* Applies one record, from the store or from a request. */
+/*
+ * Stores a PUT record whose registration copy the caller made (taken).
+ * The caller has reserved room for a new entry, so this cannot fail.
+ */
+static void
+commit_put(struct registry *r, const struct store_record *rec,
+    struct registration *owned)
+{
+	struct entry *e;
+	size_t i = find_slot(r, owned->identifier);
+
+	if (r->slots[i] != 0) {
+		e = &r->entries[r->slots[i] - 1];
+		registration_release(&e->reg);
+	} else {
+		e = &r->entries[r->len];
+		r->slots[i] = ++r->len;
+	}
+	e->reg = *owned;
+	e->seq = rec->seq;
+	e->registered_at = rec->registered_at;
+	if (rec->seq >= r->next_seq)
+		r->next_seq = rec->seq + 1;
+	r->generation = rec->generation;
+}
+
+/*
+ * Takes what a PUT needs before anything is written: a copy of the
+ * registration, and room when the identifier is new.  0 or -1 (no memory).
+ */
+static int
+prepare_put(struct registry *r, const struct registration *reg,
+    struct registration *copy)
+{
+	if (registration_copy(copy, reg) == -1)
+		return -1;
+	if (r->slots[find_slot(r, reg->identifier)] == 0 &&
+	    reserve(r) == -1) {
+		registration_release(copy);
+		return -1;
+	}
+	return 0;
+}
+
+/* Applies one record from the store. */
 static int
 apply(struct registry *r, const struct store_record *rec)
 {
-	struct entry *e;
+	struct registration copy;
 	size_t i;
 
-	if (r->nslots == 0 && rehash(r, 32) == -1)
-		return -1;
 	if (rec->op == STORE_DELETE) {
 		i = find_slot(r, rec->identifier);
 		if (r->slots[i] != 0)
 			delete_slot(r, i);
-	} else {
-		i = find_slot(r, rec->reg->identifier);
-		if (r->slots[i] != 0) {
-			e = &r->entries[r->slots[i] - 1];
-			registration_release(&e->reg);
-		} else {
-			if (reserve(r) == -1)
-				return -1;
-			i = find_slot(r, rec->reg->identifier);
-			e = &r->entries[r->len];
-			r->slots[i] = ++r->len;
-		}
-		if (registration_copy(&e->reg, rec->reg) == -1) {
-			/* Out of memory: keep the entry, without metadata. */
-			e->reg.metadata = NULL;
-			e->reg.metadata_len = 0;
-		}
-		e->seq = rec->seq;
-		e->registered_at = rec->registered_at;
-		if (rec->seq >= r->next_seq)
-			r->next_seq = rec->seq + 1;
+		r->generation = rec->generation;
+		return 0;
 	}
-	r->generation = rec->generation;
+	if (prepare_put(r, rec->reg, &copy) == -1)
+		return -1;
+	commit_put(r, rec, &copy);
 	return 0;
 }
 
@@ -263,6 +288,7 @@ registry_put(struct registry *r, const struct registration *reg, time_t now,
     struct errbuf *eb)
 {
 	struct store_record rec;
+	struct registration copy;
 	const struct entry *e;
 	size_t i;
 	int rc = REGISTRY_CHANGED;
@@ -284,15 +310,18 @@ registry_put(struct registry *r, const struct registration *reg, time_t now,
 	rec.seq = e != NULL ? e->seq : r->next_seq;
 	rec.registered_at = e != NULL ? e->registered_at : now;
 	rec.reg = reg;
-	if (r->store != NULL && r->store->ops->append(r->store, &rec,
-	    eb) == -1) {
-		rc = -1;
-		goto out;
-	}
-	if (apply(r, &rec) == -1) {
+	/* Memory first: once the store has the record, memory must too. */
+	if (prepare_put(r, reg, &copy) == -1) {
 		rc = errbuf_set(eb, EC_INTERNAL, "out of memory");
 		goto out;
 	}
+	if (r->store != NULL && r->store->ops->append(r->store, &rec,
+	    eb) == -1) {
+		registration_release(&copy);
+		rc = -1;
+		goto out;
+	}
+	commit_put(r, &rec, &copy);
 	maybe_compact(r);
 out:
 	pthread_mutex_unlock(&r->lock);
@@ -320,7 +349,7 @@ registry_remove(struct registry *r, const char *identifier,
 		rc = -1;
 		goto out;
 	}
-	(void)apply(r, &rec);
+	(void)apply(r, &rec);	/* a delete needs no memory */
 	maybe_compact(r);
 out:
 	pthread_mutex_unlock(&r->lock);

@@ -78,6 +78,11 @@ journal_append(struct store *s, const struct store_record *rec,
 	off_t end;
 	int e;
 
+	/* After a failed reopen (compaction), try again rather than fail on. */
+	if (j->fd == -1 && (j->fd = open(j->path, O_RDWR | O_APPEND |
+	    O_CLOEXEC)) == -1)
+		return errbuf_set(eb, EC_WRITE, "journal %s: reopen: %s",
+		    j->path, strerror(errno));
 	buf_reset(&j->line);
 	if (record_render(&j->line, rec) == -1)
 		return errbuf_set(eb, EC_INTERNAL, "journal: record too large");
@@ -225,19 +230,23 @@ journal_replay(struct store *s, store_apply_fn *apply, void *arg,
 		nl = memchr(text.data + pos, '\n', text.len - pos);
 		len = nl != NULL ? (size_t)(nl - (text.data + pos)) :
 		    text.len - pos;
-		if (nl == NULL || record_parse(text.data + pos, len, &rec,
-		    &reg, id, sizeof(id), eb) == -1) {
-			if (nl != NULL && memchr(nl + 1, '\n',
-			    text.len - pos - len - 1) != NULL) {
-				errbuf_prefix(eb, "journal %s: line %zu",
-				    j->path, lineno);
-				goto out;
-			}
-			/* The last line, torn by a crash: drop it. */
+		if (nl == NULL) {
+			/*
+			 * A record is written with its newline in one
+			 * write(2): a last line without one was torn by a
+			 * crash, and was never acknowledged.
+			 */
 			diag_warn("journal %s: ignoring a torn last record "
 			    "(line %zu, %zu bytes)", j->path, lineno,
 			    text.len - pos);
 			break;
+		}
+		if (record_parse(text.data + pos, len, &rec, &reg, id,
+		    sizeof(id), eb) == -1) {
+			/* Complete but unreadable: damage, never dropped. */
+			errbuf_prefix(eb, "journal %s: line %zu", j->path,
+			    lineno);
+			goto out;
 		}
 		apply(arg, &rec);
 		s->records++;

@@ -350,6 +350,14 @@ status_is() {
 	run -7 --separate-stderr cfgsync serve-exec --listen 127.0.0.1:0 \
 	    --state "$BATS_TEST_TMPDIR/state" -- true
 	assert_regex "$stderr" 'journal .*line 1'
+	# A complete last line is no torn write: refused, and kept as it is.
+	printf '{"op":"delete","generation":1,"identifier":"x"}\nnot json\n' \
+	    >"$BATS_TEST_TMPDIR/state"
+	cp "$BATS_TEST_TMPDIR/state" "$BATS_TEST_TMPDIR/state.before"
+	run -7 --separate-stderr cfgsync serve-exec --listen 127.0.0.1:0 \
+	    --state "$BATS_TEST_TMPDIR/state" -- true
+	assert_regex "$stderr" 'journal .*line 2'
+	cmp "$BATS_TEST_TMPDIR/state" "$BATS_TEST_TMPDIR/state.before"
 }
 
 @test "serve-exec: --persist writes each ready result as a bundle serve-bundle serves unchanged" {
