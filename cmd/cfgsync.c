@@ -7,6 +7,8 @@
  */
 #include "cli.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -98,6 +100,22 @@ run_extension(int argc, char **argv)
 	return -1;
 }
 
+/*
+ * Lifts the soft limit on open files to the hard one: a server holds one
+ * descriptor per connection and a payload write one per directory, and
+ * the usual soft limit of 1024 is below what either may need.
+ */
+static void
+raise_open_files(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -106,6 +124,7 @@ main(int argc, char **argv)
 	char *help_argv[3];
 
 	cli_init(NULL);
+	raise_open_files();
 	if (argc < 2) {
 		fputs(main_usage, stderr);
 		return EC_USAGE;

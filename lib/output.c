@@ -24,14 +24,15 @@
 #include "errbuf.h"
 #include "exitcode.h"
 #include "fsx.h"
+#include "strhash.h"
 #include "banned.h"
 
 #define OUTPUT_NAME_MAX	256
 #define OUTPUT_SHOW_MAX	4096
 
 struct out_dir {
-	char	show[OUTPUT_SHOW_MAX];	/* the directory's path, for messages */
-	int	fd;
+	char	*show;		/* the directory's path, for messages */
+	int	 fd;
 };
 
 struct out_file {
@@ -48,6 +49,8 @@ struct out_file {
 struct install {
 	struct out_dir	*dirs;
 	size_t		 ndirs, dircap;
+	size_t		*dirhash;	/* index + 1 into dirs, by show */
+	size_t		 dirhash_cap;	/* a power of two */
 	char		**created;		/* directories made, in order */
 	size_t		 ncreated, createdcap;
 	struct out_file	*files;
@@ -128,6 +131,51 @@ make_out_dir(struct install *in, const char *path, struct errbuf *eb)
 	return 0;
 }
 
+/* Returns the index + 1 of the directory shown as show, or 0. */
+static size_t
+dir_find(const struct install *in, const char *show)
+{
+	size_t k, mask = in->dirhash_cap - 1;
+
+	if (in->dirhash_cap == 0)
+		return 0;
+	for (k = (size_t)strhash(show) & mask; in->dirhash[k] != 0;
+	    k = (k + 1) & mask)
+		if (strcmp(in->dirs[in->dirhash[k] - 1].show, show) == 0)
+			return in->dirhash[k];
+	return 0;
+}
+
+/* Adds dirs[idx] to the hash, growing it to stay at most half full. */
+static int
+dir_index(struct install *in, size_t idx)
+{
+	size_t *h, cap, i, k;
+
+	if ((in->ndirs + 1) * 2 > in->dirhash_cap) {
+		cap = in->dirhash_cap ? in->dirhash_cap * 2 : 64;
+		if ((h = calloc(cap, sizeof(*h))) == NULL)
+			return -1;
+		free(in->dirhash);
+		in->dirhash = h;
+		in->dirhash_cap = cap;
+		for (i = 0; i < in->ndirs; i++) {
+			if (i == idx)
+				continue;
+			for (k = (size_t)strhash(in->dirs[i].show) & (cap - 1);
+			    h[k] != 0; k = (k + 1) & (cap - 1))
+				;
+			h[k] = i + 1;
+		}
+	}
+	for (k = (size_t)strhash(in->dirs[idx].show) &
+	    (in->dirhash_cap - 1); in->dirhash[k] != 0;
+	    k = (k + 1) & (in->dirhash_cap - 1))
+		;
+	in->dirhash[k] = idx + 1;
+	return 0;
+}
+
 /*
  * Returns the index of the directory base/prefix in in->dirs, opening
  * (and creating) it component by component; confined forbids symlinks.
@@ -146,11 +194,9 @@ open_dir(struct install *in, const char *base, const char *prefix,
 	if (join(show, sizeof(show), base, prefix) == -1)
 		return errbuf_set(eb, EC_WRITE, "%s/%s: path too long", base,
 		    prefix);
-	for (i = 0; i < in->ndirs; i++) {
-		if (strcmp(in->dirs[i].show, show) == 0) {
-			*idx = i;
-			return 0;
-		}
+	if ((i = dir_find(in, show)) != 0) {
+		*idx = i - 1;
+		return 0;
 	}
 	if ((fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return errbuf_set(eb, EC_WRITE, "open %s: %s", base,
@@ -202,9 +248,14 @@ open_dir(struct install *in, const char *base, const char *prefix,
 		in->dircap = cap;
 	}
 	d = &in->dirs[in->ndirs];
-	memcpy(d->show, show, sizeof(d->show));
+	if ((d->show = strdup(show)) == NULL) {
+		close(fd);
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	}
 	d->fd = fd;
 	*idx = in->ndirs++;
+	if (dir_index(in, *idx) == -1)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	return 0;
 }
 
@@ -401,8 +452,10 @@ install_cleanup(struct install *in, int failed)
 			(void)unlinkat(in->dirs[in->files[i].dir].fd,
 			    in->files[i].bak, 0);
 	}
-	for (i = 0; i < in->ndirs; i++)
+	for (i = 0; i < in->ndirs; i++) {
 		close(in->dirs[i].fd);
+		free(in->dirs[i].show);
+	}
 	for (i = in->ncreated; i > 0; i--) {
 		if (failed)
 			(void)rmdir(in->created[i - 1]);
@@ -410,6 +463,7 @@ install_cleanup(struct install *in, int failed)
 	}
 	free(in->created);
 	free(in->dirs);
+	free(in->dirhash);
 	free(in->files);
 }
 

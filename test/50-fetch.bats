@@ -623,3 +623,17 @@ node_requests() {
 	assert_regex "$stderr" 'answer over 1024 bytes'
 	assert [ ! -e "$T/o" ]
 }
+
+@test "fetch: a payload of 1500 directories installs under a soft limit of 1024 open files" {
+	python3 -c 'import json, sys
+json.dump({"nodes": [{"identifier": "n1", "files": [
+    {"path": "d%d/f" % i, "content": "%d\n" % i} for i in range(1500)]}]},
+    open(sys.argv[1], "w"))' "$T/many.json"
+	start_server OWN "$T" serve-bundle "$T/many.json"
+	run -0 --separate-stderr bash -c 'ulimit -Sn 1024 &&
+	    exec cfgsync fetch -q --server "$1" --id n1 --ip 10.0.0.1 --out "$2"' \
+	    _ "$OWN_URL" "$T/o"
+	stop_server OWN
+	assert_equal "$(cat "$T/o/d1499/f")" 1499
+	assert_equal "$(find "$T/o" -type f | wc -l)" 1500
+}
