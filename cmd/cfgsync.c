@@ -95,8 +95,6 @@ run_extension(int argc, char **argv)
 	argv[0] = name;
 	if (errno != ENOENT)
 		cli_die(EC_INTERNAL, "exec %s: %s", prog, strerror(errno));
-	/* The caller names the command the user typed. */
-	argv[0] = name;
 	return -1;
 }
 
@@ -463,6 +461,8 @@ cli_request_registration(struct http_request *req, struct http_response *resp,
 		    eb.msg);
 		return -1;
 	}
+	_Static_assert(sizeof(req->identifier) == sizeof(reg->identifier),
+	    "an identifier fits the request's log field");
 	memcpy(req->identifier, reg->identifier, sizeof(reg->identifier));
 	return 0;
 }

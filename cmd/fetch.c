@@ -164,7 +164,8 @@ cmd_fetch(int argc, char **argv)
 
 	artifact_set_init(&files);
 	buf_init(&raw, SIZE_MAX);	/* capped as it arrives */
-	if (node_client_fetch(&client.opts, &files, &raw, &eb) == -1)
+	if (node_client_fetch(&client.opts, &files, fo.print ? &raw : NULL,
+	    &eb) == -1)
 		cli_die_eb(&eb);
 	if (fo.print) {
 		fwrite(raw.data, 1, raw.len, stdout);

@@ -599,7 +599,6 @@ cmd_serve_exec(int argc, char **argv)
 	if (clock_cond_init(&se.cond) != 0)
 		cli_die(EC_INTERNAL, "cannot make a condition variable");
 	se.result.outcome = MATERIALIZER_NOT_READY;
-	cli_block_signals();
 	se.srv = cli_server_start(&server, routes,
 	    sizeof(routes) / sizeof(routes[0]), &se, metrics);
 	if (pthread_create(&se.worker, NULL, worker, &se) != 0)

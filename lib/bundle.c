@@ -361,13 +361,6 @@ out:
 	return rc;
 }
 
-int
-bundle_finish(struct bundle *b, const struct bundle_limits *l,
-    struct errbuf *eb)
-{
-	return bundle_check(b, l, NULL, eb);
-}
-
 /* Parses a node's or the shared files, reporting each bad one. */
 static int
 files_from_json(struct artifact_set *set, struct json_object *arr,

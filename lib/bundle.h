@@ -61,7 +61,7 @@ void	bundle_release(struct bundle *);
 
 /*
  * Returns the node named identifier, adding an empty one when absent
- * (leaving the order to bundle_finish), or NULL when out of memory.
+ * (leaving the order to bundle_check), or NULL when out of memory.
  */
 struct bundle_node *bundle_node_get(struct bundle *, const char *identifier);
 
@@ -88,10 +88,6 @@ int	bundle_report_end(const struct bundle_report *, size_t start,
  */
 int	bundle_check(struct bundle *, const struct bundle_limits *,
 	    struct bundle_report *, struct errbuf *);
-
-/* bundle_check without a report: stops at the first problem. */
-int	bundle_finish(struct bundle *, const struct bundle_limits *,
-	    struct errbuf *);
 
 /*
  * Parses and validates a bundle from a parsed JSON document (borrowed).
@@ -127,7 +123,7 @@ const struct bundle_node *bundle_find(const struct bundle *,
 
 /*
  * Appends the bundle's JSON document to out: nodes sorted by identifier
- * (as bundle_finish left them), each node's files in the order held.
+ * (as bundle_check left them), each node's files in the order held.
  * Returns 0 or -1.
  */
 int	bundle_render_json(struct buf *, const struct bundle *);

@@ -14,8 +14,8 @@ struct errbuf;
 
 /*
  * Appends the contents of path ("-" for stdin) to b, which caps the size.
- * Returns 0, or -1 with EC_USAGE (cannot open) or EC_INVALID (over the
- * cap, or a read error).
+ * Returns 0, or -1 with EC_USAGE (cannot open), EC_INVALID (over the cap,
+ * or a read error) or EC_INTERNAL (out of memory).
  */
 int	fsx_read_file(const char *path, struct buf *, struct errbuf *);
 

@@ -37,6 +37,7 @@
 #define HTTP_URL_MAX		80
 #define HTTP_STOP_GRACE_MS	5000
 #define HTTP_LOG_MAX		1024
+#define HTTP_LOG_PATH_MAX	255
 #define HTTP_TLS_MAX		(1UL << 20)
 #define HTTP_DISCARD_MAX	(64UL << 20)	/* then cut the connection */
 
@@ -161,37 +162,28 @@ status_slot(int status)
 	return NSTATUS - 1;
 }
 
-/* Copies s into out for a log line, control bytes shown as '?'. */
-static void
-log_safe(char *out, size_t size, const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < size; i++)
-		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' :
-		    s[i];
-	out[i] = '\0';
-}
-
 static void
 log_request(struct http_server *srv, const struct conn_state *st, int status,
     size_t bytes)
 {
-	char when[32], path[256], line[HTTP_LOG_MAX];
+	char when[32], line[HTTP_LOG_MAX];
 	struct buf b;
 	struct tm tm;
 	time_t t = time(NULL);
 	double ms = (double)(clock_ns() - st->start_ns) / 1e6;
+	size_t plen;
 	int n;
 
 	if (srv->cfg.quiet)
 		return;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	log_safe(path, sizeof(path), st->req.path);
+	/* diag_line shows control bytes as '?'; paths are cut at 255. */
+	plen = strnlen(st->req.path, HTTP_LOG_PATH_MAX);
 	if (!srv->cfg.log_json) {
-		n = snprintf(line, sizeof(line), "%s %s %s %d %zu %.1fms %s\n",
-		    when, st->req.method, path, status, bytes, ms,
+		n = snprintf(line, sizeof(line), "%s %s %.*s %d %zu %.1fms "
+		    "%s\n", when, st->req.method, (int)plen, st->req.path,
+		    status, bytes, ms,
 		    st->req.identifier[0] ? st->req.identifier : "-");
 		if (n > 0)
 			diag_line(line, (size_t)n < sizeof(line) ? (size_t)n :
@@ -203,7 +195,7 @@ log_request(struct http_server *srv, const struct conn_state *st, int status,
 	    buf_add_json_string(&b, st->req.method,
 	    strlen(st->req.method)) == 0 &&
 	    buf_adds(&b, ",\"path\":") == 0 &&
-	    buf_add_json_string(&b, path, strlen(path)) == 0 &&
+	    buf_add_json_string(&b, st->req.path, plen) == 0 &&
 	    buf_addf(&b, ",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,"
 	    "\"identifier\":", status, bytes, ms) == 0 &&
 	    buf_add_json_string(&b, st->req.identifier,
@@ -483,7 +475,6 @@ dispatch(struct http_server *srv, struct conn_state *st)
 			st->req.stopping = 1;
 		else if (srv->wake_seq == st->wake_seen)
 			st->req.timed_out = 1;
-		st->req.resumed = 1;
 		pthread_mutex_unlock(&srv->lock);
 		if (resp.done != NULL)
 			resp.done(resp.done_arg);
@@ -543,7 +534,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (st->suspended) {
 		/* Resumed: by a wake, a deadline or the stop. */
 		st->suspended = 0;
-		st->req.resumed = 1;
 	}
 	return dispatch(srv, st);
 }

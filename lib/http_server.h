@@ -30,7 +30,6 @@ struct http_request {
 	const char	*body;		/* NUL-terminated; "" without one */
 	size_t		 body_len;
 	unsigned	 wait;		/* ?wait=SECONDS, 0 when absent */
-	int		 resumed;	/* called again after a suspension */
 	int		 timed_out;	/* resumed because wait ran out */
 	int		 stopping;	/* the server is shutting down */
 	/* for the log */

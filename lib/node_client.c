@@ -31,7 +31,6 @@
 #define BACKOFF_MAX_MS		5000
 /* re-register while waiting this long */
 #define REREGISTER_MS		30000
-#define ERROR_BODY_MAX		65536
 #define URL_MAX			2048
 #define REQUEST_SLACK_MS	10000
 
@@ -311,7 +310,8 @@ node_client_fetch(const struct node_client_opts *o,
 			if (protocol_parse_payload(files, s.resp.data,
 			    s.resp.len, s.resp.max, eb) == -1)
 				goto out;
-			if (buf_add(raw, s.resp.data, s.resp.len) == -1) {
+			if (raw != NULL &&
+			    buf_add(raw, s.resp.data, s.resp.len) == -1) {
 				errbuf_set(eb, EC_INTERNAL, "out of memory");
 				goto out;
 			}

@@ -38,8 +38,9 @@ int	node_client_register(const struct node_client_opts *, struct errbuf *);
 /*
  * Registers (unless no_register), waits and fetches this node's payload:
  * returns 0 with the checked files appended to files and the raw document
- * in raw, or -1 with EC_MISSING, EC_TIMEOUT (still not ready at the
- * deadline), EC_REMOTE, EC_INVALID (a bad payload) or EC_INTERNAL.
+ * in raw (unless raw is NULL), or -1 with EC_MISSING, EC_TIMEOUT (still not
+ * ready at the deadline), EC_REMOTE, EC_INVALID (a bad payload) or
+ * EC_INTERNAL.
  */
 int	node_client_fetch(const struct node_client_opts *,
 	    struct artifact_set *files, struct buf *raw, struct errbuf *);

@@ -122,8 +122,4 @@ protocol_error_message(const char *text, size_t len, char *msg, size_t size)
 	    jsonx_get_string(doc, "message", &m, &mlen) == 0)
 		(void)snprintf(msg, size, "%s", m);
 	json_object_put(doc);
-	/* The text is the server's: keep it from driving the terminal. */
-	for (; *msg != '\0'; msg++)
-		if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
-			*msg = '?';
 }
