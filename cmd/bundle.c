@@ -24,7 +24,8 @@ static const struct verb verbs[] = {	/* sorted by name */
 };
 
 static const char usage[] =
-    "usage: cfgsync bundle pack [--format FORMAT] [--hash] DIR -o OUT\n"
+    "usage: cfgsync bundle pack [--format FORMAT] [--hash] [--max-entries N]\n"
+    "           [--max-file-size BYTES] [--max-total-size BYTES] DIR -o OUT\n"
     "       cfgsync bundle list [--json] [--max-entries N] "
     "[--max-file-size BYTES]\n"
     "           [--max-total-size BYTES] BUNDLE\n"

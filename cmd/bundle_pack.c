@@ -25,6 +25,8 @@
 static const char usage[] =
     "usage: cfgsync bundle pack "
     "[--format json|tar|tar.gz|tar.xz|tar.zst|zip] [--hash]\n"
+    "           [--max-entries N] [--max-file-size BYTES] "
+    "[--max-total-size BYTES]\n"
     "           DIR -o OUT\n";
 
 static void
@@ -45,6 +47,7 @@ int
 cmd_bundle_pack(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		CLI_LIMITS_LONGOPTS,
 		{ "format",	required_argument, NULL, OPT_FORMAT },
 		{ "hash",	no_argument,	   NULL, OPT_HASH },
 		{ "help",	no_argument,	   NULL, 'h' },
@@ -64,7 +67,10 @@ cmd_bundle_pack(int argc, char **argv)
 	 * No '+': nothing runs after pack, so options may follow DIR, as
 	 * the synopsis has it.
 	 */
+	bundle_limits_default(&limits);
 	while ((ch = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+		if (cli_limits_opt(&limits, usage, ch, optarg))
+			continue;
 		switch (ch) {
 		case 'h':
 			cli_help(usage);
@@ -105,7 +111,6 @@ cmd_bundle_pack(int argc, char **argv)
 	 */
 	(void)mallopt(M_TRIM_THRESHOLD, PACK_TRIM_THRESHOLD);
 	bundle_init(&b);
-	bundle_limits_default(&limits);
 	buf_init(&data, SIZE_MAX);
 	if (fmt != BUNDLE_ARCHIVE_JSON) {
 		if (bundle_dir_read_archive(&b, argv[optind], &limits, fmt,

@@ -197,7 +197,7 @@ _cfgsync()
 		pack)
 			if [[ $cur == -* ]]; then
 				_cfgsync_words "--format --hash --help --output
-				    -h -o"
+				    $_cfgsync_limit_opts -h -o"
 			else
 				_cfgsync_files -d
 			fi

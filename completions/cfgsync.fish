@@ -114,8 +114,8 @@ complete -c cfgsync -n $srv -l tls-cert -r -F -d 'PEM certificate chain for HTTP
 complete -c cfgsync -n $srv -l tls-key -r -F -d 'PEM private key for HTTPS'
 complete -c cfgsync -n $srv -l token-file -r -F -d 'Require the bearer token in FILE'
 
-# Bundle limits: serve-bundle and bundle list, unpack, check.
-set -l lim '__cfgsync_is serve-bundle; or __cfgsync_verb list unpack check'
+# Bundle limits: serve-bundle and every bundle verb.
+set -l lim '__cfgsync_is serve-bundle; or __cfgsync_verb pack list unpack check'
 complete -c cfgsync -n $lim -l max-entries -x -d 'Most files in a bundle (archive entries)'
 complete -c cfgsync -n $lim -l max-file-size -x -d 'Largest file in a bundle, in bytes'
 complete -c cfgsync -n $lim -l max-total-size -x -d 'Most bytes of files in a bundle'

@@ -232,9 +232,11 @@ send_response(struct http_server *srv, struct conn_state *st,
 		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 		    st->route_idx == ROUTE_METRICS(srv) && status == 200 ?
 		    "text/plain; version=0.0.4" : "application/json");
-		if (status == 405 && st->route != NULL)
+		if (status == 405)
 			(void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
-			    st->route->method);
+			    st->route_idx == ROUTE_HEALTHZ(srv) ? "GET, HEAD" :
+			    st->route_idx == ROUTE_METRICS(srv) ? "GET" :
+			    st->route != NULL ? st->route->method : "");
 		ret = MHD_queue_response(st->conn, (unsigned)status, r);
 		MHD_destroy_response(r);
 	}
