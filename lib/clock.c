@@ -3,6 +3,7 @@
  */
 #include "clock.h"
 
+#include <string.h>
 #include <time.h>
 
 #include "banned.h"
@@ -44,4 +45,28 @@ clock_deadline(uint64_t at_ns)
 	ts.tv_sec = (time_t)(at_ns / 1000000000u);
 	ts.tv_nsec = (long)(at_ns % 1000000000u);
 	return ts;
+}
+
+void
+clock_utc(time_t t, char out[CLOCK_UTC_LEN])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	if (strftime(out, CLOCK_UTC_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		out[0] = '\0';		/* a year past 9999 */
+}
+
+int
+clock_utc_parse(const char *s, time_t *out)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
+	    *end != '\0')
+		return -1;
+	*out = timegm(&tm);
+	return 0;
 }

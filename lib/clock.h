@@ -27,4 +27,12 @@ int	clock_cond_init(pthread_cond_t *);
  */
 struct timespec clock_deadline(uint64_t at_ns);
 
+#define CLOCK_UTC_LEN	21	/* "2026-11-27T10:00:00Z" and its NUL */
+
+/* Writes t as UTC in RFC 3339 ("2026-11-27T10:00:00Z") into out. */
+void	clock_utc(time_t t, char out[CLOCK_UTC_LEN]);
+
+/* Parses what clock_utc writes; 0, or -1 when s is not exactly that. */
+int	clock_utc_parse(const char *s, time_t *out);
+
 #endif

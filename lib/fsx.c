@@ -79,6 +79,26 @@ fsx_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+void
+fsx_sync_parent(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd, n;
+
+	if (slash == NULL)
+		n = snprintf(dir, sizeof(dir), ".");
+	else
+		n = snprintf(dir, sizeof(dir), "%.*s",
+		    slash == path ? 1 : (int)(slash - path), path);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+}
+
 int
 fsx_temp_name(char *name, size_t size, const char *base)
 {
@@ -105,7 +125,7 @@ fsx_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 {
 	char dir[4096], base[256], tmpname[300], tmp[4096 + 300];
 	char *d = NULL, *b = NULL;
-	int fd = -1, dfd = -1, created = 0, n, rc = -1;
+	int fd = -1, created = 0, n, rc = -1;
 
 	if ((d = strdup(path)) == NULL || (b = strdup(path)) == NULL) {
 		errbuf_set(eb, EC_INTERNAL, "out of memory");
@@ -144,16 +164,13 @@ fsx_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		goto out;
 	}
 	created = 0;		/* renamed: nothing to clean up */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1)
-		(void)fsync(dfd);
+	fsx_sync_parent(path);
 	rc = 0;
 out:
 	if (fd != -1)
 		close(fd);
 	if (created)
 		(void)unlink(tmp);
-	if (dfd != -1)
-		close(dfd);
 	free(b);
 	free(d);
 	return rc;

@@ -26,6 +26,13 @@ int	fsx_read_file(const char *path, struct buf *, struct errbuf *);
 int	fsx_write_atomic(const char *path, const void *data, size_t len,
 	    mode_t mode, struct errbuf *);
 
+/*
+ * Makes the directory entry of path durable (fsync of its directory), for
+ * a file just created or renamed.  Errors are ignored: it is a best effort
+ * after the write itself succeeded.
+ */
+void	fsx_sync_parent(const char *path);
+
 /* Writes all of data to fd, retrying short writes; 0 or -1 (errno). */
 int	fsx_write_all(int fd, const void *data, size_t len);
 

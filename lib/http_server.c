@@ -166,18 +166,15 @@ static void
 log_request(struct http_server *srv, const struct conn_state *st, int status,
     size_t bytes)
 {
-	char when[32], line[HTTP_LOG_MAX];
+	char when[CLOCK_UTC_LEN], line[HTTP_LOG_MAX];
 	struct buf b;
-	struct tm tm;
-	time_t t = time(NULL);
 	double ms = (double)(clock_ns() - st->start_ns) / 1e6;
 	size_t plen;
 	int n;
 
 	if (srv->cfg.quiet)
 		return;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_utc(time(NULL), when);
 	/* diag_line shows control bytes as '?'; paths are cut at 255. */
 	plen = strnlen(st->req.path, HTTP_LOG_PATH_MAX);
 	if (!srv->cfg.log_json) {

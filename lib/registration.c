@@ -154,7 +154,15 @@ out:
 int
 registration_render(struct buf *b, const struct registration *r)
 {
-	if (buf_adds(b, "{\"identifier\":") == -1 ||
+	if (buf_addc(b, '{') == -1 || registration_render_members(b, r) == -1)
+		return -1;
+	return buf_addc(b, '}');
+}
+
+int
+registration_render_members(struct buf *b, const struct registration *r)
+{
+	if (buf_adds(b, "\"identifier\":") == -1 ||
 	    buf_add_json_string(b, r->identifier,
 	    strlen(r->identifier)) == -1 ||
 	    buf_adds(b, ",\"ip\":") == -1 ||
@@ -163,7 +171,7 @@ registration_render(struct buf *b, const struct registration *r)
 	if (r->metadata != NULL && (buf_adds(b, ",\"metadata\":") == -1 ||
 	    buf_add(b, r->metadata, r->metadata_len) == -1))
 		return -1;
-	return buf_addc(b, '}');
+	return 0;
 }
 
 int

@@ -48,6 +48,12 @@ int	registration_set(struct registration *, const char *identifier,
 /* Appends {"identifier":...,"ip":...[,"metadata":...]} to b; 0 or -1. */
 int	registration_render(struct buf *, const struct registration *);
 
+/*
+ * Appends the same members without the braces, for a document that adds
+ * members of its own (the snapshot's seq and registered_at); 0 or -1.
+ */
+int	registration_render_members(struct buf *, const struct registration *);
+
 /* Returns 1 when a and b carry the same identifier, ip and metadata. */
 int	registration_equal(const struct registration *,
 	    const struct registration *);

@@ -13,6 +13,7 @@
 #include <nettle/sha2.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "diag.h"
 #include "errbuf.h"
 #include "exitcode.h"
@@ -404,8 +405,7 @@ registry_snapshot(struct registry *r, struct buf *doc,
 {
 	const struct entry **sorted = NULL;
 	struct sha256_ctx ctx;
-	struct tm tm;
-	char when[32];
+	char when[CLOCK_UTC_LEN];
 	size_t i, start;
 	int rc = -1;
 
@@ -423,13 +423,12 @@ registry_snapshot(struct registry *r, struct buf *doc,
 	if (buf_addc(doc, '[') == -1)
 		goto out;
 	for (i = 0; i < r->len; i++) {
-		gmtime_r(&sorted[i]->registered_at, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		/* The registration's own object, then seq and time. */
+		clock_utc(sorted[i]->registered_at, when);
+		/* The registration's own members, then seq and time. */
 		if ((i > 0 && buf_addc(doc, ',') == -1) ||
-		    registration_render(doc, &sorted[i]->reg) == -1)
+		    buf_addc(doc, '{') == -1 ||
+		    registration_render_members(doc, &sorted[i]->reg) == -1)
 			goto out;
-		doc->len--;	/* reopen the object: drop its '}' */
 		if (buf_addf(doc, ",\"seq\":%lu,\"registered_at\":\"%s\"}",
 		    sorted[i]->seq, when) == -1)
 			goto out;

@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "diag.h"
 #include "errbuf.h"
 #include "exitcode.h"
@@ -45,11 +46,9 @@ struct journal {
 static int
 time_render(struct buf *b, time_t t)
 {
-	char s[32];
-	struct tm tm;
+	char s[CLOCK_UTC_LEN];
 
-	gmtime_r(&t, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_utc(t, s);
 	return buf_addf(b, "\"%s\"", s);
 }
 
@@ -139,20 +138,6 @@ out:
 	return rc;
 }
 
-static int
-parse_time(const char *s, time_t *out)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof(tm));
-	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
-	    *end != '\0')
-		return -1;
-	*out = timegm(&tm);
-	return 0;
-}
-
 /* Parses one journal line into rec (reg filled for PUT). */
 static int
 record_parse(const char *text, size_t len, struct store_record *rec,
@@ -186,7 +171,7 @@ record_parse(const char *text, size_t len, struct store_record *rec,
 		rec->op = STORE_PUT;
 		if (!json_object_object_get_ex(doc, "seq", &v) ||
 		    jsonx_get_string(doc, "registered_at", &s, &slen) != 0 ||
-		    parse_time(s, &rec->registered_at) == -1 ||
+		    clock_utc_parse(s, &rec->registered_at) == -1 ||
 		    jsonx_raw_member(text, len, "registration", &off,
 		    &vlen) == -1) {
 			errbuf_set(eb, EC_INVALID, "record: bad put");
@@ -287,27 +272,6 @@ static const struct store_ops journal_ops = {
 	journal_free
 };
 
-/* Makes a new file's directory entry durable too. */
-static void
-sync_parent(const char *path)
-{
-	char dir[4096];
-	const char *slash = strrchr(path, '/');
-	int fd, n;
-
-	if (slash == NULL)
-		n = snprintf(dir, sizeof(dir), ".");
-	else
-		n = snprintf(dir, sizeof(dir), "%.*s",
-		    slash == path ? 1 : (int)(slash - path), path);
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return;
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
 struct store *
 store_journal_open(const char *path, struct errbuf *eb)
 {
@@ -330,6 +294,6 @@ store_journal_open(const char *path, struct errbuf *eb)
 		return NULL;
 	}
 	if (fstat(j->fd, &st) == 0 && st.st_size == 0)
-		sync_parent(path);
+		fsx_sync_parent(path);
 	return &j->store;
 }
