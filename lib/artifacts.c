@@ -145,37 +145,84 @@ cmp_keys(const void *a, const void *b)
 }
 
 int
+artifact_sorted_keys(const struct artifact_set *const *sets, size_t nsets,
+    const char ***keys, size_t *n)
+{
+	size_t i, k, total = 0;
+
+	*keys = NULL;
+	*n = 0;
+	for (i = 0; i < nsets; i++)
+		total += sets[i]->len;
+	if (total == 0)
+		return 0;
+	if ((*keys = calloc(total, sizeof(**keys))) == NULL)
+		return -1;
+	for (i = 0; i < nsets; i++)
+		for (k = 0; k < sets[i]->len; k++)
+			(*keys)[(*n)++] = artifact_path_key(sets[i]->files[k].path);
+	qsort(*keys, *n, sizeof(**keys), cmp_keys);
+	return 0;
+}
+
+/* Says the problem, prefixed by who; returns what report says, or -1. */
+static int
+problem(struct errbuf *eb, const char *who, artifact_report_fn *report,
+    void *arg)
+{
+	if (who != NULL)
+		errbuf_prefix(eb, "%s", who);
+	return report != NULL ? report(arg, eb) : -1;
+}
+
+int
+artifact_keys_check(const char *const *keys, size_t n,
+    const char *const *other, size_t nother, const char *who,
+    artifact_report_fn *report, void *arg, struct errbuf *eb)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(keys[i - 1], keys[i]) == 0)
+			errbuf_set(eb, EC_INVALID, "duplicate path %s",
+			    keys[i]);
+		else if (nother > 0 && bsearch(&keys[i], other, nother,
+		    sizeof(*other), cmp_keys) != NULL)
+			errbuf_set(eb, EC_INVALID,
+			    "duplicate path %s (also a shared file)", keys[i]);
+		else if ((k = artifact_key_prefix_file(keys[i], keys,
+		    n)) > 0 || (k = artifact_key_prefix_file(keys[i], other,
+		    nother)) > 0)
+			errbuf_set(eb, EC_INVALID, "path %s: %.*s is a file too",
+			    keys[i], (int)k, keys[i]);
+		else
+			continue;
+		if (problem(eb, who, report, arg) == -1)
+			return -1;
+	}
+	/* A file of this set where one of the others needs a directory. */
+	for (i = 0; i < nother; i++) {
+		if ((k = artifact_key_prefix_file(other[i], keys, n)) == 0)
+			continue;
+		errbuf_set(eb, EC_INVALID, "path %.*s: shared %s needs it as "
+		    "a directory", (int)k, other[i], other[i]);
+		if (problem(eb, who, report, arg) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
 artifact_sets_check_unique(const struct artifact_set *const *sets,
     size_t nsets, struct errbuf *eb)
 {
 	const char **keys;
-	size_t n = 0, i, k;
-	int rc = 0;
+	size_t n;
+	int rc;
 
-	for (i = 0; i < nsets; i++)
-		n += sets[i]->len;
-	if (n < 2)
-		return 0;
-	if ((keys = calloc(n, sizeof(*keys))) == NULL)
+	if (artifact_sorted_keys(sets, nsets, &keys, &n) == -1)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
-	n = 0;
-	for (i = 0; i < nsets; i++)
-		for (k = 0; k < sets[i]->len; k++)
-			keys[n++] = artifact_path_key(sets[i]->files[k].path);
-	qsort(keys, n, sizeof(*keys), cmp_keys);
-	for (i = 0; i < n; i++) {
-		if (i > 0 && strcmp(keys[i - 1], keys[i]) == 0) {
-			rc = errbuf_set(eb, EC_INVALID, "duplicate path %s",
-			    keys[i]);
-			break;
-		}
-		if ((k = artifact_key_prefix_file(keys[i], keys, n)) > 0) {
-			rc = errbuf_set(eb, EC_INVALID,
-			    "path %s: %.*s is a file too", keys[i], (int)k,
-			    keys[i]);
-			break;
-		}
-	}
+	rc = artifact_keys_check(keys, n, NULL, 0, NULL, NULL, NULL, eb);
 	free(keys);
 	return rc;
 }

@@ -81,6 +81,29 @@ int	artifact_sets_check_unique(const struct artifact_set *const *sets,
 	    size_t nsets, struct errbuf *);
 
 /*
+ * Fills *keys with the path keys of every file of the sets, sorted with
+ * strcmp (a heap array the caller frees; the strings are borrowed from the
+ * sets), and *n with their count.  Returns 0 or -1 (out of memory).
+ */
+int	artifact_sorted_keys(const struct artifact_set *const *sets,
+	    size_t nsets, const char ***keys, size_t *n);
+
+/* Takes one problem found; returns 0 to go on, -1 to stop. */
+typedef int artifact_report_fn(void *arg, const struct errbuf *);
+
+/*
+ * Checks sorted keys[0..n) of one set, and against the sorted keys of
+ * other files installed beside them (the shared files; NULL and 0 for
+ * none): a path twice, a path also among the others, a file where another
+ * path needs a directory.  Each problem, prefixed by who when not NULL,
+ * goes to report; without one the first problem ends the check.  Returns
+ * 0, or -1 with EC_INVALID.
+ */
+int	artifact_keys_check(const char *const *keys, size_t n,
+	    const char *const *other, size_t nother, const char *who,
+	    artifact_report_fn *report, void *arg, struct errbuf *);
+
+/*
  * Finds a file standing where key needs a directory ("a" for "a/b"): returns
  * the length of the first proper directory prefix of key that is itself a
  * key in sorted[0..n) (sorted with strcmp), or 0 when there is none.

@@ -147,14 +147,6 @@ cmp_nodes(const void *a, const void *b)
 	return strcmp(x->identifier, y->identifier);
 }
 
-static int
-cmp_keys(const void *a, const void *b)
-{
-	const char *const *x = a, *const *y = b;
-
-	return strcmp(*x, *y);
-}
-
 int
 bundle_report_problem(struct bundle_report *r, const struct errbuf *eb)
 {
@@ -223,24 +215,11 @@ check_files(const struct artifact_set *set, const char *who,
 	return 0;
 }
 
-/*
- * Fills keys with the path keys of set, sorted; the caller frees *keys.
- * Returns 0 or -1 (out of memory).
- */
+/* artifact_keys_check's report, into a bundle_report. */
 static int
-sorted_keys(const struct artifact_set *set, const char ***keys)
+report_into(void *arg, const struct errbuf *eb)
 {
-	size_t i;
-
-	*keys = NULL;
-	if (set->len == 0)
-		return 0;
-	if ((*keys = calloc(set->len, sizeof(**keys))) == NULL)
-		return -1;
-	for (i = 0; i < set->len; i++)
-		(*keys)[i] = artifact_path_key(set->files[i].path);
-	qsort(*keys, set->len, sizeof(**keys), cmp_keys);
-	return 0;
+	return bundle_report_problem(arg, eb);
 }
 
 /*
@@ -249,47 +228,17 @@ sorted_keys(const struct artifact_set *set, const char ***keys)
  */
 static int
 check_unique(const struct artifact_set *set, const char *who,
-    const char **shared, size_t nshared, struct bundle_report *r,
+    const char *const *shared, size_t nshared, struct bundle_report *r,
     struct errbuf *eb)
 {
 	const char **keys;
-	size_t i, k;
-	int rc = -1;
+	size_t n;
+	int rc;
 
-	if (sorted_keys(set, &keys) == -1)
+	if (artifact_sorted_keys(&set, 1, &keys, &n) == -1)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
-	for (i = 0; i < set->len; i++) {
-		if (i > 0 && strcmp(keys[i - 1], keys[i]) == 0)
-			errbuf_set(eb, EC_INVALID, "%s: duplicate path %s",
-			    who, keys[i]);
-		else if (nshared > 0 && bsearch(&keys[i], shared, nshared,
-		    sizeof(*shared), cmp_keys) != NULL)
-			errbuf_set(eb, EC_INVALID,
-			    "%s: duplicate path %s (also a shared file)", who,
-			    keys[i]);
-		else if ((k = artifact_key_prefix_file(keys[i], keys,
-		    set->len)) > 0 || (k = artifact_key_prefix_file(keys[i],
-		    shared, nshared)) > 0)
-			errbuf_set(eb, EC_INVALID,
-			    "%s: path %s: %.*s is a file too", who, keys[i],
-			    (int)k, keys[i]);
-		else
-			continue;
-		if (bundle_report_problem(r, eb) == -1)
-			goto out;
-	}
-	/* A node's file where a shared file needs a directory. */
-	for (i = 0; i < nshared; i++) {
-		if ((k = artifact_key_prefix_file(shared[i], keys,
-		    set->len)) == 0)
-			continue;
-		errbuf_set(eb, EC_INVALID, "%s: path %.*s: shared %s needs it "
-		    "as a directory", who, (int)k, shared[i], shared[i]);
-		if (bundle_report_problem(r, eb) == -1)
-			goto out;
-	}
-	rc = 0;
-out:
+	rc = artifact_keys_check(keys, n, shared, nshared, who,
+	    r != NULL ? report_into : NULL, r, eb);
 	free(keys);
 	return rc;
 }
@@ -298,10 +247,11 @@ int
 bundle_check(struct bundle *b, const struct bundle_limits *l,
     struct bundle_report *r, struct errbuf *eb)
 {
+	const struct artifact_set *sets[1];
 	const char **shared = NULL;
 	char who[REGISTRATION_ID_MAX + 16];
 	size_t i, start = r != NULL ? r->count : 0;
-	size_t entries = b->shared.len, total = 0;
+	size_t entries = b->shared.len, total = 0, nshared = 0;
 	int rc = -1;
 
 	for (i = 0; i < b->nnodes; i++) {
@@ -334,7 +284,8 @@ bundle_check(struct bundle *b, const struct bundle_limits *l,
 	if (check_files(&b->shared, "shared", l, &total, r, eb) == -1 ||
 	    check_unique(&b->shared, "shared", NULL, 0, r, eb) == -1)
 		goto out;
-	if (sorted_keys(&b->shared, &shared) == -1) {
+	sets[0] = &b->shared;
+	if (artifact_sorted_keys(sets, 1, &shared, &nshared) == -1) {
 		errbuf_set(eb, EC_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -344,8 +295,8 @@ bundle_check(struct bundle *b, const struct bundle_limits *l,
 		    b->nodes[i].identifier);
 		if (check_files(&b->nodes[i].files, who, l, &total, r,
 		    eb) == -1 ||
-		    check_unique(&b->nodes[i].files, who, shared,
-		    b->shared.len, r, eb) == -1)
+		    check_unique(&b->nodes[i].files, who, shared, nshared, r,
+		    eb) == -1)
 			goto out;
 	}
 	if (total > l->max_total_size) {
