@@ -160,7 +160,8 @@ artifact_sorted_keys(const struct artifact_set *const *sets, size_t nsets,
 		return -1;
 	for (i = 0; i < nsets; i++)
 		for (k = 0; k < sets[i]->len; k++)
-			(*keys)[(*n)++] = artifact_path_key(sets[i]->files[k].path);
+			(*keys)[(*n)++] =
+			    artifact_path_key(sets[i]->files[k].path);
 	qsort(*keys, *n, sizeof(**keys), cmp_keys);
 	return 0;
 }
@@ -193,8 +194,9 @@ artifact_keys_check(const char *const *keys, size_t n,
 		else if ((k = artifact_key_prefix_file(keys[i], keys,
 		    n)) > 0 || (k = artifact_key_prefix_file(keys[i], other,
 		    nother)) > 0)
-			errbuf_set(eb, EC_INVALID, "path %s: %.*s is a file too",
-			    keys[i], (int)k, keys[i]);
+			errbuf_set(eb, EC_INVALID,
+			    "path %s: %.*s is a file too", keys[i], (int)k,
+			    keys[i]);
 		else
 			continue;
 		if (problem(eb, who, report, arg) == -1)
