@@ -18,8 +18,9 @@
 #include "exitcode.h"
 #include "banned.h"
 
+#define SHOW	BUNDLE_TREE_SHOW	/* of an entry name, in messages */
+
 #define READ_CHUNK	65536
-#define SHOW		160	/* bytes of an entry name in a message */
 #define NOT_A_BUNDLE	"not a JSON bundle, nor a tar or zip archive"
 
 static const struct {
@@ -105,22 +106,7 @@ entry_refusal(struct archive_entry *e)
 	if (archive_entry_hardlink(e) != NULL ||
 	    archive_entry_hardlink_utf8(e) != NULL)
 		return "hard link";
-	switch (archive_entry_filetype(e)) {
-	case AE_IFREG:
-	case AE_IFDIR:
-		return NULL;
-	case AE_IFLNK:
-		return "symbolic link";
-	case AE_IFCHR:
-	case AE_IFBLK:
-		return "device";
-	case AE_IFIFO:
-		return "FIFO";
-	case AE_IFSOCK:
-		return "socket";
-	default:
-		return "not a regular file or a directory";
-	}
+	return bundle_tree_refusal((unsigned)archive_entry_filetype(e));
 }
 
 /* Limits counted across the entries of one archive. */

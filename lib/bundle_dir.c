@@ -29,7 +29,7 @@
 #include "exitcode.h"
 #include "banned.h"
 
-#define SHOW	160	/* bytes of an entry name in a message */
+#define SHOW	BUNDLE_TREE_SHOW	/* of an entry name, in messages */
 
 /* One archive entry on its way from the walk to the writer thread. */
 struct item {
@@ -196,28 +196,6 @@ read_file(struct walk *w, int fd, const struct stat *st,
 
 static int	walk_dir(struct walk *, int, struct errbuf *);
 
-/* Why an entry of this type has no place in a tree, or NULL. */
-static const char *
-refusal(unsigned char type)
-{
-	switch (type) {
-	case DT_DIR:
-	case DT_REG:
-		return NULL;
-	case DT_LNK:
-		return "symbolic link";
-	case DT_CHR:
-	case DT_BLK:
-		return "device";
-	case DT_FIFO:
-		return "FIFO";
-	case DT_SOCK:
-		return "socket";
-	default:
-		return "not a regular file or a directory";
-	}
-}
-
 /* Handles the entry d of directory dfd, whose name is in w. */
 static int
 walk_entry(struct walk *w, int dfd, const struct dent *d, struct errbuf *eb)
@@ -227,7 +205,7 @@ walk_entry(struct walk *w, int dfd, const struct dent *d, struct errbuf *eb)
 	struct stat st;
 	int fd, rc;
 
-	if ((why = refusal(d->type)) != NULL)
+	if ((why = bundle_tree_refusal(DTTOIF(d->type))) != NULL)
 		return errbuf_set(eb, EC_INVALID, "%.*s: %s", SHOW, name, why);
 	if (bundle_tree_parse(name, d->type == DT_DIR, &te, eb) == -1)
 		return -1;

@@ -3,6 +3,8 @@
  */
 #include "bundle_tree.h"
 
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +16,9 @@
 #include "jsonx.h"
 #include "banned.h"
 
+#define SHOW	BUNDLE_TREE_SHOW	/* of an entry name, in messages */
+
 /* Names in messages are cut here, so the reason after them still fits. */
-#define SHOW	160
 
 static int
 outside(const char *name, struct errbuf *eb)
@@ -125,6 +128,27 @@ bundle_tree_add(struct bundle *b, const struct bundle_tree_entry *e,
 nomem:
 	free(content);
 	return errbuf_set(eb, EC_INTERNAL, "out of memory");
+}
+
+const char *
+bundle_tree_refusal(unsigned type)
+{
+	switch (type & S_IFMT) {
+	case S_IFREG:
+	case S_IFDIR:
+		return NULL;
+	case S_IFLNK:
+		return "symbolic link";
+	case S_IFCHR:
+	case S_IFBLK:
+		return "device";
+	case S_IFIFO:
+		return "FIFO";
+	case S_IFSOCK:
+		return "socket";
+	default:
+		return "not a regular file or a directory";
+	}
 }
 
 int

@@ -61,6 +61,17 @@ int	bundle_tree_parse(const char *name, int isdir,
 int	bundle_tree_add(struct bundle *, const struct bundle_tree_entry *,
 	    char *content, size_t len, int mode, struct errbuf *);
 
+/* How much of an entry name a message shows. */
+#define BUNDLE_TREE_SHOW	160
+
+/*
+ * Says why an entry of file type type (the S_IFMT bits of a mode, as
+ * stat(2) and libarchive give them) cannot be in a bundle: "symbolic
+ * link", "device", "FIFO", "socket"; NULL for a regular file or a
+ * directory.  Every reader refuses with these words.
+ */
+const char *bundle_tree_refusal(unsigned type);
+
 /* Returns the mode a file object records for permission bits perm. */
 int	bundle_tree_mode(unsigned perm);
 
