@@ -31,15 +31,17 @@ static const char usage[] =
 static int
 open_sub(int dfd, const char *name, const char *show)
 {
-	int fd;
+	int fd, made;
 
-	if (mkdirat(dfd, name, 0755) == -1 && errno != EEXIST)
+	if (!(made = mkdirat(dfd, name, 0755) == 0) && errno != EEXIST)
 		cli_die(EC_WRITE, "mkdir %s: %s", show, strerror(errno));
 	if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
 		cli_die(EC_WRITE, "open %s: %s", show, errno == ELOOP ||
 		    errno == ENOTDIR ? "unsafe path: not a directory "
 		    "(symlink?)" : strerror(errno));
+	if (made)
+		(void)fchmod(fd, 0755);	/* whatever the umask, as fetch */
 	return fd;
 }
 
@@ -50,13 +52,15 @@ open_sub(int dfd, const char *name, const char *show)
 static void
 make_dirs(const char *dir, const struct bundle *b, const char *empty)
 {
-	int fd, nodes = -1, sub;
+	int fd, nodes = -1, sub, made;
 	size_t i;
 
-	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+	if (!(made = mkdir(dir, 0755) == 0) && errno != EEXIST)
 		cli_die(EC_WRITE, "mkdir %s: %s", dir, strerror(errno));
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		cli_die(EC_WRITE, "open %s: %s", dir, strerror(errno));
+	if (made)
+		(void)fchmod(fd, 0755);
 	for (i = 0; i < b->nnodes; i++) {
 		if (!empty[i])
 			continue;
