@@ -100,7 +100,7 @@ test/unit/%: test/unit/%.c test/unit/check.h lib/libcfgsync.a .build-flags
 DEPS_DEB = build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev \
 	libjson-c-dev libarchive-dev nettle-dev bats bats-support bats-assert \
 	curl jq python3 mandoc zstd xz-utils libarchive-tools zip unzip \
-	procps e2fsprogs
+	procps e2fsprogs openssl
 deps:
 	@missing=; for p in $(DEPS_DEB); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

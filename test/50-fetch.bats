@@ -637,3 +637,25 @@ json.dump({"nodes": [{"identifier": "n1", "files": [
 	assert_equal "$(cat "$T/o/d1499/f")" 1499
 	assert_equal "$(find "$T/o" -type f | wc -l)" 1500
 }
+
+@test "fetch: over HTTPS with --cacert; an untrusted certificate exits 5" {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" \
+	    -out "$T/cert.pem" -days 2 -subj /CN=127.0.0.1 \
+	    -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+	start_server TLS "$T" serve-bundle --tls-cert "$T/cert.pem" \
+	    --tls-key "$T/key.pem" "$(vec bundle.json)"
+	url="https://127.0.0.1:$TLS_PORT"
+	assert_regex "$(cat "$T/TLS.log")" "listening on $url"
+	run -0 --separate-stderr cfgsync fetch --server "$url" --id node-1 \
+	    --ip 10.0.0.1 --cacert "$T/cert.pem" --print
+	echo "$output" >"$T/p.json"
+	json_eq "$T/p.json" "$(vec payload.json)"
+	run -5 --separate-stderr cfgsync fetch --server "$url" --id node-1 \
+	    --ip 10.0.0.1 --print --timeout 2
+	assert_regex "$stderr" 'SSL certificate problem'
+	assert_equal "$output" ""
+	run -2 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    --tls-cert "$T/cert.pem" "$(vec bundle.json)"
+	assert_regex "$stderr" 'tls-cert and --tls-key go together'
+	stop_server TLS
+}
