@@ -533,16 +533,22 @@ artifact_file_render(struct buf *b, const struct artifact_file *f)
 }
 
 int
-artifact_set_render(struct buf *b, const struct artifact_set *set)
+artifact_set_render_items(struct buf *b, const struct artifact_set *set)
 {
 	size_t i;
 
-	if (buf_addc(b, '[') == -1)
-		return -1;
 	for (i = 0; i < set->len; i++) {
 		if ((i > 0 && buf_addc(b, ',') == -1) ||
 		    artifact_file_render(b, &set->files[i]) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+int
+artifact_set_render(struct buf *b, const struct artifact_set *set)
+{
+	if (buf_addc(b, '[') == -1 || artifact_set_render_items(b, set) == -1)
+		return -1;
 	return buf_addc(b, ']');
 }

@@ -141,6 +141,9 @@ int	artifact_file_render(struct buf *, const struct artifact_file *);
 /* Appends "[file,file,...]" for a whole set; returns as above. */
 int	artifact_set_render(struct buf *, const struct artifact_set *);
 
+/* Appends "file,file,..." (no brackets), for a list that goes on. */
+int	artifact_set_render_items(struct buf *, const struct artifact_set *);
+
 /* Computes the SHA-256 of content into file->sha256 and sets has_sha256. */
 void	artifact_file_hash(struct artifact_file *);
 

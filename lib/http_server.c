@@ -39,6 +39,7 @@
 #define HTTP_LOG_MAX		1024
 #define HTTP_LOG_PATH_MAX	255
 #define HTTP_TLS_MAX		(1UL << 20)
+#define HTTP_BODY_PARTS_MAX	8
 #define HTTP_DISCARD_MAX	(64UL << 20)	/* then cut the connection */
 
 /* The statuses counted in /metrics; the last slot takes any other. */
@@ -118,6 +119,42 @@ http_body_new(int status, const char *data, size_t len)
 	    MHD_RESPMEM_MUST_COPY);
 	if (b->response == NULL || MHD_add_response_header(b->response,
 	    MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES) {
+		http_body_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+struct http_body *
+http_body_new_parts(int status, const struct http_part *parts,
+    unsigned nparts, void (*release)(void *), void *arg)
+{
+	struct MHD_IoVec iov[HTTP_BODY_PARTS_MAX];
+	struct http_body *b;
+	unsigned i;
+
+	if (nparts > HTTP_BODY_PARTS_MAX ||
+	    (b = calloc(1, sizeof(*b))) == NULL) {
+		release(arg);
+		return NULL;
+	}
+	b->status = status;
+	for (i = 0; i < nparts; i++) {
+		iov[i].iov_base = parts[i].data;
+		iov[i].iov_len = parts[i].len;
+		b->len += parts[i].len;
+	}
+	/* libmicrohttpd keeps a copy of the vector, not of the data. */
+	b->response = MHD_create_response_from_iovec(iov, nparts, release,
+	    arg);
+	if (b->response == NULL) {
+		free(b);
+		release(arg);
+		return NULL;
+	}
+	if (MHD_add_response_header(b->response, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json") != MHD_YES) {
+		/* The response exists: destroying it calls release. */
 		http_body_free(b);
 		return NULL;
 	}

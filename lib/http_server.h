@@ -111,6 +111,24 @@ void	http_server_stop(struct http_server *);
  * in flight keep their own reference.
  */
 struct http_body *http_body_new(int status, const char *data, size_t len);
+
+/* One piece of a body made of pieces. */
+struct http_part {
+	const void	*data;
+	size_t		 len;
+};
+
+/*
+ * Like http_body_new, but the body is parts[0..nparts) sent one after the
+ * other, and not copied: they must stay valid until release(arg) is
+ * called.  That happens exactly once: when no response uses them any more
+ * (after http_body_free and the last send), or before this returns NULL
+ * (out of memory).
+ */
+struct http_body *http_body_new_parts(int status,
+	    const struct http_part *parts, unsigned nparts,
+	    void (*release)(void *), void *arg);
+
 void	http_body_free(struct http_body *);
 
 /* Sets resp to status with {"code":code,"message":...}. */

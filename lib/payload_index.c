@@ -1,10 +1,19 @@
 /*
  * Bundles rendered for serving: see payload_index.h.
+ *
+ * A node's answer is its own part, the payload's head and its files, then
+ * the shared tail, the shared files and the close, rendered once for all
+ * nodes.  A small tail is copied into each answer; a large one is sent
+ * from its one copy as a second part, so memory grows with each node's
+ * own files, not with nodes times the shared files.  The parts outlive
+ * the index while a response still sends them: each such response owns
+ * its node part and one reference to the tail.
  */
 #include "payload_index.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "bundle.h"
@@ -14,10 +23,120 @@
 #include "protocol.h"
 #include "banned.h"
 
+/* Shared tails up to this size are copied into each node's answer. */
+#define PAYLOAD_INLINE_MAX	(16UL << 10)
+
+/* The shared files and the close, with and without a leading comma. */
+struct shared_tail {
+	unsigned long	 refs;		/* atomic: the index and responses */
+	char		*comma;		/* after a node's own files */
+	size_t		 comma_len;
+	char		*bare;		/* for a node without files */
+	size_t		 bare_len;
+};
+
+struct node_part {
+	char			*own;	/* head and the node's own files */
+	struct shared_tail	*tail;	/* one reference */
+};
+
 struct payload_index {
 	struct bundle		  bundle;	/* identifiers only, sorted */
 	struct http_body	**bodies;	/* one per node, same order */
+	struct shared_tail	 *tail;		/* one reference */
 };
+
+static void
+tail_unref(struct shared_tail *t)
+{
+	if (t == NULL || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	free(t->comma);
+	free(t->bare);
+	free(t);
+}
+
+/* Called by libmicrohttpd once no response sends the part any more. */
+static void
+part_release(void *arg)
+{
+	struct node_part *p = arg;
+
+	free(p->own);
+	tail_unref(p->tail);
+	free(p);
+}
+
+static struct shared_tail *
+tail_new(const struct artifact_set *shared)
+{
+	struct shared_tail *t;
+	struct buf b;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->refs = 1;
+	buf_init(&b, SIZE_MAX);
+	if (shared->len > 0 && buf_addc(&b, ',') == -1)
+		goto fail;
+	if (artifact_set_render_items(&b, shared) == -1 ||
+	    buf_adds(&b, PROTOCOL_PAYLOAD_TAIL) == -1 ||
+	    (t->bare = strdup(b.data + (shared->len > 0))) == NULL)
+		goto fail;
+	t->bare_len = b.len - (shared->len > 0);
+	if ((t->comma = buf_detach(&b, &t->comma_len)) == NULL)
+		goto fail;
+	return t;
+fail:
+	buf_release(&b);
+	tail_unref(t);
+	return NULL;
+}
+
+/* Makes the answer of one node: its own part, then the shared tail. */
+static struct http_body *
+node_body(const struct artifact_set *files, struct shared_tail *tail)
+{
+	struct http_part parts[2];
+	struct http_body *body;
+	struct node_part *p;
+	struct buf b;
+	size_t len;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	buf_init(&b, SIZE_MAX);
+	if (buf_adds(&b, PROTOCOL_PAYLOAD_HEAD) == -1 ||
+	    artifact_set_render_items(&b, files) == -1 ||
+	    (p->own = buf_detach(&b, &len)) == NULL) {
+		buf_release(&b);
+		free(p);
+		return NULL;
+	}
+	parts[0].data = p->own;
+	parts[0].len = len;
+	parts[1].data = files->len > 0 ? tail->comma : tail->bare;
+	parts[1].len = files->len > 0 ? tail->comma_len : tail->bare_len;
+	if (parts[1].len <= PAYLOAD_INLINE_MAX) {
+		/*
+		 * A small tail is copied in: one buffer goes out with its
+		 * headers in one write, half again as fast as two parts.
+		 */
+		if (buf_add(&b, p->own, len) == -1 ||
+		    buf_add(&b, parts[1].data, parts[1].len) == -1) {
+			buf_release(&b);
+			part_release(p);
+			return NULL;
+		}
+		part_release(p);
+		body = http_body_new(200, b.data, b.len);
+		buf_release(&b);
+		return body;
+	}
+	__atomic_add_fetch(&tail->refs, 1, __ATOMIC_RELAXED);
+	p->tail = tail;
+	return http_body_new_parts(200, parts, 2, part_release, p);
+}
 
 void
 payload_index_free(struct payload_index *idx)
@@ -29,6 +148,7 @@ payload_index_free(struct payload_index *idx)
 	for (i = 0; idx->bodies != NULL && i < idx->bundle.nnodes; i++)
 		http_body_free(idx->bodies[i]);
 	free(idx->bodies);
+	tail_unref(idx->tail);
 	bundle_release(&idx->bundle);
 	free(idx);
 }
@@ -37,7 +157,6 @@ struct payload_index *
 payload_index_new(struct bundle *b, struct errbuf *eb)
 {
 	struct payload_index *idx;
-	struct buf body;
 	size_t i;
 
 	if ((idx = calloc(1, sizeof(*idx))) == NULL) {
@@ -47,23 +166,18 @@ payload_index_new(struct bundle *b, struct errbuf *eb)
 	}
 	idx->bundle = *b;
 	bundle_init(b);
+	if ((idx->tail = tail_new(&idx->bundle.shared)) == NULL)
+		goto nomem;
 	if (idx->bundle.nnodes > 0 && (idx->bodies = calloc(idx->bundle.nnodes,
 	    sizeof(*idx->bodies))) == NULL)
 		goto nomem;
-	buf_init(&body, SIZE_MAX);
 	for (i = 0; i < idx->bundle.nnodes; i++) {
-		buf_reset(&body);
-		if (protocol_render_payload(&body, &idx->bundle.nodes[i].files,
-		    &idx->bundle.shared) == -1 ||
-		    (idx->bodies[i] = http_body_new(200, body.data,
-		    body.len)) == NULL) {
-			buf_release(&body);
+		if ((idx->bodies[i] = node_body(&idx->bundle.nodes[i].files,
+		    idx->tail)) == NULL)
 			goto nomem;
-		}
 		/* Rendered: only the identifier is looked at from now on. */
 		artifact_set_release(&idx->bundle.nodes[i].files);
 	}
-	buf_release(&body);
 	artifact_set_release(&idx->bundle.shared);
 	return idx;
 nomem:

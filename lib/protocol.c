@@ -15,32 +15,19 @@
 #include "jsonx.h"
 #include "banned.h"
 
-static int
-render_files(struct buf *b, const struct artifact_set *set, int *first)
-{
-	size_t i;
-
-	for (i = 0; set != NULL && i < set->len; i++) {
-		if ((!*first && buf_addc(b, ',') == -1) ||
-		    artifact_file_render(b, &set->files[i]) == -1)
-			return -1;
-		*first = 0;
-	}
-	return 0;
-}
-
 int
 protocol_render_payload(struct buf *b, const struct artifact_set *node,
     const struct artifact_set *shared)
 {
-	int first = 1;
+	int both = node != NULL && node->len > 0 && shared != NULL &&
+	    shared->len > 0;
 
-	if (buf_addf(b, "{\"schema_version\":%d,\"files\":[",
-	    PROTOCOL_SCHEMA_VERSION) == -1 ||
-	    render_files(b, node, &first) == -1 ||
-	    render_files(b, shared, &first) == -1)
+	if (buf_adds(b, PROTOCOL_PAYLOAD_HEAD) == -1 ||
+	    (node != NULL && artifact_set_render_items(b, node) == -1) ||
+	    (both && buf_addc(b, ',') == -1) ||
+	    (shared != NULL && artifact_set_render_items(b, shared) == -1))
 		return -1;
-	return buf_adds(b, "]}");
+	return buf_adds(b, PROTOCOL_PAYLOAD_TAIL);
 }
 
 int

@@ -14,6 +14,10 @@ struct errbuf;
 
 #define PROTOCOL_SCHEMA_VERSION	1
 
+/* The payload document around its comma-separated file objects. */
+#define PROTOCOL_PAYLOAD_HEAD	"{\"schema_version\":1,\"files\":["
+#define PROTOCOL_PAYLOAD_TAIL	"]}"
+
 /* Error codes of the error document. */
 #define PROTOCOL_NOT_READY	"not_ready"
 #define PROTOCOL_MISSING_CONFIG	"missing_config"

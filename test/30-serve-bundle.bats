@@ -560,3 +560,29 @@ refused() {
 	assert_equal "$(cat "$BATS_TEST_TMPDIR"/codes? | wc -l)" 120
 	assert_healthy "$OWN_URL"
 }
+
+@test "serve-bundle: a large shared file is served whole to nodes with and without files of their own" {
+	local T=$BATS_TEST_TMPDIR
+	python3 -c 'import json, sys
+big = "".join("line %06d of the shared file\n" % i for i in range(4000))
+json.dump({"nodes": [
+    {"identifier": "n1", "files": [{"path": "own", "content": "n1\n"}]},
+    {"identifier": "n2", "files": []}],
+    "shared_files": [{"path": "big.txt", "content": big},
+                     {"path": "small", "content": "s\n"}]},
+    open(sys.argv[1], "w"))
+open(sys.argv[2], "w").write(big)' "$T/b.json" "$T/big.expected"
+	start_server BIG "$T" serve-bundle "$T/b.json"
+	run -0 cfgsync fetch -q --server "$BIG_URL" --id n1 --ip 10.0.0.1 --out "$T/o1"
+	run -0 cfgsync fetch -q --server "$BIG_URL" --id n2 --ip 10.0.0.2 --out "$T/o2"
+	run -0 --separate-stderr cfgsync fetch -q --server "$BIG_URL" --id n2 \
+	    --ip 10.0.0.2 --print
+	echo "$output" >"$T/p2.json"
+	stop_server BIG
+	cmp "$T/o1/big.txt" "$T/big.expected"
+	cmp "$T/o2/big.txt" "$T/big.expected"
+	assert_equal "$(cat "$T/o1/own")" n1
+	assert_equal "$(cat "$T/o2/small")" s
+	run jq -r '[.files[].path] | join(" ")' "$T/p2.json"
+	assert_output "big.txt small"
+}
