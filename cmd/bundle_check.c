@@ -24,29 +24,13 @@ print_problem(void *arg, const struct errbuf *eb)
 int
 cmd_bundle_check(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_LIMITS_LONGOPTS,
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct bundle_limits limits;
 	struct bundle_report report;
 	struct bundle b;
 	struct errbuf eb;
-	int ch, rc;
+	int rc;
 
-	bundle_limits_default(&limits);
-	/* No '+': nothing runs after check, so options may come last. */
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (cli_limits_opt(&limits, usage, ch, optarg))
-			continue;
-		switch (ch) {
-		case 'h':
-			cli_help(usage);
-		default:
-			cli_bad_option(usage);
-		}
-	}
+	optind = cli_limits_only(argc, argv, usage, &limits);
 	if (argc - optind != 1)
 		cli_usage_error(usage, "expected one BUNDLE");
 	report.problem = print_problem;

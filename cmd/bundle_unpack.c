@@ -78,11 +78,6 @@ make_dirs(const char *dir, const struct bundle *b, const char *empty)
 int
 cmd_bundle_unpack(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_LIMITS_LONGOPTS,
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct bundle_limits limits;
 	struct output_opts oo;
 	struct artifact_set files;
@@ -90,20 +85,8 @@ cmd_bundle_unpack(int argc, char **argv)
 	struct errbuf eb;
 	char *empty = NULL;
 	size_t i;
-	int ch;
 
-	bundle_limits_default(&limits);
-	/* No '+': nothing runs after unpack, so options may come last. */
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (cli_limits_opt(&limits, usage, ch, optarg))
-			continue;
-		switch (ch) {
-		case 'h':
-			cli_help(usage);
-		default:
-			cli_bad_option(usage);
-		}
-	}
+	optind = cli_limits_only(argc, argv, usage, &limits);
 	if (argc - optind != 2)
 		cli_usage_error(usage, "expected BUNDLE and DIR");
 	if (argv[optind + 1][0] == '\0')

@@ -309,6 +309,29 @@ cli_limits_opt(struct bundle_limits *l, const char *usage, int opt,
 	return 1;
 }
 
+int
+cli_limits_only(int argc, char **argv, const char *usage,
+    struct bundle_limits *l)
+{
+	static const struct option longopts[] = {
+		CLI_LIMITS_LONGOPTS,
+		{ "help",	no_argument,	NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int ch;
+
+	bundle_limits_default(l);
+	/* No '+': options may come after the operands too. */
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (cli_limits_opt(l, usage, ch, optarg))
+			continue;
+		if (ch == 'h')
+			cli_help(usage);
+		cli_bad_option(usage);
+	}
+	return optind;
+}
+
 void
 cli_server_init(struct cli_server *s)
 {

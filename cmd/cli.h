@@ -131,6 +131,14 @@ enum {
 int	cli_limits_opt(struct bundle_limits *, const char *usage, int opt,
 	    const char *arg);
 
+/*
+ * Parses the options of a command that takes only -h and the limit
+ * options, anywhere in argv (nothing runs after such a command), into l,
+ * which starts from the defaults.  Returns the index of the first operand.
+ */
+int	cli_limits_only(int argc, char **argv, const char *usage,
+	    struct bundle_limits *l);
+
 struct cli_server {
 	struct http_server_config cfg;
 	const char	*port_file;
