@@ -44,6 +44,7 @@ LIB_OBJS = \
 	lib/jsonx.o \
 	lib/materializer.o \
 	lib/node_client.o \
+	lib/node_request.o \
 	lib/output.o \
 	lib/payload_index.o \
 	lib/protocol.o \
@@ -59,6 +60,10 @@ CMD_OBJS = \
 	cmd/bundle_pack.o \
 	cmd/bundle_unpack.o \
 	cmd/cfgsync.o \
+	cmd/cli.o \
+	cmd/cli_client.o \
+	cmd/cli_limits.o \
+	cmd/cli_server.o \
 	cmd/fetch.o \
 	cmd/register.o \
 	cmd/serve_bundle.o \

@@ -23,53 +23,36 @@ static const struct verb verbs[] = {	/* sorted by name */
 	{ "unpack",	cmd_bundle_unpack,	"bundle unpack" },
 };
 
-static const char usage[] =
-    "usage: cfgsync bundle pack [--format FORMAT] [--hash] [--max-entries N]\n"
-    "           [--max-file-size BYTES] [--max-total-size BYTES] DIR -o OUT\n"
-    "       cfgsync bundle list [--json] [--max-entries N] "
-    "[--max-file-size BYTES]\n"
-    "           [--max-total-size BYTES] BUNDLE\n"
-    "       cfgsync bundle unpack [--max-entries N] "
-    "[--max-file-size BYTES]\n"
-    "           [--max-total-size BYTES] BUNDLE DIR\n"
-    "       cfgsync bundle check [--max-entries N] "
-    "[--max-file-size BYTES]\n"
-    "           [--max-total-size BYTES] BUNDLE\n";
+static const struct cli_command bundle_command = {
+	"bundle", "pack|list|unpack|check [ARG ...]", { NULL }
+};
 
 int
 cmd_bundle(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help",	no_argument,	NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static char progname[64];
 	const struct verb *v = NULL;
+	struct cli_parser p;
+	const char *name = NULL;
 	size_t i;
-	int ch;
+	int at;
 
-	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			cli_help(usage);
-		default:
-			cli_bad_option(usage);
-		}
-	}
-	if (optind >= argc)
-		cli_usage_error(usage, "expected a verb: pack, list, unpack "
-		    "or check");
+	/* Options before the verb are bundle's, those after it the verb's. */
+	cli_parser_init(&p, &bundle_command, argc, argv);
+	if (cli_next(&p) == CLI_OPERAND)
+		name = p.arg;
+	else if (p.rest != NULL)
+		name = p.rest[0];
+	if (name == NULL)
+		cli_usage_error("expected a verb: pack, list, unpack or check");
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(verbs[i].name, argv[optind]) == 0)
+		if (strcmp(verbs[i].name, name) == 0)
 			v = &verbs[i];
 	if (v == NULL)
-		cli_usage_error(usage, "'%s' is not a bundle verb",
-		    argv[optind]);
+		cli_usage_error("'%s' is not a bundle verb", name);
+	at = p.rest != NULL ? (int)(p.rest - argv) : p.next - 1;
 	cli_init(v->command);
 	(void)snprintf(progname, sizeof(progname), "cfgsync: %s", v->command);
-	argv[optind] = progname;
-	argc -= optind;
-	argv += optind;
-	cli_getopt_reset();
-	return v->run(argc, argv);
+	argv[at] = progname;
+	return v->run(argc - at, argv + at);
 }

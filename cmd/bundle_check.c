@@ -4,16 +4,16 @@
  */
 #include "bundle.h"
 #include "cli.h"
+#include "cli_limits.h"
 #include "cmds.h"
 #include "diag.h"
 #include "errbuf.h"
 #include "exitcode.h"
 #include "banned.h"
 
-static const char usage[] =
-    "usage: cfgsync bundle check [--max-entries N] "
-    "[--max-file-size BYTES]\n"
-    "           [--max-total-size BYTES] BUNDLE\n";
+static const struct cli_command check_command = {
+	"bundle check", "BUNDLE", { cli_limits_options, NULL }
+};
 
 static void
 print_problem(void *arg, const struct errbuf *eb)
@@ -28,16 +28,17 @@ cmd_bundle_check(int argc, char **argv)
 	struct bundle_report report;
 	struct bundle b;
 	struct errbuf eb;
+	char *path;
 	int rc;
 
-	optind = cli_limits_only(argc, argv, usage, &limits);
-	if (argc - optind != 1)
-		cli_usage_error(usage, "expected one BUNDLE");
+	if (cli_limits_only(&check_command, argc, argv, &limits, &path,
+	    1) != 1)
+		cli_usage_error("expected one BUNDLE");
 	report.problem = print_problem;
-	report.arg = argv[optind];
+	report.arg = path;
 	report.count = 0;
 	bundle_init(&b);
-	rc = bundle_check_file(&b, argv[optind], &limits, &report, &eb);
+	rc = bundle_check_file(&b, path, &limits, &report, &eb);
 	bundle_release(&b);
 	/* Problems are printed as found; other failures say so here. */
 	if (rc == -1 && (eb.code != EC_INVALID || report.count == 0))

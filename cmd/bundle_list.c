@@ -13,15 +13,11 @@
 #include "bundle.h"
 #include "bundle_tree.h"
 #include "cli.h"
+#include "cli_limits.h"
 #include "cmds.h"
 #include "errbuf.h"
 #include "exitcode.h"
 #include "banned.h"
-
-static const char usage[] =
-    "usage: cfgsync bundle list [--json] [--max-entries N] "
-    "[--max-file-size BYTES]\n"
-    "           [--max-total-size BYTES] BUNDLE\n";
 
 static int
 list_set(struct buf *out, const struct artifact_set *set, const char *id,
@@ -56,41 +52,49 @@ enum {
 	OPT_JSON = CLI_OPT_OWN
 };
 
+static const struct cli_option list_options[] = {
+	{ "json", 0, NULL, OPT_JSON, "print one JSON array" },
+	CLI_OPTIONS_END
+};
+
+static const struct cli_command list_command = {
+	"bundle list", "BUNDLE", { list_options, cli_limits_options, NULL }
+};
+
 int
 cmd_bundle_list(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_LIMITS_LONGOPTS,
-		{ "help",	no_argument,	NULL, 'h' },
-		{ "json",	no_argument,	NULL, OPT_JSON },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct bundle_limits limits;
+	struct cli_parser p;
 	struct bundle b;
 	struct errbuf eb;
 	struct buf out;
+	const char *path = NULL;
 	size_t i;
-	int ch, json = 0;
+	int id, json = 0;
 
 	bundle_limits_default(&limits);
-	/* No '+': nothing runs after list, so options may follow BUNDLE. */
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (cli_limits_opt(&limits, usage, ch, optarg))
+	cli_parser_init(&p, &list_command, argc, argv);
+	while ((id = cli_next(&p)) != CLI_DONE) {
+		if (cli_limits_opt(&limits, id, p.arg))
 			continue;
-		switch (ch) {
-		case 'h':
-			cli_help(usage);
+		switch (id) {
+		case CLI_OPERAND:
+			if (path != NULL)
+				cli_usage_error("expected one BUNDLE");
+			path = p.arg;
+			break;
 		case OPT_JSON:
 			json = 1;
 			break;
-		default:
-			cli_bad_option(usage);
 		}
 	}
-	if (argc - optind != 1)
-		cli_usage_error(usage, "expected one BUNDLE");
+	if (p.rest != NULL && path == NULL && p.nrest == 1)
+		path = p.rest[0];
+	else if (p.rest != NULL || path == NULL)
+		cli_usage_error("expected one BUNDLE");
 	bundle_init(&b);
-	if (bundle_load_file(&b, argv[optind], &limits, &eb) == -1)
+	if (bundle_load_file(&b, path, &limits, &eb) == -1)
 		cli_die_eb(&eb);
 	buf_init(&out, SIZE_MAX);
 	if (json && buf_addc(&out, '[') == -1)

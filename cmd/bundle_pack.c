@@ -14,6 +14,7 @@
 #include "bundle_archive.h"
 #include "bundle_dir.h"
 #include "cli.h"
+#include "cli_limits.h"
 #include "cmds.h"
 #include "errbuf.h"
 #include "exitcode.h"
@@ -21,13 +22,6 @@
 #include "banned.h"
 
 #define PACK_TRIM_THRESHOLD	(32 << 20)
-
-static const char usage[] =
-    "usage: cfgsync bundle pack "
-    "[--format json|tar|tar.gz|tar.xz|tar.zst|zip] [--hash]\n"
-    "           [--max-entries N] [--max-file-size BYTES] "
-    "[--max-total-size BYTES]\n"
-    "           DIR -o OUT\n";
 
 static void
 hash_set(struct artifact_set *set)
@@ -40,68 +34,75 @@ hash_set(struct artifact_set *set)
 
 enum {
 	OPT_FORMAT = CLI_OPT_OWN,
-	OPT_HASH
+	OPT_HASH,
+	OPT_OUTPUT
+};
+
+static const struct cli_option pack_options[] = {
+	{ "format", 0, "json|tar|tar.gz|tar.xz|tar.zst|zip", OPT_FORMAT,
+	    "the output's format (default: from its extension)" },
+	{ "hash", 0, NULL, OPT_HASH,
+	    "add each file's SHA-256 (JSON only)" },
+	{ "output", 'o', "OUT", OPT_OUTPUT,
+	    "write the bundle to OUT (\"-\": stdout)" },
+	CLI_OPTIONS_END
+};
+
+static const struct cli_command pack_command = {
+	"bundle pack", "DIR", { pack_options, cli_limits_options, NULL }
 };
 
 int
 cmd_bundle_pack(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_LIMITS_LONGOPTS,
-		{ "format",	required_argument, NULL, OPT_FORMAT },
-		{ "hash",	no_argument,	   NULL, OPT_HASH },
-		{ "help",	no_argument,	   NULL, 'h' },
-		{ "output",	required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 }
-	};
 	enum bundle_archive_format fmt = BUNDLE_ARCHIVE_JSON;
 	struct bundle_limits limits;
+	struct cli_parser p;
 	struct bundle b;
 	struct errbuf eb;
 	struct buf data;
-	const char *out = NULL;
+	const char *out = NULL, *dir = NULL;
 	size_t i;
-	int ch, have_fmt = 0, hash = 0;
+	int id, have_fmt = 0, hash = 0;
 
-	/*
-	 * No '+': nothing runs after pack, so options may follow DIR, as
-	 * the synopsis has it.
-	 */
 	bundle_limits_default(&limits);
-	while ((ch = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-		if (cli_limits_opt(&limits, usage, ch, optarg))
+	cli_parser_init(&p, &pack_command, argc, argv);
+	while ((id = cli_next(&p)) != CLI_DONE) {
+		if (cli_limits_opt(&limits, id, p.arg))
 			continue;
-		switch (ch) {
-		case 'h':
-			cli_help(usage);
-		case 'o':
-			out = optarg;
+		switch (id) {
+		case CLI_OPERAND:
+			if (dir != NULL)
+				cli_usage_error("expected one DIR");
+			dir = p.arg;
 			break;
 		case OPT_FORMAT:
-			if (bundle_archive_format_parse(optarg, &fmt) == -1)
-				cli_usage_error(usage, "--format %s: not json, "
-				    "tar, tar.gz, tar.xz, tar.zst or zip",
-				    optarg);
+			if (bundle_archive_format_parse(p.arg, &fmt) == -1)
+				cli_usage_error("--format %s: not json, tar, "
+				    "tar.gz, tar.xz, tar.zst or zip", p.arg);
 			have_fmt = 1;
 			break;
 		case OPT_HASH:
 			hash = 1;
 			break;
-		default:
-			cli_bad_option(usage);
+		case OPT_OUTPUT:
+			out = p.arg;
+			break;
 		}
 	}
-	if (argc - optind != 1)
-		cli_usage_error(usage, "expected one DIR");
+	if (p.rest != NULL && dir == NULL && p.nrest == 1)
+		dir = p.rest[0];
+	else if (p.rest != NULL || dir == NULL)
+		cli_usage_error("expected one DIR");
 	if (out == NULL || out[0] == '\0')
-		cli_usage_error(usage, "no -o OUT");
+		cli_usage_error("no -o OUT");
 	if (!have_fmt && strcmp(out, "-") != 0 &&
 	    bundle_archive_format_from_path(out, &fmt) == -1)
-		cli_usage_error(usage, "%s: no known extension (.json, .tar, "
+		cli_usage_error("%s: no known extension (.json, .tar, "
 		    ".tar.gz, .tgz, .tar.xz, .tar.zst, .zip); use --format",
 		    out);
 	if (hash && fmt != BUNDLE_ARCHIVE_JSON)
-		cli_usage_error(usage, "--hash: only a JSON bundle carries "
+		cli_usage_error("--hash: only a JSON bundle carries "
 		    "digests");
 
 	/*
@@ -113,11 +114,11 @@ cmd_bundle_pack(int argc, char **argv)
 	bundle_init(&b);
 	buf_init(&data, SIZE_MAX);
 	if (fmt != BUNDLE_ARCHIVE_JSON) {
-		if (bundle_dir_read_archive(&b, argv[optind], &limits, fmt,
+		if (bundle_dir_read_archive(&b, dir, &limits, fmt,
 		    &data, &eb) == -1)
 			cli_die_eb(&eb);
 	} else {
-		if (bundle_dir_read(&b, argv[optind], &limits, &eb) == -1)
+		if (bundle_dir_read(&b, dir, &limits, &eb) == -1)
 			cli_die_eb(&eb);
 		if (hash) {
 			for (i = 0; i < b.nnodes; i++)

@@ -16,16 +16,16 @@
 #include "bundle.h"
 #include "bundle_tree.h"
 #include "cli.h"
+#include "cli_limits.h"
 #include "cmds.h"
 #include "errbuf.h"
 #include "exitcode.h"
 #include "output.h"
 #include "banned.h"
 
-static const char usage[] =
-    "usage: cfgsync bundle unpack [--max-entries N] "
-    "[--max-file-size BYTES]\n"
-    "           [--max-total-size BYTES] BUNDLE DIR\n";
+static const struct cli_command unpack_command = {
+	"bundle unpack", "BUNDLE DIR", { cli_limits_options, NULL }
+};
 
 /* Opens (making it 0755 if absent) the directory name below dfd. */
 static int
@@ -83,17 +83,17 @@ cmd_bundle_unpack(int argc, char **argv)
 	struct artifact_set files;
 	struct bundle b;
 	struct errbuf eb;
-	char *empty = NULL;
+	char *empty = NULL, *operands[2];
 	size_t i;
 
-	optind = cli_limits_only(argc, argv, usage, &limits);
-	if (argc - optind != 2)
-		cli_usage_error(usage, "expected BUNDLE and DIR");
-	if (argv[optind + 1][0] == '\0')
-		cli_usage_error(usage, "DIR: empty path");
+	if (cli_limits_only(&unpack_command, argc, argv, &limits, operands,
+	    2) != 2)
+		cli_usage_error("expected BUNDLE and DIR");
+	if (operands[1][0] == '\0')
+		cli_usage_error("DIR: empty path");
 	bundle_init(&b);
 	artifact_set_init(&files);
-	if (bundle_load_file(&b, argv[optind], &limits, &eb) == -1)
+	if (bundle_load_file(&b, operands[0], &limits, &eb) == -1)
 		cli_die_eb(&eb);
 	if (b.nnodes > 0 && (empty = calloc(b.nnodes, 1)) == NULL)
 		cli_die(EC_INTERNAL, "out of memory");
@@ -102,10 +102,10 @@ cmd_bundle_unpack(int argc, char **argv)
 	if (bundle_tree_flatten(&b, &files, &eb) == -1)
 		cli_die_eb(&eb);
 	memset(&oo, 0, sizeof(oo));
-	oo.out_dir = argv[optind + 1];
+	oo.out_dir = operands[1];
 	if (output_install(&files, &oo, &eb) == -1)
 		cli_die_eb(&eb);
-	make_dirs(argv[optind + 1], &b, empty);
+	make_dirs(operands[1], &b, empty);
 	free(empty);
 	artifact_set_release(&files);
 	bundle_release(&b);

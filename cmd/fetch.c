@@ -13,6 +13,7 @@
 #include "artifacts.h"
 #include "buf.h"
 #include "cli.h"
+#include "cli_client.h"
 #include "cmds.h"
 #include "diag.h"
 #include "errbuf.h"
@@ -22,16 +23,6 @@
 #include "banned.h"
 
 #define FETCH_MAX_ROUTES	64
-
-static const char usage[] =
-    "usage: cfgsync fetch [-q] [--server URL] [--id IDENTIFIER] "
-    "[--ip ADDRESS]\n"
-    "           [--metadata JSON | --metadata-file FILE] "
-    "[--token-file FILE]\n"
-    "           [--cacert FILE] [--timeout SECONDS] [--poll-wait SECONDS]\n"
-    "           [--max-payload BYTES] [--out DIR] [--route ARTIFACT=PATH ...]\n"
-    "           [--print] [--no-register]\n"
-    "           [-- COMMAND [ARG ...]]\n";
 
 struct fetch_opts {
 	struct output_route	 routes[FETCH_MAX_ROUTES];
@@ -45,9 +36,9 @@ static void
 add_route(struct fetch_opts *fo, const char *artifact, const char *target)
 {
 	if (fo->nroutes == FETCH_MAX_ROUTES)
-		cli_usage_error(usage, "more than %d routes", FETCH_MAX_ROUTES);
+		cli_usage_error("more than %d routes", FETCH_MAX_ROUTES);
 	if (target[0] == '\0' || artifact[0] == '\0')
-		cli_usage_error(usage, "--route %s=%s: empty side", artifact,
+		cli_usage_error("--route %s=%s: empty side", artifact,
 		    target);
 	fo->routes[fo->nroutes].artifact = artifact;
 	fo->routes[fo->nroutes].target = target;
@@ -61,9 +52,9 @@ route_opt(struct fetch_opts *fo, const char *arg)
 	char *copy, *eq;
 
 	if ((eq = strchr(arg, '=')) == NULL)
-		cli_usage_error(usage, "--route %s: not ARTIFACT=PATH", arg);
+		cli_usage_error("--route %s: not ARTIFACT=PATH", arg);
 	if (fo->nroutes == FETCH_MAX_ROUTES)
-		cli_usage_error(usage, "more than %d routes", FETCH_MAX_ROUTES);
+		cli_usage_error("more than %d routes", FETCH_MAX_ROUTES);
 	if ((copy = strdup(arg)) == NULL)
 		cli_die(EC_INTERNAL, "out of memory");
 	fo->route_args[fo->nroutes] = copy;
@@ -95,72 +86,83 @@ enum {
 	OPT_ROUTE
 };
 
+static const struct cli_option fetch_options[] = {
+	{ "max-payload", 0, "BYTES", OPT_MAX_PAYLOAD,
+	    "largest payload to accept (default 256 MiB)" },
+	{ "no-register", 0, NULL, OPT_NO_REGISTER,
+	    "skip POST /register, only poll for the files" },
+	{ "out", 0, "DIR", OPT_OUT,
+	    "write every file under DIR, never outside it" },
+	{ "poll-wait", 0, "SECONDS", OPT_POLL_WAIT,
+	    "long-poll this long (default 30; 0: plain polls)" },
+	{ "print", 0, NULL, OPT_PRINT,
+	    "print the payload JSON instead of writing files" },
+	{ "route", 0, "ARTIFACT=PATH", OPT_ROUTE,
+	    "write one artifact to PATH (repeatable)" },
+	CLI_OPTIONS_END
+};
+
+static const struct cli_command fetch_command = {
+	"fetch", "[-- COMMAND [ARG ...]]",
+	{ cli_client_options, fetch_options, NULL }
+};
+
+/* The exit status of a command that could not be run, as env(1) has it. */
+static int
+exec_status(int err)
+{
+	return err == ENOENT || err == ENOTDIR ? 127 : 126;
+}
+
 int
 cmd_fetch(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_CLIENT_LONGOPTS,
-		{ "help",	 no_argument,	    NULL, 'h' },
-		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
-		{ "no-register", no_argument,	    NULL, OPT_NO_REGISTER },
-		{ "out",	 required_argument, NULL, OPT_OUT },
-		{ "poll-wait",	 required_argument, NULL, OPT_POLL_WAIT },
-		{ "print",	 no_argument,	    NULL, OPT_PRINT },
-		{ "route",	 required_argument, NULL, OPT_ROUTE },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct cli_client client;
+	struct cli_parser p;
 	struct fetch_opts fo;
 	struct output_opts oo;
 	struct artifact_set files;
 	struct errbuf eb;
 	struct buf raw;
-	char **command = NULL;
 	size_t i;
-	int ch;
+	int id, err;
 
 	memset(&fo, 0, sizeof(fo));
 	cli_client_init(&client);
-	while ((ch = getopt_long(argc, argv, "+hq", longopts, NULL)) != -1) {
-		if (cli_client_opt(&client, usage, ch, optarg))
+	cli_parser_init(&p, &fetch_command, argc, argv);
+	while ((id = cli_next(&p)) != CLI_DONE) {
+		if (cli_client_opt(&client, id, p.arg))
 			continue;
-		switch (ch) {
-		case 'h':
-			cli_help(usage);
+		switch (id) {
+		case CLI_OPERAND:
+			cli_usage_error("unexpected argument %s (a command "
+			    "goes after --)", p.arg);
+		case OPT_MAX_PAYLOAD:
+			client.opts.max_payload = cli_uint_opt("--max-payload",
+			    p.arg, 1024, 1UL << 34);
+			break;
 		case OPT_NO_REGISTER:
 			client.opts.no_register = 1;
 			break;
-		case OPT_MAX_PAYLOAD:
-			client.opts.max_payload = cli_uint_opt(usage,
-			    "--max-payload", optarg, 1024, 1UL << 34);
-			break;
 		case OPT_OUT:
-			if (optarg[0] == '\0')
-				cli_usage_error(usage, "--out: empty path");
-			fo.out_dir = optarg;
+			if (p.arg[0] == '\0')
+				cli_usage_error("--out: empty path");
+			fo.out_dir = p.arg;
 			break;
 		case OPT_POLL_WAIT:
-			client.opts.poll_wait = (unsigned)cli_uint_opt(usage,
-			    "--poll-wait", optarg, 0, 60);
+			client.opts.poll_wait = (unsigned)cli_uint_opt(
+			    "--poll-wait", p.arg, 0, 60);
 			break;
 		case OPT_PRINT:
 			fo.print = 1;
 			break;
 		case OPT_ROUTE:
-			route_opt(&fo, optarg);
+			route_opt(&fo, p.arg);
 			break;
-		default:
-			cli_bad_option(usage);
 		}
 	}
-	if (optind < argc) {
-		if (strcmp(argv[optind - 1], "--") != 0)
-			cli_usage_error(usage, "unexpected argument %s "
-			    "(a command goes after --)", argv[optind]);
-		command = argv + optind;
-	}
 	env_routes(&fo);
-	cli_client_finish(&client, usage);
+	cli_client_finish(&client);
 
 	artifact_set_init(&files);
 	buf_init(&raw, SIZE_MAX);	/* capped as it arrives */
@@ -186,10 +188,12 @@ cmd_fetch(int argc, char **argv)
 	for (i = 0; i < fo.nroutes; i++)
 		free(fo.route_args[i]);
 	cli_client_release(&client);
-	if (command == NULL)
+	if (p.rest == NULL)
 		return EC_OK;
 	if (cli_finish(EC_OK) != EC_OK)
 		return EC_INTERNAL;
-	execvp(command[0], command);
-	cli_die(EC_INTERNAL, "exec %s: %s", command[0], strerror(errno));
+	execvp(p.rest[0], p.rest);
+	err = errno;
+	diag_warn("exec %s: %s", p.rest[0], strerror(err));
+	return exec_status(err);
 }

@@ -12,24 +12,18 @@
 
 #include "bundle.h"
 #include "cli.h"
+#include "cli_limits.h"
+#include "cli_server.h"
 #include "cmds.h"
 #include "diag.h"
 #include "errbuf.h"
 #include "exitcode.h"
 #include "http_server.h"
+#include "node_request.h"
 #include "payload_index.h"
 #include "protocol.h"
 #include "registration.h"
 #include "banned.h"
-
-static const char usage[] =
-    "usage: cfgsync serve-bundle [-q] [--listen [HOST:]PORT] "
-    "[--port-file FILE]\n"
-    "           [--token-file FILE] [--tls-cert FILE --tls-key FILE]\n"
-    "           [--max-body BYTES] [--max-connections N] "
-    "[--connection-timeout SECONDS]\n"
-    "           [--threads N] [--log-format text|json] [--max-entries N]\n"
-    "           [--max-file-size BYTES] [--max-total-size BYTES] BUNDLE\n";
 
 struct serve_bundle {
 	const char		*path;
@@ -69,7 +63,7 @@ on_register(void *ctx, struct http_request *req, struct http_response *resp)
 	struct registration reg;
 	int known;
 
-	if (cli_request_registration(req, resp, &reg) == -1)
+	if (node_request_parse(req, resp, &reg) == -1)
 		return;
 	pthread_rwlock_rdlock(&sb->lock);
 	known = payload_index_find(sb->cur, reg.identifier) != NULL;
@@ -89,7 +83,7 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	const struct http_body *body;
 	struct registration reg;
 
-	if (cli_request_registration(req, resp, &reg) == -1)
+	if (node_request_parse(req, resp, &reg) == -1)
 		return;
 	pthread_rwlock_rdlock(&sb->lock);
 	if ((body = payload_index_find(sb->cur, reg.identifier)) == NULL) {
@@ -151,38 +145,40 @@ static const struct http_route routes[] = {
 	{ "POST", "/register", "register", on_register },
 };
 
+static const struct cli_command serve_bundle_command = {
+	"serve-bundle", "BUNDLE",
+	{ cli_server_options, cli_limits_options, NULL }
+};
+
 int
 cmd_serve_bundle(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_SERVER_LONGOPTS,
-		{ "help",		no_argument,	   NULL, 'h' },
-		CLI_LIMITS_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct serve_bundle sb;
 	struct cli_server server;
+	struct cli_parser p;
 	struct http_server *srv;
 	struct errbuf eb;
-	int ch;
+	int id;
 
 	memset(&sb, 0, sizeof(sb));
 	bundle_limits_default(&sb.limits);
 	cli_server_init(&server);
-	while ((ch = getopt_long(argc, argv, "+hq", longopts, NULL)) != -1) {
-		if (cli_server_opt(&server, usage, ch, optarg) ||
-		    cli_limits_opt(&sb.limits, usage, ch, optarg))
+	cli_parser_init(&p, &serve_bundle_command, argc, argv);
+	while ((id = cli_next(&p)) != CLI_DONE) {
+		if (cli_server_opt(&server, id, p.arg) ||
+		    cli_limits_opt(&sb.limits, id, p.arg))
 			continue;
-		switch (ch) {
-		case 'h':
-			cli_help(usage);
-		default:
-			cli_bad_option(usage);
-		}
+		if (sb.path != NULL)
+			cli_usage_error("expected one BUNDLE, got %s and %s",
+			    sb.path, p.arg);
+		sb.path = p.arg;
 	}
-	if (argc - optind != 1)
-		cli_usage_error(usage, "expected one BUNDLE");
-	sb.path = argv[optind];
+	if (p.rest != NULL && sb.path == NULL && p.nrest == 1)
+		sb.path = p.rest[0];
+	else if (p.rest != NULL)
+		cli_usage_error("expected one BUNDLE");
+	if (sb.path == NULL)
+		cli_usage_error("expected one BUNDLE");
 	if ((sb.cur = load(sb.path, &sb.limits, &eb)) == NULL)
 		cli_die_eb(&eb);
 	pthread_rwlock_init(&sb.lock, NULL);

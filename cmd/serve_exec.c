@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "bundle.h"
 #include "cli.h"
+#include "cli_server.h"
 #include "cmds.h"
 #include "diag.h"
 #include "errbuf.h"
@@ -28,6 +29,7 @@
 #include "fsx.h"
 #include "http_server.h"
 #include "materializer.h"
+#include "node_request.h"
 #include "payload_index.h"
 #include "protocol.h"
 #include "registration.h"
@@ -43,18 +45,6 @@ extern char **environ;
 #define MAX_REGISTRATIONS	100000
 #define SNAPSHOT_MAX		(SIZE_MAX / 2)
 #define SETTLED_MAX		3	/* results kept by registration set */
-
-static const char usage[] =
-    "usage: cfgsync serve-exec [-q] [--listen [HOST:]PORT] "
-    "[--port-file FILE]\n"
-    "           [--token-file FILE] [--tls-cert FILE --tls-key FILE]\n"
-    "           [--max-body BYTES] [--max-connections N] "
-    "[--connection-timeout SECONDS]\n"
-    "           [--threads N] [--log-format text|json] "
-    "[--materializer-timeout SECONDS]\n"
-    "           [--max-output BYTES] [--max-registrations N] "
-    "[--debounce MS]\n"
-    "           [--state FILE] [--persist FILE] -- PROGRAM [ARG ...]\n";
 
 /* What the last materializer run said, for one registry generation. */
 struct result {
@@ -126,7 +116,7 @@ on_register(void *ctx, struct http_request *req, struct http_response *resp)
 	struct registration reg;
 	struct errbuf eb;
 
-	if (cli_request_registration(req, resp, &reg) == -1)
+	if (node_request_parse(req, resp, &reg) == -1)
 		return;
 	switch (registry_put(se->registry, &reg, time(NULL), &eb)) {
 	case REGISTRY_CHANGED:
@@ -172,7 +162,7 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	struct registration reg;
 	unsigned long gen;
 
-	if (cli_request_registration(req, resp, &reg) == -1)
+	if (node_request_parse(req, resp, &reg) == -1)
 		return;
 	registration_release(&reg);
 	gen = registry_generation(se->registry);
@@ -506,25 +496,30 @@ enum {
 	OPT_STATE
 };
 
+static const struct cli_option serve_exec_options[] = {
+	{ "debounce", 0, "MS", OPT_DEBOUNCE,
+	    "wait this long for more registrations (default 100)" },
+	{ "materializer-timeout", 0, "SECONDS", OPT_MATERIALIZER_TIMEOUT,
+	    "kill a run after this long (default 30)" },
+	{ "max-output", 0, "BYTES", OPT_MAX_OUTPUT,
+	    "largest materializer output (default 64 MiB)" },
+	{ "max-registrations", 0, "N", OPT_MAX_REGISTRATIONS,
+	    "most registrations held (default 100000)" },
+	{ "persist", 0, "FILE", OPT_PERSIST,
+	    "write each ready result to FILE as a bundle" },
+	{ "state", 0, "FILE", OPT_STATE,
+	    "journal registrations in FILE, kept across restarts" },
+	CLI_OPTIONS_END
+};
+
+static const struct cli_command serve_exec_command = {
+	"serve-exec", "-- PROGRAM [ARG ...]",
+	{ cli_server_options, serve_exec_options, NULL }
+};
+
 int
 cmd_serve_exec(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_SERVER_LONGOPTS,
-		{ "debounce",		  required_argument, NULL,
-		    OPT_DEBOUNCE },
-		{ "help",		  no_argument,	     NULL, 'h' },
-		{ "materializer-timeout", required_argument, NULL,
-		    OPT_MATERIALIZER_TIMEOUT },
-		{ "max-output",		  required_argument, NULL,
-		    OPT_MAX_OUTPUT },
-		{ "max-registrations",	  required_argument, NULL,
-		    OPT_MAX_REGISTRATIONS },
-		{ "persist",		  required_argument, NULL,
-		    OPT_PERSIST },
-		{ "state",		  required_argument, NULL, OPT_STATE },
-		{ NULL, 0, NULL, 0 }
-	};
 	static const struct http_route routes[] = {
 		{ "POST", "/init-with-node", "init-with-node", on_node },
 		{ "POST", "/node", "node", on_node },
@@ -534,11 +529,12 @@ cmd_serve_exec(int argc, char **argv)
 	};
 	struct serve_exec se;
 	struct cli_server server;
+	struct cli_parser p;
 	struct store *store = NULL;
 	struct errbuf eb;
 	const char *state = NULL;
 	size_t max_registrations = MAX_REGISTRATIONS, i;
-	int ch;
+	int id;
 
 	memset(&se, 0, sizeof(se));
 	cli_server_init(&server);
@@ -546,42 +542,44 @@ cmd_serve_exec(int argc, char **argv)
 	se.mat.timeout = MATERIALIZER_TIMEOUT;
 	se.mat.max_output = MATERIALIZER_MAX_OUTPUT;
 	bundle_limits_default(&se.mat.limits);
-	while ((ch = getopt_long(argc, argv, "+hq", longopts, NULL)) != -1) {
-		if (cli_server_opt(&server, usage, ch, optarg))
+	cli_parser_init(&p, &serve_exec_command, argc, argv);
+	while ((id = cli_next(&p)) != CLI_DONE) {
+		if (cli_server_opt(&server, id, p.arg))
 			continue;
-		switch (ch) {
-		case 'h':
-			cli_help(usage);
+		switch (id) {
+		case CLI_OPERAND:
+			cli_usage_error("unexpected argument %s (PROGRAM goes "
+			    "after --)", p.arg);
 		case OPT_DEBOUNCE:
-			se.debounce_ms = (unsigned)cli_uint_opt(usage,
-			    "--debounce", optarg, 0, 60000);
+			se.debounce_ms = (unsigned)cli_uint_opt("--debounce",
+			    p.arg, 0, 60000);
 			break;
 		case OPT_MATERIALIZER_TIMEOUT:
-			se.mat.timeout = (unsigned)cli_uint_opt(usage,
-			    "--materializer-timeout", optarg, 1, 86400);
+			se.mat.timeout = (unsigned)cli_uint_opt(
+			    "--materializer-timeout", p.arg, 1, 86400);
 			break;
 		case OPT_MAX_OUTPUT:
-			se.mat.max_output = cli_uint_opt(usage, "--max-output",
-			    optarg, 2, 1UL << 34);
+			se.mat.max_output = cli_uint_opt("--max-output", p.arg,
+			    2, 1UL << 34);
 			break;
 		case OPT_MAX_REGISTRATIONS:
-			max_registrations = cli_uint_opt(usage,
-			    "--max-registrations", optarg, 1, 100000000);
+			max_registrations = cli_uint_opt(
+			    "--max-registrations", p.arg, 1, 100000000);
 			break;
 		case OPT_PERSIST:
-			se.persist = optarg;
+			se.persist = p.arg;
 			break;
 		case OPT_STATE:
-			state = optarg;
+			state = p.arg;
 			break;
-		default:
-			cli_bad_option(usage);
 		}
 	}
-	if (optind >= argc || strcmp(argv[optind - 1], "--") != 0)
-		cli_usage_error(usage, "expected -- PROGRAM [ARG ...]");
-	se.mat.argv = argv + optind;
+	if (p.rest == NULL)
+		cli_usage_error("expected -- PROGRAM [ARG ...]");
+	se.mat.argv = p.rest;
 	se.mat.envp = environ;
+	if (materializer_check(&se.mat, &eb) == -1)
+		cli_usage_error("%s", eb.msg);
 	se.mat.cancel = &se.cancel;
 	if (se.mat.max_output < se.mat.limits.max_total_size)
 		se.mat.limits.max_total_size = se.mat.max_output;

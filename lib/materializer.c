@@ -393,3 +393,21 @@ out:
 	buf_release(&errb);
 	return rc;
 }
+
+int
+materializer_check(const struct materializer *m, struct errbuf *eb)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (find_program(m->argv[0], m->envp, path, sizeof(path)) == -1)
+		return errbuf_set(eb, EC_USAGE, "materializer %s: not found "
+		    "in PATH", m->argv[0]);
+	if (stat(path, &st) == -1)
+		return errbuf_set(eb, EC_USAGE, "materializer %s: %s",
+		    m->argv[0], strerror(errno));
+	if (!S_ISREG(st.st_mode) || access(path, X_OK) == -1)
+		return errbuf_set(eb, EC_USAGE, "materializer %s: not an "
+		    "executable file", m->argv[0]);
+	return 0;
+}

@@ -44,6 +44,13 @@ struct materializer_result {
 };
 
 /*
+ * Checks, before a server starts, that argv[0] names an executable regular
+ * file (searched in PATH as a run searches it).  Returns 0, or -1 with
+ * EC_USAGE saying what is wrong.
+ */
+int	materializer_check(const struct materializer *, struct errbuf *);
+
+/*
  * Runs the materializer once with snapshot[0..len) on stdin and
  * CFGSYNC_GENERATION and CFGSYNC_REGISTRATIONS in its environment.  Fills
  * result (bundle_init'ed by this call).  Returns 0 whatever the program

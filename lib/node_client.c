@@ -33,6 +33,7 @@
 #define REREGISTER_MS		30000
 #define URL_MAX			2048
 #define REQUEST_SLACK_MS	10000
+#define URL_SHOWN_MAX		120	/* of a URL in a message */
 
 /* What the wait is blocked on; a change prints one progress line. */
 enum wait_state {
@@ -46,6 +47,7 @@ struct session {
 	const struct node_client_opts *o;
 	struct http_client	*http;
 	struct buf		 body;		/* the registration document */
+	char			 ip[REGISTRATION_IP_MAX + 1];	/* routed */
 	struct buf		 resp;
 	uint64_t		 start_ms;
 	uint64_t		 deadline_ms;	/* 0: none */
@@ -132,14 +134,22 @@ server_says(const struct buf *resp, long status, char *out, size_t size)
  * other 4xx.  Returns 1 when the status is one to retry, -1 when final.
  */
 static int
-final_status(struct session *s, long status, struct errbuf *eb)
+final_status(struct session *s, long status, const char *url,
+    struct errbuf *eb)
 {
-	char says[ERRBUF_MSG_MAX];
+	char says[ERRBUF_MSG_MAX], code[64];
 
 	server_says(&s->resp, status, says, sizeof(says));
-	if (status == 404)
+	if (status == 404) {
+		protocol_error_code(s->resp.data != NULL ? s->resp.data : "",
+		    s->resp.len, code, sizeof(code));
+		/* Any other 404 is a wrong --server, not a missing node. */
+		if (strcmp(code, PROTOCOL_MISSING_CONFIG) != 0)
+			return errbuf_set(eb, EC_REMOTE, "%.*s: %s",
+			    URL_SHOWN_MAX, url, says);
 		return errbuf_set(eb, EC_MISSING, "no config for %s: %s",
 		    s->o->identifier, says);
+	}
 	if (status == 401 || status == 403)
 		return errbuf_set(eb, EC_REMOTE, "refused: %s", says);
 	if (status == 400 || status == 413 || status == 422)
@@ -168,6 +178,47 @@ request_timeout(const struct session *s, unsigned wait_s)
 	return (long)ms;
 }
 
+static int	node_client_default_ip(const char *, char *, size_t,
+		    struct errbuf *);
+
+/*
+ * Renders the registration document once its address is known: --ip, or
+ * the one that routes to the server, whose name may resolve only seconds
+ * after a container starts.  Returns 1 when the body is ready, 0 to retry
+ * after the back-off, -1 on a final error.
+ */
+static int
+ensure_body(struct session *s, struct errbuf *eb)
+{
+	struct registration reg;
+	struct errbuf err;
+	const char *ip = s->o->ip;
+	int rc;
+
+	if (s->body.len > 0)
+		return 1;
+	if (ip == NULL) {
+		if (node_client_default_ip(s->o->server, s->ip, sizeof(s->ip),
+		    &err) == -1) {
+			if (err.code != EC_REMOTE) {
+				*eb = err;
+				return -1;
+			}
+			set_state(s, WAIT_UNREACHABLE, err.msg);
+			return 0;
+		}
+		ip = s->ip;
+	}
+	memset(&reg, 0, sizeof(reg));
+	if (registration_set(&reg, s->o->identifier, ip, s->o->metadata,
+	    eb) == -1)
+		return -1;
+	rc = registration_render(&s->body, &reg) == -1 ?
+	    errbuf_set(eb, EC_INTERNAL, "out of memory") : 1;
+	registration_release(&reg);
+	return rc;
+}
+
 /* One POST /register: 1 done, 0 retry, -1 final error. */
 static int
 try_register(struct session *s, struct errbuf *eb)
@@ -177,6 +228,8 @@ try_register(struct session *s, struct errbuf *eb)
 	long status = 0;
 	int r;
 
+	if ((r = ensure_body(s, eb)) != 1)
+		return r;
 	if (make_url(url, sizeof(url), s->o->server, "/register") == -1)
 		return errbuf_set(eb, EC_USAGE, "server url too long");
 	if (http_client_post(s->http, url, s->body.data, s->body.len,
@@ -190,7 +243,7 @@ try_register(struct session *s, struct errbuf *eb)
 	}
 	if (status >= 200 && status < 300)
 		return 1;
-	r = final_status(s, status, eb);
+	r = final_status(s, status, url, eb);
 	return r == 1 ? 0 : -1;
 }
 
@@ -199,7 +252,6 @@ session_start(struct session *s, const struct node_client_opts *o,
     struct errbuf *eb)
 {
 	struct http_client_opts hopts;
-	struct registration reg;
 
 	memset(s, 0, sizeof(*s));
 	s->o = o;
@@ -209,15 +261,6 @@ session_start(struct session *s, const struct node_client_opts *o,
 	buf_init(&s->body, 1UL << 20);
 	buf_init(&s->resp, o->max_payload ? o->max_payload :
 	    NODE_CLIENT_MAX_PAYLOAD);
-	memset(&reg, 0, sizeof(reg));
-	if (registration_set(&reg, o->identifier, o->ip, o->metadata,
-	    eb) == -1)
-		return -1;
-	if (registration_render(&s->body, &reg) == -1) {
-		registration_release(&reg);
-		return errbuf_set(eb, EC_INTERNAL, "out of memory");
-	}
-	registration_release(&reg);
 	memset(&hopts, 0, sizeof(hopts));
 	hopts.token = o->token;
 	hopts.cacert = o->cacert;
@@ -267,6 +310,11 @@ node_client_fetch(const struct node_client_opts *o,
 	if (session_start(&s, o, eb) == -1)
 		goto out;
 	for (;;) {
+		if ((r = ensure_body(&s, eb)) != 1) {
+			if (r == -1 || back_off(&s, eb) == -1)
+				goto out;
+			continue;
+		}
 		if (!registered) {
 			if ((r = try_register(&s, eb)) == -1)
 				goto out;
@@ -317,7 +365,7 @@ node_client_fetch(const struct node_client_opts *o,
 			}
 			rc = 0;
 			goto out;
-		} else if (final_status(&s, status, eb) == -1) {
+		} else if (final_status(&s, status, url, eb) == -1) {
 			goto out;
 		} else if (status == 425) {
 			now = clock_ms();
@@ -339,7 +387,12 @@ out:
 	return rc;
 }
 
-int
+/*
+ * Finds the address of the interface that routes to the server at url
+ * (a UDP connect, no packet sent) and writes it to out.  Returns 0, or -1
+ * with EC_USAGE or EC_REMOTE.
+ */
+static int
 node_client_default_ip(const char *url, char *out, size_t size,
     struct errbuf *eb)
 {

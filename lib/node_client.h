@@ -18,7 +18,7 @@ struct errbuf;
 struct node_client_opts {
 	const char	*server;	/* base URL, no trailing "/" needed */
 	const char	*identifier;	/* checked by the caller */
-	const char	*ip;		/* checked by the caller */
+	const char	*ip;		/* checked; NULL: the routed one */
 	const char	*metadata;	/* raw JSON text, or NULL */
 	const char	*token;		/* bearer token, or NULL */
 	const char	*cacert;	/* CA file, or NULL */
@@ -44,13 +44,5 @@ int	node_client_register(const struct node_client_opts *, struct errbuf *);
  */
 int	node_client_fetch(const struct node_client_opts *,
 	    struct artifact_set *files, struct buf *raw, struct errbuf *);
-
-/*
- * Finds the address of the interface that routes to the server at url
- * (a UDP connect, no packet sent) and writes it to out.  Returns 0, or -1
- * with EC_USAGE or EC_REMOTE.
- */
-int	node_client_default_ip(const char *url, char *out, size_t size,
-	    struct errbuf *);
 
 #endif

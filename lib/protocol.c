@@ -91,8 +91,10 @@ out:
 	return rc;
 }
 
-void
-protocol_error_message(const char *text, size_t len, char *msg, size_t size)
+/* Copies member key of an error document into out, or leaves "". */
+static void
+error_member(const char *text, size_t len, const char *key, char *out,
+    size_t size)
 {
 	struct json_object *doc = NULL;
 	struct errbuf eb;
@@ -101,12 +103,24 @@ protocol_error_message(const char *text, size_t len, char *msg, size_t size)
 
 	if (size == 0)
 		return;
-
-	msg[0] = '\0';
-	if (jsonx_parse(text, len, 65536, "error", &doc, &eb) == -1)
+	out[0] = '\0';
+	if (jsonx_parse(text, len, PROTOCOL_ERROR_MAX, "error", &doc,
+	    &eb) == -1)
 		return;
 	if (json_object_is_type(doc, json_type_object) &&
-	    jsonx_get_string(doc, "message", &m, &mlen) == 0)
-		(void)snprintf(msg, size, "%s", m);
+	    jsonx_get_string(doc, key, &m, &mlen) == 0)
+		(void)snprintf(out, size, "%s", m);
 	json_object_put(doc);
+}
+
+void
+protocol_error_message(const char *text, size_t len, char *msg, size_t size)
+{
+	error_member(text, len, "message", msg, size);
+}
+
+void
+protocol_error_code(const char *text, size_t len, char *code, size_t size)
+{
+	error_member(text, len, "code", code, size);
 }

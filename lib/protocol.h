@@ -18,6 +18,9 @@ struct errbuf;
 #define PROTOCOL_PAYLOAD_HEAD	"{\"schema_version\":1,\"files\":["
 #define PROTOCOL_PAYLOAD_TAIL	"]}"
 
+/* The largest error document a client reads. */
+#define PROTOCOL_ERROR_MAX	65536
+
 /* Error codes of the error document. */
 #define PROTOCOL_NOT_READY	"not_ready"
 #define PROTOCOL_MISSING_CONFIG	"missing_config"
@@ -53,5 +56,8 @@ int	protocol_parse_payload(struct artifact_set *, const char *, size_t,
  * NUL-terminated); leaves "" when the text is not one.
  */
 void	protocol_error_message(const char *, size_t, char *msg, size_t size);
+
+/* Reads the code of an error document the same way ("" when none). */
+void	protocol_error_code(const char *, size_t, char *code, size_t size);
 
 #endif

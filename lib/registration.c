@@ -151,6 +151,62 @@ out:
 	return rc;
 }
 
+static int
+is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int
+registration_metadata_check(const char *text, size_t len, size_t max,
+    char **raw, struct errbuf *eb)
+{
+	struct json_object *doc = NULL;
+	struct buf b;
+	size_t start = 0, end = len;
+	int rc = -1;
+
+	*raw = NULL;
+	while (start < end && is_json_space(text[start]))
+		start++;
+	while (end > start && is_json_space(text[end - 1]))
+		end--;
+	/*
+	 * In an array, a number at the end of the text is complete and
+	 * "1,2" is two values, not one.
+	 */
+	buf_init(&b, max + 2);
+	if (buf_addc(&b, '[') == -1 || buf_add(&b, text + start,
+	    end - start) == -1 || buf_addc(&b, ']') == -1) {
+		errbuf_set(eb, EC_INVALID, "over %zu bytes", max);
+		goto out;
+	}
+	if (jsonx_parse(b.data, b.len, b.max, "metadata", &doc, eb) == -1)
+		goto out;
+	if (json_object_array_length(doc) != 1) {
+		errbuf_set(eb, EC_INVALID, "metadata: not one JSON value");
+		goto out;
+	}
+	if (!jsonx_raw_plain(text + start, end - start)) {
+		errbuf_set(eb, EC_INVALID, "metadata: NaN, Infinity, a raw "
+		    "control byte or a lone surrogate");
+		goto out;
+	}
+	if (end - start == 4 && memcmp(text + start, "null", 4) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((*raw = strndup(text + start, end - start)) == NULL) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_object_put(doc);
+	buf_release(&b);
+	return rc;
+}
+
 int
 registration_render(struct buf *b, const struct registration *r)
 {

@@ -31,6 +31,16 @@ int	registration_identifier_check(const char *, size_t, struct errbuf *);
 int	registration_ip_check(const char *, struct errbuf *);
 
 /*
+ * Checks metadata given as text (a flag, a file): one JSON value, plain
+ * as registration_parse requires, at most max bytes.  Sets *raw to its
+ * exact bytes without surrounding white space, a heap string the caller
+ * frees, or NULL for "null".  Returns 0, or -1 with EC_INVALID or
+ * EC_INTERNAL.
+ */
+int	registration_metadata_check(const char *, size_t, size_t max,
+	    char **raw, struct errbuf *);
+
+/*
  * Parses a NodeRegistration document of at most max bytes into r (which
  * must be zeroed or released).  Returns 0, or -1 with EC_INVALID and a
  * message saying which field is wrong, or EC_INTERNAL.

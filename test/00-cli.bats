@@ -2,9 +2,64 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 
+# Every command and bundle verb, as "cfgsync WORDS" takes them.
+COMMANDS=(fetch register serve-bundle serve-exec bundle "bundle pack"
+    "bundle list" "bundle unpack" "bundle check")
+
+# man_page WORDS: the page that documents a command.
+man_page() {
+	local c=${1%% *}
+	printf '%s/man/cfgsync-%s.1\n' "$TOP" "$c"
+}
+
+# synopsis_flags WORDS: the options the man page's SYNOPSIS gives the
+# command, one a line ("-h", "--out"); for a bundle verb, its block only.
+synopsis_flags() {
+	local verb=
+	[[ $1 == "bundle "* ]] && verb=${1#bundle }
+	awk -v verb="$verb" -v whole="$1" '
+		/^\.Sh SYNOPSIS/ { on = 1; next }
+		/^\.Sh/ { on = 0 }
+		!on { next }
+		/^\.Nm / { block = ""; next }
+		/^\.Cm / && block == "" { block = $2; next }
+		{
+			if ((verb == "" && block != "") || (verb != "" && block != verb))
+				next
+			for (i = 1; i < NF; i++) {
+				if ($i != "Fl" && $i != ".Fl")
+					continue
+				f = $(i + 1)
+				if (f == "\\-")
+					continue
+				if (substr(f, 1, 2) == "\\-")
+					print "--" substr(f, 3)
+				else
+					for (j = 1; j <= length(f); j++)
+						print "-" substr(f, j, 1)
+			}
+		}' "$(man_page "$1")" | sort -u
+}
+
+# usage_flags WORDS: the options the command's table puts in its SYNOPSIS:
+# each option's first spelling, but --list-options and --version, which
+# every command takes (cfgsync(1) documents them).
+usage_flags() {
+	cfgsync $1 --list-options | awk '{ split($1, s, ","); print s[1] }' |
+	    grep -vx -e --list-options -e --version | sort -u
+}
+
 @test "cfgsync: --version prints the version" {
 	run -0 --separate-stderr cfgsync --version
 	assert_regex "$output" '^cfgsync [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "cfgsync: COMMAND --version prints the version too" {
+	local c
+	for c in "${COMMANDS[@]}"; do
+		run -0 --separate-stderr cfgsync $c --version
+		assert_regex "$output" '^cfgsync [0-9]+\.[0-9]+\.[0-9]+$'
+	done
 }
 
 @test "cfgsync: help lists every command" {
@@ -19,6 +74,14 @@ load helpers
 	assert_regex "$stderr" "cfgsync: 'no-such-command' is not a cfgsync command"
 }
 
+@test "cfgsync: a mistyped command suggests the nearest one" {
+	run -2 --separate-stderr cfgsync helo
+	assert_equal "$output" ""
+	assert_equal "$stderr" "cfgsync: 'helo' is not a cfgsync command; did you mean 'help'?"
+	run -2 --separate-stderr cfgsync fecth
+	assert_regex "$stderr" "did you mean 'fetch'\?$"
+}
+
 @test "cfgsync: an unknown NAME runs cfgsync-NAME from PATH" {
 	mkdir -p "$BATS_TEST_TMPDIR/bin"
 	printf '#!/bin/sh\necho "ext $*"\n' >"$BATS_TEST_TMPDIR/bin/cfgsync-hello"
@@ -27,29 +90,99 @@ load helpers
 	assert_output "ext a b"
 }
 
-@test "cfgsync: every command answers -h on stdout, exit 0" {
-	for c in fetch register serve-bundle; do
-		run -0 --separate-stderr cfgsync "$c" -h
+@test "cfgsync: help COMMAND opens the man page where man has it" {
+	local bin=$BATS_TEST_TMPDIR/bin
+	mkdir -p "$bin"
+	# A man(1) that knows only cfgsync-fetch, and says how it was run.
+	cat >"$bin/man" <<-'SH'
+	#!/bin/sh
+	if [ "$1" = -w ]; then [ "$2" = cfgsync-fetch ]; exit; fi
+	echo "man $*"
+	SH
+	chmod +x "$bin/man"
+	PATH="$bin:$PATH" run -0 --separate-stderr cfgsync help fetch
+	assert_output "man cfgsync-fetch"
+	# No page: the usage instead.
+	PATH="$bin:$PATH" run -0 --separate-stderr cfgsync help register
+	assert_regex "$output" '^usage: cfgsync register'
+}
+
+@test "cfgsync: help COMMAND without man prints the usage" {
+	local bin=$BATS_TEST_TMPDIR/bin
+	mkdir -p "$bin"
+	ln -s "$TOP/cfgsync" "$bin/cfgsync"
+	run -0 --separate-stderr env PATH="$bin" "$bin/cfgsync" help serve-exec
+	assert_regex "$output" '^usage: cfgsync serve-exec'
+	assert_equal "$stderr" ""
+}
+
+@test "cfgsync: every command answers -h on stdout, one line per option" {
+	local c n
+	for c in "${COMMANDS[@]}"; do
+		run -0 --separate-stderr cfgsync $c -h
 		assert_regex "$output" "^usage: cfgsync $c"
 		assert_equal "$stderr" ""
+		# Every option of the table has its line, within 80 columns.
+		n=$(cfgsync $c --list-options | wc -l)
+		assert_equal "$(printf '%s\n' "$output" | grep -c '^  *-')" "$n"
+		run -1 grep -E '^.{81,}$' <<<"$output"
 	done
 }
 
-@test "cfgsync: every command refuses a bad flag with exit 2" {
-	for c in fetch register serve-bundle; do
-		run -2 --separate-stderr cfgsync "$c" --no-such-flag
+@test "cfgsync: every command refuses a bad flag with exit 2 and its usage" {
+	local c
+	for c in "${COMMANDS[@]}"; do
+		run -2 --separate-stderr cfgsync $c --no-such-flag
+		assert_equal "$output" ""
 		assert_regex "$stderr" "usage: cfgsync $c"
 	done
 }
 
-@test "cfgsync: every option in a command's usage is in its man page" {
-	local c page opt missing=
-	for c in fetch register serve-bundle serve-exec bundle; do
-		page="$TOP/man/cfgsync-$c.1"
-		for opt in $(cfgsync "$c" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
-			grep -q -- "^\.It Fl \\\\-${opt#--}\b\|Fl \\\\-${opt#--}\b" "$page" ||
-			    missing="$missing $c:$opt"
+@test "cfgsync: usage and man page SYNOPSIS name the same options" {
+	local c diff
+	for c in "${COMMANDS[@]}"; do
+		diff=$(diff <(usage_flags "$c") <(synopsis_flags "$c")) ||
+		    fail "$c: usage (<) and SYNOPSIS (>) differ: $diff"
+	done
+}
+
+@test "cfgsync: every option is described in its man page" {
+	local c opt long missing=
+	for c in "${COMMANDS[@]}"; do
+		for opt in $(cfgsync $c --list-options | awk '{ print $1 }'); do
+			long=${opt##*,}
+			case $long in --list-options|--version) continue ;; esac
+			grep -qE -- "^\\.It .*Fl \\\\${long#-}( |$)" \
+			    "$(man_page "$c")" || missing="$missing $c:$long"
 		done
 	done
 	assert_equal "$missing" ""
+	# The options every command takes are in the overview.
+	grep -q 'Fl \\-list-options' "$TOP/man/cfgsync.1"
+	grep -q 'Fl \\-version' "$TOP/man/cfgsync.1"
+}
+
+@test "cfgsync: options may follow operands, and -- ends them" {
+	run -0 --separate-stderr cfgsync bundle list "$TOP/share/bundles/demo.json" --json
+	assert_regex "$output" '^\[\{"identifier":"node-1"'
+	# After --, a name that looks like an option is an operand.
+	run -2 --separate-stderr cfgsync bundle check -- --json
+	assert_regex "$stderr" 'open --json: No such file'
+}
+
+@test "cfgsync: --listen refuses a port over 65535" {
+	run -2 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:99999 \
+	    "$TOP/share/bundles/demo.json"
+	assert_regex "$stderr" 'port 99999 is not a number from 0 to 65535'
+	run -2 --separate-stderr cfgsync serve-bundle --listen :x \
+	    "$TOP/share/bundles/demo.json"
+}
+
+@test "cfgsync: --list-options gives each option once, with its argument" {
+	run -0 --separate-stderr cfgsync fetch --list-options
+	assert_line -- "--out DIR"
+	assert_line -- "-q,--quiet"
+	assert_line -- "--print"
+	run -0 --separate-stderr cfgsync bundle pack --list-options
+	assert_line -- "-o,--output OUT"
 }

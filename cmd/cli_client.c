@@ -1,0 +1,160 @@
+/*
+ * The options every node client takes (cli_client.h).
+ */
+#include "cli_client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "diag.h"
+#include "errbuf.h"
+#include "exitcode.h"
+#include "fsx.h"
+#include "registration.h"
+#include "banned.h"
+
+#define CLI_METADATA_MAX	(1UL << 20)
+#define CLI_TIMEOUT_MAX		(31UL * 24 * 3600)
+
+const struct cli_option cli_client_options[] = {
+	{ "cacert", 0, "FILE", CLI_OPT_CACERT,
+	    "trust the CA certificates in FILE for HTTPS" },
+	{ "id", 0, "IDENTIFIER", CLI_OPT_ID,
+	    "this node's identifier (default the host name)" },
+	{ "ip", 0, "ADDRESS", CLI_OPT_IP,
+	    "this node's address (default: routed to the server)" },
+	{ "metadata", 0, "JSON", CLI_OPT_METADATA,
+	    "metadata for the materializer, one JSON value" },
+	{ "metadata-file", 0, "FILE", CLI_OPT_METADATA_FILE,
+	    "read the metadata from FILE" },
+	{ "quiet", 'q', NULL, CLI_OPT_CLIENT_QUIET,
+	    "print no progress, only errors" },
+	{ "server", 0, "URL", CLI_OPT_SERVER_URL,
+	    "config server (default http://127.0.0.1:4400)" },
+	{ "timeout", 0, "SECONDS", CLI_OPT_TIMEOUT,
+	    "give up after this long (default 300; 0: never)" },
+	{ "token-file", 0, "FILE", CLI_OPT_CLIENT_TOKEN_FILE,
+	    "send the bearer token on the first line of FILE" },
+	CLI_OPTIONS_END
+};
+
+void
+cli_client_init(struct cli_client *c)
+{
+	const char *v;
+
+	memset(c, 0, sizeof(*c));
+	c->opts.server = "http://127.0.0.1:4400";
+	c->opts.timeout = 300;
+	c->opts.poll_wait = 30;
+	if ((v = getenv("CFG_SERVER_ADDR")) != NULL && v[0] != '\0')
+		c->opts.server = v;
+	if ((v = getenv("CFG_HOST_IDENTIFIER")) != NULL && v[0] != '\0')
+		c->opts.identifier = v;
+	if ((v = getenv("CFG_HOST_IP")) != NULL && v[0] != '\0')
+		c->opts.ip = v;
+	if ((v = getenv("CFG_REGISTRATION_METADATA_JSON")) != NULL &&
+	    v[0] != '\0')
+		c->metadata_arg = v;
+}
+
+int
+cli_client_opt(struct cli_client *c, int id, const char *arg)
+{
+	switch (id) {
+	case CLI_OPT_CACERT:
+		c->opts.cacert = arg;
+		break;
+	case CLI_OPT_ID:
+		c->opts.identifier = arg;
+		break;
+	case CLI_OPT_IP:
+		c->opts.ip = arg;
+		break;
+	case CLI_OPT_METADATA:
+		c->metadata_arg = arg;
+		c->metadata_file = NULL;
+		break;
+	case CLI_OPT_METADATA_FILE:
+		c->metadata_file = arg;
+		c->metadata_arg = NULL;
+		break;
+	case CLI_OPT_CLIENT_QUIET:
+		diag_set_quiet(1);
+		break;
+	case CLI_OPT_SERVER_URL:
+		c->opts.server = arg;
+		break;
+	case CLI_OPT_TIMEOUT:
+		c->opts.timeout = (unsigned)cli_uint_opt("--timeout", arg, 0,
+		    CLI_TIMEOUT_MAX);
+		break;
+	case CLI_OPT_CLIENT_TOKEN_FILE:
+		c->token_file = arg;
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/* Checks that text is one JSON value; returns its exact bytes. */
+static char *
+check_metadata(const char *what, const char *text)
+{
+	struct errbuf eb;
+	char *raw;
+
+	if (registration_metadata_check(text, strlen(text), CLI_METADATA_MAX,
+	    &raw, &eb) == -1)
+		cli_usage_error("%s: %s", what, eb.msg);
+	return raw;
+}
+
+void
+cli_client_finish(struct cli_client *c)
+{
+	struct errbuf eb;
+	struct buf b;
+
+	if (strncmp(c->opts.server, "http://", 7) != 0 &&
+	    strncmp(c->opts.server, "https://", 8) != 0)
+		cli_usage_error("--server %s: not an http:// or https:// URL",
+		    c->opts.server);
+	if (c->opts.identifier == NULL) {
+		if (gethostname(c->host, sizeof(c->host) - 1) == -1)
+			cli_die(EC_INTERNAL, "gethostname: %s",
+			    strerror(errno));
+		c->opts.identifier = c->host;
+	}
+	if (registration_identifier_check(c->opts.identifier,
+	    strlen(c->opts.identifier), &eb) == -1)
+		cli_usage_error("--id %s: %s", c->opts.identifier, eb.msg);
+	if (c->opts.ip != NULL && registration_ip_check(c->opts.ip, &eb) == -1)
+		cli_usage_error("--ip: %s", eb.msg);
+	if (c->metadata_file != NULL) {
+		buf_init(&b, CLI_METADATA_MAX);
+		if (fsx_read_file(c->metadata_file, &b, &eb) == -1)
+			cli_die(EC_USAGE, "--metadata-file: %s", eb.msg);
+		c->metadata = check_metadata(c->metadata_file, b.data);
+		buf_release(&b);
+	} else if (c->metadata_arg != NULL)
+		c->metadata = check_metadata("--metadata", c->metadata_arg);
+	c->opts.metadata = c->metadata;
+	if (c->token_file != NULL) {
+		c->token = cli_read_token(c->token_file);
+		c->opts.token = c->token;
+	}
+}
+
+void
+cli_client_release(struct cli_client *c)
+{
+	cli_token_free(c->token);
+	c->token = NULL;
+	free(c->metadata);
+	c->metadata = NULL;
+}

@@ -1,0 +1,69 @@
+/*
+ * The options every server takes (SPEC 7), and a server's life: start the
+ * HTTP server, print where it listens, write the port file, wait for
+ * signals.  cmd/cli_server.c.
+ */
+#ifndef CFGSYNC_CLI_SERVER_H
+#define CFGSYNC_CLI_SERVER_H
+
+#include <stddef.h>
+
+#include "cli.h"
+#include "http_server.h"
+
+struct buf;
+
+enum {
+	CLI_OPT_CONN_TIMEOUT = CLI_OPT_SHARED,
+	CLI_OPT_LISTEN,
+	CLI_OPT_LOG_FORMAT,
+	CLI_OPT_MAX_BODY,
+	CLI_OPT_MAX_CONNECTIONS,
+	CLI_OPT_PORT_FILE,
+	CLI_OPT_SERVER_QUIET,
+	CLI_OPT_THREADS,
+	CLI_OPT_TLS_CERT,
+	CLI_OPT_TLS_KEY,
+	CLI_OPT_SERVER_TOKEN_FILE
+};
+
+/* The rows of the server options, for a cli_command's sets. */
+extern const struct cli_option cli_server_options[];
+
+struct cli_server {
+	struct http_server_config cfg;
+	const char	*port_file;
+	char		*token;		/* read from --token-file */
+	char		 listen[300];	/* --listen, HOST filled in */
+};
+
+/* Sets the server defaults. */
+void	cli_server_init(struct cli_server *);
+
+/* Takes one server option; returns 1 when id was one, else 0. */
+int	cli_server_opt(struct cli_server *, int id, const char *arg);
+
+/*
+ * Blocks SIGTERM, SIGINT and SIGHUP in this thread and every thread it
+ * starts afterwards (cli_server_wait takes them with sigwait), and ignores
+ * SIGPIPE.  Call before starting threads; cli_server_start calls it too.
+ */
+void	cli_block_signals(void);
+
+/*
+ * Starts the HTTP server for routes, handing ctx to the handlers, prints
+ * "listening on URL" and writes the port file.  Dies on failure.
+ */
+struct http_server *cli_server_start(struct cli_server *,
+	    const struct http_route *, size_t nroutes, void *ctx,
+	    int (*metrics)(void *, struct buf *));
+
+/*
+ * Waits for signals: SIGHUP calls on_hup(arg) when not NULL; SIGTERM or
+ * SIGINT return, so the caller stops the server.
+ */
+void	cli_server_wait(void (*on_hup)(void *), void *arg);
+
+void	cli_server_release(struct cli_server *);
+
+#endif
