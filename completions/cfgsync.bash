@@ -1,237 +1,130 @@
 # bash completion for cfgsync(1)
 #
 # Install as /usr/share/bash-completion/completions/cfgsync, or source it
-# from ~/.bashrc.  It uses the bash-completion helpers where they are
-# loaded and works without them.
+# from ~/.bashrc.  The options come from the program itself
+# (`cfgsync COMMAND --list-options`), so they are never out of date; this
+# file knows only how to complete operands and option arguments.
 
 _cfgsync_commands="bundle fetch help register serve-bundle serve-exec"
-# What "cfgsync help" takes: every command but help itself.
-_cfgsync_help_commands="bundle fetch register serve-bundle serve-exec"
 _cfgsync_bundle_verbs="check list pack unpack"
 
-_cfgsync_server_opts="--connection-timeout --help --listen --log-format
-	--max-body --max-connections --port-file --quiet --threads --tls-cert
-	--tls-key --token-file -h -q"
-_cfgsync_client_opts="--cacert --help --id --ip --metadata --metadata-file
-	--quiet --server --timeout --token-file -h -q"
-_cfgsync_limit_opts="--max-entries --max-file-size --max-total-size"
-
-# _cfgsync_takes_arg OPTION: true if OPTION takes an argument.
-_cfgsync_takes_arg()
+# _cfgsync_options WORDS...: "SPELLING ARG" lines, one per spelling.
+_cfgsync_options()
 {
-	case $1 in
-	--cacert|--connection-timeout|--debounce|--format|--id|--ip|\
-	--listen|--log-format|--materializer-timeout|--max-body|\
-	--max-connections|--max-entries|--max-file-size|--max-output|\
-	--max-payload|\
-	--max-registrations|--max-total-size|--metadata|--metadata-file|\
-	--out|--output|--persist|--poll-wait|--port-file|--route|--server|\
-	--state|--threads|--timeout|--tls-cert|--tls-key|--token-file|-o)
-		return 0
-		;;
-	esac
-	return 1
+	local names arg n
+	"${_cfgsync_prog:-cfgsync}" "$@" --list-options 2>/dev/null |
+	while read -r names arg; do
+		local IFS=,
+		for n in $names; do
+			printf '%s\n' "$n${arg:+ $arg}"
+		done
+	done
 }
 
-# _cfgsync_files [-d]: complete file names, or directory names with -d.
-_cfgsync_files()
+# _cfgsync_complete_arg ARG: complete an option argument named ARG.
+_cfgsync_complete_arg()
 {
 	local IFS=$'\n'
-	compopt -o filenames 2>/dev/null
-	if [[ $1 == -d ]]; then
-		COMPREPLY=($(compgen -d -- "$cur"))
-	else
+	case $1 in
+	FILE|OUT|BUNDLE)
+		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
-	fi
-}
-
-_cfgsync_words()
-{
-	COMPREPLY=($(compgen -W "$1" -- "$cur"))
+		;;
+	DIR)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -d -- "$cur"))
+		;;
+	*'|'*)
+		COMPREPLY=($(compgen -W "${1//|/$'\n'}" -- "$cur"))
+		;;
+	ARTIFACT=PATH)
+		if [[ $cur == *=* ]]; then
+			local art=${cur%%=*}
+			cur=${cur#*=}
+			compopt -o filenames 2>/dev/null
+			COMPREPLY=($(compgen -f -- "$cur"))
+			[[ $COMP_WORDBREAKS == *=* ]] ||
+			    COMPREPLY=("${COMPREPLY[@]/#/$art=}")
+		fi
+		;;
+	esac
 }
 
 _cfgsync()
 {
-	local cur prev words cword
-	local i w cmd= verb= nargs=0 dd=0
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+	local _cfgsync_prog=${COMP_WORDS[0]}
+	local i w cmd= verb= nargs=0 opts arg line
 
-	if declare -F _get_comp_words_by_ref >/dev/null; then
-		_get_comp_words_by_ref -n =: cur prev words cword
-	else
-		words=("${COMP_WORDS[@]}")
-		cword=$COMP_CWORD
-		cur=${COMP_WORDS[COMP_CWORD]}
-		prev=${COMP_WORDS[COMP_CWORD-1]}
-	fi
-
-	# After "--", serve-exec and fetch take a command line of their own.
+	# The command, the bundle verb, and how many operands precede cur.
 	for ((i = 1; i < COMP_CWORD; i++)); do
-		if [[ ${COMP_WORDS[i]} == -- ]]; then
-			dd=$i
-			break
-		fi
-	done
-
-	# Find the command, the bundle verb and the operands before cur.
-	for ((i = 1; i < cword; i++)); do
-		w=${words[i]}
+		w=${COMP_WORDS[i]}
 		if [[ -z $cmd ]]; then
-			if [[ $w != -* ]]; then
-				cmd=$w
+			[[ $w != -* ]] && cmd=$w
+			continue
+		fi
+		if [[ $w == -- ]]; then
+			# After "--", a command line of its own.
+			if [[ $cmd == fetch || $cmd == serve-exec ]]; then
+				if declare -F _command_offset >/dev/null; then
+					_command_offset $((i + 1))
+				else
+					COMPREPLY=($(compgen -c -- "$cur"))
+				fi
+				return 0
 			fi
 			continue
 		fi
-		[[ $w == -- ]] && break
-		if _cfgsync_takes_arg "$w"; then
-			((i++))
+		if [[ $cmd == bundle && -z $verb && $w != -* ]]; then
+			verb=$w
 		elif [[ $w != -* ]]; then
-			if [[ $cmd == bundle && -z $verb ]]; then
-				verb=$w
-			else
-				((nargs++))
-			fi
+			((nargs++))
 		fi
 	done
-
-	local ext
-	if [[ -z $cmd || $cmd == help ]]; then
-		ext=$(compgen -c cfgsync- 2>/dev/null | sed 's/^cfgsync-//')
-	fi
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
-			_cfgsync_words "--help --version -h"
+			COMPREPLY=($(compgen -W "--help --version -h" -- "$cur"))
 		else
-			_cfgsync_words "$_cfgsync_commands $ext"
+			COMPREPLY=($(compgen -W "$_cfgsync_commands $(compgen -c \
+			    cfgsync- 2>/dev/null | sed 's/^cfgsync-//')" -- "$cur"))
 		fi
 		return 0
 	fi
-
-	if ((dd > 0)) && [[ $cmd == fetch || $cmd == serve-exec ]]; then
-		if declare -F _command_offset >/dev/null; then
-			_command_offset $((dd + 1))
-		elif ((COMP_CWORD == dd + 1)); then
-			COMPREPLY=($(compgen -c -- "$cur"))
-		else
-			_cfgsync_files
-		fi
+	if [[ $cmd == help ]]; then
+		((nargs == 0)) && COMPREPLY=($(compgen -W \
+		    "${_cfgsync_commands/help/}" -- "$cur"))
 		return 0
 	fi
-
-	# Option arguments.
-	case $prev in
-	--format)
-		_cfgsync_words "json tar tar.gz tar.xz tar.zst zip"
+	if [[ $cmd == bundle && -z $verb ]]; then
+		COMPREPLY=($(compgen -W "$_cfgsync_bundle_verbs" -- "$cur"))
 		return 0
-		;;
-	--log-format)
-		_cfgsync_words "text json"
+	fi
+	opts=$(_cfgsync_options $cmd $verb)
+	# The argument of the option before cur.
+	line=$(printf '%s\n' "$opts" | awk -v o="$prev" '$1 == o && NF > 1')
+	if [[ -n $line ]]; then
+		_cfgsync_complete_arg "${line#* }"
 		return 0
-		;;
-	--cacert|--metadata-file|--output|--persist|--port-file|--state|\
-	--tls-cert|--tls-key|--token-file|-o)
-		_cfgsync_files
+	fi
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$(printf '%s\n' "$opts" |
+		    awk '{ print $1 }') --" -- "$cur"))
 		return 0
-		;;
-	--out)
-		_cfgsync_files -d
-		return 0
-		;;
-	--route)
-		# ARTIFACT=PATH: complete PATH once the "=" is typed.  When
-		# "=" breaks words, readline replaces only what follows it.
-		if [[ $cur == *=* ]]; then
-			local art=${cur%%=*}
-			cur=${cur#*=}
-			_cfgsync_files
-			[[ $COMP_WORDBREAKS == *=* ]] ||
-			    COMPREPLY=("${COMPREPLY[@]/#/$art=}")
-		fi
-		return 0
-		;;
-	esac
-	_cfgsync_takes_arg "$prev" && return 0
-
-	case $cmd in
-	help)
-		((nargs == 0)) && _cfgsync_words "$_cfgsync_help_commands $ext"
-		;;
-	serve-bundle)
-		if [[ $cur == -* ]]; then
-			_cfgsync_words "$_cfgsync_server_opts $_cfgsync_limit_opts"
+	fi
+	case $cmd${verb:+ $verb} in
+	"bundle pack")
+		_cfgsync_complete_arg DIR ;;
+	"bundle unpack")
+		if ((nargs == 0)); then
+			_cfgsync_complete_arg FILE
 		else
-			_cfgsync_files
-		fi
-		;;
-	serve-exec)
-		# PROGRAM must follow "--": offer it before anything else.
-		if [[ $cur == -* ]]; then
-			_cfgsync_words "$_cfgsync_server_opts --debounce
-			    --materializer-timeout --max-output
-			    --max-registrations --persist --state --"
-		else
-			_cfgsync_words "--"
-		fi
-		;;
-	register)
-		[[ $cur == -* ]] && _cfgsync_words "$_cfgsync_client_opts"
-		;;
-	fetch)
-		# A command may only follow "--".
-		if [[ $cur == -* ]]; then
-			_cfgsync_words "$_cfgsync_client_opts --max-payload
-			    --no-register --out --poll-wait --print --route --"
-		else
-			_cfgsync_words "--"
-		fi
-		;;
-	bundle)
-		if [[ -z $verb ]]; then
-			if [[ $cur == -* ]]; then
-				_cfgsync_words "--help -h"
-			else
-				_cfgsync_words "$_cfgsync_bundle_verbs"
-			fi
-			return 0
-		fi
-		case $verb in
-		pack)
-			if [[ $cur == -* ]]; then
-				_cfgsync_words "--format --hash --help --output
-				    $_cfgsync_limit_opts -h -o"
-			else
-				_cfgsync_files -d
-			fi
-			;;
-		list)
-			if [[ $cur == -* ]]; then
-				_cfgsync_words "--help --json -h
-				    $_cfgsync_limit_opts"
-			else
-				_cfgsync_files
-			fi
-			;;
-		unpack)
-			if [[ $cur == -* ]]; then
-				_cfgsync_words "--help -h $_cfgsync_limit_opts"
-			elif ((nargs == 0)); then
-				_cfgsync_files
-			else
-				_cfgsync_files -d
-			fi
-			;;
-		check)
-			if [[ $cur == -* ]]; then
-				_cfgsync_words "--help -h $_cfgsync_limit_opts"
-			else
-				_cfgsync_files
-			fi
-			;;
-		esac
-		;;
+			_cfgsync_complete_arg DIR
+		fi ;;
+	fetch|serve-exec)
+		COMPREPLY=($(compgen -W "--" -- "$cur")) ;;
+	register) ;;
 	*)
-		# An extension command: offer file names.
-		_cfgsync_files
-		;;
+		_cfgsync_complete_arg FILE ;;
 	esac
 	return 0
 }

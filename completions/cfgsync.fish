@@ -1,21 +1,56 @@
 # fish completion for cfgsync(1)
 #
-# Install as /usr/share/fish/vendor_completions.d/cfgsync.fish.
+# Install as /usr/share/fish/vendor_completions.d/cfgsync.fish.  The
+# options come from the program itself (`cfgsync COMMAND --list-options`),
+# so they are never out of date; this file knows only how to complete
+# operands and option arguments.
 
-# Options that take an argument, so that their argument is not taken for
-# a command or an operand.
-set -g __cfgsync_argopts --cacert --connection-timeout --debounce --format \
-    --id --ip --listen --log-format --materializer-timeout --max-body \
-    --max-connections --max-entries --max-file-size --max-output \
-    --max-payload --max-registrations --max-total-size --metadata --metadata-file --out \
-    --output --persist --poll-wait --port-file --route --server --state \
-    --threads --timeout --tls-cert --tls-key --token-file -o
+# The "SPELLINGS [ARG]" lines of the command being typed.
+function __cfgsync_list_options
+    set -l w (__cfgsync_words)
+    set -q w[1]; or return
+    set -l cmd $w[1]
+    test "$w[1]" = bundle; and set -q w[2]; and set cmd bundle $w[2]
+    cfgsync $cmd --list-options 2>/dev/null
+end
+
+# Every spelling of every option.
+function __cfgsync_option_words
+    for line in (__cfgsync_list_options)
+        string split , -- (string split ' ' -- $line)[1]
+    end
+end
+
+# The argument name of the option before the cursor, if it takes one.
+function __cfgsync_prev_arg
+    set -l prev (commandline -opc)[-1]
+    for line in (__cfgsync_list_options)
+        set -l parts (string split ' ' -- $line)
+        set -q parts[2]; and contains -- $prev (string split , -- $parts[1]); and echo $parts[2]; and return 0
+    end
+    return 1
+end
+
+# Completes the argument of the option before the cursor.
+function __cfgsync_complete_arg
+    set -l arg (__cfgsync_prev_arg)
+    switch $arg
+        case FILE OUT BUNDLE
+            __fish_complete_path (commandline -ct)
+        case DIR
+            __fish_complete_directories (commandline -ct)
+        case '*|*'
+            string split '|' -- $arg
+    end
+end
 
 # Print the command, the bundle verb if any, and the operands before the
 # cursor, one per line; stop at "--".
 function __cfgsync_words
     set -l tokens (commandline -opc)
     set -e tokens[1]
+    set -l words
+    set -l argopts
     set -l skip 0
     for t in $tokens
         if test $skip = 1
@@ -24,15 +59,24 @@ function __cfgsync_words
         end
         switch $t
             case --
-                return
+                break
             case '--*=*'
                 continue
             case '-*'
-                contains -- $t $__cfgsync_argopts; and set skip 1
+                contains -- $t $argopts; and set skip 1
                 continue
         end
-        echo $t
+        set -a words $t
+        # Once the command (and bundle verb) is known, so are its options
+        # that take an argument.
+        if test (count $words) -eq 1 -a "$t" != bundle; or test (count $words) -eq 2 -a "$words[1]" = bundle
+            for line in (cfgsync $words --list-options 2>/dev/null)
+                set -l parts (string split ' ' -- $line)
+                set -q parts[2]; and set -a argopts (string split , -- $parts[1])
+            end
+        end
     end
+    string join \n -- $words
 end
 
 # True if the command line has no command yet.
@@ -100,58 +144,12 @@ complete -c cfgsync -n '__cfgsync_is help; and __cfgsync_nargs 0' -f \
     -a '(__cfgsync_extensions)' -d 'Extension command'
 complete -c cfgsync -n '__cfgsync_is help; and not __cfgsync_nargs 0' -f
 
-# Server options: serve-bundle and serve-exec.
-set -l srv '__cfgsync_is serve-bundle serve-exec'
-complete -c cfgsync -n $srv -l connection-timeout -x -d 'Close idle connections after SECONDS'
-complete -c cfgsync -n $srv -l listen -x -d 'Listen on [HOST:]PORT (default 0.0.0.0:4400)'
-complete -c cfgsync -n $srv -l log-format -x -a 'text json' -d 'Format of the request log'
-complete -c cfgsync -n $srv -l max-body -x -d 'Largest request body in bytes'
-complete -c cfgsync -n $srv -l max-connections -x -d 'Most connections at a time'
-complete -c cfgsync -n $srv -l port-file -r -F -d 'Write the port number to FILE'
-complete -c cfgsync -n $srv -s q -l quiet -d 'Write no request log lines'
-complete -c cfgsync -n $srv -l threads -x -d 'Number of worker threads'
-complete -c cfgsync -n $srv -l tls-cert -r -F -d 'PEM certificate chain for HTTPS'
-complete -c cfgsync -n $srv -l tls-key -r -F -d 'PEM private key for HTTPS'
-complete -c cfgsync -n $srv -l token-file -r -F -d 'Require the bearer token in FILE'
-
-# Bundle limits: serve-bundle and every bundle verb.
-set -l lim '__cfgsync_is serve-bundle; or __cfgsync_verb pack list unpack check'
-complete -c cfgsync -n $lim -l max-entries -x -d 'Most files in a bundle (archive entries)'
-complete -c cfgsync -n $lim -l max-file-size -x -d 'Largest file in a bundle, in bytes'
-complete -c cfgsync -n $lim -l max-total-size -x -d 'Most bytes of files in a bundle'
-
-# serve-exec
-set -l exe '__cfgsync_is serve-exec'
-complete -c cfgsync -n $exe -l debounce -x -d 'Coalesce registrations for MS milliseconds'
-complete -c cfgsync -n $exe -l materializer-timeout -x -d 'Kill the materializer after SECONDS'
-complete -c cfgsync -n $exe -l max-output -x -d 'Largest materializer output in bytes'
-complete -c cfgsync -n $exe -l max-registrations -x -d 'Most registrations'
-complete -c cfgsync -n $exe -l persist -r -F -d 'Write each ready result to FILE'
-complete -c cfgsync -n $exe -l state -r -F -d 'Journal registrations in FILE'
-complete -c cfgsync -n $exe -f -a -- -d 'Then the materializer and its arguments'
-
-# Client options: register and fetch.
-set -l cli '__cfgsync_is register fetch'
-complete -c cfgsync -n $cli -f
-complete -c cfgsync -n $cli -l cacert -r -F -d 'Verify the server against these CA certificates'
-complete -c cfgsync -n $cli -l id -x -a '(echo $hostname)' -d 'Node identifier (default the host name)'
-complete -c cfgsync -n $cli -l ip -x -d 'Node address'
-complete -c cfgsync -n $cli -l metadata -x -d 'Registration metadata as JSON'
-complete -c cfgsync -n $cli -l metadata-file -r -F -d 'Read the registration metadata from FILE'
-complete -c cfgsync -n $cli -s q -l quiet -d 'Write no progress lines'
-complete -c cfgsync -n $cli -l server -x -d 'Server URL (default http://127.0.0.1:4400)'
-complete -c cfgsync -n $cli -l timeout -x -d 'Give up after SECONDS (0: never)'
-complete -c cfgsync -n $cli -l token-file -r -F -d 'Send the bearer token in FILE'
-
-# fetch
-set -l fet '__cfgsync_is fetch'
-complete -c cfgsync -n $fet -l no-register -d 'Do not register first'
-complete -c cfgsync -n $fet -l out -x -a '(__fish_complete_directories)' -d 'Write every file under DIR'
-complete -c cfgsync -n $fet -l poll-wait -x -d 'Long-poll SECONDS (0: off)'
-complete -c cfgsync -n $fet -l max-payload -x -d 'Refuse a payload over BYTES'
-complete -c cfgsync -n $fet -l print -d 'Write the payload JSON to standard output'
-complete -c cfgsync -n $fet -l route -x -d 'Write ARTIFACT=PATH elsewhere'
-complete -c cfgsync -n $fet -a -- -d 'Then the command to execute'
+# Options and their arguments, from the program's own table.
+complete -c cfgsync -n 'not __cfgsync_needs_command; and not __cfgsync_after_dashdash; and string match -q -- "-*" (commandline -ct)' \
+    -f -a '(__cfgsync_option_words)'
+complete -c cfgsync -n 'not __cfgsync_after_dashdash; and __cfgsync_prev_arg >/dev/null' \
+    -f -a '(__cfgsync_complete_arg)'
+complete -c cfgsync -n '__cfgsync_is fetch serve-exec' -f -a -- -d 'Then the command line to run'
 
 # After "--": the command line of fetch or serve-exec.
 complete -c cfgsync -n __cfgsync_after_dashdash -f -a '(__cfgsync_complete_dashdash)'
@@ -166,12 +164,7 @@ complete -c cfgsync -n '__cfgsync_is bundle; and test (count (__cfgsync_words)) 
     -f -a unpack -d 'Extract a bundle into a directory'
 complete -c cfgsync -n '__cfgsync_is bundle; and test (count (__cfgsync_words)) -eq 1' \
     -f -a check -d 'Validate a bundle'
-complete -c cfgsync -n '__cfgsync_verb pack' -l format -x \
-    -a 'json tar tar.gz tar.xz tar.zst zip' -d 'Bundle format'
-complete -c cfgsync -n '__cfgsync_verb pack' -l hash -d 'Add the sha256 of each file'
-complete -c cfgsync -n '__cfgsync_verb pack' -s o -l output -r -F -d 'Write the bundle to FILE'
 complete -c cfgsync -n '__cfgsync_verb pack; and __cfgsync_nargs 0' -x \
     -a '(__fish_complete_directories)'
-complete -c cfgsync -n '__cfgsync_verb list' -l json -d 'Print the listing as JSON'
 complete -c cfgsync -n '__cfgsync_verb unpack; and __cfgsync_nargs 1' -x \
     -a '(__fish_complete_directories)'

@@ -181,15 +181,15 @@ registration_metadata_check(const char *text, size_t len, size_t max,
 		errbuf_set(eb, EC_INVALID, "over %zu bytes", max);
 		goto out;
 	}
-	if (jsonx_parse(b.data, b.len, b.max, "metadata", &doc, eb) == -1)
-		goto out;
-	if (json_object_array_length(doc) != 1) {
-		errbuf_set(eb, EC_INVALID, "metadata: not one JSON value");
+	/* Its offsets would be one off: say only what is wrong. */
+	if (jsonx_parse(b.data, b.len, b.max, "metadata", &doc, eb) == -1 ||
+	    json_object_array_length(doc) != 1) {
+		errbuf_set(eb, EC_INVALID, "not one JSON value");
 		goto out;
 	}
 	if (!jsonx_raw_plain(text + start, end - start)) {
-		errbuf_set(eb, EC_INVALID, "metadata: NaN, Infinity, a raw "
-		    "control byte or a lone surrogate");
+		errbuf_set(eb, EC_INVALID, "NaN, Infinity, a raw control "
+		    "byte or a lone surrogate");
 		goto out;
 	}
 	if (end - start == 4 && memcmp(text + start, "null", 4) == 0) {

@@ -186,3 +186,42 @@ usage_flags() {
 	run -0 --separate-stderr cfgsync bundle pack --list-options
 	assert_line -- "-o,--output OUT"
 }
+
+# complete WORDS...: what the bash completion offers for the last word.
+bash_complete() {
+	bash -c '
+		source "$1/completions/cfgsync.bash"
+		shift
+		COMP_WORDS=("$@")
+		COMP_CWORD=$(($# - 1))
+		COMP_LINE="$*"
+		COMP_WORDBREAKS=" "
+		_cfgsync
+		printf "%s\n" "${COMPREPLY[@]}"
+	' _ "$TOP" "$@"
+}
+
+@test "completions: bash offers the options of each command's table" {
+	run -0 bash_complete cfgsync fetch --p
+	assert_line -- --poll-wait
+	assert_line -- --print
+	refute_line -- --persist
+	run -0 bash_complete cfgsync serve-exec --per
+	assert_output -- --persist
+	run -0 bash_complete cfgsync bundle pack --f
+	assert_output -- --format
+	run -0 bash_complete cfgsync bundle pack --format t
+	assert_line tar.gz
+	run -0 bash_complete cfgsync serve-bundle --log-format ""
+	assert_line json
+	assert_line text
+	run -0 bash_complete cfgsync bundle ""
+	assert_line unpack
+}
+
+@test "completions: zsh and fish files parse where the shells are installed" {
+	local ran=
+	if command -v zsh >/dev/null; then zsh -n "$TOP/completions/_cfgsync"; ran=1; fi
+	if command -v fish >/dev/null; then fish -n "$TOP/completions/cfgsync.fish"; ran=1; fi
+	[ -n "$ran" ] || skip "neither zsh nor fish is installed"
+}

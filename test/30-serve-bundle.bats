@@ -586,3 +586,12 @@ open(sys.argv[2], "w").write(big)' "$T/b.json" "$T/big.expected"
 	run jq -r '[.files[].path] | join(" ")' "$T/p2.json"
 	assert_output "big.txt small"
 }
+
+@test "serve-bundle: options may follow BUNDLE, and :PORT listens on every address" {
+	local T=$BATS_TEST_TMPDIR
+	start_server_raw OPS "$T" serve-bundle "$FIXTURES/bundles/fetch.json" \
+	    --listen :0 --port-file "$T/OPS.port"
+	run -0 grep -q "listening on http://0.0.0.0:$OPS_PORT" "$T/OPS.log"
+	run -0 curl -sf "http://127.0.0.1:$OPS_PORT/healthz"
+	stop_server OPS
+}

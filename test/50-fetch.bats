@@ -179,11 +179,44 @@ node_requests() {
 	assert [ ! -e "$T/ran" ]
 }
 
-@test "fetch: a COMMAND that cannot run exits 1 after the write" {
-	run -1 --separate-stderr cfgsync fetch -q --server "$SB_URL" \
+@test "fetch: a COMMAND not found exits 127 after the write, as env does" {
+	run -127 --separate-stderr cfgsync fetch -q --server "$SB_URL" \
 	    --id node-1 --ip 127.0.0.1 --out "$T/o" -- "$T/no-such-program"
-	assert_regex "$stderr" '^cfgsync: fetch: exec .*no-such-program'
+	assert_regex "$stderr" '^cfgsync: fetch: exec .*no-such-program: No such file'
 	assert [ -f "$T/o/config.yaml" ]
+	run -127 cfgsync fetch -q --server "$SB_URL" --id node-1 \
+	    --ip 127.0.0.1 --out "$T/o" -- no-such-program-on-path
+}
+
+@test "fetch: a COMMAND that is not executable exits 126 after the write" {
+	printf 'echo hi\n' >"$T/not-exec"
+	chmod 0644 "$T/not-exec"
+	run -126 --separate-stderr cfgsync fetch -q --server "$SB_URL" \
+	    --id node-1 --ip 127.0.0.1 --out "$T/o" -- "$T/not-exec"
+	assert_regex "$stderr" 'exec .*not-exec: Permission denied'
+	assert [ -f "$T/o/config.yaml" ]
+}
+
+@test "fetch: options after the operands of COMMAND stay COMMAND's" {
+	run -0 --separate-stderr cfgsync fetch --server "$SB_URL" -q \
+	    --id node-1 --ip 127.0.0.1 --out "$T/o" -- echo --print -q
+	assert_equal "$output" "--print -q"
+}
+
+@test "fetch: a 404 that is not missing_config is exit 5 naming the URL" {
+	run -5 --separate-stderr cfgsync fetch --server "$SB_URL/wrong/path" \
+	    --id node-1 --ip 127.0.0.1 --out "$T/o" --timeout 5
+	assert_regex "$stderr" "^cfgsync: fetch: $SB_URL/wrong/path/register: HTTP 404"
+	assert [ ! -e "$T/o" ]
+}
+
+@test "fetch: without --ip, a server name that does not resolve is retried" {
+	run -5 --separate-stderr cfgsync fetch \
+	    --server "http://no-such-host.invalid:4400" --id node-1 \
+	    --out "$T/o" --timeout 2
+	assert_regex "$stderr" 'waiting: server unreachable .*resolve no-such-host.invalid'
+	assert_regex "$stderr" 'gave up after 2 s'
+	assert [ ! -e "$T/o" ]
 }
 
 @test "fetch: --print then COMMAND" {

@@ -531,3 +531,19 @@ PY
 	# A spinning wait burns about 200 ticks in 2 s; an idle one none.
 	[ $((after - before)) -lt 50 ]
 }
+
+@test "serve-exec: a PROGRAM that is not an executable file refuses to start" {
+	local T=$BATS_TEST_TMPDIR
+	run -2 --separate-stderr cfgsync serve-exec --listen 127.0.0.1:0 \
+	    -- ./no-such-materializer
+	assert_regex "$stderr" 'materializer ./no-such-materializer: No such file'
+	printf '#!/bin/sh\n' >"$T/plain"
+	run -2 --separate-stderr cfgsync serve-exec --listen 127.0.0.1:0 \
+	    -- "$T/plain"
+	assert_regex "$stderr" 'not an executable file'
+	run -2 --separate-stderr cfgsync serve-exec --listen 127.0.0.1:0 -- "$T"
+	assert_regex "$stderr" 'not an executable file'
+	run -2 --separate-stderr cfgsync serve-exec --listen 127.0.0.1:0 \
+	    -- no-such-materializer-on-path
+	assert_regex "$stderr" 'not found in PATH'
+}
