@@ -23,8 +23,19 @@ static const struct verb verbs[] = {	/* sorted by name */
 	{ "unpack",	cmd_bundle_unpack,	"bundle unpack" },
 };
 
+static const struct cli_command *const bundle_verbs[] = {
+	&bundle_pack_command,
+	&bundle_list_command,
+	&bundle_unpack_command,
+	&bundle_check_command,
+	NULL
+};
+
 static const struct cli_command bundle_command = {
-	"bundle", "pack|list|unpack|check [ARG ...]", { NULL }
+	.name = "bundle",
+	.operands = "pack|list|unpack|check [ARG ...]",
+	.sets = { NULL },
+	.verbs = bundle_verbs,
 };
 
 int

@@ -11,8 +11,10 @@
 #include "exitcode.h"
 #include "banned.h"
 
-static const struct cli_command check_command = {
-	"bundle check", "BUNDLE", { cli_limits_options, NULL }
+const struct cli_command bundle_check_command = {
+	.name = "bundle check",
+	.operands = "BUNDLE",
+	.sets = { cli_limits_options, NULL },
 };
 
 static void
@@ -31,7 +33,7 @@ cmd_bundle_check(int argc, char **argv)
 	char *path;
 	int rc;
 
-	if (cli_limits_only(&check_command, argc, argv, &limits, &path,
+	if (cli_limits_only(&bundle_check_command, argc, argv, &limits, &path,
 	    1) != 1)
 		cli_usage_error("expected one BUNDLE");
 	report.problem = print_problem;

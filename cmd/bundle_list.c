@@ -57,8 +57,10 @@ static const struct cli_option list_options[] = {
 	CLI_OPTIONS_END
 };
 
-static const struct cli_command list_command = {
-	"bundle list", "BUNDLE", { list_options, cli_limits_options, NULL }
+const struct cli_command bundle_list_command = {
+	.name = "bundle list",
+	.operands = "BUNDLE",
+	.sets = { list_options, cli_limits_options, NULL },
 };
 
 int
@@ -74,7 +76,7 @@ cmd_bundle_list(int argc, char **argv)
 	int id, json = 0;
 
 	bundle_limits_default(&limits);
-	cli_parser_init(&p, &list_command, argc, argv);
+	cli_parser_init(&p, &bundle_list_command, argc, argv);
 	while ((id = cli_next(&p)) != CLI_DONE) {
 		if (cli_limits_opt(&limits, id, p.arg))
 			continue;

@@ -48,8 +48,10 @@ static const struct cli_option pack_options[] = {
 	CLI_OPTIONS_END
 };
 
-static const struct cli_command pack_command = {
-	"bundle pack", "DIR", { pack_options, cli_limits_options, NULL }
+const struct cli_command bundle_pack_command = {
+	.name = "bundle pack",
+	.operands = "DIR",
+	.sets = { pack_options, cli_limits_options, NULL },
 };
 
 int
@@ -66,7 +68,7 @@ cmd_bundle_pack(int argc, char **argv)
 	int id, have_fmt = 0, hash = 0;
 
 	bundle_limits_default(&limits);
-	cli_parser_init(&p, &pack_command, argc, argv);
+	cli_parser_init(&p, &bundle_pack_command, argc, argv);
 	while ((id = cli_next(&p)) != CLI_DONE) {
 		if (cli_limits_opt(&limits, id, p.arg))
 			continue;

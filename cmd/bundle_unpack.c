@@ -23,8 +23,10 @@
 #include "output.h"
 #include "banned.h"
 
-static const struct cli_command unpack_command = {
-	"bundle unpack", "BUNDLE DIR", { cli_limits_options, NULL }
+const struct cli_command bundle_unpack_command = {
+	.name = "bundle unpack",
+	.operands = "BUNDLE DIR",
+	.sets = { cli_limits_options, NULL },
 };
 
 /* Opens (making it 0755 if absent) the directory name below dfd. */
@@ -86,7 +88,7 @@ cmd_bundle_unpack(int argc, char **argv)
 	char *empty = NULL, *operands[2];
 	size_t i;
 
-	if (cli_limits_only(&unpack_command, argc, argv, &limits, operands,
+	if (cli_limits_only(&bundle_unpack_command, argc, argv, &limits, operands,
 	    2) != 2)
 		cli_usage_error("expected BUNDLE and DIR");
 	if (operands[1][0] == '\0')

@@ -59,13 +59,13 @@ cli_init(const char *command)
 }
 
 static void
-add_rows(const struct cli_option *set)
+add_rows(const struct cli_option **to, size_t *n, const struct cli_option *set)
 {
 	for (; set->name != NULL || set->letter != 0; set++) {
-		if (nrows == CLI_OPTIONS_MAX)
+		if (*n == CLI_OPTIONS_MAX)
 			cli_die(EC_INTERNAL, "more than %d options",
 			    CLI_OPTIONS_MAX);
-		rows[nrows++] = set;
+		to[(*n)++] = set;
 	}
 }
 
@@ -81,6 +81,19 @@ row_cmp(const void *a, const void *b)
 	    y->name != NULL ? y->name : ky);
 }
 
+/* Fills to with cmd's rows and the built-in ones, sorted; returns how many. */
+static size_t
+collect_rows(const struct cli_command *cmd, const struct cli_option **to)
+{
+	size_t i, n = 0;
+
+	add_rows(to, &n, builtin_options);
+	for (i = 0; i < CLI_SETS_MAX && cmd->sets[i] != NULL; i++)
+		add_rows(to, &n, cmd->sets[i]);
+	qsort(to, n, sizeof(to[0]), row_cmp);
+	return n;
+}
+
 void
 cli_parser_init(struct cli_parser *p, const struct cli_command *cmd,
     int argc, char **argv)
@@ -92,11 +105,7 @@ cli_parser_init(struct cli_parser *p, const struct cli_command *cmd,
 	p->argc = argc;
 	p->argv = argv;
 	current = cmd;
-	nrows = 0;
-	add_rows(builtin_options);
-	for (i = 0; i < CLI_SETS_MAX && cmd->sets[i] != NULL; i++)
-		add_rows(cmd->sets[i]);
-	qsort(rows, nrows, sizeof(rows[0]), row_cmp);
+	nrows = collect_rows(cmd, rows);
 	/* '-': operands come back in order as 1, so "--" stays visible. */
 	optstring[no++] = '-';
 	for (i = 0; i < nrows; i++) {
@@ -152,27 +161,30 @@ in_synopsis(const struct cli_option *o)
 	return o->id != CLI_LIST_OPTIONS && o->id != CLI_VERSION;
 }
 
+/* Writes cmd's synopsis, the line starting with lead ("usage:"). */
 static void
-print_usage(FILE *f)
+print_synopsis(FILE *f, const struct cli_command *cmd, const char *lead)
 {
+	const struct cli_option *own[CLI_OPTIONS_MAX];
 	char item[128], flags[CLI_OPTIONS_MAX + 4];
-	size_t i, col, indent, nf = 0;
+	size_t i, n, col, indent, nf = 0;
 	struct buf b;
 
+	n = collect_rows(cmd, own);
 	buf_init(&b, 1UL << 16);
-	(void)buf_addf(&b, "usage: cfgsync %s", current->name);
+	(void)buf_addf(&b, "%s cfgsync %s", lead, cmd->name);
 	col = indent = b.len + 1;
 	/* The flags that have a letter go in one cluster, as "[-hq]". */
-	for (i = 0; i < nrows; i++)
-		if (rows[i]->letter != 0 && rows[i]->arg == NULL)
-			flags[nf++] = (char)rows[i]->letter;
+	for (i = 0; i < n; i++)
+		if (own[i]->letter != 0 && own[i]->arg == NULL)
+			flags[nf++] = (char)own[i]->letter;
 	qsort(flags, nf, 1, char_cmp);
 	if (nf > 0) {
 		(void)snprintf(item, sizeof(item), "[-%.*s]", (int)nf, flags);
 		usage_item(&b, &col, indent, item);
 	}
-	for (i = 0; i < nrows; i++) {
-		const struct cli_option *o = rows[i];
+	for (i = 0; i < n; i++) {
+		const struct cli_option *o = own[i];
 
 		if (!in_synopsis(o) || (o->letter != 0 && o->arg == NULL))
 			continue;
@@ -186,12 +198,27 @@ print_usage(FILE *f)
 			(void)snprintf(item, sizeof(item), "[--%s]", o->name);
 		usage_item(&b, &col, indent, item);
 	}
-	if (current->operands != NULL && current->operands[0] != '\0')
-		usage_item(&b, &col, indent, current->operands);
+	if (cmd->operands != NULL && cmd->operands[0] != '\0')
+		usage_item(&b, &col, indent, cmd->operands);
 	(void)buf_addc(&b, '\n');
 	if (b.data != NULL)
 		fputs(b.data, f);
 	buf_release(&b);
+}
+
+/* The usage of the command being parsed, or of each of its verbs. */
+static void
+print_usage(FILE *f)
+{
+	size_t i;
+
+	if (current->verbs == NULL) {
+		print_synopsis(f, current, "usage:");
+		return;
+	}
+	for (i = 0; current->verbs[i] != NULL; i++)
+		print_synopsis(f, current->verbs[i], i == 0 ? "usage:" :
+		    "      ");
 }
 
 static noreturn void

@@ -41,6 +41,8 @@ struct cli_command {
 	const char	*name;		/* "fetch", "bundle pack" */
 	const char	*operands;	/* synopsis after the options */
 	const struct cli_option *sets[CLI_SETS_MAX];	/* NULL-ended */
+	/* Verbs whose usage lines --help shows too, NULL-ended; or NULL. */
+	const struct cli_command *const *verbs;
 };
 
 struct cli_parser {

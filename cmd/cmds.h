@@ -15,4 +15,11 @@ int	cmd_register(int, char **);
 int	cmd_serve_bundle(int, char **);
 int	cmd_serve_exec(int, char **);
 
+/* The bundle verbs' option tables, whose usage `cfgsync bundle -h` shows. */
+struct cli_command;
+extern const struct cli_command bundle_check_command;
+extern const struct cli_command bundle_list_command;
+extern const struct cli_command bundle_pack_command;
+extern const struct cli_command bundle_unpack_command;
+
 #endif

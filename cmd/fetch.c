@@ -103,8 +103,9 @@ static const struct cli_option fetch_options[] = {
 };
 
 static const struct cli_command fetch_command = {
-	"fetch", "[-- COMMAND [ARG ...]]",
-	{ cli_client_options, fetch_options, NULL }
+	.name = "fetch",
+	.operands = "[-- COMMAND [ARG ...]]",
+	.sets = { cli_client_options, fetch_options, NULL },
 };
 
 /* The exit status of a command that could not be run, as env(1) has it. */

@@ -11,7 +11,9 @@
 #include "banned.h"
 
 static const struct cli_command register_command = {
-	"register", "", { cli_client_options, NULL }
+	.name = "register",
+	.operands = "",
+	.sets = { cli_client_options, NULL },
 };
 
 int

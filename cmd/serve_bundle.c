@@ -146,8 +146,9 @@ static const struct http_route routes[] = {
 };
 
 static const struct cli_command serve_bundle_command = {
-	"serve-bundle", "BUNDLE",
-	{ cli_server_options, cli_limits_options, NULL }
+	.name = "serve-bundle",
+	.operands = "BUNDLE",
+	.sets = { cli_server_options, cli_limits_options, NULL },
 };
 
 int

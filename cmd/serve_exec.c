@@ -513,8 +513,9 @@ static const struct cli_option serve_exec_options[] = {
 };
 
 static const struct cli_command serve_exec_command = {
-	"serve-exec", "-- PROGRAM [ARG ...]",
-	{ cli_server_options, serve_exec_options, NULL }
+	.name = "serve-exec",
+	.operands = "-- PROGRAM [ARG ...]",
+	.sets = { cli_server_options, serve_exec_options, NULL },
 };
 
 int
