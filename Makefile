@@ -117,8 +117,9 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-# The wire vectors the tests compare against (SPEC's shared/vectors/).
-VECTORS	?= ../shared/vectors
+# The wire vectors the tests compare against: the repository's copy of the
+# reference (SPEC section 8), so the tests read nothing outside the tree.
+VECTORS	?= test/vectors
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do ./$$t $(VECTORS) || exit 1; done

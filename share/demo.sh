@@ -1,20 +1,37 @@
 #!/bin/sh
-# cfgsync demo (`make demo`): serve share/bundles/demo.json on a free local
-# port, let three nodes fetch their files at once, show what they got, run
-# one node as an entrypoint, then stop the server.  Builds nothing: run it
-# from the top of the tree after `make`.  Everything stays on 127.0.0.1
-# and in a temporary directory that is removed at the end.
+# cfgsync demo (`make demo`): serve bundles/demo.json (beside this script)
+# on a free local port, let three nodes fetch their files at once, show
+# what they got, run one node as an entrypoint, then stop the server.
+# Builds nothing.  It runs $CFGSYNC when set, else the cfgsync of the
+# source tree it sits in (share/../cfgsync, after `make`), else the
+# installed one (PREFIX/share/cfgsync/../../bin/cfgsync), else cfgsync on
+# PATH.  Everything stays on 127.0.0.1 and in a temporary directory that
+# is removed at the end.
 set -eu
 
-cd "$(dirname "$0")/.."
-CFGSYNC=${CFGSYNC:-./cfgsync}
-BUNDLE=share/bundles/demo.json
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -z "${CFGSYNC:-}" ]; then
+	for c in "$here/../cfgsync" "$here/../../bin/cfgsync"; do
+		if [ -f "$c" ] && [ -x "$c" ]; then
+			CFGSYNC=$(cd "$(dirname "$c")" && pwd)/cfgsync
+			break
+		fi
+	done
+fi
+if [ -z "${CFGSYNC:-}" ]; then
+	CFGSYNC=$(command -v cfgsync) || {
+		echo "demo: cfgsync not found: run make first" >&2
+		exit 1
+	}
+fi
+BUNDLE=$here/bundles/demo.json
 NODES="node-1 node-2 node-3"
 
 if [ ! -x "$CFGSYNC" ]; then
-	echo "demo: $CFGSYNC not found: run make first" >&2
+	echo "demo: $CFGSYNC is not an executable" >&2
 	exit 1
 fi
+echo "demo: using $CFGSYNC"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cfgsync-demo.XXXXXX")
 server=

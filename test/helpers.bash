@@ -7,7 +7,7 @@ bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load
 TOP="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
 PATH="$TOP:$PATH"
 export PATH
-VECTORS="$TOP/../shared/vectors"
+VECTORS="$TOP/test/vectors"
 FIXTURES="$TOP/test/fixtures"
 
 # Nothing from the caller's environment steers a client under test.

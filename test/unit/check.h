@@ -3,7 +3,7 @@
  * failed and says which one failed; check_done prints the tally as
  * "NAME: N passed, N failed" and gives the exit status.  Tests that need
  * the wire vectors read them from the directory in argv[1], or from
- * ../shared/vectors beside the work tree.
+ * test/vectors (the repository's copy) when run from the top of the tree.
  */
 #ifndef CFGSYNC_TEST_CHECK_H
 #define CFGSYNC_TEST_CHECK_H
@@ -18,7 +18,7 @@
 #include "errbuf.h"
 #include "fsx.h"
 
-#define CHECK_VECTORS_DEFAULT	"../shared/vectors"
+#define CHECK_VECTORS_DEFAULT	"test/vectors"
 #define CHECK_PATH_MAX		4096
 
 static int check_passed, check_failed;
