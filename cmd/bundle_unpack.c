@@ -2,17 +2,22 @@
  * cfgsync bundle unpack: write the tree of a bundle under a directory, the
  * inverse of pack.  The files go through output_install, so the write is
  * all or nothing and never leaves the directory (no symlink below it is
- * followed); each file gets its mode, 0644 where it has none.
+ * followed); each file gets its mode, 0644 where it has none.  What the
+ * tree cannot hold (a leading "/", owner, group, digest, a mode of 0644
+ * given explicitly) goes to the manifest at the top (bundle_tree.h), which
+ * pack reads back.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "artifacts.h"
+#include "buf.h"
 #include "bundle.h"
 #include "bundle_tree.h"
 #include "cli.h"
@@ -49,10 +54,13 @@ open_sub(int dfd, const char *name, const char *show)
 
 /*
  * Makes dir, and nodes/<identifier> for each node without files, which
- * installing the files did not make, so an empty node survives.
+ * installing the files did not make, so an empty node survives.  Without
+ * a manifest of its own (has_manifest 0), removes one an earlier unpack
+ * left, which no longer describes the tree.
  */
 static void
-make_dirs(const char *dir, const struct bundle *b, const char *empty)
+make_dirs(const char *dir, const struct bundle *b, const char *empty,
+    int has_manifest)
 {
 	int fd, nodes = -1, sub, made;
 	size_t i;
@@ -63,6 +71,10 @@ make_dirs(const char *dir, const struct bundle *b, const char *empty)
 		cli_die(EC_WRITE, "open %s: %s", dir, strerror(errno));
 	if (made)
 		(void)fchmod(fd, 0755);
+	if (!has_manifest && unlinkat(fd, BUNDLE_TREE_MANIFEST, 0) == -1 &&
+	    errno != ENOENT)
+		cli_die(EC_WRITE, "remove %s/%s: %s", dir,
+		    BUNDLE_TREE_MANIFEST, strerror(errno));
 	for (i = 0; i < b->nnodes; i++) {
 		if (!empty[i])
 			continue;
@@ -85,6 +97,7 @@ cmd_bundle_unpack(int argc, char **argv)
 	struct artifact_set files;
 	struct bundle b;
 	struct errbuf eb;
+	struct buf manifest;
 	char *empty = NULL, *operands[2];
 	size_t i;
 
@@ -101,13 +114,21 @@ cmd_bundle_unpack(int argc, char **argv)
 		cli_die(EC_INTERNAL, "out of memory");
 	for (i = 0; i < b.nnodes; i++)
 		empty[i] = b.nodes[i].files.len == 0;
+	buf_init(&manifest, SIZE_MAX);
+	if (bundle_tree_manifest_render(&manifest, &b) == -1)
+		cli_die(EC_INTERNAL, "out of memory");
 	if (bundle_tree_flatten(&b, &files, &eb) == -1)
+		cli_die_eb(&eb);
+	if (manifest.len > 0 && artifact_set_add_copy(&files,
+	    BUNDLE_TREE_MANIFEST, manifest.data, manifest.len,
+	    BUNDLE_TREE_PERM, &eb) == -1)
 		cli_die_eb(&eb);
 	memset(&oo, 0, sizeof(oo));
 	oo.out_dir = operands[1];
 	if (output_install(&files, &oo, &eb) == -1)
 		cli_die_eb(&eb);
-	make_dirs(operands[1], &b, empty);
+	make_dirs(operands[1], &b, empty, manifest.len > 0);
+	buf_release(&manifest);
 	free(empty);
 	artifact_set_release(&files);
 	bundle_release(&b);

@@ -377,6 +377,12 @@ name_ok(const char *s, size_t len)
 }
 
 int
+artifact_owner_ok(const char *s, size_t len)
+{
+	return name_ok(s, len);
+}
+
+int
 artifact_file_from_json(struct artifact_file *f, struct json_object *o,
     struct errbuf *eb)
 {

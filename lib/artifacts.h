@@ -53,6 +53,13 @@ const char *artifact_path_key(const char *path);
  */
 int	artifact_mode_check(int mode, const char *path, struct errbuf *);
 
+/*
+ * Returns 1 when s[0..len) may be an owner or a group: a user or group
+ * name or a numeric id, at most 64 bytes of [A-Za-z0-9_.$-] not starting
+ * with '-'; else 0.
+ */
+int	artifact_owner_ok(const char *s, size_t len);
+
 void	artifact_file_release(struct artifact_file *);
 
 void	artifact_set_init(struct artifact_set *);

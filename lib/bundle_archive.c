@@ -4,6 +4,7 @@
 #include "bundle_archive.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,8 @@ struct budget {
 	const struct bundle_limits	*l;
 	size_t				 entries;
 	size_t				 total;
+	char				*manifest;	/* or NULL */
+	size_t				 manifest_len;
 };
 
 /* Reads exactly size bytes of the current entry into *content. */
@@ -225,6 +228,15 @@ read_entry(struct bundle *b, struct archive *ar, struct archive_entry *e,
 		return 1;
 	}
 	isdir = archive_entry_filetype(e) == AE_IFDIR;
+	if (!isdir && bundle_tree_is_manifest(name)) {
+		if (bu->manifest != NULL) {
+			errbuf_set(eb, EC_INVALID, "%.*s: a second manifest",
+			    SHOW, name);
+			return 1;
+		}
+		return read_data(ar, e, name, bu, &bu->manifest,
+		    &bu->manifest_len, eb);
+	}
 	if (bundle_tree_parse(name, isdir, &te, eb) == -1)
 		return 1;
 	if (isdir)
@@ -288,6 +300,10 @@ bundle_archive_read(struct bundle *b, const void *data, size_t len,
 		if (bundle_report_problem(r, eb) == -1)
 			goto out;
 	}
+	if (bu.manifest != NULL && bundle_tree_manifest_apply(b, bu.manifest,
+	    bu.manifest_len, l, eb) == -1 && (eb->code != EC_INVALID ||
+	    bundle_report_problem(r, eb) == -1))
+		goto out;
 	if (bundle_tree_finish(b, l, r, eb) == -1 &&
 	    (r == NULL || eb->code != EC_INVALID))
 		goto out;
@@ -297,6 +313,7 @@ fatal:
 	if (bundle_report_problem(r, eb) == 0)
 		(void)bundle_report_end(r, start, eb);
 out:
+	free(bu.manifest);
 	archive_read_free(ar);
 	return rc;
 }
@@ -489,6 +506,8 @@ bundle_archive_write(struct buf *out, const struct bundle *b,
 {
 	struct bundle_archive_out *w = NULL;
 	struct out_entry *v = NULL;
+	struct artifact_file mf;
+	struct buf manifest;
 	size_t n = 0, i;
 	int rc = -1;
 
@@ -499,7 +518,9 @@ bundle_archive_write(struct buf *out, const struct bundle *b,
 			    strerror(errno));
 		return 0;
 	}
-	if (list_entries(b, &v, &n) == -1) {
+	buf_init(&manifest, SIZE_MAX);
+	if (list_entries(b, &v, &n) == -1 ||
+	    bundle_tree_manifest_render(&manifest, b) == -1) {
 		errbuf_set(eb, EC_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -508,10 +529,19 @@ bundle_archive_write(struct buf *out, const struct bundle *b,
 	for (i = 0; i < n; i++)
 		if (bundle_archive_add(w, v[i].name, v[i].file, eb) == -1)
 			goto out;
+	/* The manifest comes last, after the files it describes. */
+	memset(&mf, 0, sizeof(mf));
+	mf.content = manifest.data;
+	mf.len = manifest.len;
+	mf.mode = ARTIFACT_MODE_NONE;
+	if (manifest.len > 0 && bundle_archive_add(w, BUNDLE_TREE_MANIFEST,
+	    &mf, eb) == -1)
+		goto out;
 	rc = 0;
 out:
 	if (bundle_archive_close(w, rc == 0 ? eb : NULL) == -1)
 		rc = -1;
+	buf_release(&manifest);
 	for (i = 0; i < n; i++)
 		free(v[i].name);
 	free(v);

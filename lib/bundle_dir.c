@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,6 +57,9 @@ struct walk {
 	struct buf			 name;	/* entry at hand */
 	size_t				 total;	/* bytes read */
 	struct pipe			*pipe;	/* or NULL */
+	char				*manifest;	/* as read, or NULL */
+	size_t				 manifest_len;
+	struct buf			 manifest_out;	/* as written */
 };
 
 /* What the walking thread is given and gives back. */
@@ -148,21 +152,18 @@ emit(struct walk *w, const char *content, size_t len, int mode, int isdir,
 	return 0;
 }
 
-/* Reads the regular file fd (name in w) into the bundle as entry te. */
+/*
+ * Reads the size bytes of the regular file fd (name in w) into *out,
+ * malloc'd and NUL-terminated, within the limit on bytes in all.
+ */
 static int
-read_file(struct walk *w, int fd, const struct stat *st,
-    const struct bundle_tree_entry *te, struct errbuf *eb)
+read_all(struct walk *w, int fd, size_t size, char **out, struct errbuf *eb)
 {
 	const char *name = w->name.data;
-	size_t size = (size_t)st->st_size, got = 0;
+	size_t got = 0;
 	char *content;
 	ssize_t n = 0;
-	int mode;
 
-	if ((unsigned long long)st->st_size > w->l->max_file_size)
-		return errbuf_set(eb, EC_INVALID,
-		    "%.*s: over the limit of %zu bytes per file", SHOW, name,
-		    w->l->max_file_size);
 	if (size > w->l->max_total_size - w->total)
 		return errbuf_set(eb, EC_INVALID,
 		    "%.*s: over the limit of %zu bytes in all", SHOW, name,
@@ -188,6 +189,25 @@ read_file(struct walk *w, int fd, const struct stat *st,
 	}
 	content[size] = '\0';
 	w->total += size;
+	*out = content;
+	return 0;
+}
+
+/* Reads the regular file fd (name in w) into the bundle as entry te. */
+static int
+read_file(struct walk *w, int fd, const struct stat *st,
+    const struct bundle_tree_entry *te, struct errbuf *eb)
+{
+	size_t size = (size_t)st->st_size;
+	char *content;
+	int mode;
+
+	if ((unsigned long long)st->st_size > w->l->max_file_size)
+		return errbuf_set(eb, EC_INVALID,
+		    "%.*s: over the limit of %zu bytes per file", SHOW,
+		    w->name.data, w->l->max_file_size);
+	if (read_all(w, fd, size, &content, eb) == -1)
+		return -1;
 	mode = bundle_tree_mode(st->st_mode);
 	if (bundle_tree_add(w->b, te, content, size, mode, eb) == -1)
 		return -1;
@@ -203,11 +223,14 @@ walk_entry(struct walk *w, int dfd, const struct dent *d, struct errbuf *eb)
 	struct bundle_tree_entry te;
 	const char *name = w->name.data, *why;
 	struct stat st;
-	int fd, rc;
+	int fd, rc, manifest;
 
 	if ((why = bundle_tree_refusal(DTTOIF(d->type))) != NULL)
 		return errbuf_set(eb, EC_INVALID, "%.*s: %s", SHOW, name, why);
-	if (bundle_tree_parse(name, d->type == DT_DIR, &te, eb) == -1)
+	/* The manifest at the top is read whole, and applied at the end. */
+	manifest = d->type != DT_DIR && strcmp(name, BUNDLE_TREE_MANIFEST) == 0;
+	if (!manifest &&
+	    bundle_tree_parse(name, d->type == DT_DIR, &te, eb) == -1)
 		return -1;
 	/*
 	 * O_NOFOLLOW and O_NONBLOCK: an entry swapped for a link or a FIFO
@@ -240,8 +263,12 @@ walk_entry(struct walk *w, int dfd, const struct dent *d, struct errbuf *eb)
 	if (!S_ISREG(st.st_mode))
 		rc = errbuf_set(eb, EC_INVALID, "%.*s: not a regular file",
 		    SHOW, name);
+	else if (manifest)
+		rc = read_all(w, fd, (size_t)st.st_size, &w->manifest, eb);
 	else
 		rc = read_file(w, fd, &st, &te, eb);
+	if (manifest && rc == 0)
+		w->manifest_len = (size_t)st.st_size;
 	close(fd);
 	return rc;
 }
@@ -360,6 +387,35 @@ out:
 	return rc;
 }
 
+/*
+ * Queues the manifest of the bundle read, if it needs one, as the last
+ * entry of the archive: bundle_archive_write puts it there too.
+ */
+static int
+emit_manifest(struct walk *w, struct errbuf *eb)
+{
+	if (w->pipe == NULL)
+		return 0;
+	if (bundle_tree_manifest_render(&w->manifest_out, w->b) == -1)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	if (w->manifest_out.len == 0)
+		return 0;
+	buf_reset(&w->name);
+	if (buf_adds(&w->name, BUNDLE_TREE_MANIFEST) == -1)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	return emit(w, w->manifest_out.data, w->manifest_out.len,
+	    ARTIFACT_MODE_NONE, 0, eb);
+}
+
+/* Frees what a walk holds. */
+static void
+walk_release(struct walk *w)
+{
+	free(w->manifest);
+	buf_release(&w->manifest_out);
+	buf_release(&w->name);
+}
+
 static int
 walk(struct walk *w, const char *dir, struct errbuf *eb)
 {
@@ -374,7 +430,10 @@ walk(struct walk *w, const char *dir, struct errbuf *eb)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	}
 	if (walk_dir(w, fd, eb) == -1 ||
-	    bundle_tree_finish(w->b, w->l, NULL, eb) == -1)
+	    (w->manifest != NULL && bundle_tree_manifest_apply(w->b,
+	    w->manifest, w->manifest_len, w->l, eb) == -1) ||
+	    bundle_tree_finish(w->b, w->l, NULL, eb) == -1 ||
+	    emit_manifest(w, eb) == -1)
 		return errbuf_prefix(eb, "%s", dir);
 	return 0;
 }
@@ -390,8 +449,9 @@ bundle_dir_read(struct bundle *b, const char *dir,
 	w.b = b;
 	w.l = l;
 	buf_init(&w.name, ARTIFACT_PATH_MAX + 1);
+	buf_init(&w.manifest_out, SIZE_MAX);
 	rc = walk(&w, dir, eb);
-	buf_release(&w.name);
+	walk_release(&w);
 	return rc;
 }
 
@@ -429,6 +489,7 @@ bundle_dir_read_archive(struct bundle *b, const char *dir,
 	wk.w = &w;
 	wk.dir = dir;
 	buf_init(&w.name, ARTIFACT_PATH_MAX + 1);
+	buf_init(&w.manifest_out, SIZE_MAX);
 	if ((p.out = bundle_archive_open(out, fmt, eb)) == NULL)
 		goto out;
 	pthread_mutex_init(&p.lock, NULL);
@@ -460,6 +521,6 @@ out:
 	for (i = 0; i < p.len; i++)
 		free(p.items[i].name);
 	free(p.items);
-	buf_release(&w.name);
+	walk_release(&w);
 	return rc;
 }

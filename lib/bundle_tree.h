@@ -95,6 +95,46 @@ int	bundle_tree_finish(struct bundle *, const struct bundle_limits *,
 	    struct bundle_report *, struct errbuf *);
 
 /*
+ * The manifest: a file at the top of a tree that records, per file, what
+ * the tree itself cannot hold, so JSON, tree and archive convert without a
+ * loss.  It is JSON, one entry a line, sorted by tree name:
+ *
+ *	{"cfgsync_manifest":1,"files":[
+ *	{"name":"nodes/n1/config.yaml","absolute":true,"owner":"root",...}
+ *	]}
+ *
+ * An entry names a file by its tree name and says: "absolute", the path
+ * has a leading "/"; "explicit_mode", the file object carries its mode
+ * even when it is 0644; "owner" and "group"; "sha256", the digest of the
+ * content.  A bundle that needs none of it has no manifest.  Archives
+ * carry it as their last entry, under the same name, so every format
+ * carries every attribute.
+ */
+#define BUNDLE_TREE_MANIFEST		".cfgsync-manifest.json"
+#define BUNDLE_TREE_MANIFEST_VERSION	1
+
+/*
+ * Returns 1 when name, an entry name (leading "./" allowed), is the
+ * manifest at the top of a tree, else 0.
+ */
+int	bundle_tree_is_manifest(const char *name);
+
+/*
+ * Appends the manifest of b to out, nothing when no file of b needs an
+ * entry.  Returns 0, or -1 (errno as buf_add).
+ */
+int	bundle_tree_manifest_render(struct buf *out, const struct bundle *);
+
+/*
+ * Applies the manifest text[0..len) to b, as read from a tree (before
+ * bundle_tree_finish): every entry must name a file of b and be well
+ * formed, a digest must match the file's content.  Returns 0, or -1 with
+ * EC_INVALID naming the manifest and the entry, or EC_INTERNAL.
+ */
+int	bundle_tree_manifest_apply(struct bundle *, const char *text,
+	    size_t len, const struct bundle_limits *, struct errbuf *);
+
+/*
  * Moves every file of b into set, renamed to its tree name and with its
  * permission bits as an explicit mode, so installing set under a directory
  * writes the tree back.  b keeps its nodes, without files.  Returns 0, or

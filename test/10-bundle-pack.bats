@@ -401,3 +401,123 @@ assert all("sha256" in f for n in b["nodes"] for f in n["files"])' \
 	assert_regex "$stderr" 'run.sh: sha256 mismatch'
 	assert [ ! -e "$t/o" ]
 }
+
+# every_attr OUT: a JSON bundle, in pack's own form, whose files carry
+# every attribute a tree cannot hold: a leading "/", an explicit 0644,
+# owner and group (names and ids), a sha256, a binary file.
+every_attr() {
+	local h
+	h=$(printf 'id: node-1\n' | sha256sum | cut -c1-64)
+	printf '%s' '{"nodes":[{"identifier":"empty","files":[]},{"identifier":"node-1","files":[{"path":"/config.yaml","content":"id: node-1\n","mode":"0644","owner":"root","group":"adm","sha256":"'"$h"'"},{"path":"etc/key.der","content":"AAH/","mode":"0600","encoding":"base64","owner":"1000"},{"path":"run.sh","content":"echo\n","mode":"0755"}]}],"shared_files":[{"path":"/deploy.yaml","content":"mode: local\n","group":"0"}]}' >"$1"
+	printf '\n' >>"$1"
+}
+
+@test "bundle unpack: every attribute survives unpack and pack, byte for byte" {
+	local t=$BATS_TEST_TMPDIR
+	every_attr "$t/in.json"
+	run -0 cfgsync bundle unpack "$t/in.json" "$t/u"
+	run -0 cfgsync bundle pack "$t/u" -o "$t/out.json"
+	cmp "$t/in.json" "$t/out.json"
+	# The tree holds what it can, the manifest the rest.
+	assert [ "$(stat -c %a "$t/u/nodes/node-1/etc/key.der")" = 600 ]
+	run -0 cat "$t/u/.cfgsync-manifest.json"
+	assert_line --index 0 '{"cfgsync_manifest":1,"files":['
+	assert_line --index 1 --regexp '^\{"name":"nodes/node-1/config.yaml","absolute":true,"explicit_mode":true,"owner":"root","group":"adm","sha256":"[0-9a-f]{64}"\},$'
+	assert_line --index 2 '{"name":"nodes/node-1/etc/key.der","owner":"1000"},'
+	assert_line --index 3 '{"name":"shared/deploy.yaml","absolute":true,"group":"0"}'
+	assert_line --index 4 ']}'
+	refute_output --partial run.sh
+}
+
+@test "bundle unpack: every attribute survives every archive format too" {
+	local t=$BATS_TEST_TMPDIR f
+	every_attr "$t/in.json"
+	run -0 cfgsync bundle unpack "$t/in.json" "$t/u"
+	for f in tar tar.gz tar.xz tar.zst zip; do
+		run -0 cfgsync bundle pack "$t/u" -o "$t/b.$f"
+		run -0 cfgsync bundle unpack "$t/b.$f" "$t/u.$f"
+		diff -r "$t/u" "$t/u.$f"
+		run -0 cfgsync bundle pack "$t/u.$f" -o "$t/out.$f.json"
+		cmp "$t/in.json" "$t/out.$f.json"
+		run -0 cfgsync bundle pack "$t/u.$f" -o "$t/again.$f"
+		cmp "$t/b.$f" "$t/again.$f"
+		run -0 --separate-stderr cfgsync bundle list "$t/b.$f"
+		assert_line 'node-1	/config.yaml	0644	11'
+		assert_line 'shared	/deploy.yaml	0644	12'
+	done
+	# The manifest is the archive's last entry, owners stay out of tar's.
+	run -0 tar --numeric-owner -tvf "$t/b.tar"
+	assert_line --index 6 --regexp '^-rw-r--r-- 0/0 .* \.cfgsync-manifest\.json$'
+	run -0 unzip -l "$t/b.zip"
+	assert_output --partial .cfgsync-manifest.json
+}
+
+@test "bundle unpack: a plain bundle writes no manifest and removes a stale one" {
+	local t=$BATS_TEST_TMPDIR
+	every_attr "$t/in.json"
+	run -0 cfgsync bundle unpack "$t/in.json" "$t/u"
+	assert [ -f "$t/u/.cfgsync-manifest.json" ]
+	run -0 cfgsync bundle unpack "$BATS_FILE_TMPDIR/b.json" "$t/u"
+	assert [ ! -e "$t/u/.cfgsync-manifest.json" ]
+	run -0 cfgsync bundle unpack "$BATS_FILE_TMPDIR/b.tar" "$t/plain"
+	assert [ ! -e "$t/plain/.cfgsync-manifest.json" ]
+}
+
+@test "bundle pack: a manifest that names no file of the tree exits 7, naming it" {
+	local t=$BATS_TEST_TMPDIR
+	every_attr "$t/in.json"
+	run -0 cfgsync bundle unpack "$t/in.json" "$t/u"
+	rm "$t/u/shared/deploy.yaml"
+	run -7 --separate-stderr cfgsync bundle pack "$t/u" -o "$t/out.json"
+	assert_regex "$stderr" '^cfgsync: bundle pack: .*/u: \.cfgsync-manifest\.json: shared/deploy\.yaml: no such file in the tree$'
+	assert [ ! -e "$t/out.json" ]
+	run -7 --separate-stderr cfgsync bundle pack "$t/u" -o "$t/out.tar.gz"
+	assert_regex "$stderr" 'shared/deploy\.yaml: no such file in the tree$'
+	assert [ ! -e "$t/out.tar.gz" ]
+}
+
+@test "bundle pack: a file that no longer matches its manifest sha256 exits 7" {
+	local t=$BATS_TEST_TMPDIR
+	every_attr "$t/in.json"
+	run -0 cfgsync bundle unpack "$t/in.json" "$t/u"
+	printf 'id: node-9\n' >"$t/u/nodes/node-1/config.yaml"
+	run -7 --separate-stderr cfgsync bundle pack "$t/u" -o "$t/out.json"
+	assert_regex "$stderr" '\.cfgsync-manifest\.json: nodes/node-1/config\.yaml: sha256 does not match the file'
+	assert [ ! -e "$t/out.json" ]
+}
+
+@test "bundle pack: a malformed manifest exits 7, saying what is wrong" {
+	local t=$BATS_TEST_TMPDIR m
+	every_attr "$t/in.json"
+	run -0 cfgsync bundle unpack "$t/in.json" "$t/u"
+	m=$t/u/.cfgsync-manifest.json
+	cp "$m" "$t/good"
+	check_bad() {
+		run -7 --separate-stderr cfgsync bundle pack "$t/u" -o "$t/o.json"
+		assert_regex "$stderr" "^cfgsync: bundle pack: .*/u: \\.cfgsync-manifest\\.json: $1"
+		assert [ ! -e "$t/o.json" ]
+		rm -f "$m"
+		cp "$t/good" "$m"
+	}
+	printf '{"cfgsync_manifest":1,' >"$m"
+	check_bad 'truncated JSON'
+	sed -i 's/"cfgsync_manifest":1/"cfgsync_manifest":2/' "$m"
+	check_bad 'cfgsync_manifest: missing or not 1'
+	sed -i 's/"owner":"1000"/"owner":"1000","colour":"red"/' "$m"
+	check_bad 'files\[1\]: unknown member colour'
+	sed -i 's/"owner":"1000"/"owner":"-rf"/' "$m"
+	check_bad 'files\[1\]: owner: not a user name or id'
+	sed -i 's/"group":"0"/"group":"0","absolute":1/' "$m"
+	check_bad 'files\[2\]: absolute: not true or false'
+	sed -i 's/"sha256":"[0-9a-f]*"/"sha256":"abc"/' "$m"
+	check_bad 'files\[0\]: sha256: not 64 hex digits'
+	sed -i 's|"nodes/node-1/etc/key.der"|"nodes/node-1/config.yaml"|' "$m"
+	check_bad 'nodes/node-1/config.yaml: listed twice'
+	sed -i 's|"nodes/node-1/etc/key.der"|"../key.der"|' "$m"
+	check_bad 'files\[1\]: '
+	printf '[]' >"$m"
+	check_bad 'not a JSON object'
+	rm "$m"
+	ln -s "$t/good" "$m"
+	check_bad 'symbolic link'
+}

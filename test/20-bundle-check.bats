@@ -282,3 +282,35 @@ PY
 	run -7 --separate-stderr cfgsync bundle check "$T/j.json"
 	assert_regex "$stderr" 'mode 4755: set-id and sticky bits are refused'
 }
+
+@test "bundle check: an archive's manifest is read, from bsdtar as from pack" {
+	local t=$BATS_TEST_TMPDIR
+	mkdir -p "$t/tree/nodes/n1" "$t/tree/shared"
+	printf 'a\n' >"$t/tree/nodes/n1/a.yaml"
+	printf 's\n' >"$t/tree/shared/s.yaml"
+	printf '%s\n' '{"cfgsync_manifest":1,"files":[' \
+	    '{"name":"nodes/n1/a.yaml","absolute":true,"owner":"0"}' ']}' \
+	    >"$t/tree/.cfgsync-manifest.json"
+	(cd "$t/tree" && bsdtar -czf "$t/b.tar.gz" .cfgsync-manifest.json nodes shared)
+	run -0 --separate-stderr cfgsync bundle check "$t/b.tar.gz"
+	run -0 --separate-stderr cfgsync bundle list "$t/b.tar.gz"
+	assert_line 'n1	/a.yaml	0644	2'
+	run -0 cfgsync bundle pack "$t/tree" -o "$t/p.json"
+	run -0 grep -F '"path":"/a.yaml","content":"a\n","owner":"0"' "$t/p.json"
+}
+
+@test "bundle check: a bad manifest in an archive exits 7, naming it" {
+	local t=$BATS_TEST_TMPDIR
+	mkdir -p "$t/tree/nodes/n1"
+	printf 'a\n' >"$t/tree/nodes/n1/a.yaml"
+	printf '%s\n' '{"cfgsync_manifest":1,"files":[' \
+	    '{"name":"nodes/n1/gone.yaml","owner":"root"}' ']}' \
+	    >"$t/tree/.cfgsync-manifest.json"
+	(cd "$t/tree" && bsdtar -cf "$t/gone.tar" nodes .cfgsync-manifest.json)
+	assert_refused "$t/gone.tar" '\.cfgsync-manifest\.json: nodes/n1/gone\.yaml: no such file in the tree'
+	printf 'nope' >"$t/tree/.cfgsync-manifest.json"
+	(cd "$t/tree" && zip -qr "$t/bad.zip" nodes .cfgsync-manifest.json)
+	assert_refused "$t/bad.zip" '\.cfgsync-manifest\.json: bad JSON'
+	(cd "$t/tree" && bsdtar -cf "$t/two.tar" .cfgsync-manifest.json nodes ./.cfgsync-manifest.json)
+	assert_refused "$t/two.tar" '\./\.cfgsync-manifest\.json: a second manifest'
+}
