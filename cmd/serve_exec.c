@@ -45,6 +45,8 @@ extern char **environ;
 #define MAX_REGISTRATIONS	100000
 #define SNAPSHOT_MAX		(SIZE_MAX / 2)
 #define SETTLED_MAX		3	/* results kept by registration set */
+/* --persist holds every node's files, secrets included: as --state. */
+#define PERSIST_MODE		0600
 
 /* What the last materializer run said, for one registry generation. */
 struct result {
@@ -336,8 +338,8 @@ persist(struct serve_exec *se, const struct bundle *b)
 	buf_init(&doc, SIZE_MAX);
 	if (bundle_render_json(&doc, b) == -1 || buf_addc(&doc, '\n') == -1)
 		diag_warn("persist %s: out of memory", se->persist);
-	else if (fsx_write_atomic(se->persist, doc.data, doc.len, 0644,
-	    &eb) == -1)
+	else if (fsx_write_atomic(se->persist, doc.data, doc.len,
+	    PERSIST_MODE, &eb) == -1)
 		diag_warn("persist: %s", eb.msg);
 	buf_release(&doc);
 }

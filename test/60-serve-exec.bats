@@ -367,6 +367,8 @@ status_is() {
 	reg node-2 >/dev/null
 	wait_for status_is node-1 200
 	node node-1 >"$BATS_TEST_TMPDIR/exec.out"
+	# Every node's files, secrets included: readable by the owner only.
+	assert_equal "$(stat -c %a "$BATS_TEST_TMPDIR/ready.json")" 600
 	run -0 cfgsync bundle check "$BATS_TEST_TMPDIR/ready.json" 2>/dev/null ||
 	    run -0 jq -e .nodes "$BATS_TEST_TMPDIR/ready.json"
 	start_server B "$BATS_TEST_TMPDIR/b" serve-bundle "$BATS_TEST_TMPDIR/ready.json"
