@@ -6,7 +6,10 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,21 +390,75 @@ out:
 	return rc;
 }
 
+/* The local address a UDP socket to ai would use (no packet is sent). */
+static int
+routed_from(const struct addrinfo *ai, struct sockaddr_storage *ss)
+{
+	socklen_t sl = sizeof(*ss);
+	int fd, rc = -1;
+
+	if ((fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+	    getsockname(fd, (struct sockaddr *)ss, &sl) == 0)
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
 /*
- * Finds the address of the interface that routes to the server at url
- * (a UDP connect, no packet sent) and writes it to out.  Returns 0, or -1
- * with EC_USAGE or EC_REMOTE.
+ * An IPv4 address of this host to stand in for the IPv6 one v6 (the
+ * original's nodes take IPv4 only): one on v6's own interface, else
+ * 127.0.0.1 for a loopback v6, else none.  0 with *v4 set, or -1.
+ */
+static int
+ipv4_instead(const struct sockaddr_in6 *v6, struct sockaddr_in *v4)
+{
+	struct ifaddrs *ifs, *i, *j;
+	int rc = -1;
+
+	if (IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr)) {
+		memset(v4, 0, sizeof(*v4));
+		v4->sin_family = AF_INET;
+		v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return 0;
+	}
+	if (getifaddrs(&ifs) == -1)
+		return -1;
+	for (i = ifs; i != NULL && rc == -1; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET6 ||
+		    memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->
+		    sin6_addr, &v6->sin6_addr, sizeof(v6->sin6_addr)) != 0)
+			continue;
+		for (j = ifs; j != NULL; j = j->ifa_next)
+			if (j->ifa_addr != NULL &&
+			    j->ifa_addr->sa_family == AF_INET &&
+			    strcmp(j->ifa_name, i->ifa_name) == 0) {
+				memcpy(v4, j->ifa_addr, sizeof(*v4));
+				rc = 0;
+				break;
+			}
+	}
+	freeifaddrs(ifs);
+	return rc;
+}
+
+/*
+ * Finds the address of the interface that routes to the server at url and
+ * writes it to out.  An IPv4 address wins: one that routes to an IPv4
+ * address of the server, else one on the interface of the IPv6 route.
+ * Returns 0, or -1 with EC_USAGE or EC_REMOTE.
  */
 static int
 node_client_default_ip(const char *url, char *out, size_t size,
     struct errbuf *eb)
 {
-	struct addrinfo hints, *res = NULL;
+	struct addrinfo hints, *res = NULL, *ai;
 	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
+	struct sockaddr_in v4;
 	CURLU *u = NULL;
 	char *host = NULL, *port = NULL;
-	int fd = -1, e, rc = -1;
+	int e, found = 0, rc = -1;
 
 	if ((u = curl_url()) == NULL ||
 	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
@@ -422,11 +479,20 @@ node_client_default_ip(const char *url, char *out, size_t size,
 		    gai_strerror(e));
 		goto out;
 	}
-	if ((fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, res->ai_addr, res->ai_addrlen) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
-	    getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)size, NULL,
-	    0, NI_NUMERICHOST) != 0) {
+	for (ai = res; ai != NULL && !found; ai = ai->ai_next)
+		found = ai->ai_family == AF_INET && routed_from(ai, &ss) == 0;
+	for (ai = res; ai != NULL && !found; ai = ai->ai_next)
+		found = routed_from(ai, &ss) == 0;
+	if (!found) {
+		errbuf_set(eb, EC_REMOTE, "no route to %s", host);
+		goto out;
+	}
+	if (ss.ss_family == AF_INET6 &&
+	    ipv4_instead((struct sockaddr_in6 *)(void *)&ss, &v4) == 0)
+		memcpy(&ss, &v4, sizeof(v4));
+	if (getnameinfo((struct sockaddr *)&ss, ss.ss_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6), out,
+	    (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0) {
 		errbuf_set(eb, EC_REMOTE, "no route to %s", host);
 		goto out;
 	}
@@ -434,8 +500,6 @@ node_client_default_ip(const char *url, char *out, size_t size,
 	out[strcspn(out, "%")] = '\0';
 	rc = 0;
 out:
-	if (fd != -1)
-		close(fd);
 	if (res != NULL)
 		freeaddrinfo(res);
 	curl_free(port);

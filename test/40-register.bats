@@ -255,3 +255,18 @@ sent() {
 	assert_equal "$rc" 0
 	run -0 grep -q 'waiting: server unreachable' "$BATS_TEST_TMPDIR/reg.err"
 }
+
+@test "register: over an IPv6 route the default address is the host's IPv4 one" {
+	local T=$BATS_TEST_TMPDIR
+	start_server_raw V6 "$T" serve-exec --listen '[::1]:0' \
+	    --port-file "$T/V6.port" -- "$FIXTURES/need2.sh"
+	run -0 cfgsync register -q --server "http://[::1]:$V6_PORT" --id v6-node
+	run -0 curl -sfg "http://[::1]:$V6_PORT/registrations"
+	assert_equal "$(jq -r '.registrations[0].ip' <<<"$output")" 127.0.0.1
+	# An explicit --ip is sent as given.
+	run -0 cfgsync register -q --server "http://[::1]:$V6_PORT" --id v6-node \
+	    --ip ::1
+	run -0 curl -sfg "http://[::1]:$V6_PORT/registrations"
+	assert_equal "$(jq -r '.registrations[0].ip' <<<"$output")" ::1
+	stop_server V6
+}
