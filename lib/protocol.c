@@ -13,6 +13,7 @@
 #include "errbuf.h"
 #include "exitcode.h"
 #include "jsonx.h"
+#include "registration.h"
 #include "banned.h"
 
 int
@@ -41,13 +42,39 @@ protocol_render_error(struct buf *b, const char *code, const char *message)
 	return buf_addc(b, '}');
 }
 
+/*
+ * Reads doc's "files" into files (appending) for the document named what:
+ * every path checked, unique, every sha256 matching.  0 or -1.
+ */
+static int
+files_member(struct json_object *doc, const char *what,
+    struct artifact_set *files, struct errbuf *eb)
+{
+	struct json_object *v;		/* borrowed */
+	const struct artifact_set *sets[1];
+	size_t i;
+
+	if (!json_object_object_get_ex(doc, "files", &v))
+		return errbuf_set(eb, EC_INVALID, "%s: no files", what);
+	sets[0] = files;
+	if (artifact_set_from_json(files, v, eb) == -1 ||
+	    artifact_sets_check_unique(sets, 1, eb) == -1) {
+		errbuf_prefix(eb, "%s", what);
+		return -1;
+	}
+	for (i = 0; i < files->len; i++)
+		if (!artifact_file_digest_ok(&files->files[i]))
+			return errbuf_set(eb, EC_INVALID, "%s: %s: sha256 "
+			    "mismatch: refusing the whole set", what,
+			    files->files[i].path);
+	return 0;
+}
+
 int
 protocol_parse_payload(struct artifact_set *files, const char *text,
     size_t len, size_t max, struct errbuf *eb)
 {
 	struct json_object *doc = NULL, *v;	/* v: borrowed */
-	const struct artifact_set *sets[1];
-	size_t i;
 	int rc = -1;
 
 	if (jsonx_parse(text, len, max, "payload", &doc, eb) == -1)
@@ -64,27 +91,54 @@ protocol_parse_payload(struct artifact_set *files, const char *text,
 		    json_object_get_string(v));
 		goto out;
 	}
-	if (!json_object_object_get_ex(doc, "files", &v)) {
-		errbuf_set(eb, EC_INVALID, "payload: no files");
+	if (files_member(doc, "payload", files, eb) == -1)
+		goto out;
+	rc = 0;
+out:
+	json_object_put(doc);
+	return rc;
+}
+
+int
+protocol_render_replace(struct buf *b, const char *identifier,
+    const struct artifact_set *files)
+{
+	if (buf_adds(b, "{\"identifier\":") == -1 ||
+	    buf_add_json_string(b, identifier, strlen(identifier)) == -1 ||
+	    buf_adds(b, ",\"files\":") == -1 ||
+	    artifact_set_render(b, files) == -1)
+		return -1;
+	return buf_addc(b, '}');
+}
+
+int
+protocol_parse_replace(char identifier[REGISTRATION_ID_MAX + 1],
+    struct artifact_set *files, const char *text, size_t len, size_t max,
+    struct errbuf *eb)
+{
+	struct json_object *doc = NULL;
+	const char *id;
+	size_t idlen;
+	int rc = -1;
+
+	if (jsonx_parse(text, len, max, "replace", &doc, eb) == -1)
+		return -1;
+	if (!json_object_is_type(doc, json_type_object)) {
+		errbuf_set(eb, EC_INVALID, "replace: not a JSON object");
 		goto out;
 	}
-	if (artifact_set_from_json(files, v, eb) == -1) {
-		errbuf_prefix(eb, "payload");
+	if (jsonx_get_string(doc, "identifier", &id, &idlen) != 0) {
+		errbuf_set(eb, EC_INVALID,
+		    "replace: identifier: missing or not a string");
 		goto out;
 	}
-	sets[0] = files;
-	if (artifact_sets_check_unique(sets, 1, eb) == -1) {
-		errbuf_prefix(eb, "payload");
+	if (registration_identifier_check(id, idlen, eb) == -1) {
+		errbuf_prefix(eb, "replace");
 		goto out;
 	}
-	for (i = 0; i < files->len; i++) {
-		if (!artifact_file_digest_ok(&files->files[i])) {
-			errbuf_set(eb, EC_INVALID, "payload: %s: sha256 "
-			    "mismatch: refusing the whole set",
-			    files->files[i].path);
-			goto out;
-		}
-	}
+	if (files_member(doc, "replace", files, eb) == -1)
+		goto out;
+	memcpy(identifier, id, idlen + 1);
 	rc = 0;
 out:
 	json_object_put(doc);

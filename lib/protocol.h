@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "registration.h"
+
 struct artifact_set;
 struct buf;
 struct errbuf;
@@ -49,6 +51,22 @@ int	protocol_render_error(struct buf *, const char *code,
  * 0, or -1 with EC_INVALID or EC_INTERNAL.
  */
 int	protocol_parse_payload(struct artifact_set *, const char *, size_t,
+	    size_t max, struct errbuf *);
+
+/*
+ * Appends the body of POST /node/replace, {"identifier":...,"files":[...]},
+ * to b; 0 or -1 (errno as buf_add).
+ */
+int	protocol_render_replace(struct buf *, const char *identifier,
+	    const struct artifact_set *files);
+
+/*
+ * Parses a /node/replace body of at most max bytes: the identifier,
+ * checked, into identifier, and the files, checked as a payload's are,
+ * appended to files.  Returns 0, or -1 with EC_INVALID or EC_INTERNAL.
+ */
+int	protocol_parse_replace(char identifier[REGISTRATION_ID_MAX + 1],
+	    struct artifact_set *files, const char *text, size_t len,
 	    size_t max, struct errbuf *);
 
 /*

@@ -490,6 +490,67 @@ test_bundle(void)
 	bundle_release(&b);
 }
 
+/* POST /node/replace: what the client renders, the server parses back. */
+static void
+test_replace(void)
+{
+	char id[REGISTRATION_ID_MAX + 1], code[64];
+	struct artifact_set files, back;
+	struct errbuf eb;
+	struct buf out;
+	const char *doc;
+
+	artifact_set_init(&files);
+	artifact_set_init(&back);
+	buf_init(&out, 1 << 20);
+	CHECK(artifact_set_add_copy(&files, "/etc/a.yaml", "a: 1\n", 5, 0640,
+	    &eb) == 0);
+	CHECK(protocol_render_replace(&out, "node-1", &files) == 0);
+	CHECK_STR(out.data, "{\"identifier\":\"node-1\",\"files\":[{\"path\":"
+	    "\"/etc/a.yaml\",\"content\":\"a: 1\\n\",\"mode\":\"0640\"}]}");
+	CHECK(protocol_parse_replace(id, &back, out.data, out.len, out.max,
+	    &eb) == 0);
+	CHECK_STR(id, "node-1");
+	CHECK(back.len == 1 && strcmp(back.files[0].path, "/etc/a.yaml") == 0 &&
+	    back.files[0].mode == 0640);
+	artifact_set_release(&back);
+
+	/* Each bad document is refused, naming what is wrong. */
+	doc = "{\"files\":[]}";
+	CHECK(protocol_parse_replace(id, &back, doc, strlen(doc), 4096,
+	    &eb) == -1 && eb.code == EC_INVALID &&
+	    strstr(eb.msg, "identifier") != NULL);
+	artifact_set_release(&back);
+	doc = "{\"identifier\":\"../x\",\"files\":[]}";
+	CHECK(protocol_parse_replace(id, &back, doc, strlen(doc), 4096,
+	    &eb) == -1 && eb.code == EC_INVALID);
+	artifact_set_release(&back);
+	doc = "{\"identifier\":\"n\"}";
+	CHECK(protocol_parse_replace(id, &back, doc, strlen(doc), 4096,
+	    &eb) == -1 && strstr(eb.msg, "no files") != NULL);
+	artifact_set_release(&back);
+	doc = "{\"identifier\":\"n\",\"files\":[{\"path\":\"a/../b\","
+	    "\"content\":\"\"}]}";
+	CHECK(protocol_parse_replace(id, &back, doc, strlen(doc), 4096,
+	    &eb) == -1 && eb.code == EC_INVALID);
+	artifact_set_release(&back);
+	doc = "{\"identifier\":\"n\",\"files\":[{\"path\":\"a\",\"content\":"
+	    "\"\"},{\"path\":\"a\",\"content\":\"\"}]}";
+	CHECK(protocol_parse_replace(id, &back, doc, strlen(doc), 4096,
+	    &eb) == -1 && eb.code == EC_INVALID);
+	artifact_set_release(&back);
+
+	/* The code of an error document, read as its message is. */
+	doc = "{\"code\":\"not_found\",\"message\":\"x\"}";
+	protocol_error_code(doc, strlen(doc), code, sizeof(code));
+	CHECK_STR(code, "not_found");
+	protocol_error_code("[]", 2, code, sizeof(code));
+	CHECK_STR(code, "");
+
+	artifact_set_release(&files);
+	buf_release(&out);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -500,5 +561,6 @@ main(int argc, char **argv)
 	test_payload();
 	test_errors();
 	test_bundle();
+	test_replace();
 	return check_done("test_artifacts");
 }
