@@ -66,6 +66,7 @@ CMD_OBJS = \
 	cmd/cli_server.o \
 	cmd/fetch.o \
 	cmd/register.o \
+	cmd/replace.o \
 	cmd/serve_bundle.o \
 	cmd/serve_exec.o
 

@@ -36,6 +36,8 @@ static const struct command commands[] = {	/* sorted by name */
 	    "pack, list, unpack or check a bundle" },
 	{ "fetch",	  cmd_fetch,	    "register, wait, write files, exec" },
 	{ "register",	  cmd_register,	    "register this node, nothing else" },
+	{ "replace",	  cmd_replace,
+	    "push new files for one node to a server" },
 	{ "serve-bundle", cmd_serve_bundle, "serve a precomputed bundle" },
 	{ "serve-exec",	  cmd_serve_exec,
 	    "serve what a materializer decides" },

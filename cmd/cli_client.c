@@ -22,14 +22,6 @@
 const struct cli_option cli_client_options[] = {
 	{ "cacert", 0, "FILE", CLI_OPT_CACERT,
 	    "trust the CA certificates in FILE for HTTPS" },
-	{ "id", 0, "IDENTIFIER", CLI_OPT_ID,
-	    "this node's identifier (default the host name)" },
-	{ "ip", 0, "ADDRESS", CLI_OPT_IP,
-	    "this node's address (default: routed to the server)" },
-	{ "metadata", 0, "JSON", CLI_OPT_METADATA,
-	    "metadata for the materializer, one JSON value" },
-	{ "metadata-file", 0, "FILE", CLI_OPT_METADATA_FILE,
-	    "read the metadata from FILE" },
 	{ "quiet", 'q', NULL, CLI_OPT_CLIENT_QUIET,
 	    "print no progress, only errors" },
 	{ "server", 0, "URL", CLI_OPT_SERVER_URL,
@@ -38,6 +30,18 @@ const struct cli_option cli_client_options[] = {
 	    "give up after this long (default 300; 0: never)" },
 	{ "token-file", 0, "FILE", CLI_OPT_CLIENT_TOKEN_FILE,
 	    "send the bearer token on the first line of FILE" },
+	CLI_OPTIONS_END
+};
+
+const struct cli_option cli_client_identity_options[] = {
+	{ "id", 0, "IDENTIFIER", CLI_OPT_ID,
+	    "this node's identifier (default the host name)" },
+	{ "ip", 0, "ADDRESS", CLI_OPT_IP,
+	    "this node's address (default: routed to the server)" },
+	{ "metadata", 0, "JSON", CLI_OPT_METADATA,
+	    "metadata for the materializer, one JSON value" },
+	{ "metadata-file", 0, "FILE", CLI_OPT_METADATA_FILE,
+	    "read the metadata from FILE" },
 	CLI_OPTIONS_END
 };
 

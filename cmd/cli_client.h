@@ -21,8 +21,12 @@ enum {
 	CLI_OPT_CLIENT_TOKEN_FILE
 };
 
-/* The rows of the client options, for a cli_command's sets. */
+/*
+ * The rows of the client options, for a cli_command's sets: how to reach
+ * the server, and the node's identity (--id, --ip, --metadata...).
+ */
 extern const struct cli_option cli_client_options[];
+extern const struct cli_option cli_client_identity_options[];
 
 struct cli_client {
 	struct node_client_opts	 opts;

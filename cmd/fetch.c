@@ -105,7 +105,8 @@ static const struct cli_option fetch_options[] = {
 static const struct cli_command fetch_command = {
 	.name = "fetch",
 	.operands = "[-- COMMAND [ARG ...]]",
-	.sets = { cli_client_options, fetch_options, NULL },
+	.sets = { cli_client_options, cli_client_identity_options,
+	    fetch_options, NULL },
 };
 
 /* The exit status of a command that could not be run, as env(1) has it. */

@@ -13,7 +13,7 @@
 static const struct cli_command register_command = {
 	.name = "register",
 	.operands = "",
-	.sets = { cli_client_options, NULL },
+	.sets = { cli_client_options, cli_client_identity_options, NULL },
 };
 
 int

@@ -222,9 +222,9 @@ ensure_body(struct session *s, struct errbuf *eb)
 	return rc;
 }
 
-/* One POST /register: 1 done, 0 retry, -1 final error. */
+/* One POST of the body to path: 1 done, 0 retry, -1 final error. */
 static int
-try_register(struct session *s, struct errbuf *eb)
+try_post(struct session *s, const char *path, struct errbuf *eb)
 {
 	char url[URL_MAX];
 	struct errbuf err;
@@ -233,7 +233,7 @@ try_register(struct session *s, struct errbuf *eb)
 
 	if ((r = ensure_body(s, eb)) != 1)
 		return r;
-	if (make_url(url, sizeof(url), s->o->server, "/register") == -1)
+	if (make_url(url, sizeof(url), s->o->server, path) == -1)
 		return errbuf_set(eb, EC_USAGE, "server url too long");
 	if (http_client_post(s->http, url, s->body.data, s->body.len,
 	    request_timeout(s, 0), &status, &s->resp, &err) == -1) {
@@ -288,7 +288,31 @@ node_client_register(const struct node_client_opts *o, struct errbuf *eb)
 
 	if (session_start(&s, o, eb) == -1)
 		goto out;
-	while ((r = try_register(&s, eb)) == 0)
+	while ((r = try_post(&s, "/register", eb)) == 0)
+		if (back_off(&s, eb) == -1)
+			goto out;
+	if (r == 1)
+		rc = 0;
+out:
+	session_end(&s);
+	return rc;
+}
+
+int
+node_client_replace(const struct node_client_opts *o,
+    const struct artifact_set *files, struct errbuf *eb)
+{
+	struct session s;
+	int r, rc = -1;
+
+	if (session_start(&s, o, eb) == -1)
+		goto out;
+	/* The body is the replace document, so no registration is made. */
+	if (protocol_render_replace(&s.body, o->identifier, files) == -1) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		goto out;
+	}
+	while ((r = try_post(&s, "/node/replace", eb)) == 0)
 		if (back_off(&s, eb) == -1)
 			goto out;
 	if (r == 1)
@@ -319,7 +343,7 @@ node_client_fetch(const struct node_client_opts *o,
 			continue;
 		}
 		if (!registered) {
-			if ((r = try_register(&s, eb)) == -1)
+			if ((r = try_post(&s, "/register", eb)) == -1)
 				goto out;
 			if (r == 0) {
 				if (back_off(&s, eb) == -1)

@@ -36,6 +36,16 @@ struct node_client_opts {
 int	node_client_register(const struct node_client_opts *, struct errbuf *);
 
 /*
+ * Sends files as what the server serves the node identifier from now on
+ * (POST /node/replace), retrying until the deadline; the registration
+ * fields of o other than identifier are not sent.  Returns 0, or -1 with
+ * EC_MISSING, EC_INVALID (the server refused the files), EC_REMOTE or
+ * EC_INTERNAL.
+ */
+int	node_client_replace(const struct node_client_opts *,
+	    const struct artifact_set *files, struct errbuf *);
+
+/*
  * Registers (unless no_register), waits and fetches this node's payload:
  * returns 0 with the checked files appended to files and the raw document
  * in raw (unless raw is NULL), or -1 with EC_MISSING, EC_TIMEOUT (still not
