@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "artifacts.h"
 #include "bundle.h"
 #include "cli.h"
 #include "cli_limits.h"
@@ -99,6 +100,36 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	registration_release(&reg);
 }
 
+/* POST /node/replace: the node is served these files from now on. */
+static void
+on_replace(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	char id[REGISTRATION_ID_MAX + 1];
+	struct serve_bundle *sb = ctx;
+	struct artifact_set files;
+	struct errbuf eb;
+	int rc;
+
+	artifact_set_init(&files);
+	if (protocol_parse_replace(id, &files, req->body, req->body_len,
+	    SIZE_MAX, &eb) == -1) {
+		artifact_set_release(&files);
+		http_response_error(resp, 400, PROTOCOL_BAD_REQUEST, "%s",
+		    eb.msg);
+		return;
+	}
+	memcpy(req->identifier, id, sizeof(id));
+	pthread_rwlock_wrlock(&sb->lock);
+	rc = payload_index_override(sb->cur, id, &files, &eb);
+	pthread_rwlock_unlock(&sb->lock);
+	artifact_set_release(&files);
+	if (rc == -1)
+		http_response_error(resp, 500, PROTOCOL_INTERNAL, "%s",
+		    eb.msg);
+	else
+		resp->status = 202;
+}
+
 static int
 metrics(void *ctx, struct buf *b)
 {
@@ -130,6 +161,14 @@ reload(void *arg)
 		return;
 	}
 	pthread_rwlock_wrlock(&sb->lock);
+	/* An override outlives the bundle it was set on. */
+	if (payload_index_carry_overrides(fresh, sb->cur, &eb) == -1) {
+		pthread_rwlock_unlock(&sb->lock);
+		payload_index_free(fresh);
+		__atomic_fetch_add(&sb->reload_failures, 1, __ATOMIC_RELAXED);
+		diag_warn("reload refused, keeping the old bundle: %s", eb.msg);
+		return;
+	}
 	old = sb->cur;
 	sb->cur = fresh;
 	pthread_rwlock_unlock(&sb->lock);
@@ -142,6 +181,7 @@ reload(void *arg)
 static const struct http_route routes[] = {
 	{ "POST", "/init-with-node", "init-with-node", on_node },
 	{ "POST", "/node", "node", on_node },
+	{ "POST", "/node/replace", "replace", on_replace },
 	{ "POST", "/register", "register", on_register },
 };
 

@@ -12,6 +12,7 @@
 #include "payload_index.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@
 #include "exitcode.h"
 #include "http_server.h"
 #include "protocol.h"
+#include "registration.h"
 #include "banned.h"
 
 /* Shared tails up to this size are copied into each node's answer. */
@@ -40,10 +42,24 @@ struct node_part {
 	struct shared_tail	*tail;	/* one reference */
 };
 
+/*
+ * A node served other files than the bundle's (POST /node/replace): its
+ * own files, rendered, kept to make its answer again with another
+ * index's shared files.
+ */
+struct override {
+	char			 identifier[REGISTRATION_ID_MAX + 1];
+	char			*items;		/* its files, rendered */
+	size_t			 items_len;
+	struct http_body	*body;
+};
+
 struct payload_index {
 	struct bundle		  bundle;	/* identifiers only, sorted */
 	struct http_body	**bodies;	/* one per node, same order */
 	struct shared_tail	 *tail;		/* one reference */
+	struct override		 *overrides;	/* sorted by identifier */
+	size_t			  noverrides;
 };
 
 static void
@@ -93,9 +109,12 @@ fail:
 	return NULL;
 }
 
-/* Makes the answer of one node: its own part, then the shared tail. */
+/*
+ * Makes the answer of one node: its own part (the head and its files,
+ * items: rendered, comma-separated), then the shared tail.
+ */
 static struct http_body *
-node_body(const struct artifact_set *files, struct shared_tail *tail)
+node_body(const char *items, size_t items_len, struct shared_tail *tail)
 {
 	struct http_part parts[2];
 	struct http_body *body;
@@ -107,7 +126,7 @@ node_body(const struct artifact_set *files, struct shared_tail *tail)
 		return NULL;
 	buf_init(&b, SIZE_MAX);
 	if (buf_adds(&b, PROTOCOL_PAYLOAD_HEAD) == -1 ||
-	    artifact_set_render_items(&b, files) == -1 ||
+	    buf_add(&b, items, items_len) == -1 ||
 	    (p->own = buf_detach(&b, &len)) == NULL) {
 		buf_release(&b);
 		free(p);
@@ -115,8 +134,8 @@ node_body(const struct artifact_set *files, struct shared_tail *tail)
 	}
 	parts[0].data = p->own;
 	parts[0].len = len;
-	parts[1].data = files->len > 0 ? tail->comma : tail->bare;
-	parts[1].len = files->len > 0 ? tail->comma_len : tail->bare_len;
+	parts[1].data = items_len > 0 ? tail->comma : tail->bare;
+	parts[1].len = items_len > 0 ? tail->comma_len : tail->bare_len;
 	if (parts[1].len <= PAYLOAD_INLINE_MAX) {
 		/*
 		 * A small tail is copied in: one buffer goes out with its
@@ -148,6 +167,11 @@ payload_index_free(struct payload_index *idx)
 	for (i = 0; idx->bodies != NULL && i < idx->bundle.nnodes; i++)
 		http_body_free(idx->bodies[i]);
 	free(idx->bodies);
+	for (i = 0; i < idx->noverrides; i++) {
+		free(idx->overrides[i].items);
+		http_body_free(idx->overrides[i].body);
+	}
+	free(idx->overrides);
 	tail_unref(idx->tail);
 	bundle_release(&idx->bundle);
 	free(idx);
@@ -157,6 +181,7 @@ struct payload_index *
 payload_index_new(struct bundle *b, struct errbuf *eb)
 {
 	struct payload_index *idx;
+	struct buf items;
 	size_t i;
 
 	if ((idx = calloc(1, sizeof(*idx))) == NULL) {
@@ -171,13 +196,20 @@ payload_index_new(struct bundle *b, struct errbuf *eb)
 	if (idx->bundle.nnodes > 0 && (idx->bodies = calloc(idx->bundle.nnodes,
 	    sizeof(*idx->bodies))) == NULL)
 		goto nomem;
+	buf_init(&items, SIZE_MAX);
 	for (i = 0; i < idx->bundle.nnodes; i++) {
-		if ((idx->bodies[i] = node_body(&idx->bundle.nodes[i].files,
-		    idx->tail)) == NULL)
+		buf_reset(&items);
+		if (artifact_set_render_items(&items,
+		    &idx->bundle.nodes[i].files) == -1 ||
+		    (idx->bodies[i] = node_body(items.data != NULL ?
+		    items.data : "", items.len, idx->tail)) == NULL) {
+			buf_release(&items);
 			goto nomem;
+		}
 		/* Rendered: only the identifier is looked at from now on. */
 		artifact_set_release(&idx->bundle.nodes[i].files);
 	}
+	buf_release(&items);
 	artifact_set_release(&idx->bundle.shared);
 	return idx;
 nomem:
@@ -186,11 +218,117 @@ nomem:
 	return NULL;
 }
 
+static int
+override_cmp(const void *key, const void *elt)
+{
+	return strcmp(key, ((const struct override *)elt)->identifier);
+}
+
+static struct override *
+override_find(const struct payload_index *idx, const char *identifier)
+{
+	if (idx->noverrides == 0)
+		return NULL;
+	return bsearch(identifier, idx->overrides, idx->noverrides,
+	    sizeof(idx->overrides[0]), override_cmp);
+}
+
+/* Sets identifier's override to items (taken over on success). */
+static int
+override_put(struct payload_index *idx, const char *identifier, char *items,
+    size_t items_len, struct errbuf *eb)
+{
+	struct override *o, *grown;
+	struct http_body *body;
+	size_t at;
+
+	if ((body = node_body(items, items_len, idx->tail)) == NULL)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	if ((o = override_find(idx, identifier)) != NULL) {
+		free(o->items);
+		http_body_free(o->body);
+	} else {
+		if ((grown = reallocarray(idx->overrides, idx->noverrides + 1,
+		    sizeof(*grown))) == NULL) {
+			http_body_free(body);
+			return errbuf_set(eb, EC_INTERNAL, "out of memory");
+		}
+		idx->overrides = grown;
+		for (at = 0; at < idx->noverrides && strcmp(
+		    idx->overrides[at].identifier, identifier) < 0; at++)
+			;
+		memmove(&idx->overrides[at + 1], &idx->overrides[at],
+		    (idx->noverrides - at) * sizeof(*grown));
+		idx->noverrides++;
+		o = &idx->overrides[at];
+		(void)snprintf(o->identifier, sizeof(o->identifier), "%s",
+		    identifier);
+	}
+	o->items = items;
+	o->items_len = items_len;
+	o->body = body;
+	return 0;
+}
+
+int
+payload_index_override(struct payload_index *idx, const char *identifier,
+    const struct artifact_set *files, struct errbuf *eb)
+{
+	struct buf items;
+	size_t len;
+	char *text;
+
+	buf_init(&items, SIZE_MAX);
+	if (artifact_set_render_items(&items, files) == -1 ||
+	    buf_addc(&items, '\0') == -1 ||
+	    (text = buf_detach(&items, &len)) == NULL) {
+		buf_release(&items);
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	}
+	if (override_put(idx, identifier, text, len - 1, eb) == -1) {
+		free(text);
+		return -1;
+	}
+	return 0;
+}
+
+int
+payload_index_carry_overrides(struct payload_index *to,
+    const struct payload_index *from, struct errbuf *eb)
+{
+	const struct override *o;
+	size_t i;
+	char *items;
+
+	for (i = 0; from != NULL && i < from->noverrides; i++) {
+		o = &from->overrides[i];
+		if ((items = malloc(o->items_len + 1)) == NULL)
+			return errbuf_set(eb, EC_INTERNAL, "out of memory");
+		memcpy(items, o->items, o->items_len + 1);
+		if (override_put(to, o->identifier, items, o->items_len,
+		    eb) == -1) {
+			free(items);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+payload_index_has_override(const struct payload_index *idx,
+    const char *identifier)
+{
+	return override_find(idx, identifier) != NULL;
+}
+
 const struct http_body *
 payload_index_find(const struct payload_index *idx, const char *identifier)
 {
 	const struct bundle_node *node;
+	const struct override *o;
 
+	if ((o = override_find(idx, identifier)) != NULL)
+		return o->body;
 	if ((node = bundle_find(&idx->bundle, identifier)) == NULL)
 		return NULL;
 	return idx->bodies[node - idx->bundle.nodes];

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+struct artifact_set;
 struct bundle;
 struct errbuf;
 struct http_body;
@@ -21,7 +22,31 @@ struct payload_index;
  */
 struct payload_index *payload_index_new(struct bundle *b, struct errbuf *);
 
-/* The prepared answer for identifier (borrowed from idx), or NULL. */
+/*
+ * Makes identifier be served files (plus the shared files) instead of
+ * what the bundle gives it, whether the bundle names it or not
+ * (POST /node/replace).  The caller excludes lookups meanwhile.  Returns
+ * 0, or -1 with EC_INTERNAL.
+ */
+int	payload_index_override(struct payload_index *, const char *identifier,
+	    const struct artifact_set *files, struct errbuf *);
+
+/*
+ * Gives to every override of from (which may be NULL), made again with
+ * to's shared files, so an override outlives the result it was set on.
+ * 0, or -1 with EC_INTERNAL.
+ */
+int	payload_index_carry_overrides(struct payload_index *to,
+	    const struct payload_index *from, struct errbuf *);
+
+/* Whether identifier has an override. */
+int	payload_index_has_override(const struct payload_index *,
+	    const char *identifier);
+
+/*
+ * The prepared answer for identifier (borrowed from idx): its override,
+ * else the bundle's, else NULL.
+ */
 const struct http_body *payload_index_find(const struct payload_index *,
 	    const char *identifier);
 

@@ -1,0 +1,104 @@
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+# POST /node/replace (the original's admin route) and `cfgsync replace`:
+# an override is what the node is served until replaced again, through
+# reloads; the shared files still come with it.
+
+setup_file() {
+	local d=$BATS_FILE_TMPDIR
+	printf 'adm1n-t0ken\n' >"$d/token"
+	cp "$FIXTURES/bundles/fetch.json" "$d/bundle.json"
+	start_server RB "$d" serve-bundle --token-file "$d/token" "$d/bundle.json"
+	# A bundle tree with new files for node-2 and for a node the bundle lacks.
+	mkdir -p "$d/tree/nodes/node-2/etc" "$d/tree/nodes/newcomer" "$d/tree/shared"
+	printf 'id: node-2\nversion: 2\n' >"$d/tree/nodes/node-2/etc/node.yaml"
+	printf 'hello\n' >"$d/tree/nodes/newcomer/hi.txt"
+}
+
+teardown_file() {
+	stop_server RB
+}
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	D=$BATS_FILE_TMPDIR
+}
+
+node_files() {
+	curl -sf -H "Authorization: Bearer adm1n-t0ken" -X POST \
+	    --data "{\"identifier\":\"$1\",\"ip\":\"10.0.0.1\"}" "$RB_URL/node" |
+	    jq -c '[.files[].path]'
+}
+
+@test "replace: a node is served its new files, plus the shared ones" {
+	run -0 --separate-stderr cfgsync replace --server "$RB_URL" \
+	    --token-file "$D/token" --id node-2 "$D/tree"
+	assert_equal "$output" ""
+	assert_regex "$stderr" 'replaced the files of node-2: 1 files'
+	assert_equal "$(node_files node-2)" '["etc/node.yaml","deployment-settings.yaml"]'
+	# Others are untouched.
+	assert_equal "$(node_files node-1)" '["/config.yaml","secret/key.pem","bin/blob","deployment-settings.yaml"]'
+	run -0 cfgsync fetch -q --server "$RB_URL" --token-file "$D/token" \
+	    --id node-2 --ip 127.0.0.1 --out "$T/o"
+	assert_equal "$(cat "$T/o/etc/node.yaml")" "$(printf 'id: node-2\nversion: 2')"
+}
+
+@test "replace: a node the bundle does not name is served too" {
+	run -0 cfgsync replace -q --server "$RB_URL" --token-file "$D/token" \
+	    --id newcomer "$D/tree"
+	assert_equal "$(node_files newcomer)" '["hi.txt","deployment-settings.yaml"]'
+	run -0 cfgsync register -q --server "$RB_URL" --token-file "$D/token" \
+	    --id newcomer --ip 127.0.0.1
+}
+
+@test "replace: an override survives a SIGHUP reload" {
+	run -0 cfgsync replace -q --server "$RB_URL" --token-file "$D/token" \
+	    --id node-2 "$D/tree"
+	kill -HUP "$RB_PID"
+	for i in $(seq 1 100); do
+		grep -q 'reloaded' "$D/RB.log" && break
+		sleep 0.05
+	done
+	run -0 grep -q 'reloaded' "$D/RB.log"
+	assert_equal "$(node_files node-2)" '["etc/node.yaml","deployment-settings.yaml"]'
+}
+
+@test "replace: the files may come from a bundle file" {
+	run -0 cfgsync bundle pack "$D/tree" -o "$T/new.json"
+	run -0 cfgsync replace -q --server "$RB_URL" --token-file "$D/token" \
+	    --id newcomer "$T/new.json"
+}
+
+@test "replace: without the token the server refuses, exit 5" {
+	run -5 --separate-stderr cfgsync replace --server "$RB_URL" \
+	    --id node-2 --timeout 2 "$D/tree"
+	assert_regex "$stderr" 'refused: HTTP 401'
+	refute_regex "$stderr" 'adm1n'
+}
+
+@test "replace: bad bodies are 400 and change nothing" {
+	local body
+	for body in 'nope' '{"files":[]}' '{"identifier":"../x","files":[]}' \
+	    '{"identifier":"node-1"}' \
+	    '{"identifier":"node-1","files":[{"path":"a/../b","content":""}]}' \
+	    '{"identifier":"node-1","files":[{"path":"a","content":""},{"path":"a","content":""}]}' \
+	    '{"identifier":"node-1","files":[{"path":"a","content":"x","sha256":"00"}]}'; do
+		run -0 curl -s -o /dev/null -w '%{http_code}' \
+		    -H "Authorization: Bearer adm1n-t0ken" --data "$body" \
+		    "$RB_URL/node/replace"
+		assert_equal "$output" 400
+	done
+	assert_equal "$(node_files node-1)" '["/config.yaml","secret/key.pem","bin/blob","deployment-settings.yaml"]'
+}
+
+@test "replace: --id is required, and SOURCE must hold the node" {
+	run -2 --separate-stderr cfgsync replace --server "$RB_URL" "$D/tree"
+	assert_regex "$stderr" -- '--id is required'
+	run -7 --separate-stderr cfgsync replace --server "$RB_URL" \
+	    --id ghost "$D/tree"
+	assert_regex "$stderr" 'no node ghost'
+	run -2 --separate-stderr cfgsync replace --server "$RB_URL" \
+	    --id node-2 "$T/missing"
+}
