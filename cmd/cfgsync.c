@@ -43,6 +43,18 @@ static const struct command commands[] = {	/* sorted by name */
 	    "serve what a materializer decides" },
 };
 
+/*
+ * The original's program names (SPEC 9): installed as links to cfgsync,
+ * each runs its command with the rest of the command line.
+ */
+static const struct program {
+	const char	*name;
+	const char	*command;
+} programs[] = {
+	{ "cfgsync-client", "fetch" },
+	{ "cfgsync-server", "serve" },
+};
+
 static const char main_usage[] =
     "usage: cfgsync [--version] [help [COMMAND]] COMMAND [ARGS]\n";
 
@@ -208,6 +220,20 @@ run_command(const struct command *cmd, int argc, char **argv)
 	return cli_finish(cmd->run(argc, argv));
 }
 
+/* The command a program name stands for, or NULL. */
+static const struct command *
+program_command(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+	size_t i;
+
+	base = base != NULL ? base + 1 : argv0;
+	for (i = 0; i < nitems(programs); i++)
+		if (strcmp(programs[i].name, base) == 0)
+			return find_command(programs[i].command);
+	return NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -217,6 +243,8 @@ main(int argc, char **argv)
 
 	cli_init(NULL);
 	raise_open_files();
+	if (argc > 0 && (cmd = program_command(argv[0])) != NULL)
+		return run_command(cmd, argc, argv);
 	if (argc < 2) {
 		fputs(main_usage, stderr);
 		return EC_USAGE;

@@ -4,6 +4,7 @@
 #include "cli_client.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,10 +49,20 @@ const struct cli_option cli_client_identity_options[] = {
 void
 cli_client_init(struct cli_client *c)
 {
+	unsigned long port;
 	const char *v;
+	int n;
 
 	memset(c, 0, sizeof(*c));
 	c->opts.server = "http://127.0.0.1:4400";
+	/* The original's stack names its port so; CFG_SERVER_ADDR wins. */
+	if ((v = getenv("LOGOS_BLOCKCHAIN_CFGSYNC_PORT")) != NULL &&
+	    cli_parse_uint(v, 1, 65535, &port) == 0) {
+		n = snprintf(c->server, sizeof(c->server),
+		    "http://127.0.0.1:%lu", port);
+		if (n > 0 && (size_t)n < sizeof(c->server))
+			c->opts.server = c->server;
+	}
 	c->opts.timeout = 300;
 	c->opts.poll_wait = 30;
 	if ((v = getenv("CFG_SERVER_ADDR")) != NULL && v[0] != '\0')

@@ -34,6 +34,7 @@ struct cli_client {
 	const char		*metadata_file;
 	const char		*token_file;
 	char			 host[256];
+	char			 server[64];	/* the default URL, made */
 	char			*token;
 	char			*metadata;	/* checked, exact bytes */
 };

@@ -692,3 +692,23 @@ json.dump({"nodes": [{"identifier": "n1", "files": [
 	assert_regex "$stderr" 'tls-cert and --tls-key go together'
 	stop_server TLS
 }
+
+@test "fetch: LOGOS_BLOCKCHAIN_CFGSYNC_PORT gives the default server's port" {
+	LOGOS_BLOCKCHAIN_CFGSYNC_PORT=$SB_PORT run -0 cfgsync fetch -q \
+	    --id node-2 --ip 127.0.0.1 --out "$T/o"
+	assert_equal "$(cat "$T/o/config.yaml")" "id: node-2"
+	# CFG_SERVER_ADDR wins over it.
+	CFG_SERVER_ADDR=$SB_URL LOGOS_BLOCKCHAIN_CFGSYNC_PORT=1 run -0 \
+	    cfgsync fetch -q --id node-2 --ip 127.0.0.1 --out "$T/p"
+}
+
+@test "fetch: run as cfgsync-client, the binary is fetch" {
+	mkdir -p "$T/bin"
+	ln -s "$TOP/cfgsync" "$T/bin/cfgsync-client"
+	CFG_SERVER_ADDR=$SB_URL CFG_HOST_IDENTIFIER=node-2 CFG_HOST_IP=127.0.0.1 \
+	    CFG_FILE_PATH=$T/etc/node.yaml run -0 --separate-stderr \
+	    "$T/bin/cfgsync-client" --out "$T/o"
+	assert_equal "$(cat "$T/etc/node.yaml")" "id: node-2"
+	run -3 "$T/bin/cfgsync-client" --server "$SB_URL" --id ghost \
+	    --ip 127.0.0.1 --out "$T/q"
+}
