@@ -10,7 +10,7 @@ ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
 VERSION	= 0.1.0
-PKGS	= libmicrohttpd libcurl json-c libarchive nettle
+PKGS	= libmicrohttpd libcurl json-c libarchive nettle gnutls
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -52,7 +52,8 @@ LIB_OBJS = \
 	lib/registration.o \
 	lib/registry.o \
 	lib/store_journal.o \
-	lib/strhash.o
+	lib/strhash.o \
+	lib/tls_pin.o
 
 CMD_OBJS = \
 	cmd/bundle.o \
@@ -66,6 +67,7 @@ CMD_OBJS = \
 	cmd/cli_limits.o \
 	cmd/cli_server.o \
 	cmd/fetch.o \
+	cmd/pin.o \
 	cmd/register.o \
 	cmd/replace.o \
 	cmd/serve_bundle.o \

@@ -35,6 +35,8 @@ static const struct command commands[] = {	/* sorted by name */
 	{ "bundle",	  cmd_bundle,
 	    "pack, list, unpack or check a bundle" },
 	{ "fetch",	  cmd_fetch,	    "register, wait, write files, exec" },
+	{ "pin",	  cmd_pin,
+	    "print the public-key pin of a certificate" },
 	{ "register",	  cmd_register,	    "register this node, nothing else" },
 	{ "replace",	  cmd_replace,
 	    "push new files for one node to a server" },

@@ -15,6 +15,7 @@
 #include "exitcode.h"
 #include "fsx.h"
 #include "registration.h"
+#include "tls_pin.h"
 #include "banned.h"
 
 #define CLI_METADATA_MAX	(1UL << 20)
@@ -23,6 +24,8 @@
 const struct cli_option cli_client_options[] = {
 	{ "cacert", 0, "FILE", CLI_OPT_CACERT,
 	    "trust the CA certificates in FILE for HTTPS" },
+	{ "pin", 0, "sha256//BASE64", CLI_OPT_PIN,
+	    "trust the server whose public key has this hash" },
 	{ "quiet", 'q', NULL, CLI_OPT_CLIENT_QUIET,
 	    "print no progress, only errors" },
 	{ "server", 0, "URL", CLI_OPT_SERVER_URL,
@@ -79,6 +82,8 @@ cli_client_init(struct cli_client *c)
 int
 cli_client_opt(struct cli_client *c, int id, const char *arg)
 {
+	struct errbuf eb;
+
 	switch (id) {
 	case CLI_OPT_CACERT:
 		c->opts.cacert = arg;
@@ -96,6 +101,11 @@ cli_client_opt(struct cli_client *c, int id, const char *arg)
 	case CLI_OPT_METADATA_FILE:
 		c->metadata_file = arg;
 		c->metadata_arg = NULL;
+		break;
+	case CLI_OPT_PIN:
+		if (tls_pin_check(arg, &eb) == -1)
+			cli_usage_error("--pin %s", eb.msg);
+		c->opts.pin = arg;
 		break;
 	case CLI_OPT_CLIENT_QUIET:
 		diag_set_quiet(1);
@@ -148,6 +158,10 @@ cli_client_finish(struct cli_client *c)
 	if (registration_identifier_check(c->opts.identifier,
 	    strlen(c->opts.identifier), &eb) == -1)
 		cli_usage_error("--id %s: %s", c->opts.identifier, eb.msg);
+	/* A CA file that cannot be read will not be readable on a retry. */
+	if (c->opts.cacert != NULL && access(c->opts.cacert, R_OK) == -1)
+		cli_usage_error("--cacert %s: %s", c->opts.cacert,
+		    strerror(errno));
 	if (c->opts.ip != NULL && registration_ip_check(c->opts.ip, &eb) == -1)
 		cli_usage_error("--ip: %s", eb.msg);
 	if (c->metadata_file != NULL) {

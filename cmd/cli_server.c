@@ -13,6 +13,7 @@
 #include "errbuf.h"
 #include "exitcode.h"
 #include "fsx.h"
+#include "tls_pin.h"
 #include "banned.h"
 
 #define CLI_PORT_MAX	65535
@@ -149,7 +150,7 @@ cli_server_start(struct cli_server *s, const struct http_route *routes,
 {
 	struct http_server *srv;
 	struct errbuf eb;
-	char port[16];
+	char port[16], pin[TLS_PIN_LEN];
 	int n;
 
 	if ((s->cfg.tls_cert == NULL) != (s->cfg.tls_key == NULL))
@@ -161,7 +162,13 @@ cli_server_start(struct cli_server *s, const struct http_route *routes,
 	s->cfg.metrics = metrics;
 	if ((srv = http_server_start(&s->cfg, &eb)) == NULL)
 		cli_die_eb(&eb);
-	diag_warn("listening on %s", http_server_url(srv));
+	/* Nodes may trust the key itself: say what to pin. */
+	if (s->cfg.tls_cert != NULL &&
+	    tls_pin_of_cert(s->cfg.tls_cert, pin, &eb) == 0)
+		diag_warn("listening on %s (key pin %s)", http_server_url(srv),
+		    pin);
+	else
+		diag_warn("listening on %s", http_server_url(srv));
 	if (s->port_file != NULL) {
 		n = snprintf(port, sizeof(port), "%u\n", http_server_port(srv));
 		if (fsx_write_atomic(s->port_file, port, (size_t)n, 0644,

@@ -11,6 +11,7 @@ int	cmd_bundle_list(int, char **);
 int	cmd_bundle_pack(int, char **);
 int	cmd_bundle_unpack(int, char **);
 int	cmd_fetch(int, char **);
+int	cmd_pin(int, char **);
 int	cmd_register(int, char **);
 int	cmd_replace(int, char **);
 int	cmd_serve_bundle(int, char **);

@@ -20,7 +20,27 @@ struct http_client {
 	CURL			*curl;
 	struct curl_slist	*headers;
 	char			 errmsg[CURL_ERROR_SIZE];
+	int			 final;		/* the last failure: no retry */
 };
+
+/*
+ * Failures that asking again cannot mend: the server's certificate or key
+ * is not the one trusted, or the trust itself cannot be read.
+ */
+static int
+final_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 static size_t
 on_data(char *data, size_t size, size_t nmemb, void *arg)
@@ -79,8 +99,25 @@ http_client_new(const struct http_client_opts *o, struct errbuf *eb)
 	    o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 5000L);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT,
 	    "cfgsync/" CFGSYNC_VERSION);
+	/* Payloads are text: the servers may send them compressed. */
+	curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "gzip");
 	if (o->cacert != NULL)
 		curl_easy_setopt(c->curl, CURLOPT_CAINFO, o->cacert);
+	if (o->pin != NULL &&
+	    curl_easy_setopt(c->curl, CURLOPT_PINNEDPUBLICKEY, o->pin) !=
+	    CURLE_OK) {
+		http_client_free(c);
+		errbuf_set(eb, EC_USAGE, "this libcurl cannot pin a key");
+		return NULL;
+	}
+	/*
+	 * A pin alone trusts the key, as kubeadm's discovery hash does: the
+	 * chain and the name are not checked then, the key always is.
+	 */
+	if (o->pin != NULL && o->cacert == NULL) {
+		curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	return c;
 nomem:
 	http_client_free(c);
@@ -108,6 +145,7 @@ http_client_post(struct http_client *c, const char *url, const char *body,
 
 	buf_reset(resp);
 	c->errmsg[0] = '\0';
+	c->final = 0;
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -117,9 +155,16 @@ http_client_post(struct http_client *c, const char *url, const char *body,
 	if (rc == CURLE_WRITE_ERROR)
 		return errbuf_set(eb, EC_INVALID, "POST %s: answer over %zu "
 		    "bytes", url, resp->max);
+	c->final = final_error(rc);
 	if (rc != CURLE_OK)
 		return errbuf_set(eb, EC_REMOTE, "POST %s: %s", url,
 		    c->errmsg[0] != '\0' ? c->errmsg : curl_easy_strerror(rc));
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
 	return 0;
+}
+
+int
+http_client_error_final(const struct http_client *c)
+{
+	return c->final;
 }

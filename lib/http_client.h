@@ -15,6 +15,7 @@ struct http_client;
 struct http_client_opts {
 	const char	*token;		/* borrowed bearer token, or NULL */
 	const char	*cacert;	/* borrowed CA file path, or NULL */
+	const char	*pin;		/* "sha256//BASE64[;...]", or NULL */
 	long		 connect_timeout_ms;
 };
 
@@ -33,5 +34,12 @@ void	http_client_free(struct http_client *);
 int	http_client_post(struct http_client *, const char *url,
 	    const char *body, size_t len, long timeout_ms, long *status,
 	    struct buf *resp, struct errbuf *);
+
+/*
+ * Whether the last failure of http_client_post is one asking again cannot
+ * mend: the server's certificate failed verification or its key is not
+ * the pinned one, or the CA file cannot be read.
+ */
+int	http_client_error_final(const struct http_client *);
 
 #endif

@@ -237,7 +237,7 @@ try_post(struct session *s, const char *path, struct errbuf *eb)
 		return errbuf_set(eb, EC_USAGE, "server url too long");
 	if (http_client_post(s->http, url, s->body.data, s->body.len,
 	    request_timeout(s, 0), &status, &s->resp, &err) == -1) {
-		if (err.code != EC_REMOTE) {
+		if (err.code != EC_REMOTE || http_client_error_final(s->http)) {
 			*eb = err;
 			return -1;
 		}
@@ -267,6 +267,7 @@ session_start(struct session *s, const struct node_client_opts *o,
 	memset(&hopts, 0, sizeof(hopts));
 	hopts.token = o->token;
 	hopts.cacert = o->cacert;
+	hopts.pin = o->pin;
 	if ((s->http = http_client_new(&hopts, eb)) == NULL)
 		return -1;
 	return 0;
@@ -374,7 +375,8 @@ node_client_fetch(const struct node_client_opts *o,
 		if (http_client_post(s.http, url, s.body.data, s.body.len,
 		    request_timeout(&s, wait_s), &status, &s.resp,
 		    &err) == -1) {
-			if (err.code != EC_REMOTE) {
+			if (err.code != EC_REMOTE ||
+			    http_client_error_final(s.http)) {
 				*eb = err;
 				goto out;
 			}

@@ -22,6 +22,7 @@ struct node_client_opts {
 	const char	*metadata;	/* raw JSON text, or NULL */
 	const char	*token;		/* bearer token, or NULL */
 	const char	*cacert;	/* CA file, or NULL */
+	const char	*pin;		/* "sha256//BASE64", or NULL */
 	unsigned	 timeout;	/* seconds; 0 waits forever */
 	unsigned	 poll_wait;	/* long-poll seconds; 0: plain polls */
 	int		 no_register;	/* skip POST /register */

@@ -693,6 +693,39 @@ json.dump({"nodes": [{"identifier": "n1", "files": [
 	stop_server TLS
 }
 
+@test "fetch: --pin trusts the server's key without a CA file; a wrong pin is final" {
+	local pin other start
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" \
+	    -out "$T/cert.pem" -days 2 -subj /CN=elsewhere 2>/dev/null
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/k2.pem" \
+	    -out "$T/c2.pem" -days 2 -subj /CN=other 2>/dev/null
+	start_server TLS "$T" serve-bundle --tls-cert "$T/cert.pem" \
+	    --tls-key "$T/key.pem" "$(vec bundle.json)"
+	run -0 --separate-stderr cfgsync pin "$T/cert.pem"
+	pin=$output
+	assert_regex "$pin" '^sha256//[A-Za-z0-9+/]{43}=$'
+	# The same pin as openssl computes, and the one the server announces.
+	assert_equal "$pin" "sha256//$(openssl x509 -in "$T/cert.pem" -pubkey -noout |
+	    openssl pkey -pubin -outform der | openssl dgst -sha256 -binary |
+	    openssl base64)"
+	run -0 grep -qF "(key pin $pin)" "$T/TLS.log"
+	# Neither the name nor a CA matters: the key does.
+	run -0 cfgsync fetch -q --server "https://127.0.0.1:$TLS_PORT" \
+	    --id node-1 --ip 10.0.0.1 --pin "$pin" --print
+	other=$(cfgsync pin "$T/c2.pem")
+	start=$SECONDS
+	run -5 --separate-stderr cfgsync fetch --server "https://127.0.0.1:$TLS_PORT" \
+	    --id node-1 --ip 10.0.0.1 --pin "$other" --print --timeout 30
+	assert [ $((SECONDS - start)) -lt 10 ]
+	stop_server TLS
+	run -2 cfgsync fetch --pin sha256//short --print
+	run -2 --separate-stderr cfgsync fetch --cacert "$T/no-such-ca.pem" --print
+	assert_regex "$stderr" 'cacert .*no-such-ca.pem: No such file'
+	run -2 cfgsync pin "$T/missing.pem"
+	printf 'not a cert\n' >"$T/junk.pem"
+	run -7 cfgsync pin "$T/junk.pem"
+}
+
 @test "fetch: LOGOS_BLOCKCHAIN_CFGSYNC_PORT gives the default server's port" {
 	LOGOS_BLOCKCHAIN_CFGSYNC_PORT=$SB_PORT run -0 cfgsync fetch -q \
 	    --id node-2 --ip 127.0.0.1 --out "$T/o"
