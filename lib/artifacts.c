@@ -359,11 +359,16 @@ artifact_mode_check(int mode, const char *path, struct errbuf *eb)
 	    "bits are refused", path, (unsigned)mode);
 }
 
-/* Owner and group names: a user name or a numeric id, nothing else. */
+/*
+ * Owner and group names: a user name or a numeric id, nothing else.  An
+ * id must fit uid_t and gid_t and not be (uid_t)-1, which chown reads as
+ * "leave it": "4294967297" would otherwise install the file as uid 1.
+ */
 static int
 name_ok(const char *s, size_t len)
 {
-	size_t i;
+	unsigned long long id = 0;
+	size_t i, digits = 0;
 
 	if (len == 0 || len > 64 || s[0] == '-')
 		return 0;
@@ -372,7 +377,13 @@ name_ok(const char *s, size_t len)
 		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
 		    s[i] == '_' || s[i] == '-' || s[i] == '.' || s[i] == '$'))
 			return 0;
+		digits += s[i] >= '0' && s[i] <= '9';
 	}
+	if (digits != len)
+		return 1;
+	for (i = 0; i < len; i++)
+		if ((id = id * 10 + (unsigned)(s[i] - '0')) >= ARTIFACT_ID_LIMIT)
+			return 0;
 	return 1;
 }
 

@@ -18,6 +18,12 @@ struct json_object;
 #define ARTIFACT_MODE_NONE	(-1)	/* no mode given: SPEC 6 rules apply */
 #define ARTIFACT_SHA256_LEN	32
 
+/*
+ * Numeric owner and group ids are below this: uid_t is 32 bits, and
+ * (uid_t)-1 means "no change" to chown.
+ */
+#define ARTIFACT_ID_LIMIT	0xffffffffULL
+
 struct artifact_file {
 	char		*path;		/* as in the document, checked */
 	char		*content;	/* decoded bytes, NUL-terminated */

@@ -258,6 +258,17 @@ test_file_json(void)
 	    "\"encoding\":\"base64\"}]", &eb) == -1);
 	CHECK(files_from(&set, "[{\"path\":\"a\",\"content\":\"x\","
 	    "\"owner\":\"-rf\"}]", &eb) == -1);
+	/* Ids past uid_t, or (uid_t)-1, would chown to another id. */
+	CHECK(files_from(&set, "[{\"path\":\"a\",\"content\":\"x\","
+	    "\"owner\":\"4294967297\"}]", &eb) == -1 && eb.code == EC_INVALID);
+	CHECK(files_from(&set, "[{\"path\":\"a\",\"content\":\"x\","
+	    "\"group\":\"4294967295\"}]", &eb) == -1);
+	CHECK(files_from(&set, "[{\"path\":\"a\",\"content\":\"x\","
+	    "\"owner\":\"99999999999999999999999\"}]", &eb) == -1);
+	artifact_set_release(&set);
+	CHECK(files_from(&set, "[{\"path\":\"a\",\"content\":\"x\","
+	    "\"owner\":\"4294967294\",\"group\":\"007\"}]", &eb) == 0);
+	artifact_set_release(&set);
 	CHECK(files_from(&set, "[{\"path\":\"a\",\"content\":\"x\","
 	    "\"sha256\":\"abc\"}]", &eb) == -1);
 	CHECK(files_from(&set, "[{\"path\":\"a\\u0000b\",\"content\":\"x\"}]",
