@@ -394,6 +394,8 @@ entry_from_json(struct mentry *m, struct json_object *o, size_t i,
 	if (bundle_tree_parse(s, 0, &te, eb) == -1)
 		return errbuf_prefix(eb, "%s: files[%zu]",
 		    BUNDLE_TREE_MANIFEST, i);
+	while (s[0] == '.' && s[1] == '/')
+		s += 2;		/* as bundle_tree_parse reads it */
 	m->name = s;
 	if (get_bool(o, "absolute", &m->absolute) == -1)
 		return bad_entry(eb, i, "absolute: not true or false");

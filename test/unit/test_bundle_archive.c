@@ -416,6 +416,8 @@ test_manifest_apply(void)
 		{ "{\"cfgsync_manifest\":1,\"files\":[]}", NULL },
 		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":\"shared/s\","
 		    "\"owner\":\"x\",\"absolute\":false}]}", NULL },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":"
+		    "\"./shared/s\",\"group\":\"g\"}]}", NULL },
 		{ "", "empty document" },
 		{ "[]", "not a JSON object" },
 		{ "{\"files\":[]}", "cfgsync_manifest: missing" },
