@@ -477,6 +477,8 @@ apply_set(struct artifact_set *set, const char *identifier,
 	size_t i;
 	int rc = 0;
 
+	if (n == 0)
+		return 0;	/* bsearch takes no NULL array */
 	buf_init(&name, SIZE_MAX);
 	for (i = 0; i < set->len && rc == 0; i++) {
 		buf_reset(&name);
