@@ -50,8 +50,9 @@ int	bundle_archive_format_from_path(const char *path,
  * applies its manifest entry if it has one (bundle_tree_manifest_apply),
  * then sorts and validates it (bundle_tree_finish).  Refuses with
  * EC_INVALID naming the entry: links, devices, FIFOs and sockets, a bad
- * name (see bundle_tree_parse), a second or bad manifest, more entries than l->max_entries (counting
- * directories), an entry over l->max_file_size, more than
+ * name (see bundle_tree_parse), a second or bad manifest, more entries
+ * than l->max_entries (counting directories), an entry over
+ * l->max_file_size, more than
  * l->max_total_size bytes in all, and data libarchive cannot read as a
  * tar or zip archive.  Without a report the first problem stops the
  * reading; with one, every problem goes to it, and only an unreadable

@@ -502,7 +502,7 @@ int
 bundle_tree_manifest_apply(struct bundle *b, const char *text, size_t len,
     const struct bundle_limits *l, struct errbuf *eb)
 {
-	struct json_object *doc = NULL, *v, *files;	/* v, files: borrowed */
+	struct json_object *doc = NULL, *v, *files;	/* v, files borrowed */
 	struct mentry *m = NULL;
 	size_t n = 0, i;
 	int rc = -1;

@@ -445,16 +445,18 @@ test_manifest_apply(void)
 		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":\"shared/s\","
 		    "\"sha256\":\"zz\"}]}", "sha256: not 64" },
 		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":\"nodes/n1/a\","
-		    "\"sha256\":\"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4"
-		    "db02258717921a488g\"}]}", "sha256: not 64" },
+		    "\"sha256\":\"2d711642b726b04401627ca9fbac32f5c8530fb19"
+		    "03cc4db02258717921a488g\"}]}", "sha256: not 64" },
 		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":\"nodes/n1/a\","
-		    "\"sha256\":\"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4"
-		    "db02258717921a4880\"}]}", "nodes/n1/a: sha256 does not match" },
+		    "\"sha256\":\"2d711642b726b04401627ca9fbac32f5c8530fb19"
+		    "03cc4db02258717921a4880\"}]}",
+		    "nodes/n1/a: sha256 does not match" },
 	};
 	static const char good[] = "{\"cfgsync_manifest\":1,\"files\":["
 	    "{\"name\":\"nodes/n1/a\",\"absolute\":true,\"explicit_mode\":"
 	    "true,\"owner\":\"root\",\"group\":\"wheel\",\"sha256\":"
-	    "\"2D711642B726B04401627CA9FBAC32F5C8530FB1903CC4DB02258717921A4881\"},"
+	    "\"2D711642B726B04401627CA9FBAC32F5C8530FB19"
+	    "03CC4DB02258717921A4881\"},"
 	    "{\"name\":\"shared/s\",\"explicit_mode\":true}]}";
 	const struct artifact_file *f;
 	struct bundle b;
