@@ -47,10 +47,12 @@ int	bundle_archive_format_from_path(const char *path,
 
 /*
  * Reads the archive data[0..len) into b, which must be empty (bundle_init),
+ * applies its manifest entry if it has one (bundle_tree_manifest_apply),
  * then sorts and validates it (bundle_tree_finish).  Refuses with
  * EC_INVALID naming the entry: links, devices, FIFOs and sockets, a bad
- * name (see bundle_tree_parse), more entries than l->max_entries (counting
- * directories), an entry over l->max_file_size, more than
+ * name (see bundle_tree_parse), a second or bad manifest, more entries
+ * than l->max_entries (counting directories), an entry over
+ * l->max_file_size, more than
  * l->max_total_size bytes in all, and data libarchive cannot read as a
  * tar or zip archive.  Without a report the first problem stops the
  * reading; with one, every problem goes to it, and only an unreadable
@@ -92,8 +94,10 @@ int	bundle_archive_close(struct bundle_archive_out *, struct errbuf *);
  * and each file with its permission bits (bundle_tree_perm); every entry
  * has mtime 0, uid and gid 0 and no owner names, and nothing else that
  * varies (no atime or ctime, no gzip timestamp), so equal bundles give
- * equal bytes.  Owners, groups and digests exist only in JSON and are not
- * written to archives.  JSON is bundle_render_json and a newline.
+ * equal bytes.  What a tree cannot hold (a leading "/", owners, groups,
+ * digests, an explicit 0644) goes to the manifest of bundle_tree.h, the
+ * archive's last entry, so nothing is dropped.  JSON is
+ * bundle_render_json and a newline.
  * Returns 0, or -1 with EC_INTERNAL (out of memory, out->max passed).
  */
 int	bundle_archive_write(struct buf *out, const struct bundle *,

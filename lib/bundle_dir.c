@@ -57,9 +57,9 @@ struct walk {
 	struct buf			 name;	/* entry at hand */
 	size_t				 total;	/* bytes read */
 	struct pipe			*pipe;	/* or NULL */
-	char				*manifest;	/* as read, or NULL */
+	char				*manifest;	/* read, or NULL */
 	size_t				 manifest_len;
-	struct buf			 manifest_out;	/* as written */
+	struct buf			 manifest_out;	/* written */
 };
 
 /* What the walking thread is given and gives back. */

@@ -18,10 +18,13 @@ struct errbuf;
 /*
  * Reads the tree under dir into b, which must be empty (bundle_init),
  * recording each file's permission bits by the rule of bundle_tree_mode,
- * then sorts and validates it (bundle_tree_finish).  Returns 0, or -1 with
- * EC_USAGE (dir cannot be opened), EC_INVALID naming the entry (anything
- * bundle_tree_parse refuses, a symbolic link, a device, a FIFO, a socket,
- * a file that cannot be read, a limit passed) or EC_INTERNAL.
+ * applies the manifest at its top if there is one
+ * (bundle_tree_manifest_apply), then sorts and validates it
+ * (bundle_tree_finish).  Returns 0, or -1 with EC_USAGE (dir cannot be
+ * opened), EC_INVALID naming the entry (anything bundle_tree_parse
+ * refuses, a symbolic link, a device, a FIFO, a socket, a file that cannot
+ * be read, a limit passed, a manifest entry that is malformed, names no
+ * file or holds a digest the file does not match) or EC_INTERNAL.
  */
 int	bundle_dir_read(struct bundle *, const char *dir,
 	    const struct bundle_limits *, struct errbuf *);
@@ -29,7 +32,8 @@ int	bundle_dir_read(struct bundle *, const char *dir,
 /*
  * Like bundle_dir_read, and writes the archive form of the tree in format
  * fmt (not JSON) to out as it goes: the same bytes bundle_archive_write
- * gives for b, but read on a second thread while this one compresses.
+ * gives for b (the manifest, re-rendered, last), but read on a second
+ * thread while this one compresses.
  * On failure out holds garbage.
  */
 int	bundle_dir_read_archive(struct bundle *, const char *dir,

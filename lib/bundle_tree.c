@@ -394,6 +394,8 @@ entry_from_json(struct mentry *m, struct json_object *o, size_t i,
 	if (bundle_tree_parse(s, 0, &te, eb) == -1)
 		return errbuf_prefix(eb, "%s: files[%zu]",
 		    BUNDLE_TREE_MANIFEST, i);
+	while (s[0] == '.' && s[1] == '/')
+		s += 2;		/* as bundle_tree_parse reads it */
 	m->name = s;
 	if (get_bool(o, "absolute", &m->absolute) == -1)
 		return bad_entry(eb, i, "absolute: not true or false");
@@ -475,6 +477,8 @@ apply_set(struct artifact_set *set, const char *identifier,
 	size_t i;
 	int rc = 0;
 
+	if (n == 0)
+		return 0;	/* bsearch takes no NULL array */
 	buf_init(&name, SIZE_MAX);
 	for (i = 0; i < set->len && rc == 0; i++) {
 		buf_reset(&name);
@@ -498,7 +502,7 @@ int
 bundle_tree_manifest_apply(struct bundle *b, const char *text, size_t len,
     const struct bundle_limits *l, struct errbuf *eb)
 {
-	struct json_object *doc = NULL, *v, *files;	/* v, files: borrowed */
+	struct json_object *doc = NULL, *v, *files;	/* v, files borrowed */
 	struct mentry *m = NULL;
 	size_t n = 0, i;
 	int rc = -1;

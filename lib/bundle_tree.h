@@ -6,9 +6,9 @@
  *
  * The mode rule lives here too: in a tree every file has permission bits,
  * but a file object carries "mode" only when they are not 0644, the mode a
- * node gives a new file without one.  So a plain tree packs to the plain
- * JSON the original reads, and JSON, tree and archive convert both ways
- * without a change.
+ * node gives a new file without one, or when the manifest says so.  So a
+ * plain tree packs to the plain JSON the original reads, and JSON, tree
+ * and archive convert both ways without a change.
  */
 #ifndef CFGSYNC_BUNDLE_TREE_H
 #define CFGSYNC_BUNDLE_TREE_H

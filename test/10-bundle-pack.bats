@@ -55,6 +55,8 @@ teardown_file() {
 }
 
 teardown() {
+	stop_server AJ
+	stop_server AT
 	if [ -n "${STATIC_PID:-}" ]; then
 		kill "$STATIC_PID" 2>/dev/null || true
 		wait "$STATIC_PID" 2>/dev/null || true
@@ -520,4 +522,20 @@ every_attr() {
 	rm "$m"
 	ln -s "$t/good" "$m"
 	check_bad 'symbolic link'
+}
+
+@test "bundle unpack: a tree packed to an archive serves what its JSON bundle serves" {
+	local t=$BATS_TEST_TMPDIR
+	every_attr "$t/in.json"
+	run -0 cfgsync bundle unpack "$t/in.json" "$t/u"
+	run -0 cfgsync bundle pack "$t/u" -o "$t/b.tar.zst"
+	start_server AJ "$t/srv" serve-bundle "$t/in.json"
+	start_server AT "$t/srv" serve-bundle "$t/b.tar.zst"
+	cfgsync fetch -q --print --server "$AJ_URL" --id node-1 \
+	    --ip 127.0.0.1 >"$t/pj"
+	cfgsync fetch -q --print --server "$AT_URL" --id node-1 \
+	    --ip 127.0.0.1 >"$t/pt"
+	cmp "$t/pj" "$t/pt"
+	run -0 grep -F '{"path":"/config.yaml","content":"id: node-1\n","mode":"0644","owner":"root","group":"adm","sha256":' "$t/pt"
+	run -0 grep -F '{"path":"/deploy.yaml","content":"mode: local\n","group":"0"}' "$t/pt"
 }

@@ -2,7 +2,7 @@
  * Unit tests for the tree form of bundles and their archives: entry names,
  * the mode rule, format names, and a write-then-read round trip in every
  * archive format that must give back the same bundle and, written twice,
- * the same bytes.
+ * the same bytes, and the manifest that carries what a tree cannot hold.
  */
 #include <sys/stat.h>
 
@@ -316,6 +316,234 @@ test_streamed_order(void)
 	CHECK(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
 }
 
+/* A bundle whose files carry every attribute a tree cannot hold. */
+static const char every_attr[] = "{\"nodes\":["
+    "{\"identifier\":\"empty\",\"files\":[]},"
+    "{\"identifier\":\"n1\",\"files\":["
+    "{\"path\":\"/a\",\"content\":\"x\",\"mode\":\"0644\","
+    "\"owner\":\"root\",\"group\":\"0\",\"sha256\":"
+    "\"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881\"},"
+    "{\"path\":\"b\",\"content\":\"AAE=\",\"mode\":\"0600\","
+    "\"encoding\":\"base64\",\"owner\":\"1000\"},"
+    "{\"path\":\"c\",\"content\":\"plain\"}]}],"
+    "\"shared_files\":[{\"path\":\"/s\",\"content\":\"s\"}]}";
+
+/* Every archive format carries every attribute, through the manifest. */
+static void
+test_manifest_archives(void)
+{
+	struct bundle b, back;
+	struct bundle_limits l;
+	struct buf json, json2, ar, ar2, m;
+	struct errbuf eb;
+	int fmt;
+
+	bundle_limits_default(&l);
+	bundle_init(&b);
+	buf_init(&json, SIZE_MAX);
+	buf_init(&m, SIZE_MAX);
+	CHECK(bundle_parse_json(&b, every_attr, sizeof(every_attr) - 1, &l,
+	    &eb) == 0);
+	CHECK(bundle_render_json(&json, &b) == 0);
+	CHECK(json.len == sizeof(every_attr) - 1 &&
+	    memcmp(json.data, every_attr, json.len) == 0);
+	CHECK(bundle_tree_manifest_render(&m, &b) == 0);
+	CHECK_STR(m.data, "{\"cfgsync_manifest\":1,\"files\":[\n"
+	    "{\"name\":\"nodes/n1/a\",\"absolute\":true,"
+	    "\"explicit_mode\":true,\"owner\":\"root\",\"group\":\"0\","
+	    "\"sha256\":\"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db0225"
+	    "8717921a4881\"},\n"
+	    "{\"name\":\"nodes/n1/b\",\"owner\":\"1000\"},\n"
+	    "{\"name\":\"shared/s\",\"absolute\":true}\n]}\n");
+	for (fmt = BUNDLE_ARCHIVE_TAR; fmt <= BUNDLE_ARCHIVE_ZIP; fmt++) {
+		buf_init(&ar, SIZE_MAX);
+		buf_init(&ar2, SIZE_MAX);
+		buf_init(&json2, SIZE_MAX);
+		bundle_init(&back);
+		CHECK(bundle_archive_write(&ar, &b, fmt, &eb) == 0);
+		CHECK(bundle_archive_read(&back, ar.data, ar.len, &l, NULL,
+		    &eb) == 0);
+		CHECK(bundle_render_json(&json2, &back) == 0);
+		CHECK(json.len == json2.len &&
+		    memcmp(json.data, json2.data, json.len) == 0);
+		CHECK(bundle_archive_write(&ar2, &back, fmt, &eb) == 0);
+		CHECK(ar.len == ar2.len &&
+		    memcmp(ar.data, ar2.data, ar.len) == 0);
+		bundle_release(&back);
+		buf_release(&ar);
+		buf_release(&ar2);
+		buf_release(&json2);
+	}
+	/* A plain bundle needs no manifest. */
+	bundle_release(&b);
+	make_bundle(&b);
+	buf_reset(&m);
+	CHECK(bundle_tree_manifest_render(&m, &b) == 0 && m.len == 0);
+	bundle_release(&b);
+	buf_release(&m);
+	buf_release(&json);
+}
+
+/*
+ * Applies manifest text to a tree of files nodes/n1/a ("x") and shared/s;
+ * returns what apply returns, the bundle in b.
+ */
+static int
+apply(struct bundle *b, const char *text, struct errbuf *eb)
+{
+	struct bundle_limits l;
+	struct bundle_node *n;
+	struct errbuf e2;
+
+	bundle_limits_default(&l);
+	bundle_init(b);
+	n = bundle_node_get(b, "n1");
+	CHECK(artifact_set_add_copy(&n->files, "a", "x", 1,
+	    ARTIFACT_MODE_NONE, &e2) == 0);
+	CHECK(artifact_set_add_copy(&b->shared, "s", "s", 1, 0600,
+	    &e2) == 0);
+	return bundle_tree_manifest_apply(b, text, strlen(text), &l, eb);
+}
+
+/* Applying checks the manifest strictly, naming what is wrong. */
+static void
+test_manifest_apply(void)
+{
+	static const struct {
+		const char	*text;
+		const char	*why;	/* in the message, or NULL: fine */
+	} cases[] = {
+		{ "{\"cfgsync_manifest\":1,\"files\":[]}", NULL },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":\"shared/s\","
+		    "\"owner\":\"x\",\"absolute\":false}]}", NULL },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":"
+		    "\"./shared/s\",\"group\":\"g\"}]}", NULL },
+		{ "", "empty document" },
+		{ "[]", "not a JSON object" },
+		{ "{\"files\":[]}", "cfgsync_manifest: missing" },
+		{ "{\"cfgsync_manifest\":\"1\",\"files\":[]}",
+		    "cfgsync_manifest: missing or not 1" },
+		{ "{\"cfgsync_manifest\":1}", "files: missing" },
+		{ "{\"cfgsync_manifest\":1,\"files\":[],\"x\":0}",
+		    "unknown member x" },
+		{ "{\"cfgsync_manifest\":1,\"files\":[7]}",
+		    "files[0]: not an object" },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{}]}",
+		    "files[0]: name: missing" },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":"
+		    "\"nodes/n1/a\\u0000b\"}]}", "name: NUL byte" },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":\"top\"}]}",
+		    "outside nodes/" },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":"
+		    "\"nodes/n1/gone\"}]}", "nodes/n1/gone: no such file" },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":\"shared/s\"},"
+		    "{\"name\":\"shared/s\"}]}", "shared/s: listed twice" },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":\"shared/s\","
+		    "\"group\":\"a b\"}]}", "group: not" },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":\"shared/s\","
+		    "\"explicit_mode\":\"yes\"}]}", "explicit_mode: not" },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":\"shared/s\","
+		    "\"sha256\":\"zz\"}]}", "sha256: not 64" },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":\"nodes/n1/a\","
+		    "\"sha256\":\"2d711642b726b04401627ca9fbac32f5c8530fb19"
+		    "03cc4db02258717921a488g\"}]}", "sha256: not 64" },
+		{ "{\"cfgsync_manifest\":1,\"files\":[{\"name\":\"nodes/n1/a\","
+		    "\"sha256\":\"2d711642b726b04401627ca9fbac32f5c8530fb19"
+		    "03cc4db02258717921a4880\"}]}",
+		    "nodes/n1/a: sha256 does not match" },
+	};
+	static const char good[] = "{\"cfgsync_manifest\":1,\"files\":["
+	    "{\"name\":\"nodes/n1/a\",\"absolute\":true,\"explicit_mode\":"
+	    "true,\"owner\":\"root\",\"group\":\"wheel\",\"sha256\":"
+	    "\"2D711642B726B04401627CA9FBAC32F5C8530FB19"
+	    "03CC4DB02258717921A4881\"},"
+	    "{\"name\":\"shared/s\",\"explicit_mode\":true}]}";
+	const struct artifact_file *f;
+	struct bundle b;
+	struct errbuf eb;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		eb.code = 0;
+		eb.msg[0] = '\0';
+		rc = apply(&b, cases[i].text, &eb);
+		if (cases[i].why == NULL)
+			CHECK(rc == 0);
+		else {
+			CHECK(rc == -1 && eb.code == EC_INVALID &&
+			    strstr(eb.msg, cases[i].why) != NULL);
+			if (strstr(eb.msg, cases[i].why) == NULL)
+				fprintf(stderr, "case %zu: %s\n", i, eb.msg);
+		}
+		bundle_release(&b);
+	}
+	CHECK(apply(&b, good, &eb) == 0);
+	f = &b.nodes[0].files.files[0];
+	CHECK_STR(f->path, "/a");
+	CHECK(f->mode == 0644 && f->has_sha256);
+	CHECK_STR(f->owner, "root");
+	CHECK_STR(f->group, "wheel");
+	/* explicit_mode leaves a mode that is not 0644 alone. */
+	CHECK(b.shared.files[0].mode == 0600);
+	CHECK_STR(b.shared.files[0].path, "s");
+	bundle_release(&b);
+}
+
+/*
+ * A tree with a manifest, written however it likes: the archive streamed
+ * from the directory and the one written from the bundle read are the
+ * same, the manifest in pack's form as its last entry.
+ */
+static void
+test_manifest_dir(void)
+{
+	char dir[] = "/tmp/test_bundle_archive.XXXXXX";
+	struct bundle b, b2;
+	struct bundle_limits l;
+	struct buf streamed, after;
+	struct errbuf eb;
+	int fmt;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(0);
+		return;
+	}
+	put(dir, "nodes/n1/a", "x");
+	put(dir, "shared/s", "s");
+	put(dir, BUNDLE_TREE_MANIFEST, "{ \"files\": [ { \"owner\": \"app\",\n"
+	    "  \"name\": \"shared/s\" } ],\n\"cfgsync_manifest\": 1 }\n");
+	bundle_limits_default(&l);
+	for (fmt = BUNDLE_ARCHIVE_TAR; fmt <= BUNDLE_ARCHIVE_ZIP; fmt++) {
+		bundle_init(&b);
+		bundle_init(&b2);
+		buf_init(&streamed, SIZE_MAX);
+		buf_init(&after, SIZE_MAX);
+		CHECK(bundle_dir_read_archive(&b, dir, &l, fmt, &streamed,
+		    &eb) == 0);
+		CHECK(bundle_dir_read(&b2, dir, &l, &eb) == 0);
+		CHECK_STR(b2.shared.files[0].owner, "app");
+		CHECK(bundle_archive_write(&after, &b2, fmt, &eb) == 0);
+		CHECK(streamed.len == after.len && memcmp(streamed.data,
+		    after.data, after.len) == 0);
+		buf_release(&streamed);
+		buf_release(&after);
+		bundle_release(&b);
+		bundle_release(&b2);
+	}
+	/* A manifest that names a file the tree lacks: refused. */
+	put(dir, BUNDLE_TREE_MANIFEST, "{\"cfgsync_manifest\":1,\"files\":"
+	    "[{\"name\":\"shared/t\",\"owner\":\"app\"}]}");
+	bundle_init(&b);
+	buf_init(&streamed, SIZE_MAX);
+	CHECK(bundle_dir_read_archive(&b, dir, &l, BUNDLE_ARCHIVE_TAR,
+	    &streamed, &eb) == -1 && eb.code == EC_INVALID &&
+	    strstr(eb.msg, "shared/t: no such file in the tree") != NULL);
+	buf_release(&streamed);
+	bundle_release(&b);
+	CHECK(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
+}
+
 int
 main(void)
 {
@@ -324,5 +552,8 @@ main(void)
 	test_round_trip();
 	test_report();
 	test_streamed_order();
+	test_manifest_archives();
+	test_manifest_apply();
+	test_manifest_dir();
 	return check_done("test_bundle_archive");
 }
