@@ -4,10 +4,12 @@
 #include "jsonx.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
+#include "buf.h"
 #include "errbuf.h"
 #include "exitcode.h"
 #include "banned.h"
@@ -53,6 +55,8 @@ jsonx_parse(const char *text, size_t len, size_t max, const char *what,
 			goto out;
 		}
 	}
+	if (jsonx_check_members(text, len, what, eb) == -1)
+		goto out;
 	*out = obj;
 	obj = NULL;
 	rc = 0;
@@ -273,4 +277,199 @@ jsonx_raw_plain(const char *s, size_t len)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * What json-c's strict mode still lets through, and other readers take
+ * another way: single-quoted strings, and an object naming one member
+ * twice ("metadata" and "metad\u0061ta": json-c keeps the last, a
+ * materializer's reader may keep the first).  Runs on text json-c has
+ * accepted, so only these two are looked for.
+ */
+
+struct member_key {
+	size_t	off;	/* in the object's decoded keys */
+	size_t	len;
+};
+
+/* Appends code point cp to out as UTF-8 (a lone surrogate as 3 bytes). */
+static int
+add_utf8(struct buf *out, long cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return buf_add(out, u, n);
+}
+
+/* Decodes the string at t[i] == '"' onto out; returns the index past it. */
+static size_t
+decode_string(const char *t, size_t i, size_t len, struct buf *out,
+    int *nomem)
+{
+	static const char esc[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+	const char *e;
+	long cp, lo;
+
+	for (i++; i < len && t[i] != '"'; i++) {
+		if (t[i] != '\\') {
+			*nomem |= buf_addc(out, t[i]) == -1;
+			continue;
+		}
+		if (++i >= len)
+			break;
+		if (t[i] == 'u' && i + 4 < len && (cp = hex4(t + i + 1)) >= 0) {
+			i += 4;
+			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 < len &&
+			    t[i + 1] == '\\' && t[i + 2] == 'u' &&
+			    (lo = hex4(t + i + 3)) >= 0xdc00 && lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				    (lo - 0xdc00);
+				i += 6;
+			}
+			*nomem |= add_utf8(out, cp) == -1;
+		} else if ((e = strchr(esc, t[i])) != NULL &&
+		    (e - esc) % 2 == 0)
+			*nomem |= buf_addc(out, e[1]) == -1;
+	}
+	return i < len ? i + 1 : len;
+}
+
+static int
+key_cmp(const void *a, const void *b, void *arg)
+{
+	const struct member_key *x = a, *y = b;
+	const char *base = arg;
+	int c;
+
+	c = memcmp(base + x->off, base + y->off, x->len < y->len ? x->len :
+	    y->len);
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int	strict_value(const char *, size_t *, size_t, const char *,
+		    struct errbuf *);
+
+/* Checks the object at t[*ip] == '{' and what it holds. */
+static int
+strict_object(const char *t, size_t *ip, size_t len, const char *what,
+    struct errbuf *eb)
+{
+	struct member_key *keys = NULL, *grown;
+	size_t i = *ip + 1, n = 0, cap = 0, k;
+	struct buf names;
+	int nomem = 0, rc = -1;
+
+	buf_init(&names, len + 1);
+	for (;;) {
+		i = skip_ws(t, i, len);
+		if (i >= len || t[i] == '}')
+			break;
+		if (t[i] == ',') {
+			i++;
+			continue;
+		}
+		if (t[i] != '"') {
+			errbuf_set(eb, EC_INVALID, "%s: a member name not in "
+			    "double quotes at byte %zu", what, i);
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((grown = reallocarray(keys, cap,
+			    sizeof(*keys))) == NULL)
+				goto nomem;
+			keys = grown;
+		}
+		keys[n].off = names.len;
+		i = decode_string(t, i, len, &names, &nomem);
+		keys[n].len = names.len - keys[n].off;
+		n++;
+		if (nomem)
+			goto nomem;
+		i = skip_ws(t, i, len);
+		if (i < len && t[i] == ':')
+			i++;
+		if (strict_value(t, &i, len, what, eb) == -1)
+			goto out;
+	}
+	if (n > 1) {
+		qsort_r(keys, n, sizeof(*keys), key_cmp, names.data);
+		for (k = 1; k < n; k++)
+			if (key_cmp(&keys[k - 1], &keys[k], names.data) == 0) {
+				errbuf_set(eb, EC_INVALID, "%s: member \"%.*s\" "
+				    "given twice", what, (int)(keys[k].len < 64 ?
+				    keys[k].len : 64), names.data + keys[k].off);
+				goto out;
+			}
+	}
+	*ip = i < len ? i + 1 : len;
+	rc = 0;
+	goto out;
+nomem:
+	errbuf_set(eb, EC_INTERNAL, "out of memory");
+out:
+	free(keys);
+	buf_release(&names);
+	return rc;
+}
+
+static int
+strict_value(const char *t, size_t *ip, size_t len, const char *what,
+    struct errbuf *eb)
+{
+	size_t i = skip_ws(t, *ip, len);
+
+	if (i < len && t[i] == '\'')
+		return errbuf_set(eb, EC_INVALID, "%s: a single-quoted string "
+		    "at byte %zu", what, i);
+	if (i < len && t[i] == '{') {
+		*ip = i;
+		return strict_object(t, ip, len, what, eb);
+	}
+	if (i < len && t[i] == '[') {
+		for (i++;;) {
+			i = skip_ws(t, i, len);
+			if (i >= len || t[i] == ']')
+				break;
+			if (t[i] == ',') {
+				i++;
+				continue;
+			}
+			if (strict_value(t, &i, len, what, eb) == -1)
+				return -1;
+		}
+		*ip = i < len ? i + 1 : len;
+		return 0;
+	}
+	*ip = skip_value(t, i, len);
+	return 0;
+}
+
+int
+jsonx_check_members(const char *text, size_t len, const char *what,
+    struct errbuf *eb)
+{
+	size_t i = 0;
+
+	return strict_value(text, &i, len, what, eb);
 }

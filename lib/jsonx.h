@@ -15,12 +15,21 @@ struct json_object;
 
 /*
  * Parses text[0..len) as exactly one JSON value (strict mode, no trailing
- * bytes, at most JSONX_MAX_DEPTH deep) after refusing a text longer than
- * max.  Returns 0 and an owned object in *out (put it with json_object_put),
+ * bytes, at most JSONX_MAX_DEPTH deep, no single quotes, no member named
+ * twice) after refusing a text longer than max.  Returns 0 and an owned object in *out (put it with json_object_put),
  * or -1 with EC_INVALID.  what names the document in the message.
  */
 int	jsonx_parse(const char *text, size_t len, size_t max, const char *what,
 	    struct json_object **out, struct errbuf *);
+
+/*
+ * Refuses, in text that json-c accepted, what other readers would read
+ * another way: a single-quoted string, and an object naming a member twice
+ * (compared after unescaping).  jsonx_parse calls it.  Returns 0, or -1
+ * with EC_INVALID naming the place, or EC_INTERNAL.
+ */
+int	jsonx_check_members(const char *text, size_t len, const char *what,
+	    struct errbuf *);
 
 /*
  * Gets member key of obj as a string: returns 0 with *s borrowed from obj

@@ -382,6 +382,33 @@ test_set(void)
 	registration_release(NULL);
 }
 
+/* One reader decides what a registration says: no member twice, no '. */
+static void
+test_strict(void)
+{
+	struct registration r;
+	struct errbuf eb;
+
+	check_refused("{\"identifier\":\"a\",\"ip\":\"10.0.0.1\","
+	    "\"metadata\":1,\"metadata\":2}", "given twice");
+	check_refused("{\"identifier\":\"a\",\"ip\":\"10.0.0.1\","
+	    "\"metadata\":1,\"metad\\u0061ta\":2}", "\"metadata\" given twice");
+	check_refused("{\"identifier\":\"a\",\"identifier\":\"b\","
+	    "\"ip\":\"10.0.0.1\"}", "given twice");
+	/* Deep inside the metadata too. */
+	check_refused("{\"identifier\":\"a\",\"ip\":\"10.0.0.1\",\"metadata\":"
+	    "[{\"x\":[1,{\"k\":1,\"\\u006b\":2}]}]}", "\"k\" given twice");
+	check_refused("{'identifier':\"a\",\"ip\":\"10.0.0.1\"}", NULL);
+	check_refused("{\"identifier\":\"a\",\"ip\":\"10.0.0.1\","
+	    "\"metadata\":'x'}", NULL);
+	/* Alike but not equal names, and the same name in two objects, pass. */
+	memset(&r, 0, sizeof(r));
+	CHECK(parse(&r, "{\"identifier\":\"a\",\"ip\":\"10.0.0.1\","
+	    "\"metadata\":{\"k\":{\"k\":1},\"K\":2,\"k \":3,\"\":4,"
+	    "\"\\ud83d\\ude00\":5,\"\\ud83d\\ude01\":6}}", &eb) == 0);
+	registration_release(&r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -393,5 +420,6 @@ main(int argc, char **argv)
 	test_accepted();
 	test_metadata();
 	test_set();
+	test_strict();
 	return check_done("test_registration");
 }
