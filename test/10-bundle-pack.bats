@@ -509,8 +509,11 @@ every_attr() {
 	check_bad 'files\[1\]: unknown member colour'
 	sed -i 's/"owner":"1000"/"owner":"-rf"/' "$m"
 	check_bad 'files\[1\]: owner: not a user name or id'
-	sed -i 's/"group":"0"/"group":"0","absolute":1/' "$m"
-	check_bad 'files\[2\]: absolute: not true or false'
+	sed -i '0,/"absolute":true/s//"absolute":1/' "$m"
+	check_bad 'files\[[0-9]\]: absolute: not true or false'
+	# A member named twice is refused as in every JSON document.
+	sed -i 's/"group":"0"/"group":"0","group":"0"/' "$m"
+	check_bad 'member "group" given twice'
 	sed -i 's/"sha256":"[0-9a-f]*"/"sha256":"abc"/' "$m"
 	check_bad 'files\[0\]: sha256: not 64 hex digits'
 	sed -i 's|"nodes/node-1/etc/key.der"|"nodes/node-1/config.yaml"|' "$m"
