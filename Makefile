@@ -119,12 +119,14 @@ DEPS_TEST = bats bats-support bats-assert curl jq python3 python3-yaml \
 # apt_missing LIST: installs the packages of LIST that are not installed.
 apt_missing = @missing=; for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-		    grep -q '^install ok installed' || missing="$$missing $$p"; \
+		    grep -q '^install ok installed' || \
+		    missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "make $@: installing$$missing"; \
 		apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		DEBIAN_FRONTEND=noninteractive \
+		    apt-get install -y -qq $$missing; \
 	fi
 
 deps:
@@ -239,14 +241,20 @@ install: all
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	@for f in $(SHARE_FILES); do \
-		case " $(SHARE_PROGS) " in *" $$f "*) m=0755 ;; *) m=0644 ;; esac; \
-		echo "install -m $$m $$f $(DESTDIR)$(SHAREDIR)/$${f#share/}"; \
-		install -m $$m $$f "$(DESTDIR)$(SHAREDIR)/$${f#share/}" || exit 1; \
+		case " $(SHARE_PROGS) " in \
+		*" $$f "*) m=0755 ;; \
+		*) m=0644 ;; \
+		esac; \
+		to="$(DESTDIR)$(SHAREDIR)/$${f#share/}"; \
+		echo "install -m $$m $$f $$to"; \
+		install -m $$m $$f "$$to" || exit 1; \
 	done
 	install -m 0644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
-	install -m 0644 completions/cfgsync.bash $(DESTDIR)$(BASHCOMPDIR)/cfgsync
+	install -m 0644 completions/cfgsync.bash \
+	    $(DESTDIR)$(BASHCOMPDIR)/cfgsync
 	install -m 0644 completions/_cfgsync $(DESTDIR)$(ZSHCOMPDIR)/_cfgsync
-	install -m 0644 completions/cfgsync.fish $(DESTDIR)$(FISHCOMPDIR)/cfgsync.fish
+	install -m 0644 completions/cfgsync.fish \
+	    $(DESTDIR)$(FISHCOMPDIR)/cfgsync.fish
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))

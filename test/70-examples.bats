@@ -28,7 +28,8 @@ need_yaml() {
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None]
 kinds = {d["kind"]: d for d in docs}
-assert sorted(kinds) == ["Deployment", "Secret", "Service", "StatefulSet"], kinds
+assert sorted(kinds) == ["Deployment", "Secret", "Service",
+                        "StatefulSet"], kinds
 assert "token" in kinds["Secret"]["stringData"]
 svc = kinds["Service"]["spec"]
 srv = kinds["Deployment"]["spec"]["template"]
@@ -185,10 +186,11 @@ build_peers() {
 
 @test "examples: share/materializers/peers.c builds warning-free and is not ready below N" {
 	build_peers
-	run -0 --separate-stderr "$BATS_TEST_TMPDIR/peers" 3 <"$(vec snapshot.json)"
+	snap=$(vec snapshot.json)
+	run -0 --separate-stderr "$BATS_TEST_TMPDIR/peers" 3 <"$snap"
 	assert_output '{"ready": false}'
 	assert_equal "$stderr" "peers: 2 of 3 nodes registered"
-	run -0 --separate-stderr "$BATS_TEST_TMPDIR/peers" 2 <"$(vec snapshot.json)"
+	run -0 --separate-stderr "$BATS_TEST_TMPDIR/peers" 2 <"$snap"
 	jq -e '.nodes | map(.identifier) == ["node-1", "node-2"]' <<<"$output"
 	run -2 --separate-stderr "$BATS_TEST_TMPDIR/peers" x </dev/null
 	run -1 --separate-stderr "$BATS_TEST_TMPDIR/peers" 1 <<<'{"x": 1}'

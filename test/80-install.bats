@@ -90,7 +90,8 @@ tree() {
 	TMPDIR=$BATS_TEST_TMPDIR PATH=/usr/bin:/bin run -0 --separate-stderr \
 	    timeout 60 sh "$root/$p/share/cfgsync/demo.sh"
 	assert_line "demo: using $root/$p/bin/cfgsync"
-	assert_line "==> serving $root/$p/share/cfgsync/bundles/demo.json on 127.0.0.1, port picked by the kernel"
+	b=$root/$p/share/cfgsync/bundles/demo.json
+	assert_line "==> serving $b on 127.0.0.1, port picked by the kernel"
 	assert_line "node started with id: node-3"
 	assert_equal "${lines[${#lines[@]} - 1]}" "demo: done"
 
