@@ -72,6 +72,15 @@ tree() {
 	)
 	assert_output "$(sort -k3 <<<"$want")"
 	cmp "$TOP/cfgsync" "$root/$p/bin/cfgsync"
+	# Everything in share/ is installed (the Makefile lists it by hand),
+	# byte for byte.
+	(cd "$TOP/share" && find . -type f | sort) >"$BATS_TEST_TMPDIR/src"
+	(cd "$root/$p/share/cfgsync" && find . -type f ! -name .installed-dirs |
+	    sort) >"$BATS_TEST_TMPDIR/dst"
+	diff "$BATS_TEST_TMPDIR/src" "$BATS_TEST_TMPDIR/dst"
+	while read -r f; do
+		cmp "$TOP/share/$f" "$root/$p/share/cfgsync/$f"
+	done <"$BATS_TEST_TMPDIR/src"
 
 	run -0 "$root/$p/bin/cfgsync" --version
 	assert_output --partial "0.1.0"
