@@ -1,12 +1,20 @@
 # cfgsync: one binary over one library.  `make check` runs every test;
-# `make deps` installs the Debian packages the build and the tests need.
+# `make deps` installs the Debian packages the build needs, `make deps-test`
+# (run by `make check`) those the tests need as well.
 
 PREFIX	?= /usr/local
 BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 SHAREDIR ?= $(PREFIX)/share/cfgsync
+DOCDIR	?= $(PREFIX)/share/doc/cfgsync
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# Debian's zsh searches .../site-functions under /usr/local and
+# vendor-completions under /usr.
+ifeq ($(PREFIX),/usr)
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+else
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+endif
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
 VERSION	= 0.1.0
@@ -80,7 +88,8 @@ UNIT_TESTS = \
 	test/unit/test_registration \
 	test/unit/test_registry
 
-.PHONY: all check unit bats lint deps demo install clean bench FORCE
+.PHONY: all check unit bats lint deps deps-test demo install uninstall \
+	clean bench FORCE
 
 all: cfgsync
 
@@ -105,21 +114,35 @@ test/unit/%: test/unit/%.c test/unit/check.h lib/libcfgsync.a .build-flags
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)
 
-# Debian packages: installed only when missing, so a second run is a no-op.
-DEPS_DEB = build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev \
-	libjson-c-dev libarchive-dev nettle-dev bats bats-support bats-assert \
-	curl jq python3 mandoc zstd xz-utils libarchive-tools zip unzip \
-	procps e2fsprogs openssl
-deps:
-	@missing=; for p in $(DEPS_DEB); do \
+# Debian packages, each installed only when missing, so a second run is a
+# no-op: DEPS_BUILD builds cfgsync and runs `make demo`; DEPS_TEST adds
+# what `make check` needs (bats, the clients and archivers the suites
+# drive, mandoc for lint, man-db for `man -l`, python3-yaml to parse the
+# YAML examples).
+DEPS_BUILD = build-essential pkg-config libmicrohttpd-dev \
+	libcurl4-openssl-dev libjson-c-dev libarchive-dev nettle-dev
+DEPS_TEST = bats bats-support bats-assert curl jq python3 python3-yaml \
+	mandoc man-db zstd xz-utils libarchive-tools zip unzip procps \
+	e2fsprogs openssl
+
+# apt_missing LIST: installs the packages of LIST that are not installed.
+apt_missing = @missing=; for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-		    grep -q '^install ok installed' || missing="$$missing $$p"; \
+		    grep -q '^install ok installed' || \
+		    missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		echo "make deps: installing$$missing"; \
+		echo "make $@: installing$$missing"; \
 		apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		DEBIAN_FRONTEND=noninteractive \
+		    apt-get install -y -qq $$missing; \
 	fi
+
+deps:
+	$(call apt_missing,$(DEPS_BUILD))
+
+deps-test: deps
+	$(call apt_missing,$(DEPS_TEST))
 
 # The wire vectors the tests compare against: the repository's copy of the
 # reference (SPEC section 8), so the tests read nothing outside the tree.
@@ -141,7 +164,7 @@ bats: cfgsync
 	echo "bats: $$((pass - skip)) passed, $$fail failed, $$skip skipped"; \
 	exit $$rc
 
-check: deps
+check: deps-test
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) lint
@@ -173,19 +196,84 @@ bench: deps
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 	sh test/bench/run.sh
 
+# What install puts under SHAREDIR (the examples, as source) and which of
+# those are programs.
+SHARE_FILES = \
+	share/bundles/demo.json \
+	share/compose/docker-compose.yml \
+	share/demo.sh \
+	share/kubernetes/cfgsync.yaml \
+	share/materializers/exactly-n.py \
+	share/materializers/peers.c \
+	share/materializers/wait-for-n.sh \
+	share/systemd/cfgsync-fetch.env \
+	share/systemd/cfgsync-fetch.service \
+	share/systemd/cfgsync-serve-exec.service
+SHARE_PROGS = share/demo.sh share/materializers/exactly-n.py \
+	share/materializers/wait-for-n.sh
+MAN_PAGES = $(wildcard man/*.[157])
+MAN_INSTALLED = $(foreach m,$(MAN_PAGES), \
+	$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+SHARE_SUBDIRS = $(filter-out share/,$(sort $(dir $(SHARE_FILES))))
+
+# Every file install writes, without $(DESTDIR); uninstall removes these.
+INSTALLED_FILES = $(BINDIR)/cfgsync \
+	$(MAN_INSTALLED) \
+	$(patsubst share/%,$(SHAREDIR)/%,$(SHARE_FILES)) \
+	$(DOCDIR)/LICENSE \
+	$(BASHCOMPDIR)/cfgsync $(ZSHCOMPDIR)/_cfgsync \
+	$(FISHCOMPDIR)/cfgsync.fish
+# Parents before children.  Install records each one it had to make in
+# $(INSTALL_LOG), and uninstall removes only those, and only when empty.
+INSTALL_DIRS = $(BINDIR) $(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man7 \
+	$(DOCDIR) $(BASHCOMPDIR) $(ZSHCOMPDIR) $(FISHCOMPDIR) $(SHAREDIR) \
+	$(patsubst share/%/,$(SHAREDIR)/%,$(SHARE_SUBDIRS))
+INSTALL_LOG = $(SHAREDIR)/.installed-dirs
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
-	    $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(BASHCOMPDIR) \
-	    $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	@[ -z "$(DESTDIR)" ] || mkdir -p "$(DESTDIR)"; \
+	made=; for d in $(INSTALL_DIRS); do \
+		new=; p=$$d; \
+		while [ "$$p" != / ] && [ "$$p" != . ] && \
+		    [ ! -d "$(DESTDIR)$$p" ]; do \
+			new="$$p $$new"; p=$$(dirname "$$p"); \
+		done; \
+		for n in $$new; do \
+			mkdir -m 0755 "$(DESTDIR)$$n" || exit 1; \
+			made="$$made $$n"; \
+		done; \
+	done; \
+	for n in $$made; do echo "$$n"; done >>"$(DESTDIR)$(INSTALL_LOG)" && \
+	chmod 0644 "$(DESTDIR)$(INSTALL_LOG)"
 	install -m 0755 cfgsync $(DESTDIR)$(BINDIR)/cfgsync
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
-	cp -R share/. $(DESTDIR)$(SHAREDIR)/
-	install -m 0644 completions/cfgsync.bash $(DESTDIR)$(BASHCOMPDIR)/cfgsync
+	@for f in $(SHARE_FILES); do \
+		case " $(SHARE_PROGS) " in \
+		*" $$f "*) m=0755 ;; \
+		*) m=0644 ;; \
+		esac; \
+		to="$(DESTDIR)$(SHAREDIR)/$${f#share/}"; \
+		echo "install -m $$m $$f $$to"; \
+		install -m $$m $$f "$$to" || exit 1; \
+	done
+	install -m 0644 LICENSE $(DESTDIR)$(DOCDIR)/LICENSE
+	install -m 0644 completions/cfgsync.bash \
+	    $(DESTDIR)$(BASHCOMPDIR)/cfgsync
 	install -m 0644 completions/_cfgsync $(DESTDIR)$(ZSHCOMPDIR)/_cfgsync
-	install -m 0644 completions/cfgsync.fish $(DESTDIR)$(FISHCOMPDIR)/cfgsync.fish
+	install -m 0644 completions/cfgsync.fish \
+	    $(DESTDIR)$(FISHCOMPDIR)/cfgsync.fish
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
+	@if [ -f "$(DESTDIR)$(INSTALL_LOG)" ]; then \
+		dirs=$$(sort -r -u "$(DESTDIR)$(INSTALL_LOG)"); \
+		rm -f "$(DESTDIR)$(INSTALL_LOG)"; \
+		for d in $$dirs; do \
+			rmdir "$(DESTDIR)$$d" 2>/dev/null || :; \
+		done; \
+	fi
 
 clean:
 	rm -f cfgsync .build-flags lib/libcfgsync.a lib/*.o lib/*.d cmd/*.o cmd/*.d $(UNIT_TESTS)

@@ -168,9 +168,11 @@ node_requests() {
 @test "fetch: COMMAND is the process itself (exec, no fork)" {
 	run -0 --separate-stderr cfgsync fetch -q --server "$SB_URL" \
 	    --id node-1 --ip 127.0.0.1 --out "$T/o" -- \
-	    sh -c 'cat /proc/$$/comm; tr "\0" " " </proc/$PPID/cmdline'
+	    sh -c 'cat /proc/$$/comm /proc/$PPID/comm'
 	assert_equal "${lines[0]}" sh
-	refute_regex "${lines[1]:-}" 'cfgsync'
+	# The parent's name, not its command line: a clone's path may hold
+	# "cfgsync" (the test file bats runs sits under it).
+	assert [ "${lines[1]:-cfgsync}" != cfgsync ]
 }
 
 @test "fetch: COMMAND does not run when the fetch fails" {
