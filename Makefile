@@ -120,7 +120,8 @@ test/unit/%: test/unit/%.c test/unit/check.h lib/libcfgsync.a .build-flags
 # drive, mandoc for lint, man-db for `man -l`, python3-yaml to parse the
 # YAML examples).
 DEPS_BUILD = build-essential pkg-config libmicrohttpd-dev \
-	libcurl4-openssl-dev libjson-c-dev libarchive-dev nettle-dev
+	libcurl4-openssl-dev libjson-c-dev libarchive-dev nettle-dev \
+	libgnutls28-dev
 DEPS_TEST = bats bats-support bats-assert curl jq python3 python3-yaml \
 	mandoc man-db zstd xz-utils libarchive-tools zip unzip procps \
 	e2fsprogs openssl
@@ -216,8 +217,12 @@ MAN_INSTALLED = $(foreach m,$(MAN_PAGES), \
 	$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
 SHARE_SUBDIRS = $(filter-out share/,$(sort $(dir $(SHARE_FILES))))
 
+# The original's program names, links to cfgsync (SPEC 9).
+PROGRAM_LINKS = cfgsync-client cfgsync-server
+
 # Every file install writes, without $(DESTDIR); uninstall removes these.
 INSTALLED_FILES = $(BINDIR)/cfgsync \
+	$(addprefix $(BINDIR)/,$(PROGRAM_LINKS)) \
 	$(MAN_INSTALLED) \
 	$(patsubst share/%,$(SHAREDIR)/%,$(SHARE_FILES)) \
 	$(DOCDIR)/LICENSE \
@@ -246,6 +251,9 @@ install: all
 	for n in $$made; do echo "$$n"; done >>"$(DESTDIR)$(INSTALL_LOG)" && \
 	chmod 0644 "$(DESTDIR)$(INSTALL_LOG)"
 	install -m 0755 cfgsync $(DESTDIR)$(BINDIR)/cfgsync
+	for p in $(PROGRAM_LINKS); do \
+		ln -sf cfgsync $(DESTDIR)$(BINDIR)/$$p || exit 1; \
+	done
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/*.7 $(DESTDIR)$(MANDIR)/man7/

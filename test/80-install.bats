@@ -29,6 +29,8 @@ tree() {
 	755 d $p
 	755 d $p/bin
 	755 f $p/bin/cfgsync
+	777 l $p/bin/cfgsync-client
+	777 l $p/bin/cfgsync-server
 	755 d $p/share
 	755 d $p/share/bash-completion
 	755 d $p/share/bash-completion/completions
@@ -84,6 +86,12 @@ tree() {
 
 	run -0 "$root/$p/bin/cfgsync" --version
 	assert_output --partial "0.1.0"
+	# The original's program names run its commands.
+	assert_equal "$(readlink "$root/$p/bin/cfgsync-client")" cfgsync
+	run -0 "$root/$p/bin/cfgsync-client" --help
+	assert_regex "$output" '^usage: cfgsync fetch'
+	run -0 "$root/$p/bin/cfgsync-server" --help
+	assert_regex "$output" '^usage: cfgsync serve'
 
 	# Every installed page renders through man-db, with no complaint,
 	# and ends with the copyright line.
