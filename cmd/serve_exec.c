@@ -25,18 +25,20 @@
  *		?wait ran out (req->timed_out), so its handler answers 425.
  *   worker	the only thread that runs the materializer (one run at a
  *		time, one child process group) and the only one that
- *		touches se->cache.  It installs
- *		results into se->result.
+ *		touches se->cache.  It installs results into se->result.
  *
- * Locks (each taken alone: no code here holds two at once, and none is
- * held across a call into another module, so there is no order to keep;
- * a change that must nest them takes them in this order)
+ * Locks.  Each is taken alone: no code here holds two at once, nor calls
+ * under one of them a module that takes a lock (only exec_sched's pure
+ * functions, clock_ms and buf_addf run under se->lock), so there is no
+ * order to keep; a change that must nest them takes them in the order
+ * listed.
  *   se->lock		mutex, with se->cond: se->sched, se->stopping,
  *			se->run_seconds, se->reused.  Handlers note changes
  *			(changed()) and signal; the worker waits on it.
- *   se->result_lock	rwlock: se->result.  Handlers and metrics() read
- *			it just long enough to copy the result and take a
- *			reference on its index; install() writes it.
+ *   se->result_lock	rwlock: se->result.  on_node reads it just long
+ *			enough to copy the result and take a reference on
+ *			its index, metrics() to read its generation;
+ *			install() (the worker) writes it.
  *   registry lock	inside lib/registry.c, taken by each registry_*
  *			call alone.  A change moves the generation under it;
  *			the handler then reads the generation and notes it
@@ -44,8 +46,8 @@
  *			so a worker that ran in between (and saw the change
  *			in its snapshot) finds the late notice covered.
  *   server lock	inside lib/http_server.c (parked requests, wake_seq).
- *   se->cancel and se->runs are atomics, read and written only with
- *   __atomic builtins.
+ *   se->cancel (set by main, read by the running materializer) and
+ *   se->runs are atomics, read and written only with __atomic builtins.
  *
  * How a parked request is resumed: on_node answers 425 with
  * resp->suspend set.  The server noted its wake sequence before the
@@ -53,7 +55,9 @@
  * a result installed while the handler ran is never missed.  install()
  * swaps the result first and calls http_server_wake() after, which
  * resumes every parked request: its handler runs again and sees the new
- * result.  The deadline thread or the stop resumes the others.
+ * result.  The deadline thread resumes one whose wait ran out
+ * (req->timed_out: the handler's 425 is then sent), http_server_stop
+ * all that are left (req->stopping).
  *
  * Who releases what: on_node takes the read lock and releases it before
  * it returns, on every path.  A 200 answer hands the response one

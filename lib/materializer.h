@@ -47,7 +47,7 @@ struct materializer_result {
 struct materializer_exit {
 	int		 status;	/* as waitpid(2) reports it */
 	int		 overflow;	/* stdout went past max_output */
-	int		 timed_out;	/* killed: past its timeout or cancelled */
+	int		 timed_out;	/* killed: timeout or cancel */
 	int		 cancelled;	/* *cancel was set when it was killed */
 };
 
