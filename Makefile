@@ -47,6 +47,7 @@ LIB_OBJS = \
 	lib/clock.o \
 	lib/diag.o \
 	lib/errbuf.o \
+	lib/exec_sched.o \
 	lib/fsx.o \
 	lib/http_client.o \
 	lib/http_server.o \
@@ -85,6 +86,8 @@ UNIT_TESTS = \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
+	test/unit/test_exec_sched \
+	test/unit/test_materializer \
 	test/unit/test_registration \
 	test/unit/test_registry
 

@@ -2,13 +2,70 @@
  * cfgsync serve-exec: registration-backed serving.  Nodes register; a
  * worker thread runs the materializer on a snapshot of the registration
  * set when the set changes (bursts coalesced over --debounce) and turns a
- * ready result into a payload_index, which POST /node answers from.
+ * ready result into a payload_index, which POST /node answers from.  When
+ * a run is due, which results are kept and which result a request may be
+ * answered from are decided in lib/exec_sched.c; this file holds the
+ * options, the handlers and the threads' lifecycle.
  *
  * Every result carries the generation of the snapshot it was computed
  * from and is served only while the registry is still at that generation,
  * so a node never gets files computed for another set.  Polls only read:
  * they never start a process.  Long polls park until the worker installs
  * a result (http_server_wake) or their wait runs out.
+ *
+ * Threads
+ *   main	parses the options, starts the HTTP server and the worker,
+ *		waits for SIGINT or SIGTERM (cli_server_wait), then sets
+ *		se->cancel, stops and joins the worker, stops the server
+ *		and frees everything.
+ *   handlers	libmicrohttpd's thread pool runs on_register, on_node,
+ *		on_list, on_delete and metrics().  They own nothing
+ *		between calls.
+ *   deadline	lib/http_server.c's thread: resumes a parked request whose
+ *		?wait ran out (req->timed_out), so its handler answers 425.
+ *   worker	the only thread that runs the materializer (one run at a
+ *		time, one child process group) and the only one that
+ *		touches se->cache.  It installs results into se->result.
+ *
+ * Locks.  Each is taken alone: no code here holds two at once, nor calls
+ * under one of them a module that takes a lock (only exec_sched's pure
+ * functions, clock_ms and buf_addf run under se->lock), so there is no
+ * order to keep; a change that must nest them takes them in the order
+ * listed.
+ *   se->lock		mutex, with se->cond: se->sched, se->stopping,
+ *			se->run_seconds, se->reused.  Handlers note changes
+ *			(changed()) and signal; the worker waits on it.
+ *   se->result_lock	rwlock: se->result.  on_node reads it just long
+ *			enough to copy the result and take a reference on
+ *			its index, metrics() to read its generation;
+ *			install() (the worker) writes it.
+ *   registry lock	inside lib/registry.c, taken by each registry_*
+ *			call alone.  A change moves the generation under it;
+ *			the handler then reads the generation and notes it
+ *			in se->sched, which counts changes by generation,
+ *			so a worker that ran in between (and saw the change
+ *			in its snapshot) finds the late notice covered.
+ *   server lock	inside lib/http_server.c (parked requests, wake_seq).
+ *   se->cancel (set by main, read by the running materializer) and
+ *   se->runs are atomics, read and written only with __atomic builtins.
+ *
+ * How a parked request is resumed: on_node answers 425 with
+ * resp->suspend set.  The server noted its wake sequence before the
+ * handler ran; it parks the connection only when no wake came since, so
+ * a result installed while the handler ran is never missed.  install()
+ * swaps the result first and calls http_server_wake() after, which
+ * resumes every parked request: its handler runs again and sees the new
+ * result.  The deadline thread resumes one whose wait ran out
+ * (req->timed_out: the handler's 425 is then sent), http_server_stop
+ * all that are left (req->stopping).
+ *
+ * Who releases what: on_node takes the read lock and releases it before
+ * it returns, on every path.  A 200 answer hands the response one
+ * reference on the ready index (struct served) it borrows the body from;
+ * the server drops it through resp->done once the body is queued (a skip
+ * would leak one index, never block the worker).  The current result
+ * and each cache slot hold a reference of their own; the last drop frees
+ * the index, whichever thread it runs on.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -25,6 +82,7 @@
 #include "cmds.h"
 #include "diag.h"
 #include "errbuf.h"
+#include "exec_sched.h"
 #include "exitcode.h"
 #include "fsx.h"
 #include "http_server.h"
@@ -39,35 +97,28 @@
 
 extern char **environ;
 
-#define DEBOUNCE_MS		100
-#define BACKOFF_MIN_MS		1000
-#define BACKOFF_MAX_MS		30000
+#define DEBOUNCE_MS		EXEC_SCHED_DEBOUNCE_MS
 #define MAX_REGISTRATIONS	100000
 #define SNAPSHOT_MAX		(SIZE_MAX / 2)
-#define SETTLED_MAX		3	/* results kept by registration set */
 /* --persist holds every node's files, secrets included: as --state. */
 #define PERSIST_MODE		0600
+
+/*
+ * A ready result's index, shared by the current result, the cache and
+ * the responses sending one of its bodies; the last reference frees it.
+ */
+struct served {
+	struct payload_index	*index;
+	unsigned long		 refs;		/* atomic */
+};
 
 /* What the last materializer run said, for one registry generation. */
 struct result {
 	/* of its snapshot; 0: none yet */
 	unsigned long		 generation;
 	enum materializer_outcome outcome;
-	struct payload_index	*index;		/* READY */
+	struct served		*served;	/* READY: one reference */
 	char			 reason[MATERIALIZER_REASON_MAX];
-};
-
-/*
- * A settled (ready or not ready) result, kept for its registration set, so
- * a set seen again (A, B, then A) is served without another run.  The
- * cache owns the payload indexes; se->result borrows one.
- */
-struct settled {
-	unsigned char		 digest[REGISTRY_DIGEST_LEN];
-	enum materializer_outcome outcome;
-	struct payload_index	*index;
-	uint64_t		 used;		/* for least-recently-used */
-	int			 valid;
 };
 
 struct serve_exec {
@@ -82,31 +133,63 @@ struct serve_exec {
 
 	pthread_mutex_t		 lock;		/* guards what follows */
 	pthread_cond_t		 cond;
-	uint64_t		 last_change_ms;	/* newest change */
-	uint64_t		 pending_since_ms;	/* first unhandled */
+	struct exec_sched	 sched;		/* when the next run is due */
 	int			 stopping;
-	pthread_t		 worker;
+	double			 run_seconds;
+	unsigned long		 reused;	/* runs a settled set saved */
 
-	struct settled		 settled[SETTLED_MAX];	/* worker only */
-	uint64_t		 settled_clock;
+	pthread_t		 worker;
+	/* settled results: struct served * or NULL; worker only */
+	struct exec_cache	 cache;
 	int			 cancel;	/* atomic: stop a running run */
 	unsigned long		 runs[4];	/* atomic, by outcome */
-	double			 run_seconds;	/* worker thread only */
-	unsigned long		 reused;
 };
 
 static const char *const outcome_names[] = {
 	"ready", "not_ready", "tempfail", "failed"
 };
 
-/* Tells the worker the set changed. */
+/* A new index with one reference (the caller's), or NULL. */
+static struct served *
+served_new(struct payload_index *index)
+{
+	struct served *sv;
+
+	if ((sv = malloc(sizeof(*sv))) == NULL)
+		return NULL;
+	sv->index = index;
+	sv->refs = 1;
+	return sv;
+}
+
+static void
+served_hold(struct served *sv)
+{
+	if (sv != NULL)
+		__atomic_add_fetch(&sv->refs, 1, __ATOMIC_RELAXED);
+}
+
+/* Drops one reference; the last frees the index.  Accepts NULL. */
+static void
+served_drop(void *arg)
+{
+	struct served *sv = arg;
+
+	if (sv == NULL || __atomic_sub_fetch(&sv->refs, 1,
+	    __ATOMIC_ACQ_REL) != 0)
+		return;
+	payload_index_free(sv->index);
+	free(sv);
+}
+
+/* Tells the worker the set changed (after the registry did). */
 static void
 changed(struct serve_exec *se)
 {
+	unsigned long gen = registry_generation(se->registry);
+
 	pthread_mutex_lock(&se->lock);
-	se->last_change_ms = clock_ms();
-	if (se->pending_since_ms == 0)
-		se->pending_since_ms = se->last_change_ms;
+	exec_sched_changed(&se->sched, gen, clock_ms());
 	pthread_cond_signal(&se->cond);
 	pthread_mutex_unlock(&se->lock);
 }
@@ -141,14 +224,6 @@ on_register(void *ctx, struct http_request *req, struct http_response *resp)
 }
 
 static void
-unlock_result(void *arg)
-{
-	struct serve_exec *se = arg;
-
-	pthread_rwlock_unlock(&se->result_lock);
-}
-
-static void
 not_ready(struct http_request *req, struct http_response *resp)
 {
 	http_response_error(resp, 425, PROTOCOL_NOT_READY,
@@ -160,47 +235,44 @@ static void
 on_node(void *ctx, struct http_request *req, struct http_response *resp)
 {
 	struct serve_exec *se = ctx;
-	const struct http_body *body;
+	const struct http_body *body = NULL;
 	struct registration reg;
+	struct result cur;
 	unsigned long gen;
+	int registered;
 
 	if (node_request_parse(req, resp, &reg) == -1)
 		return;
 	registration_release(&reg);
 	gen = registry_generation(se->registry);
-	if (!registry_contains(se->registry, req->identifier)) {
-		not_ready(req, resp);
-		return;
-	}
+	registered = registry_contains(se->registry, req->identifier);
 	pthread_rwlock_rdlock(&se->result_lock);
-	if (se->result.generation != gen || gen == 0) {
-		pthread_rwlock_unlock(&se->result_lock);
-		not_ready(req, resp);
+	cur = se->result;
+	served_hold(cur.served);
+	pthread_rwlock_unlock(&se->result_lock);
+	if (cur.served != NULL)
+		body = payload_index_find(cur.served->index, req->identifier);
+	switch (exec_sched_answer(registered, gen, cur.generation,
+	    cur.outcome, body != NULL)) {
+	case EXEC_ANSWER_FILES:
+		/* The response owns the reference until body is queued. */
+		resp->prepared = body;
+		resp->done = served_drop;
+		resp->done_arg = cur.served;
 		return;
-	}
-	switch (se->result.outcome) {
-	case MATERIALIZER_READY:
-		if ((body = payload_index_find(se->result.index,
-		    req->identifier)) != NULL) {
-			/* Held until the prepared body is queued. */
-			resp->prepared = body;
-			resp->done = unlock_result;
-			resp->done_arg = se;
-			return;
-		}
+	case EXEC_ANSWER_MISSING:
 		http_response_error(resp, 404, PROTOCOL_MISSING_CONFIG,
 		    "missing config for host %s", req->identifier);
 		break;
-	case MATERIALIZER_NOT_READY:
-	case MATERIALIZER_TEMPFAIL:
+	case EXEC_ANSWER_FAILED:
+		http_response_error(resp, 500, PROTOCOL_INTERNAL, "%s",
+		    cur.reason);
+		break;
+	case EXEC_ANSWER_WAIT:
 		not_ready(req, resp);
 		break;
-	case MATERIALIZER_FAILED:
-		http_response_error(resp, 500, PROTOCOL_INTERNAL, "%s",
-		    se->result.reason);
-		break;
 	}
-	pthread_rwlock_unlock(&se->result_lock);
+	served_drop(cur.served);
 }
 
 static void
@@ -283,50 +355,22 @@ metrics(void *ctx, struct buf *b)
 	return rc;
 }
 
-/* Swaps in a new result and wakes the parked polls. */
 /*
- * Swaps in a new result (its index borrowed from the cache) and wakes the
- * parked polls.  Once this returns no request can reach the old index.
+ * Swaps in a new result (taking the reference fresh holds) and wakes the
+ * parked polls.  Once this returns no request can reach the old result;
+ * responses still sending one of its bodies hold their own reference.
  */
 static void
 install(struct serve_exec *se, const struct result *fresh)
 {
+	struct served *old;
+
 	pthread_rwlock_wrlock(&se->result_lock);
+	old = se->result.served;
 	se->result = *fresh;
 	pthread_rwlock_unlock(&se->result_lock);
+	served_drop(old);
 	http_server_wake(se->srv);
-}
-
-/* The settled result for digest, or NULL. */
-static struct settled *
-settled_find(struct serve_exec *se, const unsigned char *digest)
-{
-	size_t i;
-
-	for (i = 0; i < SETTLED_MAX; i++)
-		if (se->settled[i].valid && memcmp(se->settled[i].digest,
-		    digest, REGISTRY_DIGEST_LEN) == 0)
-			return &se->settled[i];
-	return NULL;
-}
-
-/*
- * The slot for a new settled result: a free one, else the least recently
- * used, whose index the caller frees after install() (it is not current).
- */
-static struct settled *
-settled_victim(struct serve_exec *se)
-{
-	struct settled *v = &se->settled[0];
-	size_t i;
-
-	for (i = 0; i < SETTLED_MAX; i++) {
-		if (!se->settled[i].valid)
-			return &se->settled[i];
-		if (se->settled[i].used < v->used)
-			v = &se->settled[i];
-	}
-	return v;
 }
 
 static void
@@ -346,20 +390,23 @@ persist(struct serve_exec *se, const struct bundle *b)
 
 /*
  * One materializer run for the registry's current set, or none when the
- * set settled before (its result is served again).  Returns the outcome.
+ * set settled before (its result is served again).  Returns the outcome
+ * and sets *generation to the snapshot's (0 when none was taken).
  */
 static enum materializer_outcome
-run_once(struct serve_exec *se)
+run_once(struct serve_exec *se, unsigned long *generation)
 {
 	unsigned char digest[REGISTRY_DIGEST_LEN];
 	struct materializer_result mr;
-	struct settled *hit, *slot, old;
 	struct result fresh;
 	struct errbuf eb;
 	struct buf snap;
+	struct payload_index *index;
+	void *hit;
 	unsigned long gen;
 	size_t count;
 
+	*generation = 0;
 	buf_init(&snap, SNAPSHOT_MAX);
 	if (registry_snapshot(se->registry, &snap, &gen, &count,
 	    digest) == -1) {
@@ -367,13 +414,13 @@ run_once(struct serve_exec *se)
 		diag_warn("snapshot: out of memory");
 		return MATERIALIZER_FAILED;
 	}
+	*generation = gen;
 	memset(&fresh, 0, sizeof(fresh));
 	fresh.generation = gen;
-	if ((hit = settled_find(se, digest)) != NULL) {
+	if (exec_cache_find(&se->cache, digest, &fresh.outcome, &hit)) {
 		buf_release(&snap);
-		hit->used = ++se->settled_clock;
-		fresh.outcome = hit->outcome;
-		fresh.index = hit->index;
+		fresh.served = hit;
+		served_hold(fresh.served);
 		install(se, &fresh);
 		pthread_mutex_lock(&se->lock);
 		se->reused++;
@@ -394,11 +441,15 @@ run_once(struct serve_exec *se)
 	if (mr.outcome == MATERIALIZER_READY) {
 		if (se->persist != NULL)
 			persist(se, &mr.bundle);
-		if ((fresh.index = payload_index_new(&mr.bundle, &eb)) ==
-		    NULL) {
+		if ((index = payload_index_new(&mr.bundle, &eb)) == NULL) {
 			fresh.outcome = MATERIALIZER_FAILED;
 			(void)snprintf(mr.reason, sizeof(mr.reason), "%s",
 			    eb.msg);
+		} else if ((fresh.served = served_new(index)) == NULL) {
+			payload_index_free(index);
+			fresh.outcome = MATERIALIZER_FAILED;
+			(void)snprintf(mr.reason, sizeof(mr.reason),
+			    "out of memory");
 		}
 	}
 	bundle_release(&mr.bundle);
@@ -414,76 +465,41 @@ run_once(struct serve_exec *se)
 		install(se, &fresh);	/* retried, so not kept */
 		return fresh.outcome;
 	}
-	slot = settled_victim(se);
-	old = *slot;
-	memcpy(slot->digest, digest, sizeof(digest));
-	slot->outcome = fresh.outcome;
-	slot->index = fresh.index;
-	slot->used = ++se->settled_clock;
-	slot->valid = 1;
+	served_hold(fresh.served);	/* the cache's reference */
+	served_drop(exec_cache_put(&se->cache, digest, fresh.outcome,
+	    fresh.served));
 	install(se, &fresh);
-	/* Not current (install has moved on): no request can reach it. */
-	if (old.valid)
-		payload_index_free(old.index);
 	return fresh.outcome;
 }
 
+/* Runs the materializer whenever se->sched says a run is due. */
 static void *
 worker(void *arg)
 {
 	struct serve_exec *se = arg;
-	unsigned long done_gen = 0;
-	uint64_t now, due, retry_at = 0;
-	unsigned backoff = BACKOFF_MIN_MS;
 	enum materializer_outcome outcome;
+	unsigned long gen;
 	struct timespec ts;
-	int run;
+	uint64_t due;
 
 	pthread_mutex_lock(&se->lock);
 	while (!se->stopping) {
-		now = clock_ms();
-		run = 0;
-		due = 0;
-		if (registry_generation(se->registry) != done_gen) {
-			/* Quiet for a debounce, or pending ten of them. */
-			due = se->last_change_ms + se->debounce_ms;
-			if (se->pending_since_ms != 0 &&
-			    se->pending_since_ms +
-			    10ull * se->debounce_ms < due)
-				due = se->pending_since_ms +
-				    10ull * se->debounce_ms;
-			run = now >= due;
-		} else if (retry_at != 0) {
-			due = retry_at;
-			run = now >= due;
+		due = exec_sched_due(&se->sched);
+		if (due == EXEC_SCHED_NEVER) {
+			pthread_cond_wait(&se->cond, &se->lock);
+			continue;
 		}
-		if (!run) {
-			if (due == 0) {
-				pthread_cond_wait(&se->cond, &se->lock);
-				continue;
-			}
+		if (clock_ms() < due) {
 			ts = clock_deadline(due * 1000000u);
 			(void)pthread_cond_timedwait(&se->cond, &se->lock,
 			    &ts);
 			continue;
 		}
-		if (registry_generation(se->registry) != done_gen)
-			backoff = BACKOFF_MIN_MS;
-		se->pending_since_ms = 0;
-		done_gen = registry_generation(se->registry);
+		exec_sched_start(&se->sched);
 		pthread_mutex_unlock(&se->lock);
-		outcome = run_once(se);
+		outcome = run_once(se, &gen);
 		pthread_mutex_lock(&se->lock);
-		if (outcome == MATERIALIZER_FAILED ||
-		    outcome == MATERIALIZER_TEMPFAIL) {
-			/* Ask again later, not on every poll. */
-			retry_at = clock_ms() + backoff;
-			backoff = backoff * 2 > BACKOFF_MAX_MS ?
-			    BACKOFF_MAX_MS : backoff * 2;
-		} else {
-			retry_at = 0;
-			backoff = BACKOFF_MIN_MS;
-		}
+		exec_sched_finish(&se->sched, gen, outcome, clock_ms());
 	}
 	pthread_mutex_unlock(&se->lock);
 	return NULL;
@@ -536,7 +552,7 @@ cmd_serve_exec(int argc, char **argv)
 	struct store *store = NULL;
 	struct errbuf eb;
 	const char *state = NULL;
-	size_t max_registrations = MAX_REGISTRATIONS, i;
+	size_t max_registrations = MAX_REGISTRATIONS;
 	int id;
 
 	memset(&se, 0, sizeof(se));
@@ -595,6 +611,10 @@ cmd_serve_exec(int argc, char **argv)
 		diag_warn("state %s: %zu registrations, generation %lu", state,
 		    registry_count(se.registry),
 		    registry_generation(se.registry));
+	exec_sched_init(&se.sched, se.debounce_ms);
+	/* A replayed set changed long ago: its run is due at once. */
+	exec_sched_changed(&se.sched, registry_generation(se.registry), 0);
+	exec_cache_init(&se.cache);
 	pthread_rwlock_init(&se.result_lock, NULL);
 	pthread_mutex_init(&se.lock, NULL);
 	if (clock_cond_init(&se.cond) != 0)
@@ -612,9 +632,10 @@ cmd_serve_exec(int argc, char **argv)
 	pthread_cond_signal(&se.cond);
 	pthread_mutex_unlock(&se.lock);
 	pthread_join(se.worker, NULL);
+	/* No request is left: every reference but these is dropped. */
 	http_server_stop(se.srv);
-	for (i = 0; i < SETTLED_MAX; i++)
-		payload_index_free(se.settled[i].index);
+	exec_cache_release(&se.cache, served_drop);
+	served_drop(se.result.served);
 	registry_free(se.registry);
 	pthread_cond_destroy(&se.cond);
 	pthread_mutex_destroy(&se.lock);

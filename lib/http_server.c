@@ -82,7 +82,7 @@ struct http_server {
 	pthread_mutex_t		 lock;		/* guards what follows */
 	pthread_cond_t		 cond;
 	struct conn_state	*parked;
-	unsigned long		 wake_seq;
+	unsigned long		 wake_seq;	/* atomic; written under lock */
 	int			 stopping;
 	pthread_t		 timer;
 	int			 timer_started;
@@ -496,7 +496,8 @@ dispatch(struct http_server *srv, struct conn_state *st)
 		    st->req.stopping)
 			break;
 		pthread_mutex_lock(&srv->lock);
-		if (srv->wake_seq == st->wake_seen && !srv->stopping &&
+		if (__atomic_load_n(&srv->wake_seq, __ATOMIC_ACQUIRE) ==
+		    st->wake_seen && !srv->stopping &&
 		    clock_ns() < st->start_ns +
 		    (uint64_t)st->req.wait * 1000000000u) {
 			park(srv, st);
@@ -509,7 +510,8 @@ dispatch(struct http_server *srv, struct conn_state *st)
 		/* Woken while deciding, or out of time: ask again. */
 		if (srv->stopping)
 			st->req.stopping = 1;
-		else if (srv->wake_seq == st->wake_seen)
+		else if (__atomic_load_n(&srv->wake_seq, __ATOMIC_ACQUIRE) ==
+		    st->wake_seen)
 			st->req.timed_out = 1;
 		pthread_mutex_unlock(&srv->lock);
 		if (resp.done != NULL)
@@ -640,7 +642,7 @@ void
 http_server_wake(struct http_server *srv)
 {
 	pthread_mutex_lock(&srv->lock);
-	srv->wake_seq++;
+	__atomic_add_fetch(&srv->wake_seq, 1, __ATOMIC_RELEASE);
 	resume_locked(srv, 1, 0);
 	pthread_mutex_unlock(&srv->lock);
 }

@@ -40,6 +40,7 @@
 #define STDERR_LINE_MAX	1024
 #define STDERR_MAX	(256UL << 10)	/* logged per run, then cut */
 #define KILL_GRACE_MS	2000
+#define FD_FALLBACK_MAX	1024	/* closed in the child without sysconf */
 
 /* Finds prog in PATH (from envp) the way execvp would; 0 or -1. */
 static int
@@ -93,14 +94,18 @@ make_env(char *const *envp, unsigned long generation, size_t count,
 	return env;
 }
 
+/*
+ * Closes every descriptor from lowfd below maxfd, in the child: maxfd
+ * comes from sysconf in the parent, which is not async-signal-safe.
+ */
 static void
-close_from(int lowfd)
+close_from(int lowfd, long maxfd)
 {
 #ifdef SYS_close_range
 	if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0)
 		return;
 #endif
-	for (long fd = lowfd, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
+	for (long fd = lowfd; fd < maxfd; fd++)
 		(void)close((int)fd);
 }
 
@@ -115,7 +120,7 @@ out_of_time(const struct materializer *m, uint64_t deadline)
 /* In the child, between fork and exec: async-signal-safe calls only. */
 static void
 child(const char *path, char *const *argv, char **env, int in, int out,
-    int err)
+    int err, long maxfd)
 {
 	sigset_t none;
 
@@ -125,7 +130,7 @@ child(const char *path, char *const *argv, char **env, int in, int out,
 	(void)signal(SIGPIPE, SIG_DFL);
 	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
 		_exit(127);
-	close_from(3);
+	close_from(3, maxfd);
 	execve(path, argv, env);
 	_exit(127);
 }
@@ -167,15 +172,34 @@ log_lines(struct buf *b, int flush, size_t *logged)
 	}
 }
 
-static void
-classify(const struct materializer *m, const struct buf *out, int status,
+void
+materializer_classify(const struct materializer *m,
+    const struct materializer_exit *ex, const char *out, size_t len,
     struct materializer_result *res)
 {
 	struct json_object *doc = NULL, *v;	/* v: borrowed */
 	struct errbuf eb;
+	int status = ex->status;
 
+	bundle_init(&res->bundle);
+	res->reason[0] = '\0';
+	res->outcome = MATERIALIZER_FAILED;
+	if (ex->overflow) {
+		(void)snprintf(res->reason, sizeof(res->reason),
+		    "materializer output over %zu bytes", m->max_output);
+		return;
+	}
+	if (ex->timed_out && ex->cancelled) {
+		(void)snprintf(res->reason, sizeof(res->reason),
+		    "materializer stopped: the server is shutting down");
+		return;
+	}
+	if (ex->timed_out) {
+		(void)snprintf(res->reason, sizeof(res->reason),
+		    "materializer ran past its timeout of %u s", m->timeout);
+		return;
+	}
 	if (WIFSIGNALED(status)) {
-		res->outcome = MATERIALIZER_FAILED;
 		(void)snprintf(res->reason, sizeof(res->reason),
 		    "materializer killed by signal %d", WTERMSIG(status));
 		return;
@@ -185,16 +209,14 @@ classify(const struct materializer *m, const struct buf *out, int status,
 		return;
 	}
 	if (WEXITSTATUS(status) != 0) {
-		res->outcome = MATERIALIZER_FAILED;
 		(void)snprintf(res->reason, sizeof(res->reason),
 		    WEXITSTATUS(status) == 127 ? "materializer could not be "
 		    "run (exit 127)" : "materializer exited %d",
 		    WEXITSTATUS(status));
 		return;
 	}
-	res->outcome = MATERIALIZER_FAILED;
-	if (jsonx_parse(out->data != NULL ? out->data : "", out->len,
-	    m->max_output, "materializer output", &doc, &eb) == -1) {
+	if (jsonx_parse(out != NULL ? out : "", len, m->max_output,
+	    "materializer output", &doc, &eb) == -1) {
 		(void)snprintf(res->reason, sizeof(res->reason), "%s", eb.msg);
 		return;
 	}
@@ -220,16 +242,19 @@ materializer_run(const struct materializer *m, const char *snapshot,
 {
 	char path[PATH_MAX], gen[64], cnt[64], chunk[65536];
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	struct materializer_exit ex;
 	struct pollfd pfd[3];
 	struct buf outb, errb;
 	char **env = NULL;
 	size_t written = 0, logged = 0;
 	uint64_t start = clock_ms(), deadline = 0, killed_at = 0;
 	pid_t pid = -1;
+	long maxfd;
 	ssize_t n;
-	int status = 0, timed_out = 0, overflow = 0, rc = -1, npfd, i;
+	int timed_out = 0, overflow = 0, rc = -1, npfd, i;
 
 	memset(res, 0, sizeof(*res));
+	memset(&ex, 0, sizeof(ex));
 	bundle_init(&res->bundle);
 	buf_init(&outb, m->max_output);
 	buf_init(&errb, STDERR_LINE_MAX * 2);
@@ -248,13 +273,15 @@ materializer_run(const struct materializer *m, const char *snapshot,
 		    strerror(errno));
 		goto out;
 	}
+	if ((maxfd = sysconf(_SC_OPEN_MAX)) < 0)
+		maxfd = FD_FALLBACK_MAX;
 	if ((pid = fork()) == -1) {
 		errbuf_set(eb, EC_INTERNAL, "materializer: fork: %s",
 		    strerror(errno));
 		goto out;
 	}
 	if (pid == 0)
-		child(path, m->argv, env, in[0], out[1], err[1]);
+		child(path, m->argv, env, in[0], out[1], err[1], maxfd);
 	/* Also here, so killpg cannot race the child's own setpgid. */
 	(void)setpgid(pid, pid);
 	close(in[0]);
@@ -361,23 +388,14 @@ materializer_run(const struct materializer *m, const char *snapshot,
 	}
 	/* Nothing the program started outlives its run. */
 	(void)kill(-pid, SIGKILL);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+	while (waitpid(pid, &ex.status, 0) == -1 && errno == EINTR)
 		;
 	res->seconds = (double)(clock_ms() - start) / 1000.0;
-	if (overflow) {
-		res->outcome = MATERIALIZER_FAILED;
-		(void)snprintf(res->reason, sizeof(res->reason),
-		    "materializer output over %zu bytes", m->max_output);
-	} else if (timed_out && m->cancel != NULL && *m->cancel) {
-		res->outcome = MATERIALIZER_FAILED;
-		(void)snprintf(res->reason, sizeof(res->reason),
-		    "materializer stopped: the server is shutting down");
-	} else if (timed_out) {
-		res->outcome = MATERIALIZER_FAILED;
-		(void)snprintf(res->reason, sizeof(res->reason),
-		    "materializer ran past its timeout of %u s", m->timeout);
-	} else
-		classify(m, &outb, status, res);
+	ex.overflow = overflow;
+	ex.timed_out = timed_out;
+	ex.cancelled = m->cancel != NULL &&
+	    __atomic_load_n(m->cancel, __ATOMIC_RELAXED);
+	materializer_classify(m, &ex, outb.data, outb.len, res);
 	rc = 0;
 out:
 	for (i = 0; i < 2; i++) {

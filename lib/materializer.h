@@ -43,6 +43,26 @@ struct materializer_result {
 	double		 seconds;	/* how long the run took */
 };
 
+/* How a run ended, as materializer_run saw it. */
+struct materializer_exit {
+	int		 status;	/* as waitpid(2) reports it */
+	int		 overflow;	/* stdout went past max_output */
+	int		 timed_out;	/* killed: timeout or cancel */
+	int		 cancelled;	/* *cancel was set when it was killed */
+};
+
+/*
+ * Classifies a run that ended as ex says, having written out[0..len) on
+ * stdout (SPEC 4): exit 0 with a bundle is READY, exit 0 with
+ * {"ready":false} NOT_READY, exit 75 TEMPFAIL, anything else FAILED with
+ * a one-line reason.  Fills result's outcome, reason and bundle (which it
+ * bundle_init's; READY: the caller releases it) and leaves its seconds
+ * alone.  Runs nothing and reads no clock, so it can be tested alone.
+ */
+void	materializer_classify(const struct materializer *,
+	    const struct materializer_exit *, const char *out, size_t len,
+	    struct materializer_result *);
+
 /*
  * Checks, before a server starts, that argv[0] names an executable regular
  * file (searched in PATH as a run searches it).  Returns 0, or -1 with

@@ -378,6 +378,20 @@ status_is() {
 	stop_server B
 }
 
+@test "serve-exec: --persist writes its file 0600 whatever the umask, replacing a wider one" {
+	f=$BATS_TEST_TMPDIR/ready.json
+	echo '{}' >"$f"
+	chmod 0644 "$f"
+	umask 000
+	NEED=1 start_exec --persist "$f" -- "$FIXTURES/need2.sh"
+	reg node-1 >/dev/null
+	wait_for status_is node-1 200
+	run -0 jq -r '.nodes[0].identifier' "$f"
+	assert_equal "$output" node-1
+	run -0 stat -c %a "$f"
+	assert_equal "$output" 600
+}
+
 @test "serve-exec: the registration cap answers 503 and keeps the others" {
 	NEED=9 start_exec --max-registrations 2 -- "$FIXTURES/need2.sh"
 	assert_equal "$(reg node-1)" 202
