@@ -136,8 +136,9 @@ http_client_free(struct http_client *c)
 	free(c);
 }
 
-int
-http_client_post(struct http_client *c, const char *url, const char *body,
+/* One request, a POST of body or (body NULL) a GET. */
+static int
+request(struct http_client *c, const char *url, const char *body,
     size_t len, long timeout_ms, long *status, struct buf *resp,
     struct errbuf *eb)
 {
@@ -147,20 +148,40 @@ http_client_post(struct http_client *c, const char *url, const char *body,
 	c->errmsg[0] = '\0';
 	c->final = 0;
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	if (body != NULL) {
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+	} else
+		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	rc = curl_easy_perform(c->curl);
 	if (rc == CURLE_WRITE_ERROR)
-		return errbuf_set(eb, EC_INVALID, "POST %s: answer over %zu "
-		    "bytes", url, resp->max);
+		return errbuf_set(eb, EC_INVALID, "%s %s: answer over %zu "
+		    "bytes", body != NULL ? "POST" : "GET", url, resp->max);
 	c->final = final_error(rc);
 	if (rc != CURLE_OK)
-		return errbuf_set(eb, EC_REMOTE, "POST %s: %s", url,
+		return errbuf_set(eb, EC_REMOTE, "%s %s: %s",
+		    body != NULL ? "POST" : "GET", url,
 		    c->errmsg[0] != '\0' ? c->errmsg : curl_easy_strerror(rc));
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
 	return 0;
+}
+
+int
+http_client_post(struct http_client *c, const char *url, const char *body,
+    size_t len, long timeout_ms, long *status, struct buf *resp,
+    struct errbuf *eb)
+{
+	return request(c, url, body, len, timeout_ms, status, resp, eb);
+}
+
+int
+http_client_get(struct http_client *c, const char *url, long timeout_ms,
+    long *status, struct buf *resp, struct errbuf *eb)
+{
+	return request(c, url, NULL, 0, timeout_ms, status, resp, eb);
 }
 
 int

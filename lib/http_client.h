@@ -35,6 +35,10 @@ int	http_client_post(struct http_client *, const char *url,
 	    const char *body, size_t len, long timeout_ms, long *status,
 	    struct buf *resp, struct errbuf *);
 
+/* Like http_client_post, for a GET. */
+int	http_client_get(struct http_client *, const char *url,
+	    long timeout_ms, long *status, struct buf *resp, struct errbuf *);
+
 /*
  * Whether the last failure of http_client_post is one asking again cannot
  * mend: the server's certificate failed verification or its key is not

@@ -135,9 +135,45 @@ child(const char *path, char *const *argv, char **env, int in, int out,
 	_exit(127);
 }
 
+/*
+ * Keeps line at the end of tail, the last lines of the run's stderr for
+ * GET /status, dropping the oldest whole lines to make room.
+ */
+static void
+tail_add(char tail[MATERIALIZER_TAIL_MAX], const char *line, size_t len)
+{
+	size_t have = strlen(tail), cut;
+	char *nl;
+
+	if (len > MATERIALIZER_TAIL_MAX - 2) {
+		line += len - (MATERIALIZER_TAIL_MAX - 2);
+		len = MATERIALIZER_TAIL_MAX - 2;
+	}
+	while (have > 0 && have + len + 1 > MATERIALIZER_TAIL_MAX - 1) {
+		nl = memchr(tail, '\n', have);
+		cut = nl != NULL ? (size_t)(nl - tail) + 1 : have;
+		memmove(tail, tail + cut, have - cut + 1);
+		have -= cut;
+	}
+	memcpy(tail + have, line, len);
+	tail[have + len] = '\n';
+	tail[have + len + 1] = '\0';
+}
+
+/* Logs one line of the program's stderr and keeps it in the tail. */
+static void
+log_line(const char *p, size_t len, size_t *logged, char *tail)
+{
+	if (len > STDERR_LINE_MAX)
+		len = STDERR_LINE_MAX;
+	if (*logged < STDERR_MAX)
+		diag_warn("materializer: %.*s", (int)len, p);
+	tail_add(tail, p, len);
+}
+
 /* Logs complete lines of b (the program's stderr), keeps a partial one. */
 static void
-log_lines(struct buf *b, int flush, size_t *logged)
+log_lines(struct buf *b, int flush, size_t *logged, char *tail)
 {
 	char *nl, *p = b->data;
 	size_t len, rest;
@@ -145,9 +181,7 @@ log_lines(struct buf *b, int flush, size_t *logged)
 	while (p != NULL && (nl = memchr(p, '\n', b->len - (size_t)(p -
 	    b->data))) != NULL) {
 		len = (size_t)(nl - p);
-		if (*logged < STDERR_MAX)
-			diag_warn("materializer: %.*s", (int)(len <
-			    STDERR_LINE_MAX ? len : STDERR_LINE_MAX), p);
+		log_line(p, len, logged, tail);
 		*logged += len + 1;
 		p = nl + 1;
 	}
@@ -155,18 +189,14 @@ log_lines(struct buf *b, int flush, size_t *logged)
 		return;
 	rest = b->len - (size_t)(p - b->data);
 	if (flush && rest > 0) {
-		if (*logged < STDERR_MAX)
-			diag_warn("materializer: %.*s", (int)(rest <
-			    STDERR_LINE_MAX ? rest : STDERR_LINE_MAX), p);
+		log_line(p, rest, logged, tail);
 		rest = 0;
 	}
 	memmove(b->data, p, rest);
 	b->len = rest;
 	/* A line longer than the buffer is logged in pieces. */
 	if (b->len >= STDERR_LINE_MAX) {
-		if (*logged < STDERR_MAX)
-			diag_warn("materializer: %.*s", STDERR_LINE_MAX,
-			    b->data);
+		log_line(b->data, STDERR_LINE_MAX, logged, tail);
 		*logged += b->len;
 		b->len = 0;
 	}
@@ -350,7 +380,8 @@ materializer_run(const struct materializer *m, const char *snapshot,
 						break;
 					if (chunk[k] == '\n' ||
 					    errb.len >= STDERR_LINE_MAX)
-						log_lines(&errb, 0, &logged);
+						log_lines(&errb, 0, &logged,
+						    res->stderr_tail);
 				}
 			} else if (!overflow &&
 			    buf_add(&outb, chunk, (size_t)n) == -1) {
@@ -361,7 +392,7 @@ materializer_run(const struct materializer *m, const char *snapshot,
 		}
 	}
 	if (errb.len > 0)
-		log_lines(&errb, 1, &logged);
+		log_lines(&errb, 1, &logged, res->stderr_tail);
 	/*
 	 * Pipes closed; the program may still run: wait to its deadline.
 	 * WNOWAIT leaves the exited leader a zombie, which keeps its

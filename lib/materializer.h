@@ -18,6 +18,7 @@ struct errbuf;
 #define MATERIALIZER_MAX_OUTPUT		(64UL << 20)
 #define MATERIALIZER_EX_TEMPFAIL	75
 #define MATERIALIZER_REASON_MAX		320
+#define MATERIALIZER_TAIL_MAX		1024	/* of stderr, for status */
 
 enum materializer_outcome {
 	MATERIALIZER_READY,	/* a bundle in result->bundle */
@@ -41,6 +42,8 @@ struct materializer_result {
 	struct bundle	 bundle;	/* READY: owned; release it */
 	char		 reason[MATERIALIZER_REASON_MAX];	/* FAILED */
 	double		 seconds;	/* how long the run took */
+	/* the last lines of its stderr, each ending in a newline */
+	char		 stderr_tail[MATERIALIZER_TAIL_MAX];
 };
 
 /* How a run ended, as materializer_run saw it. */
