@@ -40,12 +40,16 @@ LIB_OBJS = \
 	lib/errbuf.o \
 	lib/fsx.o \
 	lib/http_client.o \
+	lib/http_dispatch.o \
+	lib/http_listen.o \
+	lib/http_park.o \
 	lib/http_server.o \
 	lib/jsonx.o \
 	lib/materializer.o \
 	lib/node_client.o \
 	lib/output.o \
 	lib/payload_index.o \
+	lib/prom.o \
 	lib/protocol.o \
 	lib/registration.o \
 	lib/registry.o \
@@ -68,6 +72,8 @@ UNIT_TESTS = \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
+	test/unit/test_http_request \
+	test/unit/test_prom \
 	test/unit/test_registration \
 	test/unit/test_registry
 

@@ -362,6 +362,7 @@ cli_server_opt(struct cli_server *s, const char *usage, int opt,
 		else
 			cli_usage_error(usage,
 			    "--log-format %s: not text or json", arg);
+		diag_set_json(s->cfg.log_json);
 		break;
 	case CLI_OPT_MAX_BODY:
 		s->cfg.max_body = cli_uint_opt(usage, "--max-body", arg, 64,
