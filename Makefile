@@ -42,6 +42,7 @@ LIB_OBJS = \
 	lib/http_client.o \
 	lib/http_dispatch.o \
 	lib/http_listen.o \
+	lib/http_metrics.o \
 	lib/http_park.o \
 	lib/http_server.o \
 	lib/jsonx.o \

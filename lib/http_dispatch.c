@@ -3,7 +3,7 @@
  * the bearer token, the declared body size and ?wait, and answers an error
  * at once; later callbacks gather the body under its cap; the last one
  * runs the handler (or /healthz, /metrics), parks the request when the
- * handler asks, and sends, counts and logs the answer.
+ * handler asks, and sends, counts (http_metrics.c) and logs the answer.
  */
 #include "http_internal.h"
 
@@ -19,19 +19,13 @@
 
 #include "clock.h"
 #include "diag.h"
-#include "prom.h"
 #include "protocol.h"
 #include "banned.h"
 
 #define HTTP_LOG_MAX		4096	/* as diag_line takes */
 #define HTTP_LOG_PATH_MAX	255
 #define HTTP_DISCARD_MAX	(64UL << 20)	/* then cut the connection */
-#define HTTP_METRICS_MAX	(1UL << 20)
-
-/* The statuses counted in /metrics; the last slot takes any other. */
-static const int counted_status[HTTP_NSTATUS] = {
-	200, 202, 204, 400, 401, 404, 405, 413, 425, 500, 503, 0
-};
+#define HTTP_METHOD_LOG_MAX	32
 
 int
 http_route_find(const struct http_route *routes, size_t n,
@@ -91,26 +85,6 @@ http_token_ok(const char *t, size_t tlen, const char *h)
 	return diff == 0 && len == tlen;
 }
 
-static size_t
-status_slot(int status)
-{
-	size_t i;
-
-	for (i = 0; i < HTTP_NSTATUS - 1; i++)
-		if (counted_status[i] == status)
-			return i;
-	return HTTP_NSTATUS - 1;
-}
-
-static const char *
-route_name(const struct http_server *srv, size_t r)
-{
-	if (r < srv->cfg.nroutes)
-		return srv->cfg.routes[r].name;
-	return r == HTTP_ROUTE_HEALTHZ(srv) ? "healthz" :
-	    r == HTTP_ROUTE_METRICS(srv) ? "metrics" : "other";
-}
-
 static void
 log_request(struct http_server *srv, const struct http_conn *c, int status,
     size_t bytes, uint64_t ns)
@@ -118,18 +92,22 @@ log_request(struct http_server *srv, const struct http_conn *c, int status,
 	char when[CLOCK_UTC_LEN], line[HTTP_LOG_MAX];
 	struct buf b;
 	double ms = (double)ns / 1e6;
-	size_t plen;
+	size_t plen, mlen;
 	int n;
 
 	if (srv->cfg.quiet)
 		return;
 	clock_utc(time(NULL), when);
-	/* diag_line shows control bytes as '?'; paths are cut at 255. */
+	/*
+	 * diag_line shows control bytes as '?'; paths are cut at 255 bytes,
+	 * methods at 32, so a JSON line (6 bytes an escaped byte) fits.
+	 */
 	plen = strnlen(c->req.path, HTTP_LOG_PATH_MAX);
+	mlen = strnlen(c->req.method, HTTP_METHOD_LOG_MAX);
 	if (!srv->cfg.log_json) {
-		n = snprintf(line, sizeof(line), "%s %s %.*s %d %zu %.1fms "
-		    "%s\n", when, c->req.method, (int)plen, c->req.path,
-		    status, bytes, ms,
+		n = snprintf(line, sizeof(line), "%s %.*s %.*s %d %zu %.1fms "
+		    "%s\n", when, (int)mlen, c->req.method, (int)plen,
+		    c->req.path, status, bytes, ms,
 		    c->req.identifier[0] ? c->req.identifier : "-");
 		if (n > 0)
 			diag_line(line, (size_t)n < sizeof(line) ? (size_t)n :
@@ -138,8 +116,7 @@ log_request(struct http_server *srv, const struct http_conn *c, int status,
 	}
 	buf_init(&b, HTTP_LOG_MAX);
 	if (buf_addf(&b, "{\"time\":\"%s\",\"method\":", when) == 0 &&
-	    diag_add_json_string(&b, c->req.method,
-	    strlen(c->req.method)) == 0 &&
+	    diag_add_json_string(&b, c->req.method, mlen) == 0 &&
 	    buf_adds(&b, ",\"path\":") == 0 &&
 	    diag_add_json_string(&b, c->req.path, plen) == 0 &&
 	    buf_addf(&b, ",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,"
@@ -192,9 +169,7 @@ send_response(struct http_server *srv, struct http_conn *c,
 		resp->done(resp->done_arg);
 	c->answered = 1;
 	ns = clock_ns() - c->start_ns;
-	__atomic_fetch_add(&srv->counts[c->route_idx][status_slot(status)], 1,
-	    __ATOMIC_RELAXED);
-	prom_histogram_observe(&srv->durations[c->route_idx], ns);
+	http_metrics_count(srv, c->route_idx, status, ns);
 	log_request(srv, c, status, len, ns);
 	return ret;
 }
@@ -222,61 +197,6 @@ send_error(struct http_server *srv, struct http_conn *c, int status,
 	ret = send_response(srv, c, &resp);
 	buf_release(&resp.body);
 	return ret;
-}
-
-/* The server's own families, then the application's. */
-static void
-render_metrics(struct http_server *srv, struct http_response *resp)
-{
-	struct prom_label l[2];
-	struct buf *b = &resp->body;
-	char status[16];
-	unsigned long n;
-	size_t r, s;
-	int rc;
-
-	resp->status = 200;
-	buf_init(b, HTTP_METRICS_MAX);
-	rc = prom_family(b, "cfgsync_http_requests_total", PROM_COUNTER,
-	    "HTTP requests answered, by route and status.");
-	for (r = 0; r <= HTTP_ROUTE_NONE(srv); r++) {
-		for (s = 0; s < HTTP_NSTATUS; s++) {
-			n = __atomic_load_n(&srv->counts[r][s],
-			    __ATOMIC_RELAXED);
-			if (n == 0)
-				continue;
-			if (counted_status[s] != 0)
-				(void)snprintf(status, sizeof(status), "%d",
-				    counted_status[s]);
-			else
-				(void)snprintf(status, sizeof(status),
-				    "other");
-			l[0].name = "route";
-			l[0].value = route_name(srv, r);
-			l[1].name = "status";
-			l[1].value = status;
-			rc |= prom_sample_u64(b, "cfgsync_http_requests_total",
-			    l, 2, n);
-		}
-	}
-	rc |= prom_family(b, "cfgsync_http_request_duration_seconds",
-	    PROM_HISTOGRAM, "Time from a request's arrival to its answer, "
-	    "long-poll waits included, by route.");
-	for (r = 0; r <= HTTP_ROUTE_NONE(srv); r++) {
-		if (prom_histogram_count(&srv->durations[r]) == 0)
-			continue;
-		l[0].name = "route";
-		l[0].value = route_name(srv, r);
-		rc |= prom_histogram_write(b,
-		    "cfgsync_http_request_duration_seconds", l, 1,
-		    &srv->durations[r]);
-	}
-	if (srv->cfg.metrics != NULL)
-		rc |= srv->cfg.metrics(srv->cfg.ctx, b);
-	if (rc != 0)
-		http_response_error(resp, 500, PROTOCOL_INTERNAL,
-		    "metrics over %lu bytes or out of memory",
-		    HTTP_METRICS_MAX);
 }
 
 /* First call for a request: route, auth, size; an error is sent at once. */
@@ -354,7 +274,7 @@ dispatch(struct http_server *srv, struct http_conn *c)
 	}
 	if (c->route_idx == HTTP_ROUTE_METRICS(srv)) {
 		memset(&resp, 0, sizeof(resp));
-		render_metrics(srv, &resp);
+		http_metrics_render(srv, &resp);
 		ret = send_response(srv, c, &resp);
 		buf_release(&resp.body);
 		return ret;

@@ -1,7 +1,8 @@
 /*
  * What the parts of the HTTP server share, and nothing outside them
  * includes: the server and per-request state, and the functions each part
- * (http_server.c, http_listen.c, http_dispatch.c, http_park.c) gives the
+ * (http_server.c, http_listen.c, http_dispatch.c, http_park.c,
+ * http_metrics.c) gives the
  * others.  The pure parsers are here too, for test/unit/test_http_request.
  */
 #ifndef CFGSYNC_HTTP_INTERNAL_H
@@ -126,6 +127,18 @@ int	http_query_wait(const char *, unsigned *out);
  * compared in time that depends on the token's length only.
  */
 int	http_token_ok(const char *token, size_t token_len, const char *header);
+
+/* http_metrics.c */
+
+/* Counts one answer of status on route slot r that took ns; any thread. */
+void	http_metrics_count(struct http_server *, size_t r, int status,
+	    uint64_t ns);
+
+/*
+ * Sets resp to the /metrics page: the server's families, then what
+ * cfg.metrics appends; a 500 error document when it does not fit.
+ */
+void	http_metrics_render(struct http_server *, struct http_response *);
 
 /* http_park.c */
 

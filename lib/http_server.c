@@ -2,8 +2,9 @@
  * The HTTP server on libmicrohttpd (see http_server.h): its lifecycle and
  * the response bodies handlers return.  The work is split by concern:
  * http_listen.c (socket, TLS, the daemon and its log), http_dispatch.c
- * (admission, routing, auth, body caps, metrics), http_park.c (parked long
- * polls and the deadline thread).
+ * (admission, routing, auth, body caps), http_park.c (parked long
+ * polls and the deadline thread), http_metrics.c (request counts and
+ * durations, the /metrics page).
  *
  * Threads.
  * - libmicrohttpd's pool: cfg.threads threads (one per core by default),
