@@ -50,6 +50,10 @@ LIB_OBJS = \
 	lib/exec_sched.o \
 	lib/fsx.o \
 	lib/http_client.o \
+	lib/http_dispatch.o \
+	lib/http_listen.o \
+	lib/http_metrics.o \
+	lib/http_park.o \
 	lib/http_server.o \
 	lib/jsonx.o \
 	lib/materializer.o \
@@ -57,6 +61,7 @@ LIB_OBJS = \
 	lib/node_request.o \
 	lib/output.o \
 	lib/payload_index.o \
+	lib/prom.o \
 	lib/protocol.o \
 	lib/registration.o \
 	lib/registry.o \
@@ -88,6 +93,8 @@ UNIT_TESTS = \
 	test/unit/test_bundle_archive \
 	test/unit/test_exec_sched \
 	test/unit/test_materializer \
+	test/unit/test_http_request \
+	test/unit/test_prom \
 	test/unit/test_registration \
 	test/unit/test_registry
 

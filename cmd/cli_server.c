@@ -95,6 +95,7 @@ cli_server_opt(struct cli_server *s, int id, const char *arg)
 		else
 			cli_usage_error("--log-format %s: not text or json",
 			    arg);
+		diag_set_json(s->cfg.log_json);
 		break;
 	case CLI_OPT_MAX_BODY:
 		s->cfg.max_body = cli_uint_opt("--max-body", arg, 64,

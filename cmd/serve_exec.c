@@ -89,6 +89,7 @@
 #include "materializer.h"
 #include "node_request.h"
 #include "payload_index.h"
+#include "prom.h"
 #include "protocol.h"
 #include "registration.h"
 #include "registry.h"
@@ -143,6 +144,7 @@ struct serve_exec {
 	struct exec_cache	 cache;
 	int			 cancel;	/* atomic: stop a running run */
 	unsigned long		 runs[4];	/* atomic, by outcome */
+	struct prom_histogram	 run_duration;	/* atomic */
 };
 
 static const char *const outcome_names[] = {
@@ -325,33 +327,52 @@ static int
 metrics(void *ctx, struct buf *b)
 {
 	struct serve_exec *se = ctx;
-	unsigned long gen;
+	struct prom_label l = { "outcome", NULL };
+	unsigned long gen, reused;
+	double seconds;
 	size_t i;
 	int rc = 0;
 
 	pthread_rwlock_rdlock(&se->result_lock);
 	gen = se->result.generation;
 	pthread_rwlock_unlock(&se->result_lock);
-	rc |= buf_addf(b, "# TYPE cfgsync_registrations gauge\n"
-	    "cfgsync_registrations %zu\n"
-	    "# TYPE cfgsync_snapshot_generation gauge\n"
-	    "cfgsync_snapshot_generation %lu\n"
-	    "# TYPE cfgsync_result_generation gauge\n"
-	    "cfgsync_result_generation %lu\n"
-	    "# TYPE cfgsync_materializer_runs_total counter\n",
-	    registry_count(se->registry), registry_generation(se->registry),
-	    gen);
-	for (i = 0; i < 4; i++)
-		rc |= buf_addf(b, "cfgsync_materializer_runs_total{outcome="
-		    "\"%s\"} %lu\n", outcome_names[i],
-		    __atomic_load_n(&se->runs[i], __ATOMIC_RELAXED));
 	pthread_mutex_lock(&se->lock);
-	rc |= buf_addf(b, "# TYPE cfgsync_materializer_seconds_total counter\n"
-	    "cfgsync_materializer_seconds_total %.3f\n"
-	    "# TYPE cfgsync_materializer_reused_total counter\n"
-	    "cfgsync_materializer_reused_total %lu\n", se->run_seconds,
-	    se->reused);
+	seconds = se->run_seconds;
+	reused = se->reused;
 	pthread_mutex_unlock(&se->lock);
+	rc |= prom_family(b, "cfgsync_registrations", PROM_GAUGE,
+	    "Nodes registered now.");
+	rc |= prom_sample_u64(b, "cfgsync_registrations", NULL, 0,
+	    registry_count(se->registry));
+	rc |= prom_family(b, "cfgsync_snapshot_generation", PROM_GAUGE,
+	    "Generation of the registration set, one more per change.");
+	rc |= prom_sample_u64(b, "cfgsync_snapshot_generation", NULL, 0,
+	    registry_generation(se->registry));
+	rc |= prom_family(b, "cfgsync_result_generation", PROM_GAUGE,
+	    "Generation of the snapshot the result being served was made "
+	    "from.");
+	rc |= prom_sample_u64(b, "cfgsync_result_generation", NULL, 0, gen);
+	rc |= prom_family(b, "cfgsync_materializer_runs_total", PROM_COUNTER,
+	    "Materializer runs, by outcome.");
+	for (i = 0; i < 4; i++) {
+		l.value = outcome_names[i];
+		rc |= prom_sample_u64(b, "cfgsync_materializer_runs_total",
+		    &l, 1, __atomic_load_n(&se->runs[i], __ATOMIC_RELAXED));
+	}
+	rc |= prom_family(b, "cfgsync_materializer_seconds_total",
+	    PROM_COUNTER, "Time spent in materializer runs.");
+	rc |= prom_sample_double(b, "cfgsync_materializer_seconds_total",
+	    NULL, 0, seconds);
+	rc |= prom_family(b, "cfgsync_materializer_run_duration_seconds",
+	    PROM_HISTOGRAM, "Run time of each materializer run.");
+	rc |= prom_histogram_write(b,
+	    "cfgsync_materializer_run_duration_seconds", NULL, 0,
+	    &se->run_duration);
+	rc |= prom_family(b, "cfgsync_materializer_reused_total",
+	    PROM_COUNTER, "Registration sets served from a kept result "
+	    "without a run.");
+	rc |= prom_sample_u64(b, "cfgsync_materializer_reused_total", NULL, 0,
+	    reused);
 	return rc;
 }
 
@@ -437,6 +458,8 @@ run_once(struct serve_exec *se, unsigned long *generation)
 	pthread_mutex_lock(&se->lock);
 	se->run_seconds += mr.seconds;
 	pthread_mutex_unlock(&se->lock);
+	prom_histogram_observe(&se->run_duration,
+	    (uint64_t)(mr.seconds * 1e9));
 	fresh.outcome = mr.outcome;
 	if (mr.outcome == MATERIALIZER_READY) {
 		if (se->persist != NULL)

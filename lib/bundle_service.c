@@ -16,6 +16,7 @@
 #include "http_server.h"
 #include "node_request.h"
 #include "payload_index.h"
+#include "prom.h"
 #include "protocol.h"
 #include "registration.h"
 #include "registry.h"
@@ -171,18 +172,22 @@ bundle_service_routes(size_t *nroutes)
 int
 bundle_service_metrics(void *ctx, struct buf *b)
 {
+	static const struct prom_label ok = { "outcome", "ok" };
+	static const struct prom_label refused = { "outcome", "refused" };
 	struct bundle_service *bs = ctx;
 	size_t nodes;
 
 	pthread_rwlock_rdlock(&bs->lock);
 	nodes = payload_index_nodes(bs->cur);
 	pthread_rwlock_unlock(&bs->lock);
-	return buf_addf(b,
-	    "# TYPE cfgsync_bundle_nodes gauge\ncfgsync_bundle_nodes %zu\n"
-	    "# TYPE cfgsync_bundle_reloads_total counter\n"
-	    "cfgsync_bundle_reloads_total{outcome=\"ok\"} %lu\n"
-	    "cfgsync_bundle_reloads_total{outcome=\"refused\"} %lu\n",
-	    nodes, __atomic_load_n(&bs->reloads, __ATOMIC_RELAXED),
+	return prom_family(b, "cfgsync_bundle_nodes", PROM_GAUGE,
+	    "Nodes in the bundle being served.") |
+	    prom_sample_u64(b, "cfgsync_bundle_nodes", NULL, 0, nodes) |
+	    prom_family(b, "cfgsync_bundle_reloads_total", PROM_COUNTER,
+	    "Bundle reloads on SIGHUP, by outcome.") |
+	    prom_sample_u64(b, "cfgsync_bundle_reloads_total", &ok, 1,
+	    __atomic_load_n(&bs->reloads, __ATOMIC_RELAXED)) |
+	    prom_sample_u64(b, "cfgsync_bundle_reloads_total", &refused, 1,
 	    __atomic_load_n(&bs->reload_failures, __ATOMIC_RELAXED));
 }
 

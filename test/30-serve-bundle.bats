@@ -37,6 +37,52 @@ refused() {
 	assert_healthy "$SB_URL"
 }
 
+# raw_send PORT TEXT: sends TEXT (printf escapes) on a raw connection to
+# 127.0.0.1:PORT and reads the answer, for what curl cannot send.
+raw_send() {
+	python3 - "$1" "$(printf "$2")" <<-'PY'
+	import socket, sys
+	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+	s.settimeout(5)
+	s.sendall(sys.argv[2].encode())
+	try:
+	    while s.recv(4096):
+	        pass
+	except OSError:
+	    pass
+	s.close()
+	PY
+}
+
+# assert_json_log FILE: every line of FILE is one JSON object, and none
+# holds HTML.
+assert_json_log() {
+	local line
+	while IFS= read -r line; do
+		printf '%s\n' "$line" | jq -e 'type == "object"' >/dev/null \
+		    2>&1 || fail "not a JSON log line: $line"
+	done <"$1"
+	[ -s "$1" ] || fail "empty log $1"
+	run -1 grep -i -e '<html' -e '<body' -e '<b>' "$1"
+}
+
+# assert_prom_families FILE: every sample in FILE follows a HELP and a
+# TYPE line for its family.
+assert_prom_families() {
+	run -0 awk '
+	/^# HELP / { help[$3] = 1; next }
+	/^# TYPE / { type[$3] = $4; next }
+	/^#/ || /^$/ { next }
+	{
+		name = $1; sub(/\{.*/, "", name); fam = name
+		if (!(fam in type)) sub(/_(bucket|sum|count)$/, "", fam)
+		if (!(fam in help) || !(fam in type)) {
+			print "no HELP or TYPE for " name; bad = 1
+		}
+	}
+	END { exit bad }' "$1"
+}
+
 @test "serve-bundle: prints where it listens and writes the port file" {
 	assert_regex "$(cat "$BATS_FILE_TMPDIR/SB.log")" \
 	    "cfgsync: serve-bundle: listening on http://127\.0\.0\.1:$SB_PORT"
@@ -456,10 +502,10 @@ refused() {
 	req GET "$OWN_URL/healthz"
 	stop_server OWN
 	OWN_PID=
+	assert_json_log "$BATS_TEST_TMPDIR/OWN.log"
 	while IFS= read -r line; do
-		case $line in
-		"cfgsync: "*) continue ;;
-		esac
+		printf '%s\n' "$line" | jq -e 'has("method")' >/dev/null ||
+		    continue
 		printf '%s\n' "$line" | jq -e 'type == "object" and
 		    (.time | type == "string") and (.method | type == "string")
 		    and (.path | type == "string") and
@@ -467,15 +513,66 @@ refused() {
 		    (.bytes | type == "number") and
 		    (.duration_ms | type == "number") and
 		    (.identifier | type == "string")' >/dev/null ||
-		    fail "not a JSON log line: $line"
+		    fail "not a JSON request line: $line"
 		n=$((n + 1))
 	done <"$BATS_TEST_TMPDIR/OWN.log"
 	assert_equal "$n" 4
-	grep -v '^cfgsync: ' "$BATS_TEST_TMPDIR/OWN.log" \
-	    >"$BATS_TEST_TMPDIR/requests.log"
 	run -0 jq -r 'select(.status == 200 and .path == "/node") |
-	    .identifier' "$BATS_TEST_TMPDIR/requests.log"
+	    .identifier' "$BATS_TEST_TMPDIR/OWN.log"
 	assert_output node-1
+	run -0 jq -r 'select(.level == "warn") | .command + ": " + .message' \
+	    "$BATS_TEST_TMPDIR/OWN.log"
+	assert_output --regexp "^serve-bundle: listening on http://127\.0\.0\.1:$OWN_PORT"
+}
+
+@test "serve-bundle: under --log-format json a failure run logs only JSON, no HTML" {
+	local b=$BATS_TEST_TMPDIR/live.json
+	cp "$(vec bundle.json)" "$b"
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle --log-format json \
+	    "$b"
+	req POST "$OWN_URL/node" --data-binary 'not json'
+	assert_equal "$STATUS" 400
+	req POST "$OWN_URL/node" --data-binary '{"identifier":"x\u0000y"}'
+	req GET "$OWN_URL/node%FF%01%0a"
+	# Malformed at the HTTP level: libmicrohttpd answers these itself.
+	raw_send "$OWN_PORT" 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'
+	raw_send "$OWN_PORT" 'GET /x HTTP/9.9\r\n\r\n'
+	raw_send "$OWN_PORT" 'POST /node HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'
+	raw_send "$OWN_PORT" 'POST /node HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'
+	# A reload refused is a warning.
+	printf '{"nodes":[' >"$b"
+	kill -HUP "$OWN_PID"
+	for i in $(seq 1 100); do
+		grep -q 'reload refused' "$BATS_TEST_TMPDIR/OWN.log" && break
+		sleep 0.05
+	done
+	assert_healthy "$OWN_URL"
+	stop_server OWN
+	OWN_PID=
+	cat "$BATS_TEST_TMPDIR/OWN.log"
+	assert_json_log "$BATS_TEST_TMPDIR/OWN.log"
+	run -0 jq -r 'select(.message != null) | .message' \
+	    "$BATS_TEST_TMPDIR/OWN.log"
+	assert_output --partial 'http: Error processing request (HTTP response code is 400: Your HTTP request was syntactically incorrect.)'
+	assert_output --partial 'code is 505'
+	assert_output --partial 'reload refused'
+	assert_output --partial 'signal 15: stopping'
+	run -0 jq -r 'select(.path != null) | .path' "$BATS_TEST_TMPDIR/OWN.log"
+	assert_output --partial $'/node\uFFFD'
+}
+
+@test "serve-bundle: GET /metrics has HELP and TYPE for every family and passes promtool" {
+	post /node "$(vec registration.json)"
+	req GET "$SB_URL/metrics"
+	assert_equal "$STATUS" 200
+	assert_prom_families "$BATS_TEST_TMPDIR/body"
+	run -0 grep -E '^cfgsync_http_request_duration_seconds_count\{route="node"\} [1-9][0-9]*$' \
+	    "$BATS_TEST_TMPDIR/body"
+	run -0 grep -E '^cfgsync_http_request_duration_seconds_bucket\{route="node",le="\+Inf"\} [1-9][0-9]*$' \
+	    "$BATS_TEST_TMPDIR/body"
+	command -v promtool >/dev/null || skip "promtool is not installed"
+	run -0 promtool check metrics <"$BATS_TEST_TMPDIR/body"
+	assert_output ""
 }
 
 @test "serve-bundle: --quiet drops the request log" {

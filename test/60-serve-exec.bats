@@ -56,6 +56,23 @@ status_is() {
 	[ "$(node "$1" | cut -d' ' -f1)" = "$2" ]
 }
 
+# raw_send PORT TEXT: sends TEXT (printf escapes) on a raw connection to
+# 127.0.0.1:PORT and reads the answer, for what curl cannot send.
+raw_send() {
+	python3 - "$1" "$(printf "$2")" <<-'PY'
+	import socket, sys
+	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+	s.settimeout(5)
+	s.sendall(sys.argv[2].encode())
+	try:
+	    while s.recv(4096):
+	        pass
+	except OSError:
+	    pass
+	s.close()
+	PY
+}
+
 @test "serve-exec: threshold: node-1 waits for node-2, then both get their files in order" {
 	NEED=2 start_exec -- "$FIXTURES/need2.sh"
 	assert_equal "$(reg node-1)" 202
@@ -562,4 +579,68 @@ PY
 	run -2 --separate-stderr cfgsync serve-exec --listen 127.0.0.1:0 \
 	    -- no-such-materializer-on-path
 	assert_regex "$stderr" 'not found in PATH'
+}
+
+@test "serve-exec: under --log-format json a failure run logs only JSON, no HTML" {
+	local line
+	echo exit3 >"$BATS_TEST_TMPDIR/mode"
+	MODE_FILE="$BATS_TEST_TMPDIR/mode" start_exec --log-format json \
+	    -- "$FIXTURES/modal.sh"
+	assert_equal "$(reg node-1)" 202
+	wait_for status_is node-1 500
+	run node node-1
+	assert_output --partial "exited 3"
+	curl -s -o /dev/null --data 'not json' "$S_URL/register"
+	curl -s -o /dev/null --data '{"identifier":"../x","ip":"1.2.3.4"}' \
+	    "$S_URL/node"
+	raw_send "$S_PORT" 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'
+	raw_send "$S_PORT" 'GARBAGE / HTTP/1.1\r\nContent-Length: x\r\n\r\n'
+	stop_server S
+	S_PID=
+	cat "$BATS_TEST_TMPDIR/S.log"
+	while IFS= read -r line; do
+		printf '%s\n' "$line" | jq -e 'type == "object"' >/dev/null \
+		    2>&1 || fail "not a JSON log line: $line"
+	done <"$BATS_TEST_TMPDIR/S.log"
+	run -1 grep -i -e '<html' -e '<body' "$BATS_TEST_TMPDIR/S.log"
+	run -0 jq -r 'select(.message != null) | .message' \
+	    "$BATS_TEST_TMPDIR/S.log"
+	# The program's stderr, the failure and libmicrohttpd's own words.
+	assert_output --partial 'materializer: modal materializer: mode exit3'
+	assert_output --partial 'materializer: failing on purpose'
+	assert_output --regexp 'generation [0-9]+: .*exited 3'
+	assert_output --partial 'http: Error processing request'
+	run -0 jq -r 'select(.status != null) | .status' \
+	    "$BATS_TEST_TMPDIR/S.log"
+	assert_output --partial 400
+	assert_output --partial 500
+}
+
+@test "serve-exec: GET /metrics has HELP and TYPE for every family, a run-time histogram, and passes promtool" {
+	echo ok >"$BATS_TEST_TMPDIR/mode"
+	MODE_FILE="$BATS_TEST_TMPDIR/mode" start_exec -- "$FIXTURES/modal.sh"
+	assert_equal "$(reg node-1)" 202
+	wait_for status_is node-1 200
+	curl -s -o "$BATS_TEST_TMPDIR/metrics" "$S_URL/metrics"
+	run -0 awk '
+	/^# HELP / { help[$3] = 1; next }
+	/^# TYPE / { type[$3] = $4; next }
+	/^#/ || /^$/ { next }
+	{
+		name = $1; sub(/\{.*/, "", name); fam = name
+		if (!(fam in type)) sub(/_(bucket|sum|count)$/, "", fam)
+		if (!(fam in help) || !(fam in type)) {
+			print "no HELP or TYPE for " name; bad = 1
+		}
+	}
+	END { exit bad }' "$BATS_TEST_TMPDIR/metrics"
+	run -0 grep -E '^cfgsync_materializer_run_duration_seconds_count [1-9][0-9]*$' \
+	    "$BATS_TEST_TMPDIR/metrics"
+	run -0 grep -E '^cfgsync_materializer_run_duration_seconds_bucket\{le="\+Inf"\} [1-9][0-9]*$' \
+	    "$BATS_TEST_TMPDIR/metrics"
+	run -0 grep -E '^cfgsync_http_request_duration_seconds_count\{route="register"\} 1$' \
+	    "$BATS_TEST_TMPDIR/metrics"
+	command -v promtool >/dev/null || skip "promtool is not installed"
+	run -0 promtool check metrics <"$BATS_TEST_TMPDIR/metrics"
+	assert_output ""
 }

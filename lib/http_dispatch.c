@@ -1,0 +1,386 @@
+/*
+ * Admission and dispatch: each request's first callback routes it, checks
+ * the bearer token, the declared body size and ?wait, and answers an error
+ * at once; later callbacks gather the body under its cap; the last one
+ * runs the handler (or /healthz, /metrics), parks the request when the
+ * handler asks, and sends, counts (http_metrics.c) and logs the answer.
+ */
+#include "http_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "clock.h"
+#include "diag.h"
+#include "protocol.h"
+#include "banned.h"
+
+#define HTTP_LOG_MAX		4096	/* as diag_line takes */
+#define HTTP_LOG_PATH_MAX	255
+#define HTTP_DISCARD_MAX	(64UL << 20)	/* then cut the connection */
+#define HTTP_METHOD_LOG_MAX	32
+
+int
+http_route_find(const struct http_route *routes, size_t n,
+    const char *method, const char *path, size_t *idx)
+{
+	const struct http_route *r;
+	size_t i, plen;
+	int path_seen = 0;
+
+	for (i = 0; i < n; i++) {
+		r = &routes[i];
+		plen = strlen(r->path);
+		if (r->path[plen - 1] == '/' ? strncmp(path, r->path, plen) != 0
+		    : strcmp(path, r->path) != 0)
+			continue;
+		path_seen = 1;
+		*idx = i;
+		if (strcmp(method, r->method) == 0)
+			return 0;
+	}
+	return path_seen ? 405 : 404;
+}
+
+int
+http_query_wait(const char *v, unsigned *out)
+{
+	unsigned long w;
+	char *end;
+
+	if (v == NULL) {
+		*out = 0;
+		return 0;
+	}
+	if (v[0] < '0' || v[0] > '9')
+		return -1;
+	errno = 0;
+	w = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = w > HTTP_SERVER_MAX_WAIT ? HTTP_SERVER_MAX_WAIT : (unsigned)w;
+	return 0;
+}
+
+int
+http_token_ok(const char *t, size_t tlen, const char *h)
+{
+	size_t len, i;
+	unsigned char diff = 0;
+
+	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
+		return 0;
+	h += 7;
+	len = strlen(h);
+	/* Constant time in the token's length, whatever h holds. */
+	for (i = 0; i < tlen; i++)
+		diff |= (unsigned char)(t[i] ^ (i < len ? h[i] : 0));
+	return diff == 0 && len == tlen;
+}
+
+static void
+log_request(struct http_server *srv, const struct http_conn *c, int status,
+    size_t bytes, uint64_t ns)
+{
+	char when[CLOCK_UTC_LEN], line[HTTP_LOG_MAX];
+	struct buf b;
+	double ms = (double)ns / 1e6;
+	size_t plen, mlen;
+	int n;
+
+	if (srv->cfg.quiet)
+		return;
+	clock_utc(time(NULL), when);
+	/*
+	 * diag_line shows control bytes as '?'; paths are cut at 255 bytes,
+	 * methods at 32, so a JSON line (6 bytes an escaped byte) fits.
+	 */
+	plen = strnlen(c->req.path, HTTP_LOG_PATH_MAX);
+	mlen = strnlen(c->req.method, HTTP_METHOD_LOG_MAX);
+	if (!srv->cfg.log_json) {
+		n = snprintf(line, sizeof(line), "%s %.*s %.*s %d %zu %.1fms "
+		    "%s\n", when, (int)mlen, c->req.method, (int)plen,
+		    c->req.path, status, bytes, ms,
+		    c->req.identifier[0] ? c->req.identifier : "-");
+		if (n > 0)
+			diag_line(line, (size_t)n < sizeof(line) ? (size_t)n :
+			    sizeof(line) - 1);
+		return;
+	}
+	buf_init(&b, HTTP_LOG_MAX);
+	if (buf_addf(&b, "{\"time\":\"%s\",\"method\":", when) == 0 &&
+	    diag_add_json_string(&b, c->req.method, mlen) == 0 &&
+	    buf_adds(&b, ",\"path\":") == 0 &&
+	    diag_add_json_string(&b, c->req.path, plen) == 0 &&
+	    buf_addf(&b, ",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,"
+	    "\"identifier\":", status, bytes, ms) == 0 &&
+	    diag_add_json_string(&b, c->req.identifier,
+	    strlen(c->req.identifier)) == 0 && buf_adds(&b, "}\n") == 0)
+		diag_line(b.data, b.len);
+	buf_release(&b);
+}
+
+static enum MHD_Result
+send_response(struct http_server *srv, struct http_conn *c,
+    struct http_response *resp)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	uint64_t ns;
+	size_t len;
+	char *data;
+	int status;
+
+	if (resp->prepared != NULL) {
+		r = resp->prepared->response;
+		status = resp->prepared->status;
+		len = resp->prepared->len;
+		ret = MHD_queue_response(c->conn, (unsigned)status, r);
+	} else {
+		status = resp->status;
+		if ((data = buf_detach(&resp->body, &len)) == NULL)
+			return MHD_NO;
+		r = MHD_create_response_from_buffer(len, data,
+		    MHD_RESPMEM_MUST_FREE);
+		if (r == NULL) {
+			free(data);
+			return MHD_NO;
+		}
+		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+		    c->route_idx == HTTP_ROUTE_METRICS(srv) && status == 200 ?
+		    "text/plain; version=0.0.4" : "application/json");
+		if (status == 405)
+			(void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
+			    c->route_idx == HTTP_ROUTE_HEALTHZ(srv) ?
+			    "GET, HEAD" :
+			    c->route_idx == HTTP_ROUTE_METRICS(srv) ? "GET" :
+			    c->route != NULL ? c->route->method : "");
+		ret = MHD_queue_response(c->conn, (unsigned)status, r);
+		MHD_destroy_response(r);
+	}
+	if (resp->done != NULL)
+		resp->done(resp->done_arg);
+	c->answered = 1;
+	ns = clock_ns() - c->start_ns;
+	http_metrics_count(srv, c->route_idx, status, ns);
+	log_request(srv, c, status, len, ns);
+	return ret;
+}
+
+static enum MHD_Result
+send_error(struct http_server *srv, struct http_conn *c, int status,
+    const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static enum MHD_Result
+send_error(struct http_server *srv, struct http_conn *c, int status,
+    const char *code, const char *fmt, ...)
+{
+	struct http_response resp;
+	char msg[512];
+	va_list ap;
+	enum MHD_Result ret;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	memset(&resp, 0, sizeof(resp));
+	buf_init(&resp.body, HTTP_LOG_MAX);
+	http_response_error(&resp, status, code, "%s", msg);
+	ret = send_response(srv, c, &resp);
+	buf_release(&resp.body);
+	return ret;
+}
+
+/* First call for a request: route, auth, size; an error is sent at once. */
+static enum MHD_Result
+admit(struct http_server *srv, struct http_conn *c, const char *method)
+{
+	const char *v;
+	char *end;
+	unsigned long long clen;
+	int r;
+
+	if (strcmp(c->req.path, "/healthz") == 0) {
+		c->route_idx = HTTP_ROUTE_HEALTHZ(srv);
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			return send_error(srv, c, 405, PROTOCOL_METHOD,
+			    "use GET for /healthz");
+		return MHD_YES;
+	}
+	if (srv->cfg.token != NULL && !http_token_ok(srv->cfg.token,
+	    srv->token_len, MHD_lookup_connection_value(c->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
+		c->route_idx = HTTP_ROUTE_NONE(srv);
+		return send_error(srv, c, 401, PROTOCOL_UNAUTHORIZED,
+		    "missing or wrong bearer token");
+	}
+	if (strcmp(c->req.path, "/metrics") == 0) {
+		c->route_idx = HTTP_ROUTE_METRICS(srv);
+		if (strcmp(method, "GET") != 0)
+			return send_error(srv, c, 405, PROTOCOL_METHOD,
+			    "use GET for /metrics");
+		return MHD_YES;
+	}
+	c->route_idx = HTTP_ROUTE_NONE(srv);
+	r = http_route_find(srv->cfg.routes, srv->cfg.nroutes, method,
+	    c->req.path, &c->route_idx);
+	if (r != 404)
+		c->route = &srv->cfg.routes[c->route_idx];
+	if (r == 404)
+		return send_error(srv, c, 404, PROTOCOL_NOT_FOUND,
+		    "no route for %s %s", method, c->req.path);
+	if (r == 405)
+		return send_error(srv, c, 405, PROTOCOL_METHOD,
+		    "use %s for %s", c->route->method, c->route->path);
+	v = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (v != NULL) {
+		errno = 0;
+		clen = strtoull(v, &end, 10);
+		if (errno == 0 && *end == '\0' && clen > srv->cfg.max_body)
+			return send_error(srv, c, 413, PROTOCOL_TOO_LARGE,
+			    "body of %llu bytes is over the limit of %zu",
+			    clen, srv->cfg.max_body);
+	}
+	if (http_query_wait(MHD_lookup_connection_value(c->conn,
+	    MHD_GET_ARGUMENT_KIND, "wait"), &c->req.wait) == -1)
+		return send_error(srv, c, 400, PROTOCOL_BAD_REQUEST,
+		    "wait: not a number of seconds");
+	return MHD_YES;
+}
+
+static enum MHD_Result
+dispatch(struct http_server *srv, struct http_conn *c)
+{
+	struct http_response resp;
+	enum MHD_Result ret;
+
+	if (c->route_idx == HTTP_ROUTE_HEALTHZ(srv)) {
+		memset(&resp, 0, sizeof(resp));
+		buf_init(&resp.body, 64);
+		resp.status = 200;
+		(void)buf_adds(&resp.body, "{\"status\":\"ok\"}");
+		ret = send_response(srv, c, &resp);
+		buf_release(&resp.body);
+		return ret;
+	}
+	if (c->route_idx == HTTP_ROUTE_METRICS(srv)) {
+		memset(&resp, 0, sizeof(resp));
+		http_metrics_render(srv, &resp);
+		ret = send_response(srv, c, &resp);
+		buf_release(&resp.body);
+		return ret;
+	}
+	c->req.body = c->body.data != NULL ? c->body.data : "";
+	c->req.body_len = c->body.len;
+	for (;;) {
+		memset(&resp, 0, sizeof(resp));
+		buf_init(&resp.body, SIZE_MAX);
+		resp.status = 500;
+		c->wake_seen = __atomic_load_n(&srv->wake_seq,
+		    __ATOMIC_ACQUIRE);
+		c->route->handler(srv->cfg.ctx, &c->req, &resp);
+		if (!resp.suspend || c->req.wait == 0 || c->req.timed_out ||
+		    c->req.stopping)
+			break;
+		pthread_mutex_lock(&srv->lock);
+		if (__atomic_load_n(&srv->wake_seq, __ATOMIC_ACQUIRE) ==
+		    c->wake_seen && !srv->stopping &&
+		    clock_ns() < c->start_ns +
+		    (uint64_t)c->req.wait * 1000000000u) {
+			http_park(srv, c);
+			pthread_mutex_unlock(&srv->lock);
+			if (resp.done != NULL)
+				resp.done(resp.done_arg);
+			buf_release(&resp.body);
+			return MHD_YES;
+		}
+		/* Woken while deciding, or out of time: ask again. */
+		if (srv->stopping)
+			c->req.stopping = 1;
+		else if (__atomic_load_n(&srv->wake_seq, __ATOMIC_ACQUIRE) ==
+		    c->wake_seen)
+			c->req.timed_out = 1;
+		pthread_mutex_unlock(&srv->lock);
+		if (resp.done != NULL)
+			resp.done(resp.done_arg);
+		buf_release(&resp.body);
+	}
+	ret = send_response(srv, c, &resp);
+	buf_release(&resp.body);
+	return ret;
+}
+
+enum MHD_Result
+http_dispatch_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct http_conn *c = *con_cls;
+
+	if (c == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return MHD_NO;
+		*con_cls = c;
+		__atomic_fetch_add(&srv->inflight, 1, __ATOMIC_RELAXED);
+		c->conn = conn;
+		c->start_ns = clock_ns();
+		c->req.method = method;
+		c->req.path = url;
+		buf_init(&c->body, srv->cfg.max_body);
+		return admit(srv, c, method);
+	}
+	if (c->answered) {
+		/* Drain what a refused client sent, up to a point. */
+		c->discarded += *upload_data_size;
+		*upload_data_size = 0;
+		return c->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!c->too_large && buf_add(&c->body, upload_data,
+		    *upload_data_size) == 0) {
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		/*
+		 * Over the cap in mid-body (a chunked upload): libmicrohttpd
+		 * takes no answer until the body is in, so drop the rest and
+		 * answer 413 then; a body far past the cap ends the
+		 * connection.
+		 */
+		c->too_large = 1;
+		c->discarded += *upload_data_size;
+		*upload_data_size = 0;
+		return c->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (c->too_large)
+		return send_error(srv, c, 413, PROTOCOL_TOO_LARGE,
+		    "body over the limit of %zu bytes", srv->cfg.max_body);
+	/* Resumed: by a wake, a deadline or the stop. */
+	c->suspended = 0;
+	return dispatch(srv, c);
+}
+
+void
+http_dispatch_completed(void *cls, struct MHD_Connection *conn,
+    void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct http_conn *c = *con_cls;
+
+	if (c == NULL)
+		return;
+	buf_release(&c->body);
+	free(c);
+	*con_cls = NULL;
+	__atomic_fetch_sub(&srv->inflight, 1, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,157 @@
+/*
+ * What the parts of the HTTP server share, and nothing outside them
+ * includes: the server and per-request state, and the functions each part
+ * (http_server.c, http_listen.c, http_dispatch.c, http_park.c,
+ * http_metrics.c) gives the
+ * others.  The pure parsers are here too, for test/unit/test_http_request.
+ */
+#ifndef CFGSYNC_HTTP_INTERNAL_H
+#define CFGSYNC_HTTP_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include "buf.h"
+#include "http_server.h"
+#include "prom.h"
+
+struct errbuf;
+
+#define HTTP_MAX_ROUTES		16
+#define HTTP_URL_MAX		80
+#define HTTP_NSTATUS		12	/* counted statuses and "other" */
+
+/* Route indices past the configured ones. */
+#define HTTP_ROUTE_HEALTHZ(s)	((s)->cfg.nroutes)
+#define HTTP_ROUTE_METRICS(s)	((s)->cfg.nroutes + 1)
+#define HTTP_ROUTE_NONE(s)	((s)->cfg.nroutes + 2)
+#define HTTP_ROUTE_SLOTS	(HTTP_MAX_ROUTES + 3)
+
+struct http_body {
+	struct MHD_Response	*response;
+	int			 status;
+	size_t			 len;
+};
+
+/* One request, from its first callback to MHD's completion call. */
+struct http_conn {
+	struct http_request	 req;
+	struct buf		 body;
+	struct MHD_Connection	*conn;
+	const struct http_route	*route;
+	size_t			 route_idx;	/* nroutes + builtins */
+	uint64_t		 start_ns;
+	uint64_t		 deadline_ns;	/* while suspended */
+	unsigned long		 wake_seen;	/* srv->wake_seq at dispatch */
+	size_t			 discarded;	/* past the cap */
+	int			 too_large;	/* over the cap: 413 */
+	int			 suspended;
+	int			 answered;
+	struct http_conn	*next;		/* in srv->parked */
+};
+
+struct http_server {
+	struct http_server_config cfg;
+	struct MHD_Daemon	*daemon;
+	char			 url[HTTP_URL_MAX];
+	unsigned		 port;
+	char			*tls_cert;
+	char			*tls_key;
+	size_t			 token_len;
+
+	pthread_mutex_t		 lock;		/* guards what follows */
+	pthread_cond_t		 cond;
+	struct http_conn	*parked;
+	unsigned long		 wake_seq;	/* atomic; written under lock */
+	int			 stopping;
+	pthread_t		 timer;
+	int			 timer_started;
+
+	unsigned long		 inflight;	/* atomics from here on */
+	unsigned long		 counts[HTTP_ROUTE_SLOTS][HTTP_NSTATUS];
+	struct prom_histogram	 durations[HTTP_ROUTE_SLOTS];
+};
+
+/* http_listen.c */
+
+/*
+ * Splits "[HOST:]PORT" (HOST may be "[v6]"), binds and listens, and sets
+ * srv->url and srv->port.  Returns the socket, or -1 with EC_USAGE or
+ * EC_INTERNAL.
+ */
+int	http_listen_socket(struct http_server *, const char *spec,
+	    struct errbuf *);
+
+/* Reads the PEM files of cfg, when it has them, into srv; 0 or -1. */
+int	http_listen_tls_load(struct http_server *, struct errbuf *);
+
+/* Starts libmicrohttpd on fd; NULL with EC_INTERNAL.  fd is then its. */
+struct MHD_Daemon *http_listen_daemon(struct http_server *, int fd,
+	    struct errbuf *);
+
+/*
+ * Rewrites one libmicrohttpd message in place for the log: the trailing
+ * newlines go, and an HTML error page quoted in it ("('<html>...')") is
+ * replaced by the text of its body.
+ */
+void	http_listen_clean_message(char *);
+
+/* http_dispatch.c */
+
+/* libmicrohttpd's access handler and completion callback; cls is srv. */
+enum MHD_Result http_dispatch_request(void *cls, struct MHD_Connection *,
+	    const char *url, const char *method, const char *version,
+	    const char *upload_data, size_t *upload_data_size, void **con_cls);
+void	http_dispatch_completed(void *cls, struct MHD_Connection *,
+	    void **con_cls, enum MHD_RequestTerminationCode);
+
+/*
+ * Finds the route for method and path among routes[0..n): a path ending
+ * in "/" is a prefix.  Returns 0 with *idx set, 405 with *idx the last
+ * route of that path (wrong method), or 404.
+ */
+int	http_route_find(const struct http_route *, size_t n,
+	    const char *method, const char *path, size_t *idx);
+
+/*
+ * Parses the value of ?wait=: decimal digits only, capped at
+ * HTTP_SERVER_MAX_WAIT.  Returns 0 with *out set, or -1.
+ */
+int	http_query_wait(const char *, unsigned *out);
+
+/*
+ * Whether an Authorization header value (or NULL) is "Bearer " and token,
+ * compared in time that depends on the token's length only.
+ */
+int	http_token_ok(const char *token, size_t token_len, const char *header);
+
+/* http_metrics.c */
+
+/* Counts one answer of status on route slot r that took ns; any thread. */
+void	http_metrics_count(struct http_server *, size_t r, int status,
+	    uint64_t ns);
+
+/*
+ * Sets resp to the /metrics page: the server's families, then what
+ * cfg.metrics appends; a 500 error document when it does not fit.
+ */
+void	http_metrics_render(struct http_server *, struct http_response *);
+
+/* http_park.c */
+
+/* Parks c until woken or its deadline; srv->lock held. */
+void	http_park(struct http_server *, struct http_conn *);
+
+/*
+ * Resumes parked requests: all of them, or those past their deadline at
+ * now.  srv->lock held.
+ */
+void	http_park_resume_locked(struct http_server *, int all, uint64_t now);
+
+/* The deadline thread's body; arg is the server. */
+void	*http_park_deadline_thread(void *);
+
+#endif
