@@ -29,6 +29,7 @@ endif
 ALL_CFLAGS = $(WARN) $(PKG_CFLAGS) $(CFLAGS)
 
 LIB_OBJS = \
+	lib/array.o \
 	lib/artifacts.o \
 	lib/buf.o \
 	lib/bundle.o \
@@ -50,7 +51,7 @@ LIB_OBJS = \
 	lib/registration.o \
 	lib/registry.o \
 	lib/store_journal.o \
-	lib/strhash.o
+	lib/strmap.o
 
 CMD_OBJS = \
 	cmd/bundle.o \
@@ -69,7 +70,8 @@ UNIT_TESTS = \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
 	test/unit/test_registration \
-	test/unit/test_registry
+	test/unit/test_registry \
+	test/unit/test_strmap
 
 .PHONY: all check unit bats lint deps demo install clean bench FORCE
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "artifacts.h"
+#include "strmap.h"
 
 struct buf;
 struct errbuf;
@@ -25,9 +26,8 @@ struct bundle {
 	size_t			 nnodes;
 	size_t			 cap;
 	struct artifact_set	 shared;
-	/* Hash of identifiers for bundle_node_get; NULL once sorted. */
-	size_t			*index;		/* node + 1, or 0: empty */
-	size_t			 index_cap;	/* a power of two */
+	/* Identifier to node for bundle_node_get; emptied by the sort. */
+	struct strmap		 index;
 };
 
 /* Caps on what a bundle may hold; archive readers enforce them per entry. */
