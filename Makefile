@@ -66,6 +66,7 @@ CMD_OBJS = \
 	cmd/serve_exec.o
 
 UNIT_TESTS = \
+	test/unit/test_array \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \

@@ -13,6 +13,7 @@
 #include <nettle/base64.h>
 #include <nettle/sha2.h>
 
+#include "array.h"
 #include "buf.h"
 #include "errbuf.h"
 #include "exitcode.h"
@@ -99,15 +100,9 @@ struct artifact_file *
 artifact_set_push(struct artifact_set *set)
 {
 	struct artifact_file *f;
-	size_t cap;
 
-	if (set->len == set->cap) {
-		cap = set->cap ? set->cap * 2 : 4;
-		if ((f = reallocarray(set->files, cap, sizeof(*f))) == NULL)
-			return NULL;
-		set->files = f;
-		set->cap = cap;
-	}
+	if (ARRAY_GROW(set->files, set->len + 1, set->cap) == -1)
+		return NULL;
 	f = &set->files[set->len++];
 	memset(f, 0, sizeof(*f));
 	f->mode = ARTIFACT_MODE_NONE;
