@@ -25,6 +25,7 @@
 
 #include <microhttpd.h>
 
+#include "array.h"
 #include "clock.h"
 #include "diag.h"
 #include "errbuf.h"
@@ -46,7 +47,7 @@
 static const int counted_status[] = {
 	200, 202, 204, 400, 401, 404, 405, 413, 425, 500, 503, 0
 };
-#define NSTATUS	(sizeof(counted_status) / sizeof(counted_status[0]))
+#define NSTATUS	nitems(counted_status)
 
 struct http_body {
 	struct MHD_Response	*response;
