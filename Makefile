@@ -35,6 +35,7 @@ LIB_OBJS = \
 	lib/bundle.o \
 	lib/bundle_archive.o \
 	lib/bundle_dir.o \
+	lib/bundle_file.o \
 	lib/bundle_tree.o \
 	lib/clock.o \
 	lib/diag.o \
@@ -152,6 +153,10 @@ lint:
 		tail -n 3 $$f | grep -q '"banned.h"' || \
 		    grep -q '#include "banned.h"' $$f || { echo "lint: $$f lacks banned.h"; exit 1; }; \
 	done
+	@sh test/lint/include-graph.sh lib
+	@if sh test/lint/include-graph.sh test/fixtures/include-cycle \
+	    >/dev/null; then echo "lint: include-graph misses a cycle"; \
+	    exit 1; fi
 	@out=$$(mandoc -Tlint -Wwarning man/* 2>&1); \
 	    if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 

@@ -3,6 +3,7 @@
  * every problem, one line each, rather than stop at the first.
  */
 #include "bundle.h"
+#include "bundle_file.h"
 #include "cli.h"
 #include "cmds.h"
 #include "diag.h"
@@ -37,7 +38,7 @@ cmd_bundle_check(int argc, char **argv)
 	report.arg = argv[optind];
 	report.count = 0;
 	bundle_init(&b);
-	rc = bundle_check_file(&b, argv[optind], &limits, &report, &eb);
+	rc = bundle_file_read(&b, argv[optind], &limits, &report, &eb);
 	bundle_release(&b);
 	/* Problems are printed as found; other failures say so here. */
 	if (rc == -1 && (eb.code != EC_INVALID || report.count == 0))

@@ -11,6 +11,7 @@
 #include "artifacts.h"
 #include "buf.h"
 #include "bundle.h"
+#include "bundle_file.h"
 #include "bundle_tree.h"
 #include "cli.h"
 #include "cmds.h"
@@ -90,7 +91,7 @@ cmd_bundle_list(int argc, char **argv)
 	if (argc - optind != 1)
 		cli_usage_error(usage, "expected one BUNDLE");
 	bundle_init(&b);
-	if (bundle_load_file(&b, argv[optind], &limits, &eb) == -1)
+	if (bundle_file_read(&b, argv[optind], &limits, NULL, &eb) == -1)
 		cli_die_eb(&eb);
 	buf_init(&out, SIZE_MAX);
 	if (json && buf_addc(&out, '[') == -1)

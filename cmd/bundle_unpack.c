@@ -14,6 +14,7 @@
 
 #include "artifacts.h"
 #include "bundle.h"
+#include "bundle_file.h"
 #include "bundle_tree.h"
 #include "cli.h"
 #include "cmds.h"
@@ -93,7 +94,7 @@ cmd_bundle_unpack(int argc, char **argv)
 		cli_usage_error(usage, "DIR: empty path");
 	bundle_init(&b);
 	artifact_set_init(&files);
-	if (bundle_load_file(&b, argv[optind], &limits, &eb) == -1)
+	if (bundle_file_read(&b, argv[optind], &limits, NULL, &eb) == -1)
 		cli_die_eb(&eb);
 	if (b.nnodes > 0 && (empty = calloc(b.nnodes, 1)) == NULL)
 		cli_die(EC_INTERNAL, "out of memory");

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "bundle_file.h"
 #include "cli.h"
 #include "cmds.h"
 #include "diag.h"
@@ -47,7 +48,7 @@ load(const char *path, const struct bundle_limits *limits, struct errbuf *eb)
 	struct bundle b;
 
 	bundle_init(&b);
-	if (bundle_load_file(&b, path, limits, eb) == -1) {
+	if (bundle_file_read(&b, path, limits, NULL, eb) == -1) {
 		bundle_release(&b);
 		return NULL;
 	}

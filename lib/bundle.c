@@ -12,10 +12,8 @@
 
 #include "array.h"
 #include "buf.h"
-#include "bundle_archive.h"
 #include "errbuf.h"
 #include "exitcode.h"
-#include "fsx.h"
 #include "jsonx.h"
 #include "registration.h"
 #include "strmap.h"
@@ -367,8 +365,8 @@ bundle_from_json(struct bundle *b, struct json_object *doc,
 	return from_json(b, doc, l, NULL, eb);
 }
 
-static int
-parse_json(struct bundle *b, const char *text, size_t len,
+int
+bundle_parse_json(struct bundle *b, const char *text, size_t len,
     const struct bundle_limits *l, struct bundle_report *r,
     struct errbuf *eb)
 {
@@ -385,56 +383,6 @@ parse_json(struct bundle *b, const char *text, size_t len,
 	return rc;
 }
 
-int
-bundle_parse_json(struct bundle *b, const char *text, size_t len,
-    const struct bundle_limits *l, struct errbuf *eb)
-{
-	return parse_json(b, text, len, l, NULL, eb);
-}
-
-static int
-load_file(struct bundle *b, const char *path, const struct bundle_limits *l,
-    struct bundle_report *r, struct errbuf *eb)
-{
-	struct buf text;
-	size_t i;
-	int rc = -1;
-
-	buf_init(&text, l->max_total_size);
-	if (fsx_read_file(path, &text, eb) == -1) {
-		if (eb->code == EC_INVALID)
-			(void)bundle_report_problem(r, eb);
-		goto out;
-	}
-	/* memchr, not strchr, which would take a NUL for a space. */
-	for (i = 0; i < text.len && memchr(" \t\r\n", text.data[i], 4) !=
-	    NULL; i++)
-		;
-	if (i < text.len && text.data[i] == '{')
-		rc = parse_json(b, text.data, text.len, l, r, eb);
-	else
-		rc = bundle_archive_read(b, text.data, text.len, l, r, eb);
-out:
-	buf_release(&text);
-	if (rc == -1)
-		errbuf_prefix(eb, "%s", path);
-	return rc;
-}
-
-int
-bundle_load_file(struct bundle *b, const char *path,
-    const struct bundle_limits *l, struct errbuf *eb)
-{
-	return load_file(b, path, l, NULL, eb);
-}
-
-int
-bundle_check_file(struct bundle *b, const char *path,
-    const struct bundle_limits *l, struct bundle_report *r,
-    struct errbuf *eb)
-{
-	return load_file(b, path, l, r, eb);
-}
 
 const struct bundle_node *
 bundle_find(const struct bundle *b, const char *identifier)
