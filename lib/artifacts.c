@@ -161,6 +161,47 @@ artifact_sorted_keys(const struct artifact_set *const *sets, size_t nsets,
 	return 0;
 }
 
+struct prefix {
+	const char	*s;
+	size_t		 len;
+};
+
+/* Orders a prefix (its len bytes) against a key, as strcmp would. */
+static int
+cmp_prefix(const void *a, const void *b)
+{
+	const struct prefix *p = a;
+	const char *const *key = b;
+	int r;
+
+	if ((r = strncmp(p->s, *key, p->len)) != 0)
+		return r;
+	return (*key)[p->len] == '\0' ? 0 : -1;
+}
+
+/*
+ * Finds a file standing where key needs a directory ("a" for "a/b"): returns
+ * the length of the first proper directory prefix of key that is itself a
+ * key in sorted[0..n) (sorted with strcmp), or 0 when there is none.
+ */
+static size_t
+key_prefix_file(const char *key, const char *const *sorted, size_t n)
+{
+	struct prefix p;
+	const char *slash;
+
+	if (n == 0)
+		return 0;	/* bsearch wants a real array, even empty */
+	p.s = key;
+	for (slash = strchr(key, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		p.len = (size_t)(slash - key);
+		if (bsearch(&p, sorted, n, sizeof(*sorted), cmp_prefix) != NULL)
+			return p.len;
+	}
+	return 0;
+}
+
 /* Says the problem, prefixed by who; returns what report says, or -1. */
 static int
 problem(struct errbuf *eb, const char *who, artifact_report_fn *report,
@@ -186,8 +227,8 @@ artifact_keys_check(const char *const *keys, size_t n,
 		    sizeof(*other), cmp_keys) != NULL)
 			errbuf_set(eb, EC_INVALID,
 			    "duplicate path %s (also a shared file)", keys[i]);
-		else if ((k = artifact_key_prefix_file(keys[i], keys,
-		    n)) > 0 || (k = artifact_key_prefix_file(keys[i], other,
+		else if ((k = key_prefix_file(keys[i], keys,
+		    n)) > 0 || (k = key_prefix_file(keys[i], other,
 		    nother)) > 0)
 			errbuf_set(eb, EC_INVALID,
 			    "path %s: %.*s is a file too", keys[i], (int)k,
@@ -199,7 +240,7 @@ artifact_keys_check(const char *const *keys, size_t n,
 	}
 	/* A file of this set where one of the others needs a directory. */
 	for (i = 0; i < nother; i++) {
-		if ((k = artifact_key_prefix_file(other[i], keys, n)) == 0)
+		if ((k = key_prefix_file(other[i], keys, n)) == 0)
 			continue;
 		errbuf_set(eb, EC_INVALID, "path %.*s: shared %s needs it as "
 		    "a directory", (int)k, other[i], other[i]);
@@ -222,42 +263,6 @@ artifact_sets_check_unique(const struct artifact_set *const *sets,
 	rc = artifact_keys_check(keys, n, NULL, 0, NULL, NULL, NULL, eb);
 	free(keys);
 	return rc;
-}
-
-struct prefix {
-	const char	*s;
-	size_t		 len;
-};
-
-/* Orders a prefix (its len bytes) against a key, as strcmp would. */
-static int
-cmp_prefix(const void *a, const void *b)
-{
-	const struct prefix *p = a;
-	const char *const *key = b;
-	int r;
-
-	if ((r = strncmp(p->s, *key, p->len)) != 0)
-		return r;
-	return (*key)[p->len] == '\0' ? 0 : -1;
-}
-
-size_t
-artifact_key_prefix_file(const char *key, const char *const *sorted, size_t n)
-{
-	struct prefix p;
-	const char *slash;
-
-	if (n == 0)
-		return 0;	/* bsearch wants a real array, even empty */
-	p.s = key;
-	for (slash = strchr(key, '/'); slash != NULL;
-	    slash = strchr(slash + 1, '/')) {
-		p.len = (size_t)(slash - key);
-		if (bsearch(&p, sorted, n, sizeof(*sorted), cmp_prefix) != NULL)
-			return p.len;
-	}
-	return 0;
 }
 
 static int

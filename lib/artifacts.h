@@ -103,14 +103,6 @@ int	artifact_keys_check(const char *const *keys, size_t n,
 	    const char *const *other, size_t nother, const char *who,
 	    artifact_report_fn *report, void *arg, struct errbuf *);
 
-/*
- * Finds a file standing where key needs a directory ("a" for "a/b"): returns
- * the length of the first proper directory prefix of key that is itself a
- * key in sorted[0..n) (sorted with strcmp), or 0 when there is none.
- */
-size_t	artifact_key_prefix_file(const char *key, const char *const *sorted,
-	    size_t n);
-
 /* Sorts a set by path key (bytewise), for deterministic output. */
 void	artifact_set_sort(struct artifact_set *);
 
