@@ -71,6 +71,7 @@ UNIT_TESTS = \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
+	test/unit/test_payload_index \
 	test/unit/test_registration \
 	test/unit/test_registry \
 	test/unit/test_strmap
