@@ -71,6 +71,7 @@ UNIT_TESTS = \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
+	test/unit/test_fsx \
 	test/unit/test_payload_index \
 	test/unit/test_registration \
 	test/unit/test_registry \
@@ -96,7 +97,8 @@ cfgsync: $(CMD_OBJS) lib/libcfgsync.a .build-flags
 %.o: %.c .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-test/unit/%: test/unit/%.c test/unit/check.h lib/libcfgsync.a .build-flags
+test/unit/%: test/unit/%.c test/unit/check.h test/unit/tmpdir.h lib/libcfgsync.a \
+    .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libcfgsync.a $(LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)
