@@ -72,6 +72,7 @@ UNIT_TESTS = \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
 	test/unit/test_fsx \
+	test/unit/test_output \
 	test/unit/test_payload_index \
 	test/unit/test_registration \
 	test/unit/test_registry \
