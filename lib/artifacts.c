@@ -365,7 +365,7 @@ name_ok(const char *s, size_t len)
 {
 	size_t i;
 
-	if (len == 0 || len > 64 || s[0] == '-')
+	if (len == 0 || len > ARTIFACT_OWNER_MAX || s[0] == '-')
 		return 0;
 	for (i = 0; i < len; i++) {
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&

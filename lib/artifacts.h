@@ -17,6 +17,7 @@ struct json_object;
 #define ARTIFACT_PATH_MAX	4096
 #define ARTIFACT_MODE_NONE	(-1)	/* no mode given: SPEC 6 rules apply */
 #define ARTIFACT_SHA256_LEN	32
+#define ARTIFACT_OWNER_MAX	64	/* bytes of an owner or group name */
 
 struct artifact_file {
 	char		*path;		/* as in the document, checked */

@@ -19,6 +19,9 @@
 #include "strmap.h"
 #include "banned.h"
 
+/* How much of an identifier that failed its check a message shows. */
+#define BUNDLE_BAD_ID_SHOW	64
+
 void
 bundle_limits_default(struct bundle_limits *l)
 {
@@ -210,7 +213,8 @@ bundle_check(struct bundle *b, const struct bundle_limits *l,
 	for (i = 0; i < b->nnodes; i++) {
 		if (registration_identifier_check(b->nodes[i].identifier,
 		    strlen(b->nodes[i].identifier), eb) == -1) {
-			errbuf_prefix(eb, "node %.64s", b->nodes[i].identifier);
+			errbuf_prefix(eb, "node %.*s", BUNDLE_BAD_ID_SHOW,
+			    b->nodes[i].identifier);
 			if (bundle_report_problem(r, eb) == -1)
 				goto out;
 		}
@@ -243,9 +247,9 @@ bundle_check(struct bundle *b, const struct bundle_limits *l,
 		goto out;
 	}
 	for (i = 0; i < b->nnodes; i++) {
-		/* Identifiers are at most 255 bytes once checked. */
-		(void)snprintf(who, sizeof(who), "node %.255s",
-		    b->nodes[i].identifier);
+		/* Identifiers are at most this long once checked. */
+		(void)snprintf(who, sizeof(who), "node %.*s",
+		    REGISTRATION_ID_MAX, b->nodes[i].identifier);
 		if (check_files(&b->nodes[i].files, who, l, &total, r,
 		    eb) == -1 ||
 		    check_unique(&b->nodes[i].files, who, shared, nshared, r,

@@ -28,8 +28,8 @@
 #include "strmap.h"
 #include "banned.h"
 
-#define OUTPUT_NAME_MAX	256
-#define OUTPUT_SHOW_MAX	4096
+#define OUTPUT_NAME_MAX	FSX_NAME_MAX
+#define OUTPUT_SHOW_MAX	FSX_PATH_MAX
 
 struct out_dir {
 	char	*show;		/* the directory's path, for messages */
@@ -40,9 +40,9 @@ struct out_file {
 	const struct artifact_file *art;	/* borrowed */
 	size_t	dir;				/* index into dirs */
 	char	name[OUTPUT_NAME_MAX];
-	char	tmp[OUTPUT_NAME_MAX + 32];	/* "" until created */
+	char	tmp[FSX_TEMP_NAME_MAX];	/* "" until created */
 	/* link to the old file, or "" */
-	char	bak[OUTPUT_NAME_MAX + 32];
+	char	bak[FSX_TEMP_NAME_MAX];
 	int	existed;			/* a file was there before */
 	int	routed;				/* sent by a route */
 };

@@ -103,7 +103,8 @@ protocol_error_message(const char *text, size_t len, char *msg, size_t size)
 		return;
 
 	msg[0] = '\0';
-	if (jsonx_parse(text, len, 65536, "error", &doc, &eb) == -1)
+	if (jsonx_parse(text, len, PROTOCOL_ERROR_MAX, "error", &doc,
+	    &eb) == -1)
 		return;
 	if (json_object_is_type(doc, json_type_object) &&
 	    jsonx_get_string(doc, "message", &m, &mlen) == 0)
