@@ -164,7 +164,7 @@ test_temp_name(void)
 	memset(base, 'b', 299);
 	base[299] = '\0';
 	CHECK(fsx_temp_name(name, sizeof(name), base) == 0);
-	CHECK(strlen(name) == 1 + 200 + 9 + 6 && strlen(name) < 256);
+	CHECK(strlen(name) == FSX_TEMP_NAME_MAX - 1 && strlen(name) < 256);
 }
 
 static void
