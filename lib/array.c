@@ -19,7 +19,13 @@ array_grow(void *p, size_t size, size_t n, size_t *cap)
 	    *cap <= SIZE_MAX / 2 ? *cap * 2 : SIZE_MAX;
 	if (want < n)
 		want = n;
-	/* reallocarray fails with ENOMEM when want * size overflows. */
+	/* The bytes must fit in a size_t: doubling stops at the limit. */
+	if (size > 0 && want > SIZE_MAX / size)
+		want = SIZE_MAX / size;
+	if (want < n) {
+		errno = ENOMEM;
+		return p;
+	}
 	if ((np = reallocarray(p, want, size)) == NULL)
 		return p;
 	*cap = want;
