@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 /* The capacity an array gets on its first growth. */
-#define ARRAY_GROW_MIN	8
+#define ARRAY_GROW_MIN	4
 
 /* The number of elements of the array object a (not a pointer). */
 #ifndef nitems
