@@ -37,11 +37,13 @@ endif
 ALL_CFLAGS = $(WARN) $(PKG_CFLAGS) $(CFLAGS)
 
 LIB_OBJS = \
+	lib/array.o \
 	lib/artifacts.o \
 	lib/buf.o \
 	lib/bundle.o \
 	lib/bundle_archive.o \
 	lib/bundle_dir.o \
+	lib/bundle_file.o \
 	lib/bundle_service.o \
 	lib/bundle_tree.o \
 	lib/clock.o \
@@ -66,7 +68,7 @@ LIB_OBJS = \
 	lib/registration.o \
 	lib/registry.o \
 	lib/store_journal.o \
-	lib/strhash.o \
+	lib/strmap.o \
 	lib/tls_pin.o
 
 CMD_OBJS = \
@@ -88,6 +90,7 @@ CMD_OBJS = \
 	cmd/serve_exec.o
 
 UNIT_TESTS = \
+	test/unit/test_array \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
@@ -95,8 +98,12 @@ UNIT_TESTS = \
 	test/unit/test_materializer \
 	test/unit/test_http_request \
 	test/unit/test_prom \
+	test/unit/test_fsx \
+	test/unit/test_output \
+	test/unit/test_payload_index \
 	test/unit/test_registration \
-	test/unit/test_registry
+	test/unit/test_registry \
+	test/unit/test_strmap
 
 .PHONY: all check unit bats lint deps deps-test demo install uninstall \
 	clean bench FORCE
@@ -119,7 +126,8 @@ cfgsync: $(CMD_OBJS) lib/libcfgsync.a .build-flags
 %.o: %.c .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-test/unit/%: test/unit/%.c test/unit/check.h lib/libcfgsync.a .build-flags
+test/unit/%: test/unit/%.c test/unit/check.h test/unit/tmpdir.h lib/libcfgsync.a \
+    .build-flags
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libcfgsync.a $(LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)
@@ -193,6 +201,10 @@ lint:
 		tail -n 3 $$f | grep -q '"banned.h"' || \
 		    grep -q '#include "banned.h"' $$f || { echo "lint: $$f lacks banned.h"; exit 1; }; \
 	done
+	@sh test/lint/include-graph.sh lib
+	@if sh test/lint/include-graph.sh test/fixtures/include-cycle \
+	    >/dev/null; then echo "lint: include-graph misses a cycle"; \
+	    exit 1; fi
 	@out=$$(mandoc -Tlint -Wwarning man/* 2>&1); \
 	    if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "array.h"
 #include "cli.h"
 #include "cmds.h"
 #include "banned.h"
@@ -56,7 +57,7 @@ cmd_bundle(int argc, char **argv)
 		name = p.rest[0];
 	if (name == NULL)
 		cli_usage_error("expected a verb: pack, list, unpack or check");
-	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+	for (i = 0; i < nitems(verbs); i++)
 		if (strcmp(verbs[i].name, name) == 0)
 			v = &verbs[i];
 	if (v == NULL)

@@ -3,6 +3,7 @@
  * every problem, one line each, rather than stop at the first.
  */
 #include "bundle.h"
+#include "bundle_file.h"
 #include "cli.h"
 #include "cli_limits.h"
 #include "cmds.h"
@@ -40,7 +41,7 @@ cmd_bundle_check(int argc, char **argv)
 	report.arg = path;
 	report.count = 0;
 	bundle_init(&b);
-	rc = bundle_check_file(&b, path, &limits, &report, &eb);
+	rc = bundle_file_read(&b, path, &limits, &report, &eb);
 	bundle_release(&b);
 	/* Problems are printed as found; other failures say so here. */
 	if (rc == -1 && (eb.code != EC_INVALID || report.count == 0))

@@ -11,6 +11,7 @@
 #include "artifacts.h"
 #include "buf.h"
 #include "bundle.h"
+#include "bundle_file.h"
 #include "bundle_tree.h"
 #include "cli.h"
 #include "cli_limits.h"
@@ -96,7 +97,7 @@ cmd_bundle_list(int argc, char **argv)
 	else if (p.rest != NULL || path == NULL)
 		cli_usage_error("expected one BUNDLE");
 	bundle_init(&b);
-	if (bundle_load_file(&b, path, &limits, &eb) == -1)
+	if (bundle_file_read(&b, path, &limits, NULL, &eb) == -1)
 		cli_die_eb(&eb);
 	buf_init(&out, SIZE_MAX);
 	if (json && buf_addc(&out, '[') == -1)

@@ -19,6 +19,7 @@
 #include "artifacts.h"
 #include "buf.h"
 #include "bundle.h"
+#include "bundle_file.h"
 #include "bundle_tree.h"
 #include "cli.h"
 #include "cli_limits.h"
@@ -108,7 +109,8 @@ cmd_bundle_unpack(int argc, char **argv)
 		cli_usage_error("DIR: empty path");
 	bundle_init(&b);
 	artifact_set_init(&files);
-	if (bundle_load_file(&b, operands[0], &limits, &eb) == -1)
+	if (bundle_file_read(&b, operands[0], &limits, NULL,
+	    &eb) == -1)
 		cli_die_eb(&eb);
 	if (b.nnodes > 0 && (empty = calloc(b.nnodes, 1)) == NULL)
 		cli_die(EC_INTERNAL, "out of memory");

@@ -16,13 +16,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "cli.h"
 #include "cmds.h"
 #include "diag.h"
 #include "exitcode.h"
 #include "banned.h"
 
-#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 #define SUGGEST_MAX_DISTANCE	2	/* edits for "did you mean" */
 
 struct command {

@@ -13,6 +13,7 @@
 #include "artifacts.h"
 #include "bundle.h"
 #include "bundle_dir.h"
+#include "bundle_file.h"
 #include "cli.h"
 #include "cli_client.h"
 #include "cli_limits.h"
@@ -50,7 +51,7 @@ load_source(struct bundle *b, const char *source,
 	if (stat(source, &st) == -1)
 		cli_die(EC_USAGE, "%s: %s", source, strerror(errno));
 	if ((S_ISDIR(st.st_mode) ? bundle_dir_read(b, source, limits, &eb) :
-	    bundle_load_file(b, source, limits, &eb)) == -1)
+	    bundle_file_read(b, source, limits, NULL, &eb)) == -1)
 		cli_die_eb(&eb);
 }
 

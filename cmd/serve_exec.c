@@ -74,6 +74,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "buf.h"
 #include "clock.h"
 #include "bundle.h"
@@ -644,7 +645,7 @@ cmd_serve_exec(int argc, char **argv)
 		cli_die(EC_INTERNAL, "cannot make a condition variable");
 	se.result.outcome = MATERIALIZER_NOT_READY;
 	se.srv = cli_server_start(&server, routes,
-	    sizeof(routes) / sizeof(routes[0]), &se, metrics);
+	    nitems(routes), &se, metrics);
 	if (pthread_create(&se.worker, NULL, worker, &se) != 0)
 		cli_die(EC_INTERNAL, "cannot start the worker thread");
 	cli_server_wait(NULL, NULL);

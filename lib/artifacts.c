@@ -13,6 +13,7 @@
 #include <nettle/base64.h>
 #include <nettle/sha2.h>
 
+#include "array.h"
 #include "buf.h"
 #include "errbuf.h"
 #include "exitcode.h"
@@ -99,15 +100,9 @@ struct artifact_file *
 artifact_set_push(struct artifact_set *set)
 {
 	struct artifact_file *f;
-	size_t cap;
 
-	if (set->len == set->cap) {
-		cap = set->cap ? set->cap * 2 : 4;
-		if ((f = reallocarray(set->files, cap, sizeof(*f))) == NULL)
-			return NULL;
-		set->files = f;
-		set->cap = cap;
-	}
+	if (ARRAY_GROW(set->files, set->len + 1, set->cap) == -1)
+		return NULL;
 	f = &set->files[set->len++];
 	memset(f, 0, sizeof(*f));
 	f->mode = ARTIFACT_MODE_NONE;
@@ -166,6 +161,47 @@ artifact_sorted_keys(const struct artifact_set *const *sets, size_t nsets,
 	return 0;
 }
 
+struct prefix {
+	const char	*s;
+	size_t		 len;
+};
+
+/* Orders a prefix (its len bytes) against a key, as strcmp would. */
+static int
+cmp_prefix(const void *a, const void *b)
+{
+	const struct prefix *p = a;
+	const char *const *key = b;
+	int r;
+
+	if ((r = strncmp(p->s, *key, p->len)) != 0)
+		return r;
+	return (*key)[p->len] == '\0' ? 0 : -1;
+}
+
+/*
+ * Finds a file standing where key needs a directory ("a" for "a/b"): returns
+ * the length of the first proper directory prefix of key that is itself a
+ * key in sorted[0..n) (sorted with strcmp), or 0 when there is none.
+ */
+static size_t
+key_prefix_file(const char *key, const char *const *sorted, size_t n)
+{
+	struct prefix p;
+	const char *slash;
+
+	if (n == 0)
+		return 0;	/* bsearch wants a real array, even empty */
+	p.s = key;
+	for (slash = strchr(key, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		p.len = (size_t)(slash - key);
+		if (bsearch(&p, sorted, n, sizeof(*sorted), cmp_prefix) != NULL)
+			return p.len;
+	}
+	return 0;
+}
+
 /* Says the problem, prefixed by who; returns what report says, or -1. */
 static int
 problem(struct errbuf *eb, const char *who, artifact_report_fn *report,
@@ -191,8 +227,8 @@ artifact_keys_check(const char *const *keys, size_t n,
 		    sizeof(*other), cmp_keys) != NULL)
 			errbuf_set(eb, EC_INVALID,
 			    "duplicate path %s (also a shared file)", keys[i]);
-		else if ((k = artifact_key_prefix_file(keys[i], keys,
-		    n)) > 0 || (k = artifact_key_prefix_file(keys[i], other,
+		else if ((k = key_prefix_file(keys[i], keys,
+		    n)) > 0 || (k = key_prefix_file(keys[i], other,
 		    nother)) > 0)
 			errbuf_set(eb, EC_INVALID,
 			    "path %s: %.*s is a file too", keys[i], (int)k,
@@ -204,7 +240,7 @@ artifact_keys_check(const char *const *keys, size_t n,
 	}
 	/* A file of this set where one of the others needs a directory. */
 	for (i = 0; i < nother; i++) {
-		if ((k = artifact_key_prefix_file(other[i], keys, n)) == 0)
+		if ((k = key_prefix_file(other[i], keys, n)) == 0)
 			continue;
 		errbuf_set(eb, EC_INVALID, "path %.*s: shared %s needs it as "
 		    "a directory", (int)k, other[i], other[i]);
@@ -227,42 +263,6 @@ artifact_sets_check_unique(const struct artifact_set *const *sets,
 	rc = artifact_keys_check(keys, n, NULL, 0, NULL, NULL, NULL, eb);
 	free(keys);
 	return rc;
-}
-
-struct prefix {
-	const char	*s;
-	size_t		 len;
-};
-
-/* Orders a prefix (its len bytes) against a key, as strcmp would. */
-static int
-cmp_prefix(const void *a, const void *b)
-{
-	const struct prefix *p = a;
-	const char *const *key = b;
-	int r;
-
-	if ((r = strncmp(p->s, *key, p->len)) != 0)
-		return r;
-	return (*key)[p->len] == '\0' ? 0 : -1;
-}
-
-size_t
-artifact_key_prefix_file(const char *key, const char *const *sorted, size_t n)
-{
-	struct prefix p;
-	const char *slash;
-
-	if (n == 0)
-		return 0;	/* bsearch wants a real array, even empty */
-	p.s = key;
-	for (slash = strchr(key, '/'); slash != NULL;
-	    slash = strchr(slash + 1, '/')) {
-		p.len = (size_t)(slash - key);
-		if (bsearch(&p, sorted, n, sizeof(*sorted), cmp_prefix) != NULL)
-			return p.len;
-	}
-	return 0;
 }
 
 static int
@@ -370,7 +370,7 @@ name_ok(const char *s, size_t len)
 	unsigned long long id = 0;
 	size_t i, digits = 0;
 
-	if (len == 0 || len > 64 || s[0] == '-')
+	if (len == 0 || len > ARTIFACT_OWNER_MAX || s[0] == '-')
 		return 0;
 	for (i = 0; i < len; i++) {
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&

@@ -17,6 +17,7 @@ struct json_object;
 #define ARTIFACT_PATH_MAX	4096
 #define ARTIFACT_MODE_NONE	(-1)	/* no mode given: SPEC 6 rules apply */
 #define ARTIFACT_SHA256_LEN	32
+#define ARTIFACT_OWNER_MAX	64	/* bytes of an owner or group name */
 
 /*
  * Numeric owner and group ids are below this: uid_t is 32 bits, and
@@ -115,14 +116,6 @@ typedef int artifact_report_fn(void *arg, const struct errbuf *);
 int	artifact_keys_check(const char *const *keys, size_t n,
 	    const char *const *other, size_t nother, const char *who,
 	    artifact_report_fn *report, void *arg, struct errbuf *);
-
-/*
- * Finds a file standing where key needs a directory ("a" for "a/b"): returns
- * the length of the first proper directory prefix of key that is itself a
- * key in sorted[0..n) (sorted with strcmp), or 0 when there is none.
- */
-size_t	artifact_key_prefix_file(const char *key, const char *const *sorted,
-	    size_t n);
 
 /* Sorts a set by path key (bytewise), for deterministic output. */
 void	artifact_set_sort(struct artifact_set *);

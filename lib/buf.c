@@ -4,6 +4,7 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,8 +96,8 @@ buf_addc(struct buf *b, char c)
 	return buf_add(b, &c, 1);
 }
 
-int
-buf_vaddf(struct buf *b, const char *fmt, va_list ap)
+static int
+vaddf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
 	int n;
@@ -120,7 +121,7 @@ buf_addf(struct buf *b, const char *fmt, ...)
 	int rc;
 
 	va_start(ap, fmt);
-	rc = buf_vaddf(b, fmt, ap);
+	rc = vaddf(b, fmt, ap);
 	va_end(ap);
 	return rc;
 }

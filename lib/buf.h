@@ -6,7 +6,6 @@
 #ifndef CFGSYNC_BUF_H
 #define CFGSYNC_BUF_H
 
-#include <stdarg.h>
 #include <stddef.h>
 
 struct buf {
@@ -35,8 +34,6 @@ int	buf_adds(struct buf *, const char *);
 int	buf_addc(struct buf *, char);
 int	buf_addf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
-int	buf_vaddf(struct buf *, const char *, va_list)
-	    __attribute__((format(printf, 2, 0)));
 
 /* Appends s as a JSON string literal, quotes included. */
 int	buf_add_json_string(struct buf *, const char *, size_t);

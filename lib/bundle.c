@@ -10,17 +10,17 @@
 
 #include <json-c/json.h>
 
+#include "array.h"
 #include "buf.h"
-#include "bundle_archive.h"
 #include "errbuf.h"
 #include "exitcode.h"
-#include "fsx.h"
 #include "jsonx.h"
 #include "registration.h"
-#include "strhash.h"
+#include "strmap.h"
 #include "banned.h"
 
-#define BUNDLE_INDEX_MIN	64
+/* How much of an identifier that failed its check a message shows. */
+#define BUNDLE_BAD_ID_SHOW	64
 
 void
 bundle_limits_default(struct bundle_limits *l)
@@ -35,6 +35,7 @@ bundle_init(struct bundle *b)
 {
 	memset(b, 0, sizeof(*b));
 	artifact_set_init(&b->shared);
+	strmap_init(&b->index);
 }
 
 void
@@ -49,93 +50,48 @@ bundle_release(struct bundle *b)
 		artifact_set_release(&b->nodes[i].files);
 	}
 	free(b->nodes);
-	free(b->index);
+	strmap_release(&b->index);
 	artifact_set_release(&b->shared);
 	bundle_init(b);
-}
-
-static void
-index_drop(struct bundle *b)
-{
-	free(b->index);
-	b->index = NULL;
-	b->index_cap = 0;
-}
-
-/* Enters node i in the index, which has room for it. */
-static void
-index_put(struct bundle *b, size_t i)
-{
-	size_t k, mask = b->index_cap - 1;
-
-	k = (size_t)strhash(b->nodes[i].identifier) & mask;
-	while (b->index[k] != 0)
-		k = (k + 1) & mask;
-	b->index[k] = i + 1;
-}
-
-/* Makes the index hold every node, at most half full after one more. */
-static int
-index_ready(struct bundle *b)
-{
-	size_t cap, i, *v;
-
-	if (b->index != NULL && 2 * (b->nnodes + 1) <= b->index_cap)
-		return 0;
-	for (cap = BUNDLE_INDEX_MIN; cap < 2 * (b->nnodes + 1); cap *= 2)
-		;
-	if ((v = calloc(cap, sizeof(*v))) == NULL)
-		return -1;
-	free(b->index);
-	b->index = v;
-	b->index_cap = cap;
-	for (i = 0; i < b->nnodes; i++)
-		index_put(b, i);
-	return 0;
 }
 
 static struct bundle_node *
 node_add(struct bundle *b, const char *identifier)
 {
 	struct bundle_node *n;
-	size_t cap;
 
-	if (b->nnodes == b->cap) {
-		cap = b->cap ? b->cap * 2 : 8;
-		if ((n = reallocarray(b->nodes, cap, sizeof(*n))) == NULL)
-			return NULL;
-		b->nodes = n;
-		b->cap = cap;
-	}
+	if (ARRAY_GROW(b->nodes, b->nnodes + 1, b->cap) == -1)
+		return NULL;
 	n = &b->nodes[b->nnodes];
 	artifact_set_init(&n->files);
 	if ((n->identifier = strdup(identifier)) == NULL)
 		return NULL;
+	if (strmap_put(&b->index, n->identifier, b->nnodes) == -1) {
+		free(n->identifier);
+		return NULL;
+	}
 	b->nnodes++;
-	if (b->index != NULL && 2 * b->nnodes <= b->index_cap)
-		index_put(b, b->nnodes - 1);
-	else
-		index_drop(b);		/* rebuilt when next needed */
 	return n;
 }
 
 struct bundle_node *
 bundle_node_get(struct bundle *b, const char *identifier)
 {
-	size_t k, mask;
+	size_t i;
 
 	/*
 	 * Hashed: archive readers call it for every entry, and a linear
-	 * search made an archive of many nodes quadratic.
+	 * search made an archive of many nodes quadratic.  Every node added
+	 * is in the index, so an empty index over nodes was dropped by
+	 * bundle_check's sort: rebuild it.
 	 */
-	if (index_ready(b) == -1)
-		return NULL;
-	mask = b->index_cap - 1;
-	for (k = (size_t)strhash(identifier) & mask; b->index[k] != 0;
-	    k = (k + 1) & mask)
-		if (strcmp(b->nodes[b->index[k] - 1].identifier,
-		    identifier) == 0)
-			return &b->nodes[b->index[k] - 1];
+	for (i = b->index.len == 0 ? 0 : b->nnodes; i < b->nnodes; i++)
+		if (strmap_put(&b->index, b->nodes[i].identifier, i) == -1) {
+			strmap_release(&b->index);
+			return NULL;
+		}
+	if (strmap_get(&b->index, identifier, &i))
+		return &b->nodes[i];
 	return node_add(b, identifier);
 }
 
@@ -257,7 +213,8 @@ bundle_check(struct bundle *b, const struct bundle_limits *l,
 	for (i = 0; i < b->nnodes; i++) {
 		if (registration_identifier_check(b->nodes[i].identifier,
 		    strlen(b->nodes[i].identifier), eb) == -1) {
-			errbuf_prefix(eb, "node %.64s", b->nodes[i].identifier);
+			errbuf_prefix(eb, "node %.*s", BUNDLE_BAD_ID_SHOW,
+			    b->nodes[i].identifier);
 			if (bundle_report_problem(r, eb) == -1)
 				goto out;
 		}
@@ -269,7 +226,7 @@ bundle_check(struct bundle *b, const struct bundle_limits *l,
 		if (bundle_report_problem(r, eb) == -1)
 			goto out;
 	}
-	index_drop(b);
+	strmap_release(&b->index);	/* the sort moves the nodes */
 	if (b->nnodes > 1)
 		qsort(b->nodes, b->nnodes, sizeof(*b->nodes), cmp_nodes);
 	for (i = 1; i < b->nnodes; i++) {
@@ -290,9 +247,9 @@ bundle_check(struct bundle *b, const struct bundle_limits *l,
 		goto out;
 	}
 	for (i = 0; i < b->nnodes; i++) {
-		/* Identifiers are at most 255 bytes once checked. */
-		(void)snprintf(who, sizeof(who), "node %.255s",
-		    b->nodes[i].identifier);
+		/* Identifiers are at most this long once checked. */
+		(void)snprintf(who, sizeof(who), "node %.*s",
+		    REGISTRATION_ID_MAX, b->nodes[i].identifier);
 		if (check_files(&b->nodes[i].files, who, l, &total, r,
 		    eb) == -1 ||
 		    check_unique(&b->nodes[i].files, who, shared, nshared, r,
@@ -412,8 +369,8 @@ bundle_from_json(struct bundle *b, struct json_object *doc,
 	return from_json(b, doc, l, NULL, eb);
 }
 
-static int
-parse_json(struct bundle *b, const char *text, size_t len,
+int
+bundle_parse_json(struct bundle *b, const char *text, size_t len,
     const struct bundle_limits *l, struct bundle_report *r,
     struct errbuf *eb)
 {
@@ -430,56 +387,6 @@ parse_json(struct bundle *b, const char *text, size_t len,
 	return rc;
 }
 
-int
-bundle_parse_json(struct bundle *b, const char *text, size_t len,
-    const struct bundle_limits *l, struct errbuf *eb)
-{
-	return parse_json(b, text, len, l, NULL, eb);
-}
-
-static int
-load_file(struct bundle *b, const char *path, const struct bundle_limits *l,
-    struct bundle_report *r, struct errbuf *eb)
-{
-	struct buf text;
-	size_t i;
-	int rc = -1;
-
-	buf_init(&text, l->max_total_size);
-	if (fsx_read_file(path, &text, eb) == -1) {
-		if (eb->code == EC_INVALID)
-			(void)bundle_report_problem(r, eb);
-		goto out;
-	}
-	/* memchr, not strchr, which would take a NUL for a space. */
-	for (i = 0; i < text.len && memchr(" \t\r\n", text.data[i], 4) !=
-	    NULL; i++)
-		;
-	if (i < text.len && text.data[i] == '{')
-		rc = parse_json(b, text.data, text.len, l, r, eb);
-	else
-		rc = bundle_archive_read(b, text.data, text.len, l, r, eb);
-out:
-	buf_release(&text);
-	if (rc == -1)
-		errbuf_prefix(eb, "%s", path);
-	return rc;
-}
-
-int
-bundle_load_file(struct bundle *b, const char *path,
-    const struct bundle_limits *l, struct errbuf *eb)
-{
-	return load_file(b, path, l, NULL, eb);
-}
-
-int
-bundle_check_file(struct bundle *b, const char *path,
-    const struct bundle_limits *l, struct bundle_report *r,
-    struct errbuf *eb)
-{
-	return load_file(b, path, l, r, eb);
-}
 
 const struct bundle_node *
 bundle_find(const struct bundle *b, const char *identifier)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "artifacts.h"
+#include "strmap.h"
 
 struct buf;
 struct errbuf;
@@ -25,9 +26,8 @@ struct bundle {
 	size_t			 nnodes;
 	size_t			 cap;
 	struct artifact_set	 shared;
-	/* Hash of identifiers for bundle_node_get; NULL once sorted. */
-	size_t			*index;		/* node + 1, or 0: empty */
-	size_t			 index_cap;	/* a power of two */
+	/* Identifier to node for bundle_node_get; emptied by the sort. */
+	struct strmap		 index;
 };
 
 /* Caps on what a bundle may hold; archive readers enforce them per entry. */
@@ -96,24 +96,11 @@ int	bundle_check(struct bundle *, const struct bundle_limits *,
 int	bundle_from_json(struct bundle *, struct json_object *,
 	    const struct bundle_limits *, struct errbuf *);
 
-/* Like bundle_from_json, from JSON text of at most limits->max_total_size. */
+/*
+ * Like bundle_from_json, from JSON text of at most limits->max_total_size;
+ * with a report, it hands every problem to it (see struct bundle_report).
+ */
 int	bundle_parse_json(struct bundle *, const char *, size_t,
-	    const struct bundle_limits *, struct errbuf *);
-
-/*
- * Reads a bundle file, JSON or an archive (sniffed from the content, not
- * the name: a first non-space byte '{' means JSON).  Returns 0, or -1 with
- * EC_INVALID, EC_USAGE (cannot read the file) or EC_INTERNAL.
- */
-int	bundle_load_file(struct bundle *, const char *path,
-	    const struct bundle_limits *, struct errbuf *);
-
-/*
- * Like bundle_load_file, but hands every problem to report (see struct
- * bundle_report), for `bundle check`.  The reported messages do not name
- * the file; eb does.
- */
-int	bundle_check_file(struct bundle *, const char *path,
 	    const struct bundle_limits *, struct bundle_report *,
 	    struct errbuf *);
 

@@ -11,6 +11,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "array.h"
 #include "artifacts.h"
 #include "buf.h"
 #include "bundle.h"
@@ -38,7 +39,7 @@ static const struct {
 };
 
 /* The formats --format takes: all but the last row. */
-#define NFORMAT_NAMES	(sizeof(formats) / sizeof(formats[0]) - 1)
+#define NFORMAT_NAMES	(nitems(formats) - 1)
 
 int
 bundle_archive_format_parse(const char *name, enum bundle_archive_format *fmt)
@@ -63,7 +64,7 @@ bundle_archive_format_from_path(const char *path,
 
 	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
 	/* Longest match first: x.tar.gz is tar.gz, not a .gz of something. */
-	for (i = sizeof(formats) / sizeof(formats[0]); i > 0; i--) {
+	for (i = nitems(formats); i > 0; i--) {
 		ext = formats[i - 1].name;
 		elen = strlen(ext);
 		if (plen > elen + 1 && path + plen - elen - 1 > base &&

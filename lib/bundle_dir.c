@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "artifacts.h"
 #include "buf.h"
 #include "bundle.h"
@@ -113,7 +114,6 @@ emit(struct walk *w, const char *content, size_t len, int mode, int isdir,
 	struct pipe *p = w->pipe;
 	struct item *v;
 	char *name;
-	size_t cap;
 	int failed;
 
 	if (p == NULL)
@@ -123,15 +123,11 @@ emit(struct walk *w, const char *content, size_t len, int mode, int isdir,
 	memcpy(name, w->name.data, w->name.len);
 	memcpy(name + w->name.len, isdir ? "/" : "", isdir ? 2 : 1);
 	pthread_mutex_lock(&p->lock);
-	if ((failed = p->failed) == 0 && p->len == p->cap) {
-		cap = p->cap ? p->cap * 2 : 256;
-		if ((v = reallocarray(p->items, cap, sizeof(*v))) == NULL) {
-			pthread_mutex_unlock(&p->lock);
-			free(name);
-			return errbuf_set(eb, EC_INTERNAL, "out of memory");
-		}
-		p->items = v;
-		p->cap = cap;
+	if ((failed = p->failed) == 0 &&
+	    ARRAY_GROW(p->items, p->len + 1, p->cap) == -1) {
+		pthread_mutex_unlock(&p->lock);
+		free(name);
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	}
 	if (!failed) {
 		v = &p->items[p->len++];
@@ -294,7 +290,7 @@ static int
 read_dents(struct walk *w, DIR *dir, struct dent **out, size_t *nout,
     struct errbuf *eb)
 {
-	struct dent *v = NULL, *nv;
+	struct dent *v = NULL;
 	struct dirent *d;
 	struct stat st;
 	size_t n = 0, cap = 0;
@@ -310,12 +306,8 @@ read_dents(struct walk *w, DIR *dir, struct dent **out, size_t *nout,
 		}
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL)
-				goto nomem;
-			v = nv;
-		}
+		if (ARRAY_GROW(v, n + 1, cap) == -1)
+			goto nomem;
 		v[n].type = d->d_type;
 		if (d->d_type == DT_UNKNOWN) {
 			if (fstatat(dirfd(dir), d->d_name, &st,

@@ -9,8 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "artifacts.h"
 #include "buf.h"
+#include "bundle_file.h"
 #include "errbuf.h"
 #include "exitcode.h"
 #include "http_server.h"
@@ -40,7 +42,7 @@ load(const char *path, const struct bundle_limits *limits, struct errbuf *eb)
 	struct bundle b;
 
 	bundle_init(&b);
-	if (bundle_load_file(&b, path, limits, eb) == -1) {
+	if (bundle_file_read(&b, path, limits, NULL, eb) == -1) {
 		bundle_release(&b);
 		return NULL;
 	}
@@ -165,7 +167,7 @@ static const struct http_route routes[] = {
 const struct http_route *
 bundle_service_routes(size_t *nroutes)
 {
-	*nroutes = sizeof(routes) / sizeof(routes[0]);
+	*nroutes = nitems(routes);
 	return routes;
 }
 

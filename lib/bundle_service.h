@@ -36,7 +36,7 @@ enum bundle_service_kind {
 /*
  * Loads the bundle at path (borrowed for the service's life) within
  * limits.  Returns the service, or NULL with the codes of
- * bundle_load_file.
+ * bundle_file_read.
  */
 struct bundle_service *bundle_service_new(const char *path,
 	    const struct bundle_limits *, enum bundle_service_kind,

@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "array.h"
 #include "artifacts.h"
 #include "buf.h"
 #include "bundle.h"
@@ -379,10 +380,10 @@ entry_from_json(struct mentry *m, struct json_object *o, size_t i,
 		return bad_entry(eb, i, "not an object");
 	json_object_object_foreach(o, mkey, mval) {
 		(void)mval;
-		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		for (k = 0; k < nitems(keys); k++)
 			if (strcmp(mkey, keys[k]) == 0)
 				break;
-		if (k == sizeof(keys) / sizeof(keys[0]))
+		if (k == nitems(keys))
 			return errbuf_set(eb, EC_INVALID, "%s: files[%zu]: "
 			    "unknown member %.*s", BUNDLE_TREE_MANIFEST, i,
 			    SHOW, mkey);

@@ -82,7 +82,7 @@ fsx_write_all(int fd, const void *data, size_t len)
 void
 fsx_sync_parent(const char *path)
 {
-	char dir[4096];
+	char dir[FSX_PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	int fd, n;
 
@@ -115,7 +115,8 @@ fsx_temp_name(char *name, size_t size, const char *base)
 		suffix[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
 	suffix[sizeof(rnd)] = '\0';
 	/* Keep the name under NAME_MAX whatever the length of base. */
-	n = snprintf(name, size, ".%.200s.cfgsync-%s", base, suffix);
+	n = snprintf(name, size, ".%.*s.cfgsync-%s", FSX_TEMP_BASE_MAX, base,
+	    suffix);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
@@ -123,7 +124,8 @@ int
 fsx_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     struct errbuf *eb)
 {
-	char dir[4096], base[256], tmpname[300], tmp[4096 + 300];
+	char dir[FSX_PATH_MAX], base[FSX_NAME_MAX], tmpname[FSX_TEMP_NAME_MAX];
+	char tmp[FSX_PATH_MAX + FSX_TEMP_NAME_MAX];
 	char *d = NULL, *b = NULL;
 	int fd = -1, created = 0, n, rc = -1;
 

@@ -36,9 +36,20 @@ void	fsx_sync_parent(const char *path);
 /* Writes all of data to fd, retrying short writes; 0 or -1 (errno). */
 int	fsx_write_all(int fd, const void *data, size_t len);
 
+/* The longest path the helpers build. */
+#define FSX_PATH_MAX		4096
+/* The longest file name, as NAME_MAX, plus its NUL. */
+#define FSX_NAME_MAX		256
+/* How much of base a temporary name keeps, so it stays under NAME_MAX. */
+#define FSX_TEMP_BASE_MAX	200
+/* The size a temporary name needs: ".", base, ".cfgsync-XXXXXX", NUL. */
+#define FSX_TEMP_NAME_MAX	(1 + FSX_TEMP_BASE_MAX + 15 + 1)
+
 /*
- * Fills name (size bytes) with ".BASE.cfgsync-XXXXXX", a temporary name
- * for base in the same directory; returns 0, or -1 when it does not fit.
+ * Fills name (size bytes, FSX_TEMP_NAME_MAX is always enough) with
+ * ".BASE.cfgsync-XXXXXX", a temporary name for base in the same directory,
+ * BASE cut to FSX_TEMP_BASE_MAX bytes; returns 0, or -1 when it does not
+ * fit.
  */
 int	fsx_temp_name(char *name, size_t size, const char *base);
 

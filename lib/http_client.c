@@ -15,6 +15,8 @@
 #include "banned.h"
 
 #define HTTP_CLIENT_AUTH_MAX	4200
+/* The connect timeout when the caller gives none. */
+#define HTTP_CLIENT_CONNECT_TIMEOUT_MS	5000L
 
 struct http_client {
 	CURL			*curl;
@@ -96,7 +98,8 @@ http_client_new(const struct http_client_opts *o, struct errbuf *eb)
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS,
-	    o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 5000L);
+	    o->connect_timeout_ms > 0 ? o->connect_timeout_ms :
+	    HTTP_CLIENT_CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT,
 	    "cfgsync/" CFGSYNC_VERSION);
 	/* Payloads are text: the servers may send them compressed. */

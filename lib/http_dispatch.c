@@ -5,7 +5,7 @@
  * runs the handler (or /healthz, /metrics), parks the request when the
  * handler asks, and sends, counts (http_metrics.c) and logs the answer.
  */
-#include "http_internal.h"
+#include "http_server_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>

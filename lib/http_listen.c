@@ -5,7 +5,7 @@
  * ones only when TLS is on), and libmicrohttpd's own messages routed to
  * diag without the HTML error pages they quote.
  */
-#include "http_internal.h"
+#include "http_server_internal.h"
 
 #include <sys/socket.h>
 #include <sys/types.h>

@@ -4,7 +4,7 @@
  * adds to, and the /metrics page written with lib/prom, the server's
  * families first and then the application's.
  */
-#include "http_internal.h"
+#include "http_server_internal.h"
 
 #include <stdint.h>
 #include <stdio.h>

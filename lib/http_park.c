@@ -6,7 +6,7 @@
  * run out, sleeping on a CLOCK_MONOTONIC condition until the nearest
  * deadline.  Everything here runs under srv->lock.
  */
-#include "http_internal.h"
+#include "http_server_internal.h"
 
 #include <pthread.h>
 #include <stdint.h>

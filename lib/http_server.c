@@ -56,7 +56,7 @@
 #include "clock.h"
 #include "errbuf.h"
 #include "exitcode.h"
-#include "http_internal.h"
+#include "http_server_internal.h"
 #include "protocol.h"
 #include "banned.h"
 

@@ -37,6 +37,7 @@
 #define URL_MAX			2048
 #define REQUEST_SLACK_MS	10000
 #define URL_SHOWN_MAX		120	/* of a URL in a message */
+#define REQUEST_BODY_MAX	(1UL << 20)	/* the registration sent */
 
 /* What the wait is blocked on; a change prints one progress line. */
 enum wait_state {
@@ -261,7 +262,7 @@ session_start(struct session *s, const struct node_client_opts *o,
 	s->start_ms = clock_ms();
 	s->deadline_ms = o->timeout ? s->start_ms + o->timeout * 1000ull : 0;
 	s->backoff_ms = BACKOFF_MIN_MS;
-	buf_init(&s->body, 1UL << 20);
+	buf_init(&s->body, REQUEST_BODY_MAX);
 	buf_init(&s->resp, o->max_payload ? o->max_payload :
 	    NODE_CLIENT_MAX_PAYLOAD);
 	memset(&hopts, 0, sizeof(hopts));

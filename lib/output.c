@@ -20,15 +20,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "artifacts.h"
 #include "errbuf.h"
 #include "exitcode.h"
 #include "fsx.h"
-#include "strhash.h"
+#include "strmap.h"
 #include "banned.h"
 
-#define OUTPUT_NAME_MAX	256
-#define OUTPUT_SHOW_MAX	4096
+#define OUTPUT_NAME_MAX	FSX_NAME_MAX
+#define OUTPUT_SHOW_MAX	FSX_PATH_MAX
 
 struct out_dir {
 	char	*show;		/* the directory's path, for messages */
@@ -39,9 +40,9 @@ struct out_file {
 	const struct artifact_file *art;	/* borrowed */
 	size_t	dir;				/* index into dirs */
 	char	name[OUTPUT_NAME_MAX];
-	char	tmp[OUTPUT_NAME_MAX + 32];	/* "" until created */
+	char	tmp[FSX_TEMP_NAME_MAX];	/* "" until created */
 	/* link to the old file, or "" */
-	char	bak[OUTPUT_NAME_MAX + 32];
+	char	bak[FSX_TEMP_NAME_MAX];
 	int	existed;			/* a file was there before */
 	int	routed;				/* sent by a route */
 };
@@ -49,8 +50,7 @@ struct out_file {
 struct install {
 	struct out_dir	*dirs;
 	size_t		 ndirs, dircap;
-	size_t		*dirhash;	/* index + 1 into dirs, by show */
-	size_t		 dirhash_cap;	/* a power of two */
+	struct strmap	 dirmap;	/* show to index into dirs */
 	char		**created;		/* directories made, in order */
 	size_t		 ncreated, createdcap;
 	struct out_file	*files;
@@ -74,16 +74,8 @@ join(char *out, size_t size, const char *a, const char *b)
 static int
 remember_created(struct install *in, const char *path)
 {
-	char **p;
-	size_t cap;
-
-	if (in->ncreated == in->createdcap) {
-		cap = in->createdcap ? in->createdcap * 2 : 8;
-		if ((p = reallocarray(in->created, cap, sizeof(*p))) == NULL)
-			return -1;
-		in->created = p;
-		in->createdcap = cap;
-	}
+	if (ARRAY_GROW(in->created, in->ncreated + 1, in->createdcap) == -1)
+		return -1;
 	if ((in->created[in->ncreated] = strdup(path)) == NULL)
 		return -1;
 	in->ncreated++;
@@ -131,51 +123,6 @@ make_out_dir(struct install *in, const char *path, struct errbuf *eb)
 	return 0;
 }
 
-/* Returns the index + 1 of the directory shown as show, or 0. */
-static size_t
-dir_find(const struct install *in, const char *show)
-{
-	size_t k, mask = in->dirhash_cap - 1;
-
-	if (in->dirhash_cap == 0)
-		return 0;
-	for (k = (size_t)strhash(show) & mask; in->dirhash[k] != 0;
-	    k = (k + 1) & mask)
-		if (strcmp(in->dirs[in->dirhash[k] - 1].show, show) == 0)
-			return in->dirhash[k];
-	return 0;
-}
-
-/* Adds dirs[idx] to the hash, growing it to stay at most half full. */
-static int
-dir_index(struct install *in, size_t idx)
-{
-	size_t *h, cap, i, k;
-
-	if ((in->ndirs + 1) * 2 > in->dirhash_cap) {
-		cap = in->dirhash_cap ? in->dirhash_cap * 2 : 64;
-		if ((h = calloc(cap, sizeof(*h))) == NULL)
-			return -1;
-		free(in->dirhash);
-		in->dirhash = h;
-		in->dirhash_cap = cap;
-		for (i = 0; i < in->ndirs; i++) {
-			if (i == idx)
-				continue;
-			for (k = (size_t)strhash(in->dirs[i].show) & (cap - 1);
-			    h[k] != 0; k = (k + 1) & (cap - 1))
-				;
-			h[k] = i + 1;
-		}
-	}
-	for (k = (size_t)strhash(in->dirs[idx].show) &
-	    (in->dirhash_cap - 1); in->dirhash[k] != 0;
-	    k = (k + 1) & (in->dirhash_cap - 1))
-		;
-	in->dirhash[k] = idx + 1;
-	return 0;
-}
-
 /*
  * Returns the index of the directory base/prefix in in->dirs, opening
  * (and creating) it component by component; confined forbids symlinks.
@@ -188,16 +135,14 @@ open_dir(struct install *in, const char *base, const char *prefix,
 	char upto[OUTPUT_SHOW_MAX];
 	const char *p, *slash;
 	struct out_dir *d;
-	size_t i, clen, cap;
+	size_t clen;
 	int fd, nfd, made;
 
 	if (join(show, sizeof(show), base, prefix) == -1)
 		return errbuf_set(eb, EC_WRITE, "%s/%s: path too long", base,
 		    prefix);
-	if ((i = dir_find(in, show)) != 0) {
-		*idx = i - 1;
+	if (strmap_get(&in->dirmap, show, idx))
 		return 0;
-	}
 	if ((fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return errbuf_set(eb, EC_WRITE, "open %s: %s", base,
 		    strerror(errno));
@@ -238,14 +183,9 @@ open_dir(struct install *in, const char *base, const char *prefix,
 			(void)fchmod(nfd, 0755);
 		fd = nfd;
 	}
-	if (in->ndirs == in->dircap) {
-		cap = in->dircap ? in->dircap * 2 : 8;
-		if ((d = reallocarray(in->dirs, cap, sizeof(*d))) == NULL) {
-			close(fd);
-			return errbuf_set(eb, EC_INTERNAL, "out of memory");
-		}
-		in->dirs = d;
-		in->dircap = cap;
+	if (ARRAY_GROW(in->dirs, in->ndirs + 1, in->dircap) == -1) {
+		close(fd);
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	}
 	d = &in->dirs[in->ndirs];
 	if ((d->show = strdup(show)) == NULL) {
@@ -254,7 +194,7 @@ open_dir(struct install *in, const char *base, const char *prefix,
 	}
 	d->fd = fd;
 	*idx = in->ndirs++;
-	if (dir_index(in, *idx) == -1)
+	if (strmap_put(&in->dirmap, d->show, *idx) == -1)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	return 0;
 }
@@ -463,7 +403,7 @@ install_cleanup(struct install *in, int failed)
 	}
 	free(in->created);
 	free(in->dirs);
-	free(in->dirhash);
+	strmap_release(&in->dirmap);
 	free(in->files);
 }
 
@@ -476,6 +416,7 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 	int rc = -1;
 
 	memset(&in, 0, sizeof(in));
+	strmap_init(&in.dirmap);
 	if (set->len == 0)
 		return 0;
 	if ((in.files = calloc(set->len, sizeof(*in.files))) == NULL)

@@ -15,6 +15,8 @@ struct buf;
 struct errbuf;
 
 #define PROTOCOL_SCHEMA_VERSION	1
+/* The largest error document read from a server. */
+#define PROTOCOL_ERROR_MAX	65536
 
 /* The payload document around its comma-separated file objects. */
 #define PROTOCOL_PAYLOAD_HEAD	"{\"schema_version\":1,\"files\":["

@@ -1,7 +1,7 @@
 /*
  * The registration set: see registry.h.  Entries live in an array, found
- * through an open-addressing hash of their identifiers, so registering is
- * O(1) however many nodes there are; only a snapshot sorts.
+ * through a strmap of their identifiers, so registering is O(1) however
+ * many nodes there are; only a snapshot sorts.
  */
 #include "registry.h"
 
@@ -12,6 +12,7 @@
 
 #include <nettle/sha2.h>
 
+#include "array.h"
 #include "buf.h"
 #include "clock.h"
 #include "diag.h"
@@ -19,7 +20,7 @@
 #include "exitcode.h"
 #include "registration.h"
 #include "store.h"
-#include "strhash.h"
+#include "strmap.h"
 #include "banned.h"
 
 #define COMPACT_MIN_RECORDS	256
@@ -34,110 +35,46 @@ struct registry {
 	pthread_mutex_t	  lock;
 	struct entry	 *entries;	/* unordered */
 	size_t		  len, cap, max;
-	size_t		 *slots;	/* hash: entry index + 1, 0 empty */
-	size_t		  nslots;	/* a power of two */
+	struct strmap	  index;	/* identifier to index into entries */
 	unsigned long	  generation;
 	unsigned long	  next_seq;
 	struct store	 *store;
 };
 
-/* Returns the slot holding id, or the empty slot where it would go. */
-static size_t
-find_slot(const struct registry *r, const char *id)
-{
-	size_t i = (size_t)strhash(id) & (r->nslots - 1);
-
-	while (r->slots[i] != 0 &&
-	    strcmp(r->entries[r->slots[i] - 1].reg.identifier, id) != 0)
-		i = (i + 1) & (r->nslots - 1);
-	return i;
-}
-
-static int
-rehash(struct registry *r, size_t nslots)
-{
-	size_t *slots, i, k;
-
-	if ((slots = calloc(nslots, sizeof(*slots))) == NULL)
-		return -1;
-	free(r->slots);
-	r->slots = slots;
-	r->nslots = nslots;
-	for (i = 0; i < r->len; i++) {
-		k = find_slot(r, r->entries[i].reg.identifier);
-		r->slots[k] = i + 1;
-	}
-	return 0;
-}
-
-/* Makes room for one more entry. */
-static int
-reserve(struct registry *r)
-{
-	struct entry *e;
-	size_t cap;
-
-	if (r->len == r->cap) {
-		cap = r->cap ? r->cap * 2 : 16;
-		if ((e = reallocarray(r->entries, cap, sizeof(*e))) == NULL)
-			return -1;
-		r->entries = e;
-		r->cap = cap;
-	}
-	/* Keep the hash at most half full. */
-	if ((r->len + 1) * 2 > r->nslots)
-		return rehash(r, r->nslots ? r->nslots * 2 : 32);
-	return 0;
-}
-
-/* Removes the entry in slot i: backward-shift deletion, then swap-remove. */
+/* Removes entries[idx]: out of the index, then swap-remove. */
 static void
-delete_slot(struct registry *r, size_t i)
+delete_entry(struct registry *r, size_t idx)
 {
-	size_t idx = r->slots[i] - 1, j = i, k, last;
+	size_t last = r->len - 1;
 
+	(void)strmap_remove(&r->index, r->entries[idx].reg.identifier, NULL);
 	registration_release(&r->entries[idx].reg);
-	r->slots[i] = 0;
-	for (;;) {
-		j = (j + 1) & (r->nslots - 1);
-		if (r->slots[j] == 0)
-			break;
-		k = (size_t)strhash(r->entries[r->slots[j] -
-		    1].reg.identifier) & (r->nslots - 1);
-		/* Move j back to i unless its home is cyclically in (i, j]. */
-		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
-			continue;
-		r->slots[i] = r->slots[j];
-		r->slots[j] = 0;
-		i = j;
-	}
-	last = r->len - 1;
 	if (idx != last) {
 		r->entries[idx] = r->entries[last];
-		r->slots[find_slot(r, r->entries[idx].reg.identifier)] =
-		    idx + 1;
+		/* Replacing a key's value never fails. */
+		(void)strmap_put(&r->index, r->entries[idx].reg.identifier,
+		    idx);
 	}
 	r->len--;
 }
 
 /*
- * Stores a PUT record whose registration copy the caller made (taken).
- * The caller has reserved room for a new entry, so this cannot fail.
+ * Stores a PUT record whose registration copy the caller made (taken)
+ * with prepare_put, so this cannot fail.
  */
 static void
 commit_put(struct registry *r, const struct store_record *rec,
     struct registration *owned)
 {
 	struct entry *e;
-	size_t i = find_slot(r, owned->identifier);
+	size_t i = r->len;
 
-	if (r->slots[i] != 0) {
-		e = &r->entries[r->slots[i] - 1];
+	(void)strmap_get(&r->index, owned->identifier, &i);
+	e = &r->entries[i];
+	if (i < r->len)
 		registration_release(&e->reg);
-	} else {
-		e = &r->entries[r->len];
-		r->slots[i] = ++r->len;
-	}
+	else
+		r->len++;
 	e->reg = *owned;
 	e->seq = rec->seq;
 	e->registered_at = rec->registered_at;
@@ -148,7 +85,9 @@ commit_put(struct registry *r, const struct store_record *rec,
 
 /*
  * Takes what a PUT needs before anything is written: a copy of the
- * registration, and room when the identifier is new.  0 or -1 (no memory).
+ * registration and, when the identifier is new, room for its entry and
+ * its key in the index, mapped to the entry it will get (entries[len]).
+ * Returns 0 or -1 (no memory).
  */
 static int
 prepare_put(struct registry *r, const struct registration *reg,
@@ -156,12 +95,24 @@ prepare_put(struct registry *r, const struct registration *reg,
 {
 	if (registration_copy(copy, reg) == -1)
 		return -1;
-	if (r->slots[find_slot(r, reg->identifier)] == 0 &&
-	    reserve(r) == -1) {
+	if (!strmap_get(&r->index, reg->identifier, NULL) &&
+	    (ARRAY_GROW(r->entries, r->len + 1, r->cap) == -1 ||
+	    strmap_put(&r->index, reg->identifier, r->len) == -1)) {
 		registration_release(copy);
 		return -1;
 	}
 	return 0;
+}
+
+/* Undoes prepare_put when the store refused the record. */
+static void
+abandon_put(struct registry *r, struct registration *copy)
+{
+	size_t i;
+
+	if (strmap_get(&r->index, copy->identifier, &i) && i == r->len)
+		(void)strmap_remove(&r->index, copy->identifier, NULL);
+	registration_release(copy);
 }
 
 /* Applies one record from the store. */
@@ -172,9 +123,8 @@ apply(struct registry *r, const struct store_record *rec)
 	size_t i;
 
 	if (rec->op == STORE_DELETE) {
-		i = find_slot(r, rec->identifier);
-		if (r->slots[i] != 0)
-			delete_slot(r, i);
+		if (strmap_get(&r->index, rec->identifier, &i))
+			delete_entry(r, i);
 		r->generation = rec->generation;
 		return 0;
 	}
@@ -251,10 +201,7 @@ registry_new(size_t max, struct store *store, struct errbuf *eb)
 	r->max = max;
 	r->next_seq = 1;
 	r->store = store;
-	if (rehash(r, 32) == -1) {
-		errbuf_set(eb, EC_INTERNAL, "out of memory");
-		goto fail;
-	}
+	strmap_init(&r->index);
 	if (store == NULL)
 		return r;
 	if (store->ops->replay(store, replay_one, r, eb) == -1)
@@ -277,7 +224,7 @@ registry_free(struct registry *r)
 	for (i = 0; i < r->len; i++)
 		registration_release(&r->entries[i].reg);
 	free(r->entries);
-	free(r->slots);
+	strmap_release(&r->index);
 	if (r->store != NULL)
 		r->store->ops->free(r->store);
 	pthread_mutex_destroy(&r->lock);
@@ -295,8 +242,8 @@ registry_put(struct registry *r, const struct registration *reg, time_t now,
 	int rc = REGISTRY_CHANGED;
 
 	pthread_mutex_lock(&r->lock);
-	i = find_slot(r, reg->identifier);
-	e = r->slots[i] != 0 ? &r->entries[r->slots[i] - 1] : NULL;
+	e = strmap_get(&r->index, reg->identifier, &i) ? &r->entries[i] :
+	    NULL;
 	if (e != NULL && registration_equal(&e->reg, reg)) {
 		rc = REGISTRY_UNCHANGED;
 		goto out;
@@ -318,7 +265,7 @@ registry_put(struct registry *r, const struct registration *reg, time_t now,
 	}
 	if (r->store != NULL && r->store->ops->append(r->store, &rec,
 	    eb) == -1) {
-		registration_release(&copy);
+		abandon_put(r, &copy);
 		rc = -1;
 		goto out;
 	}
@@ -337,7 +284,7 @@ registry_remove(struct registry *r, const char *identifier,
 	int rc = 1;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->slots[find_slot(r, identifier)] == 0) {
+	if (!strmap_get(&r->index, identifier, NULL)) {
 		rc = 0;
 		goto out;
 	}
@@ -363,7 +310,7 @@ registry_contains(struct registry *r, const char *identifier)
 	int found;
 
 	pthread_mutex_lock(&r->lock);
-	found = r->slots[find_slot(r, identifier)] != 0;
+	found = strmap_get(&r->index, identifier, NULL);
 	pthread_mutex_unlock(&r->lock);
 	return found;
 }

@@ -405,7 +405,7 @@ bundle_from(struct bundle *b, const char *text, struct errbuf *eb)
 
 	bundle_limits_default(&l);
 	bundle_release(b);
-	return bundle_parse_json(b, text, strlen(text), &l, eb);
+	return bundle_parse_json(b, text, strlen(text), &l, NULL, eb);
 }
 
 static void
@@ -489,14 +489,14 @@ test_bundle(void)
 	doc = "{\"nodes\":[{\"identifier\":\"n\",\"files\":[{\"path\":\"a\","
 	    "\"content\":\"\"}]}],\"shared_files\":[{\"path\":\"b\","
 	    "\"content\":\"\"}]}";
-	CHECK(bundle_parse_json(&b, doc, strlen(doc), &l, &eb) == -1 &&
+	CHECK(bundle_parse_json(&b, doc, strlen(doc), &l, NULL, &eb) == -1 &&
 	    strstr(eb.msg, "limit") != NULL);
 	bundle_limits_default(&l);
 	l.max_file_size = 2;
 	bundle_release(&b);
 	doc = "{\"nodes\":[{\"identifier\":\"n\",\"files\":[{\"path\":\"a\","
 	    "\"content\":\"abc\"}]}]}";
-	CHECK(bundle_parse_json(&b, doc, strlen(doc), &l, &eb) == -1 &&
+	CHECK(bundle_parse_json(&b, doc, strlen(doc), &l, NULL, &eb) == -1 &&
 	    strstr(eb.msg, "over 2 bytes") != NULL);
 	bundle_release(&b);
 }

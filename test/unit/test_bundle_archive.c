@@ -16,6 +16,7 @@
 #include "artifacts.h"
 #include "buf.h"
 #include "bundle.h"
+#include "bundle_file.h"
 #include "bundle_archive.h"
 #include "bundle_dir.h"
 #include "bundle_tree.h"
@@ -219,7 +220,8 @@ test_report(void)
 	bundle_limits_default(&l);
 	/* Without a report: the first problem only. */
 	bundle_init(&b);
-	CHECK(bundle_parse_json(&b, doc, sizeof(doc) - 1, &l, &eb) == -1 &&
+	CHECK(bundle_parse_json(&b, doc, sizeof(doc) - 1, &l, NULL,
+	    &eb) == -1 &&
 	    strstr(eb.msg, "nodes[0]") != NULL && eb.code == EC_INVALID);
 	bundle_release(&b);
 	/* With one: all five, and a count in eb. */
@@ -230,7 +232,7 @@ test_report(void)
 	CHECK(write(fd, doc, sizeof(doc) - 1) == (ssize_t)sizeof(doc) - 1);
 	close(fd);
 	bundle_init(&b);
-	CHECK(bundle_check_file(&b, path, &l, &r, &eb) == -1);
+	CHECK(bundle_file_read(&b, path, &l, &r, &eb) == -1);
 	CHECK(n == 5 && r.count == 5 && eb.code == EC_INVALID &&
 	    strstr(eb.msg, "5 problems") != NULL);
 	bundle_release(&b);

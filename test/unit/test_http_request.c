@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http_internal.h"
+#include "http_server_internal.h"
 
 #include "check.h"
 

@@ -5,8 +5,8 @@
  * http_metrics.c) gives the
  * others.  The pure parsers are here too, for test/unit/test_http_request.
  */
-#ifndef CFGSYNC_HTTP_INTERNAL_H
-#define CFGSYNC_HTTP_INTERNAL_H
+#ifndef CFGSYNC_HTTP_SERVER_INTERNAL_H
+#define CFGSYNC_HTTP_SERVER_INTERNAL_H
 
 #include <pthread.h>
 #include <stddef.h>

@@ -1,0 +1,273 @@
+/*
+ * Unit tests for lib/output (the installer), in a scratch directory:
+ * files and missing directories made with their modes, whatever the
+ * umask; an existing file's mode kept; set-id bits dropped; all or
+ * nothing (a failure leaves old files as they were and removes what was
+ * made); routes, and two files routed to one place; and under --out, no
+ * write carried outside through a symlinked directory or a symlinked file.
+ */
+#include "output.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "artifacts.h"
+#include "buf.h"
+#include "errbuf.h"
+#include "exitcode.h"
+#include "fsx.h"
+#include "check.h"
+#include "tmpdir.h"
+#include "banned.h"
+
+static char dir[TMPDIR_PATH_MAX];
+
+/* Returns dir/name in a static buffer (one of four, round robin). */
+static const char *
+at(const char *name)
+{
+	static char paths[4][TMPDIR_PATH_MAX];
+	static int next;
+	char *p = paths[next++ % 4];
+	int n = snprintf(p, TMPDIR_PATH_MAX, "%s/%s", dir, name);
+
+	if (n < 0 || n >= TMPDIR_PATH_MAX)
+		abort();
+	return p;
+}
+
+/* Writes dir/name into p, for a path that must outlive at()'s buffers. */
+static const char *
+keep(char p[TMPDIR_PATH_MAX], const char *name)
+{
+	int n = snprintf(p, TMPDIR_PATH_MAX, "%s/%s", dir, name);
+
+	if (n < 0 || n >= TMPDIR_PATH_MAX)
+		abort();
+	return p;
+}
+
+static void
+add(struct artifact_set *set, const char *path, const char *content,
+    int mode)
+{
+	struct errbuf eb;
+
+	if (artifact_set_add_copy(set, path, content, strlen(content), mode,
+	    &eb) == -1)
+		abort();
+}
+
+/* Returns 1 when path holds exactly content. */
+static int
+holds(const char *path, const char *content)
+{
+	struct errbuf eb;
+	struct buf b;
+	int ok;
+
+	buf_init(&b, 1UL << 20);
+	ok = fsx_read_file(path, &b, &eb) == 0 &&
+	    strcmp(b.data, content) == 0;
+	buf_release(&b);
+	return ok;
+}
+
+static int
+mode_of(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+/* The number of entries of d, "." and ".." aside, or -1. */
+static int
+count_entries(const char *d)
+{
+	struct dirent *e;
+	DIR *dp;
+	int n = 0;
+
+	if ((dp = opendir(d)) == NULL)
+		return -1;
+	while ((e = readdir(dp)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(dp);
+	return n;
+}
+
+static void
+test_install_out(void)
+{
+	char out[TMPDIR_PATH_MAX];
+	struct output_opts o = { 0 };
+	struct artifact_set set;
+	struct errbuf eb;
+	mode_t old;
+
+	artifact_set_init(&set);
+	add(&set, "/etc/node.yaml", "id: a\n", ARTIFACT_MODE_NONE);
+	add(&set, "etc/app/secret", "s3cret\n", 0600);
+	add(&set, "/usr/local/bin/run", "#!/bin/sh\n", 04755);
+	add(&set, "/top", "top\n", ARTIFACT_MODE_NONE);
+	o.out_dir = keep(out, "out/deeper");
+	old = umask(077);
+	CHECK(output_install(&set, &o, &eb) == 0);
+	umask(old);
+	CHECK(holds(at("out/deeper/etc/node.yaml"), "id: a\n"));
+	CHECK(holds(at("out/deeper/etc/app/secret"), "s3cret\n"));
+	CHECK(holds(at("out/deeper/top"), "top\n"));
+	CHECK(mode_of(at("out/deeper/etc/node.yaml")) == 0644);
+	CHECK(mode_of(at("out/deeper/etc/app/secret")) == 0600);
+	/* Never set-id, whatever came in. */
+	CHECK(mode_of(at("out/deeper/usr/local/bin/run")) == 0755);
+	/* Directories it makes are 0755 under any umask (SPEC 6). */
+	CHECK(mode_of(at("out")) == 0755);
+	CHECK(mode_of(at("out/deeper")) == 0755);
+	CHECK(mode_of(at("out/deeper/etc/app")) == 0755);
+	CHECK(mode_of(at("out/deeper/usr/local/bin")) == 0755);
+	CHECK(count_entries(at("out/deeper/etc")) == 2);  /* no temporaries */
+
+	/* Again, new content: an existing file keeps its mode. */
+	CHECK(chmod(at("out/deeper/etc/node.yaml"), 0640) == 0);
+	artifact_set_release(&set);
+	add(&set, "/etc/node.yaml", "id: b\n", ARTIFACT_MODE_NONE);
+	CHECK(output_install(&set, &o, &eb) == 0);
+	CHECK(holds(at("out/deeper/etc/node.yaml"), "id: b\n"));
+	CHECK(mode_of(at("out/deeper/etc/node.yaml")) == 0640);
+	artifact_set_release(&set);
+
+	/* An empty set writes nothing, and makes no --out. */
+	o.out_dir = keep(out, "never");
+	CHECK(output_install(&set, &o, &eb) == 0);
+	CHECK(access(at("never"), F_OK) == -1 && errno == ENOENT);
+}
+
+static void
+test_all_or_nothing(void)
+{
+	char out[TMPDIR_PATH_MAX], longname[300];
+	struct output_opts o = { 0 };
+	struct artifact_set set;
+	struct errbuf eb;
+
+	CHECK(mkdir(at("aon"), 0755) == 0);
+	CHECK(fsx_write_atomic(at("aon/keep"), "old\n", 4, 0644, &eb) == 0);
+	CHECK(mkdir(at("aon/dir"), 0755) == 0);
+	artifact_set_init(&set);
+	add(&set, "/keep", "new\n", ARTIFACT_MODE_NONE);
+	add(&set, "/fresh/a/b", "b\n", ARTIFACT_MODE_NONE);
+	add(&set, "/dir", "a directory is there\n", ARTIFACT_MODE_NONE);
+	o.out_dir = keep(out, "aon");
+	CHECK(output_install(&set, &o, &eb) == -1 && eb.code == EC_WRITE);
+	CHECK(strstr(eb.msg, "is a directory") != NULL);
+	/* The old file as it was; what was made is gone. */
+	CHECK(holds(at("aon/keep"), "old\n"));
+	CHECK(access(at("aon/fresh"), F_OK) == -1);
+	CHECK(count_entries(at("aon")) == 2);	/* keep, dir */
+	CHECK(count_entries(at("aon/dir")) == 0);
+
+	/* And --out itself, when it made it. */
+	artifact_set_release(&set);
+	add(&set, "/fresh/a/b", "b\n", ARTIFACT_MODE_NONE);
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[0] = '/';
+	longname[sizeof(longname) - 1] = '\0';
+	add(&set, longname, "too long a name\n", ARTIFACT_MODE_NONE);
+	o.out_dir = keep(out, "aon2/sub");
+	CHECK(output_install(&set, &o, &eb) == -1 && eb.code == EC_WRITE);
+	CHECK(strncmp(eb.msg, longname + 1, 16) == 0);
+	CHECK(access(at("aon2"), F_OK) == -1 && errno == ENOENT);
+	artifact_set_release(&set);
+}
+
+static void
+test_routes(void)
+{
+	char out[TMPDIR_PATH_MAX], tgt[2][TMPDIR_PATH_MAX];
+	struct output_route routes[2];
+	struct output_opts o = { 0 };
+	struct artifact_set set;
+	struct errbuf eb;
+
+	CHECK(mkdir(at("routed"), 0755) == 0);
+	artifact_set_init(&set);
+	add(&set, "/etc/a.conf", "a\n", ARTIFACT_MODE_NONE);
+	add(&set, "/etc/b.conf", "b\n", ARTIFACT_MODE_NONE);
+	/* Matched with or without the leading "/". */
+	routes[0].artifact = "etc/a.conf";
+	routes[0].target = keep(tgt[0], "routed/x/a.conf");
+	o.out_dir = keep(out, "rest");
+	o.routes = routes;
+	o.nroutes = 1;
+	CHECK(output_install(&set, &o, &eb) == 0);
+	CHECK(holds(at("routed/x/a.conf"), "a\n"));
+	CHECK(holds(at("rest/etc/b.conf"), "b\n"));
+	CHECK(access(at("rest/etc/a.conf"), F_OK) == -1);
+
+	/* Two files routed to one place: refused, nothing written. */
+	routes[1].artifact = "/etc/b.conf";
+	routes[1].target = keep(tgt[1], "routed/x/a.conf");
+	o.nroutes = 2;
+	o.out_dir = keep(out, "rest2");
+	CHECK(output_install(&set, &o, &eb) == -1 && eb.code == EC_INVALID);
+	CHECK(strstr(eb.msg, "both go to") != NULL);
+	CHECK(access(at("rest2"), F_OK) == -1);
+	CHECK(holds(at("routed/x/a.conf"), "a\n"));
+	artifact_set_release(&set);
+}
+
+static void
+test_unsafe(void)
+{
+	char out[TMPDIR_PATH_MAX];
+	struct output_opts o = { 0 };
+	struct artifact_set set;
+	struct errbuf eb;
+
+	CHECK(mkdir(at("outside"), 0755) == 0);
+	CHECK(fsx_write_atomic(at("outside/target"), "untouched\n", 10, 0644,
+	    &eb) == 0);
+	CHECK(mkdir(at("jail"), 0755) == 0);
+	CHECK(symlink(at("outside"), at("jail/etc")) == 0);
+	artifact_set_init(&set);
+	add(&set, "/etc/target", "owned\n", ARTIFACT_MODE_NONE);
+	o.out_dir = keep(out, "jail");
+	/* A symlinked directory under --out is not followed. */
+	CHECK(output_install(&set, &o, &eb) == -1 && eb.code == EC_WRITE);
+	CHECK(strstr(eb.msg, "unsafe path") != NULL);
+	CHECK(holds(at("outside/target"), "untouched\n"));
+	CHECK(count_entries(at("outside")) == 1);
+
+	/* A symlinked file is replaced, not written through. */
+	CHECK(unlink(at("jail/etc")) == 0);
+	CHECK(mkdir(at("jail/etc"), 0755) == 0);
+	CHECK(symlink(at("outside/target"), at("jail/etc/target")) == 0);
+	CHECK(output_install(&set, &o, &eb) == 0);
+	CHECK(holds(at("outside/target"), "untouched\n"));
+	CHECK(holds(at("jail/etc/target"), "owned\n"));
+	CHECK(mode_of(at("jail/etc/target")) == 0644);	/* a plain file */
+	artifact_set_release(&set);
+}
+
+int
+main(int argc, char **argv)
+{
+	check_init(argc, argv);
+	tmpdir_make(dir, "output");
+	test_install_out();
+	test_all_or_nothing();
+	test_routes();
+	test_unsafe();
+	tmpdir_remove(dir);
+	return check_done("test_output");
+}
