@@ -31,14 +31,13 @@ cmd_bundle_check(int argc, char **argv)
 	struct bundle_report report;
 	struct bundle b;
 	struct errbuf eb;
-	char *path;
+	const char *path = NULL;
 	int rc;
 
-	if (cli_limits_only(&bundle_check_command, argc, argv, &limits, &path,
-	    1) != 1)
-		cli_usage_error("expected one BUNDLE");
+	cli_limits_only(&bundle_check_command, argc, argv, &limits, &path, 1,
+	    "one BUNDLE");
 	report.problem = print_problem;
-	report.arg = path;
+	report.arg = (void *)path;	/* print_problem only reads it */
 	report.count = 0;
 	bundle_init(&b);
 	rc = bundle_file_read(&b, path, &limits, &report, &eb);

@@ -83,19 +83,14 @@ cmd_bundle_list(int argc, char **argv)
 			continue;
 		switch (id) {
 		case CLI_OPERAND:
-			if (path != NULL)
-				cli_usage_error("expected one BUNDLE");
-			path = p.arg;
+			cli_operand(&p, &path, 1, "one BUNDLE");
 			break;
 		case OPT_JSON:
 			json = 1;
 			break;
 		}
 	}
-	if (p.rest != NULL && path == NULL && p.nrest == 1)
-		path = p.rest[0];
-	else if (p.rest != NULL || path == NULL)
-		cli_usage_error("expected one BUNDLE");
+	cli_operands_end(&p, &path, 1, "one BUNDLE");
 	bundle_init(&b);
 	if (bundle_file_read(&b, path, &limits, NULL, &eb) == -1)
 		cli_die_eb(&eb);

@@ -74,9 +74,7 @@ cmd_bundle_pack(int argc, char **argv)
 			continue;
 		switch (id) {
 		case CLI_OPERAND:
-			if (dir != NULL)
-				cli_usage_error("expected one DIR");
-			dir = p.arg;
+			cli_operand(&p, &dir, 1, "one DIR");
 			break;
 		case OPT_FORMAT:
 			if (bundle_archive_format_parse(p.arg, &fmt) == -1)
@@ -92,10 +90,7 @@ cmd_bundle_pack(int argc, char **argv)
 			break;
 		}
 	}
-	if (p.rest != NULL && dir == NULL && p.nrest == 1)
-		dir = p.rest[0];
-	else if (p.rest != NULL || dir == NULL)
-		cli_usage_error("expected one DIR");
+	cli_operands_end(&p, &dir, 1, "one DIR");
 	if (out == NULL || out[0] == '\0')
 		cli_usage_error("no -o OUT");
 	if (!have_fmt && strcmp(out, "-") != 0 &&

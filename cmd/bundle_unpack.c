@@ -99,12 +99,12 @@ cmd_bundle_unpack(int argc, char **argv)
 	struct bundle b;
 	struct errbuf eb;
 	struct buf manifest;
-	char *empty = NULL, *operands[2];
+	const char *operands[2] = { NULL, NULL };
+	char *empty = NULL;
 	size_t i;
 
-	if (cli_limits_only(&bundle_unpack_command, argc, argv, &limits, operands,
-	    2) != 2)
-		cli_usage_error("expected BUNDLE and DIR");
+	cli_limits_only(&bundle_unpack_command, argc, argv, &limits, operands,
+	    2, "BUNDLE and DIR");
 	if (operands[1][0] == '\0')
 		cli_usage_error("DIR: empty path");
 	bundle_init(&b);

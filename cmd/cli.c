@@ -321,6 +321,39 @@ cli_next(struct cli_parser *p)
 	return o->id;
 }
 
+static void
+operand_put(const char *arg, const char **slots, int n, const char *want)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (slots[i] == NULL) {
+			slots[i] = arg;
+			return;
+		}
+	cli_usage_error("unexpected argument %s: expected %s", arg, want);
+}
+
+void
+cli_operand(const struct cli_parser *p, const char **slots, int n,
+    const char *want)
+{
+	operand_put(p->arg, slots, n, want);
+}
+
+void
+cli_operands_end(const struct cli_parser *p, const char **slots, int n,
+    const char *want)
+{
+	int i;
+
+	for (i = 0; i < p->nrest; i++)
+		operand_put(p->rest[i], slots, n, want);
+	for (i = 0; i < n; i++)
+		if (slots[i] == NULL)
+			cli_usage_error("expected %s", want);
+}
+
 noreturn void
 cli_die(int code, const char *fmt, ...)
 {

@@ -74,6 +74,17 @@ void	cli_parser_init(struct cli_parser *, const struct cli_command *,
  */
 int	cli_next(struct cli_parser *);
 
+/*
+ * For a command of n operands: cli_operand stores the operand cli_next
+ * returned in the first free of slots[0..n), and cli_operands_end, after
+ * the loop, those that followed "--" too.  A missing or surplus operand is
+ * a usage error saying "expected " want.  slots start NULL.
+ */
+void	cli_operand(const struct cli_parser *, const char **slots, int n,
+	    const char *want);
+void	cli_operands_end(const struct cli_parser *, const char **slots,
+	    int n, const char *want);
+
 /* Prints "cfgsync: COMMAND: message" and exits with code. */
 noreturn void cli_die(int code, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -40,29 +40,18 @@ cli_limits_opt(struct bundle_limits *l, int id, const char *arg)
 	return 1;
 }
 
-int
+void
 cli_limits_only(const struct cli_command *cmd, int argc, char **argv,
-    struct bundle_limits *l, char **operands, int max)
+    struct bundle_limits *l, const char **operands, int n, const char *want)
 {
 	struct cli_parser p;
-	int id, n = 0;
+	int id;
 
 	bundle_limits_default(l);
 	cli_parser_init(&p, cmd, argc, argv);
-	while ((id = cli_next(&p)) != CLI_DONE) {
-		if (cli_limits_opt(l, id, p.arg))
-			continue;
+	while ((id = cli_next(&p)) != CLI_DONE)
 		/* Only operands are left: the parser knows no other ids. */
-		if (n == max)
-			cli_usage_error("unexpected argument %s", p.arg);
-		operands[n++] = (char *)p.arg;
-	}
-	if (p.rest != NULL) {
-		if (n + p.nrest > max)
-			cli_usage_error("unexpected argument %s",
-			    p.rest[max - n > 0 ? max - n : 0]);
-		while (p.nrest-- > 0)
-			operands[n++] = *p.rest++;
-	}
-	return n;
+		if (!cli_limits_opt(l, id, p.arg))
+			cli_operand(&p, operands, n, want);
+	cli_operands_end(&p, operands, n, want);
 }

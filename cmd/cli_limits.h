@@ -25,10 +25,11 @@ int	cli_limits_opt(struct bundle_limits *, int id, const char *arg);
 
 /*
  * Parses the options of cmd, a command that takes only the limit options,
- * into l, which starts from the defaults; stores its operands in operands
- * (at most max) and returns how many there were.
+ * into l, which starts from the defaults, and its n operands into
+ * operands (cli_operand, naming want when they are not n).
  */
-int	cli_limits_only(const struct cli_command *cmd, int argc, char **argv,
-	    struct bundle_limits *l, char **operands, int max);
+void	cli_limits_only(const struct cli_command *cmd, int argc, char **argv,
+	    struct bundle_limits *l, const char **operands, int n,
+	    const char *want);
 
 #endif

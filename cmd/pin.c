@@ -27,15 +27,9 @@ cmd_pin(int argc, char **argv)
 	const char *cert = NULL;
 
 	cli_parser_init(&p, &pin_command, argc, argv);
-	while (cli_next(&p) != CLI_DONE) {
-		if (cert != NULL)
-			cli_usage_error("expected one CERT");
-		cert = p.arg;
-	}
-	if (p.rest != NULL && cert == NULL && p.nrest == 1)
-		cert = p.rest[0];
-	else if (p.rest != NULL || cert == NULL)
-		cli_usage_error("expected one CERT");
+	while (cli_next(&p) != CLI_DONE)
+		cli_operand(&p, &cert, 1, "one CERT");
+	cli_operands_end(&p, &cert, 1, "one CERT");
 	if (tls_pin_of_cert(cert, pin, &eb) == -1)
 		cli_die_eb(&eb);
 	printf("%s\n", pin);

@@ -28,9 +28,8 @@ cmd_register(int argc, char **argv)
 	cli_parser_init(&p, &register_command, argc, argv);
 	while ((id = cli_next(&p)) != CLI_DONE)
 		if (!cli_client_opt(&client, id, p.arg))
-			cli_usage_error("unexpected argument %s", p.arg);
-	if (p.rest != NULL)
-		cli_usage_error("unexpected argument %s", p.rest[0]);
+			cli_operand(&p, NULL, 0, "no operands");
+	cli_operands_end(&p, NULL, 0, "no operands");
 	cli_client_finish(&client);
 	if (node_client_register(&client.opts, &eb) == -1)
 		cli_die_eb(&eb);

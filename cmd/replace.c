@@ -76,19 +76,14 @@ cmd_replace(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case CLI_OPERAND:
-			if (source != NULL)
-				cli_usage_error("expected one SOURCE");
-			source = p.arg;
+			cli_operand(&p, &source, 1, "one SOURCE");
 			break;
 		case OPT_ID:
 			id = p.arg;
 			break;
 		}
 	}
-	if (p.rest != NULL && source == NULL && p.nrest == 1)
-		source = p.rest[0];
-	else if (p.rest != NULL || source == NULL)
-		cli_usage_error("expected one SOURCE");
+	cli_operands_end(&p, &source, 1, "one SOURCE");
 	/* Never a default: replacing the wrong node's files is no typo. */
 	if (id == NULL)
 		cli_usage_error("--id is required");

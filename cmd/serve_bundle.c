@@ -54,15 +54,9 @@ cmd_serve_bundle(int argc, char **argv)
 		if (cli_server_opt(&server, id, p.arg) ||
 		    cli_limits_opt(&limits, id, p.arg))
 			continue;
-		if (path != NULL)
-			cli_usage_error("expected one BUNDLE, got %s and %s",
-			    path, p.arg);
-		path = p.arg;
+		cli_operand(&p, &path, 1, "one BUNDLE");
 	}
-	if (p.rest != NULL && path == NULL && p.nrest == 1)
-		path = p.rest[0];
-	else if (p.rest != NULL || path == NULL)
-		cli_usage_error("expected one BUNDLE");
+	cli_operands_end(&p, &path, 1, "one BUNDLE");
 	if ((bs = bundle_service_new(path, &limits, BUNDLE_SERVICE_STATIC,
 	    &eb)) == NULL)
 		cli_die_eb(&eb);
