@@ -508,11 +508,33 @@ add_base64(struct buf *b, const char *data, size_t len)
 }
 
 int
-artifact_file_render(struct buf *b, const struct artifact_file *f)
+artifact_file_render_owners(struct buf *b, const struct artifact_file *f)
 {
 	static const char hex[] = "0123456789abcdef";
 	char digest[2 * ARTIFACT_SHA256_LEN];
 	size_t i;
+
+	if (f->owner != NULL && (buf_adds(b, ",\"owner\":") == -1 ||
+	    buf_add_json_string(b, f->owner, strlen(f->owner)) == -1))
+		return -1;
+	if (f->group != NULL && (buf_adds(b, ",\"group\":") == -1 ||
+	    buf_add_json_string(b, f->group, strlen(f->group)) == -1))
+		return -1;
+	if (!f->has_sha256)
+		return 0;
+	for (i = 0; i < ARTIFACT_SHA256_LEN; i++) {
+		digest[2 * i] = hex[f->sha256[i] >> 4];
+		digest[2 * i + 1] = hex[f->sha256[i] & 0xf];
+	}
+	if (buf_adds(b, ",\"sha256\":\"") == -1 ||
+	    buf_add(b, digest, sizeof(digest)) == -1)
+		return -1;
+	return buf_addc(b, '"');
+}
+
+int
+artifact_file_render(struct buf *b, const struct artifact_file *f)
+{
 	int text = jsonx_utf8_valid(f->content, f->len);
 
 	if (buf_adds(b, "{\"path\":") == -1 ||
@@ -530,22 +552,8 @@ artifact_file_render(struct buf *b, const struct artifact_file *f)
 		return -1;
 	if (!text && buf_adds(b, ",\"encoding\":\"base64\"") == -1)
 		return -1;
-	if (f->owner != NULL && (buf_adds(b, ",\"owner\":") == -1 ||
-	    buf_add_json_string(b, f->owner, strlen(f->owner)) == -1))
+	if (artifact_file_render_owners(b, f) == -1)
 		return -1;
-	if (f->group != NULL && (buf_adds(b, ",\"group\":") == -1 ||
-	    buf_add_json_string(b, f->group, strlen(f->group)) == -1))
-		return -1;
-	if (f->has_sha256) {
-		for (i = 0; i < ARTIFACT_SHA256_LEN; i++) {
-			digest[2 * i] = hex[f->sha256[i] >> 4];
-			digest[2 * i + 1] = hex[f->sha256[i] & 0xf];
-		}
-		if (buf_adds(b, ",\"sha256\":\"") == -1 ||
-		    buf_add(b, digest, sizeof(digest)) == -1 ||
-		    buf_addc(b, '"') == -1)
-			return -1;
-	}
 	return buf_addc(b, '}');
 }
 

@@ -144,6 +144,13 @@ int	artifact_set_from_json(struct artifact_set *, struct json_object *,
  */
 int	artifact_file_render(struct buf *, const struct artifact_file *);
 
+/*
+ * Appends the members that say who owns f and what it hashes to,
+ * ",\"owner\":...,\"group\":...,\"sha256\":...", each only where set (for
+ * a file object and a manifest entry alike); 0 or -1.
+ */
+int	artifact_file_render_owners(struct buf *, const struct artifact_file *);
+
 /* Appends "[file,file,...]" for a whole set; returns as above. */
 int	artifact_set_render(struct buf *, const struct artifact_set *);
 

@@ -243,10 +243,7 @@ needs_entry(const struct artifact_file *f)
 static int
 render_entry(struct buf *out, const struct mfile *m)
 {
-	static const char hex[] = "0123456789abcdef";
 	const struct artifact_file *f = m->file;
-	char digest[2 * ARTIFACT_SHA256_LEN];
-	size_t i;
 
 	if (buf_adds(out, "{\"name\":") == -1 ||
 	    buf_add_json_string(out, m->name, strlen(m->name)) == -1 ||
@@ -254,22 +251,8 @@ render_entry(struct buf *out, const struct mfile *m)
 	    (f->mode == BUNDLE_TREE_PERM &&
 	    buf_adds(out, ",\"explicit_mode\":true") == -1))
 		return -1;
-	if (f->owner != NULL && (buf_adds(out, ",\"owner\":") == -1 ||
-	    buf_add_json_string(out, f->owner, strlen(f->owner)) == -1))
+	if (artifact_file_render_owners(out, f) == -1)
 		return -1;
-	if (f->group != NULL && (buf_adds(out, ",\"group\":") == -1 ||
-	    buf_add_json_string(out, f->group, strlen(f->group)) == -1))
-		return -1;
-	if (f->has_sha256) {
-		for (i = 0; i < ARTIFACT_SHA256_LEN; i++) {
-			digest[2 * i] = hex[f->sha256[i] >> 4];
-			digest[2 * i + 1] = hex[f->sha256[i] & 0xf];
-		}
-		if (buf_adds(out, ",\"sha256\":\"") == -1 ||
-		    buf_add(out, digest, sizeof(digest)) == -1 ||
-		    buf_addc(out, '"') == -1)
-			return -1;
-	}
 	return buf_addc(out, '}');
 }
 

@@ -282,20 +282,26 @@ session_end(struct session *s)
 	buf_release(&s->resp);
 }
 
+/* POSTs the body to path until it is taken; 0, or -1 with eb set. */
+static int
+post_until_taken(struct session *s, const char *path, struct errbuf *eb)
+{
+	int r;
+
+	while ((r = try_post(s, path, eb)) == 0)
+		if (back_off(s, eb) == -1)
+			return -1;
+	return r == 1 ? 0 : -1;
+}
+
 int
 node_client_register(const struct node_client_opts *o, struct errbuf *eb)
 {
 	struct session s;
-	int r, rc = -1;
+	int rc = -1;
 
-	if (session_start(&s, o, eb) == -1)
-		goto out;
-	while ((r = try_post(&s, "/register", eb)) == 0)
-		if (back_off(&s, eb) == -1)
-			goto out;
-	if (r == 1)
-		rc = 0;
-out:
+	if (session_start(&s, o, eb) == 0)
+		rc = post_until_taken(&s, "/register", eb);
 	session_end(&s);
 	return rc;
 }
@@ -305,7 +311,7 @@ node_client_replace(const struct node_client_opts *o,
     const struct artifact_set *files, struct errbuf *eb)
 {
 	struct session s;
-	int r, rc = -1;
+	int rc = -1;
 
 	if (session_start(&s, o, eb) == -1)
 		goto out;
@@ -314,11 +320,7 @@ node_client_replace(const struct node_client_opts *o,
 		errbuf_set(eb, EC_INTERNAL, "out of memory");
 		goto out;
 	}
-	while ((r = try_post(&s, "/node/replace", eb)) == 0)
-		if (back_off(&s, eb) == -1)
-			goto out;
-	if (r == 1)
-		rc = 0;
+	rc = post_until_taken(&s, "/node/replace", eb);
 out:
 	session_end(&s);
 	return rc;
