@@ -10,7 +10,7 @@ ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
 VERSION	= 0.1.0
-PKGS	= libmicrohttpd libcurl json-c libarchive nettle
+PKGS	= libmicrohttpd libcurl json-c libarchive nettle yaml-0.1
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -51,7 +51,8 @@ LIB_OBJS = \
 	lib/registration.o \
 	lib/registry.o \
 	lib/store_journal.o \
-	lib/strhash.o
+	lib/strhash.o \
+	lib/yamlx.o
 
 CMD_OBJS = \
 	cmd/bundle.o \
@@ -74,7 +75,8 @@ UNIT_TESTS = \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
 	test/unit/test_registration \
-	test/unit/test_registry
+	test/unit/test_registry \
+	test/unit/test_yamlx
 
 .PHONY: all check unit bats lint deps demo install clean bench FORCE
 
@@ -103,8 +105,8 @@ test/unit/%: test/unit/%.c test/unit/check.h lib/libcfgsync.a .build-flags
 
 # Debian packages: installed only when missing, so a second run is a no-op.
 DEPS_DEB = build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev \
-	libjson-c-dev libarchive-dev nettle-dev bats bats-support bats-assert \
-	curl jq python3 mandoc zstd xz-utils libarchive-tools zip unzip \
+	libjson-c-dev libarchive-dev nettle-dev libyaml-dev bats bats-support bats-assert \
+	curl jq python3 python3-yaml mandoc zstd xz-utils libarchive-tools zip unzip \
 	procps e2fsprogs openssl
 deps:
 	@missing=; for p in $(DEPS_DEB); do \
