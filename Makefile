@@ -34,6 +34,7 @@ LIB_OBJS = \
 	lib/bundle.o \
 	lib/bundle_archive.o \
 	lib/bundle_dir.o \
+	lib/bundle_shape.o \
 	lib/bundle_tree.o \
 	lib/clock.o \
 	lib/diag.o \

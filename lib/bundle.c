@@ -18,9 +18,17 @@
 #include "jsonx.h"
 #include "registration.h"
 #include "strhash.h"
+#include "yamlx.h"
 #include "banned.h"
 
 #define BUNDLE_INDEX_MIN	64
+
+/*
+ * The node cap of a YAML bundle: a file is a mapping of at most eight
+ * members (seventeen nodes), plus room for the nodes around the files.
+ */
+#define BUNDLE_YAML_NODES_PER_ENTRY	17
+#define BUNDLE_YAML_NODES		(1UL << 20)
 
 void
 bundle_limits_default(struct bundle_limits *l)
@@ -343,27 +351,20 @@ files_from_json(struct artifact_set *set, struct json_object *arr,
 	return 0;
 }
 
+/*
+ * Reads the NodeArtifactsBundle shape (SPEC 5): nodes (borrowed from doc)
+ * a list of {identifier, files}, and shared_files.
+ */
 static int
-from_json(struct bundle *b, struct json_object *doc,
-    const struct bundle_limits *l, struct bundle_report *r,
-    struct errbuf *eb)
+static_from_json(struct bundle *b, struct json_object *doc,
+    struct json_object *nodes, struct bundle_report *r, struct errbuf *eb)
 {
-	struct json_object *nodes, *node, *v;	/* borrowed */
+	struct json_object *node, *v;	/* borrowed */
 	struct bundle_node *n;
 	char who[REGISTRATION_ID_MAX + 16];
 	const char *id;
-	size_t i, count, idlen, start = r != NULL ? r->count : 0;
+	size_t i, count, idlen;
 
-	if (!json_object_is_type(doc, json_type_object)) {
-		errbuf_set(eb, EC_INVALID, "bundle: not a JSON object");
-		goto fatal;
-	}
-	if (!json_object_object_get_ex(doc, "nodes", &nodes) ||
-	    !json_object_is_type(nodes, json_type_array)) {
-		errbuf_set(eb, EC_INVALID,
-		    "bundle: nodes: missing or not an array");
-		goto fatal;
-	}
 	count = json_object_array_length(nodes);
 	for (i = 0; i < count; i++) {
 		node = json_object_array_get_idx(nodes, i);
@@ -384,25 +385,95 @@ from_json(struct bundle *b, struct json_object *doc,
 		if ((n = node_add(b, id)) == NULL)
 			return errbuf_set(eb, EC_INTERNAL, "out of memory");
 		(void)snprintf(who, sizeof(who), "node %s", id);
-		if (!json_object_object_get_ex(node, "files", &v)) {
-			errbuf_set(eb, EC_INVALID, "bundle: %s: no files", who);
-			if (bundle_report_problem(r, eb) == -1)
-				return -1;
-			continue;
-		}
-		if (files_from_json(&n->files, v, who, r, eb) == -1)
+		/* A node without files has none (SPEC 5). */
+		if (json_object_object_get_ex(node, "files", &v) && v != NULL &&
+		    files_from_json(&n->files, v, who, r, eb) == -1)
 			return -1;
 	}
 	if (json_object_object_get_ex(doc, "shared_files", &v) && v != NULL &&
 	    files_from_json(&b->shared, v, "shared_files", r, eb) == -1)
 		return -1;
+	return 0;
+}
+
+/*
+ * Reads the MaterializedArtifacts shape (SPEC 5): nodes (borrowed from
+ * doc) a map from identifier to {files: [...]}, shared one {files: [...]};
+ * a missing or null files is none.
+ */
+static int
+materialized_from_json(struct bundle *b, struct json_object *doc,
+    struct json_object *nodes, struct bundle_report *r, struct errbuf *eb)
+{
+	struct json_object *v;		/* borrowed */
+	struct bundle_node *n;
+	char who[REGISTRATION_ID_MAX + 16];
+
+	json_object_object_foreach(nodes, id, node) {
+		if (registration_identifier_check(id, strlen(id), eb) == -1) {
+			errbuf_prefix(eb, "bundle: nodes: %.64s", id);
+			if (bundle_report_problem(r, eb) == -1)
+				return -1;
+			continue;
+		}
+		if (node != NULL && !json_object_is_type(node,
+		    json_type_object)) {
+			errbuf_set(eb, EC_INVALID, "bundle: nodes: %s: not a "
+			    "map with files", id);
+			if (bundle_report_problem(r, eb) == -1)
+				return -1;
+			continue;
+		}
+		if ((n = node_add(b, id)) == NULL)
+			return errbuf_set(eb, EC_INTERNAL, "out of memory");
+		(void)snprintf(who, sizeof(who), "node %s", id);
+		if (node != NULL && json_object_object_get_ex(node, "files",
+		    &v) && v != NULL &&
+		    files_from_json(&n->files, v, who, r, eb) == -1)
+			return -1;
+	}
+	if (!json_object_object_get_ex(doc, "shared", &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_object)) {
+		errbuf_set(eb, EC_INVALID, "bundle: shared: not a map with "
+		    "files");
+		return bundle_report_problem(r, eb);
+	}
+	if (json_object_object_get_ex(v, "files", &v) && v != NULL &&
+	    files_from_json(&b->shared, v, "shared", r, eb) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+from_json(struct bundle *b, struct json_object *doc,
+    const struct bundle_limits *l, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	struct json_object *nodes;	/* borrowed */
+	size_t start = r != NULL ? r->count : 0;
+
+	if (!json_object_is_type(doc, json_type_object)) {
+		errbuf_set(eb, EC_INVALID, "bundle: not a JSON object");
+		(void)bundle_report_problem(r, eb);
+		return -1;
+	}
+	if (!json_object_object_get_ex(doc, "nodes", &nodes) ||
+	    !(json_object_is_type(nodes, json_type_array) ||
+	    json_object_is_type(nodes, json_type_object))) {
+		errbuf_set(eb, EC_INVALID,
+		    "bundle: nodes: missing or neither a list nor a map");
+		(void)bundle_report_problem(r, eb);
+		return -1;
+	}
+	if ((json_object_is_type(nodes, json_type_array) ?
+	    static_from_json(b, doc, nodes, r, eb) :
+	    materialized_from_json(b, doc, nodes, r, eb)) == -1)
+		return -1;
 	if (bundle_check(b, l, r, eb) == -1 &&
 	    (r == NULL || eb->code != EC_INVALID))
 		return errbuf_prefix(eb, "bundle");
 	return bundle_report_end(r, start, eb);
-fatal:
-	(void)bundle_report_problem(r, eb);
-	return -1;
 }
 
 int
@@ -438,11 +509,100 @@ bundle_parse_json(struct bundle *b, const char *text, size_t len,
 }
 
 static int
+parse_yaml(struct bundle *b, const char *text, size_t len,
+    const struct bundle_limits *l, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	struct yamlx_limits yl;
+	struct json_object *doc = NULL;
+	int rc = -1;
+
+	yamlx_limits_init(&yl, l->max_total_size, l->max_entries <
+	    (SIZE_MAX - BUNDLE_YAML_NODES) / BUNDLE_YAML_NODES_PER_ENTRY ?
+	    BUNDLE_YAML_NODES_PER_ENTRY * l->max_entries + BUNDLE_YAML_NODES :
+	    SIZE_MAX);
+	if (yamlx_parse(text, len, &yl, "bundle", &doc, eb) == -1)
+		goto out;
+	if (doc == NULL || json_object_is_type(doc, json_type_string)) {
+		/* Not YAML meant as one: say what it is not. */
+		errbuf_set(eb, EC_INVALID, "not a JSON bundle, nor a tar or "
+		    "zip archive: text, but no YAML mapping");
+		goto out;
+	}
+	if (!json_object_is_type(doc, json_type_object)) {
+		errbuf_set(eb, EC_INVALID, "bundle: YAML: a list, not a "
+		    "mapping");
+		goto out;
+	}
+	rc = from_json(b, doc, l, r, eb);
+	json_object_put(doc);
+	return rc;
+out:
+	(void)bundle_report_problem(r, eb);
+	json_object_put(doc);
+	return rc;
+}
+
+/*
+ * Returns 1 when text looks like an archive rather than YAML: a magic
+ * number of the compressions the archive reader takes or of zip, or a NUL
+ * in the first block, as every tar header has.  An empty text goes to the
+ * archive reader too, for its message.
+ */
+static int
+looks_archive(const char *text, size_t len)
+{
+	static const struct {
+		const char	*magic;
+		size_t		 len;
+	} magics[] = {
+		{ "\x1f\x8b", 2 },			/* gzip */
+		{ "\xfd" "7zXZ\0", 6 },		/* xz */
+		{ "\x28\xb5\x2f\xfd", 4 },		/* zstd */
+		{ "PK\x03\x04", 4 },			/* zip */
+		{ "PK\x05\x06", 4 },			/* empty zip */
+	};
+	size_t i;
+
+	if (len == 0 || memchr(text, '\0', len < 512 ? len : 512) != NULL)
+		return 1;
+	for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+		if (len >= magics[i].len &&
+		    memcmp(text, magics[i].magic, magics[i].len) == 0)
+			return 1;
+	return 0;
+}
+
+/* JSON, YAML or an archive, sniffed from the content. */
+static int
+parse_any(struct bundle *b, const char *text, size_t len,
+    const struct bundle_limits *l, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	size_t i;
+
+	/* memchr, not strchr, which would take a NUL for a space. */
+	for (i = 0; i < len && memchr(" \t\r\n", text[i], 4) != NULL; i++)
+		;
+	if (i < len && text[i] == '{')
+		return parse_json(b, text, len, l, r, eb);
+	if (looks_archive(text, len))
+		return bundle_archive_read(b, text, len, l, r, eb);
+	return parse_yaml(b, text, len, l, r, eb);
+}
+
+int
+bundle_parse(struct bundle *b, const char *text, size_t len,
+    const struct bundle_limits *l, struct errbuf *eb)
+{
+	return parse_any(b, text, len, l, NULL, eb);
+}
+
+static int
 load_file(struct bundle *b, const char *path, const struct bundle_limits *l,
     struct bundle_report *r, struct errbuf *eb)
 {
 	struct buf text;
-	size_t i;
 	int rc = -1;
 
 	buf_init(&text, l->max_total_size);
@@ -451,14 +611,7 @@ load_file(struct bundle *b, const char *path, const struct bundle_limits *l,
 			(void)bundle_report_problem(r, eb);
 		goto out;
 	}
-	/* memchr, not strchr, which would take a NUL for a space. */
-	for (i = 0; i < text.len && memchr(" \t\r\n", text.data[i], 4) !=
-	    NULL; i++)
-		;
-	if (i < text.len && text.data[i] == '{')
-		rc = parse_json(b, text.data, text.len, l, r, eb);
-	else
-		rc = bundle_archive_read(b, text.data, text.len, l, r, eb);
+	rc = parse_any(b, text.data, text.len, l, r, eb);
 out:
 	buf_release(&text);
 	if (rc == -1)

@@ -21,9 +21,13 @@ struct bundle_limits;
 struct bundle_report;
 struct errbuf;
 
-/* The forms a bundle is written in; JSON is not an archive, but one too. */
+/*
+ * The forms a bundle is written in; JSON and YAML are not archives, but
+ * forms too.
+ */
 enum bundle_archive_format {
 	BUNDLE_ARCHIVE_JSON,
+	BUNDLE_ARCHIVE_YAML,
 	BUNDLE_ARCHIVE_TAR,
 	BUNDLE_ARCHIVE_TAR_GZ,
 	BUNDLE_ARCHIVE_TAR_XZ,
@@ -32,15 +36,16 @@ enum bundle_archive_format {
 };
 
 /*
- * Sets *fmt to the format named name ("json", "tar", "tar.gz", "tar.xz",
- * "tar.zst", "zip"); returns 0, or -1 when name is none of them.
+ * Sets *fmt to the format named name ("json", "yaml", "tar", "tar.gz",
+ * "tar.xz", "tar.zst", "zip"); returns 0, or -1 when name is none of them.
  */
 int	bundle_archive_format_parse(const char *name,
 	    enum bundle_archive_format *fmt);
 
 /*
- * Sets *fmt to the format the extension of path names (.json, .tar,
- * .tar.gz, .tgz, .tar.xz, .tar.zst, .zip); returns 0, or -1 for another.
+ * Sets *fmt to the format the extension of path names (.json, .yaml,
+ * .yml, .tar, .tar.gz, .tgz, .tar.xz, .tar.zst, .zip); returns 0, or -1
+ * for another.
  */
 int	bundle_archive_format_from_path(const char *path,
 	    enum bundle_archive_format *fmt);
@@ -93,7 +98,8 @@ int	bundle_archive_close(struct bundle_archive_out *, struct errbuf *);
  * has mtime 0, uid and gid 0 and no owner names, and nothing else that
  * varies (no atime or ctime, no gzip timestamp), so equal bundles give
  * equal bytes.  Owners, groups and digests exist only in JSON and are not
- * written to archives.  JSON is bundle_render_json and a newline.
+ * written to archives.  JSON is bundle_render_json and a newline, YAML
+ * the same document in YAML (bundle_shape_render, the static shape).
  * Returns 0, or -1 with EC_INTERNAL (out of memory, out->max passed).
  */
 int	bundle_archive_write(struct buf *out, const struct bundle *,
