@@ -508,20 +508,29 @@ bundle_parse_json(struct bundle *b, const char *text, size_t len,
 	return parse_json(b, text, len, l, NULL, eb);
 }
 
+/* Parses YAML text within the caps l implies (yamlx_parse). */
 static int
-parse_yaml(struct bundle *b, const char *text, size_t len,
-    const struct bundle_limits *l, struct bundle_report *r,
-    struct errbuf *eb)
+yaml_doc(const char *text, size_t len, const struct bundle_limits *l,
+    struct json_object **doc, struct errbuf *eb)
 {
 	struct yamlx_limits yl;
-	struct json_object *doc = NULL;
-	int rc = -1;
 
 	yamlx_limits_init(&yl, l->max_total_size, l->max_entries <
 	    (SIZE_MAX - BUNDLE_YAML_NODES) / BUNDLE_YAML_NODES_PER_ENTRY ?
 	    BUNDLE_YAML_NODES_PER_ENTRY * l->max_entries + BUNDLE_YAML_NODES :
 	    SIZE_MAX);
-	if (yamlx_parse(text, len, &yl, "bundle", &doc, eb) == -1)
+	return yamlx_parse(text, len, &yl, "bundle", doc, eb);
+}
+
+static int
+parse_yaml(struct bundle *b, const char *text, size_t len,
+    const struct bundle_limits *l, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	struct json_object *doc = NULL;
+	int rc = -1;
+
+	if (yaml_doc(text, len, l, &doc, eb) == -1)
 		goto out;
 	if (doc == NULL || json_object_is_type(doc, json_type_string)) {
 		/* Not YAML meant as one: say what it is not. */
@@ -573,6 +582,33 @@ looks_archive(const char *text, size_t len)
 	return 0;
 }
 
+/*
+ * Text that starts with '{': JSON, or else YAML in flow style
+ * ({nodes: {...}}), which starts so too.  When it is neither, the JSON
+ * error is the one reported.
+ */
+static int
+parse_brace(struct bundle *b, const char *text, size_t len,
+    const struct bundle_limits *l, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	struct json_object *doc = NULL;
+	struct errbuf yeb;
+	int rc;
+
+	if (jsonx_parse(text, len, l->max_total_size, "bundle", &doc,
+	    eb) == -1 && (eb->code != EC_INVALID ||
+	    yaml_doc(text, len, l, &doc, &yeb) == -1 ||
+	    !json_object_is_type(doc, json_type_object))) {
+		json_object_put(doc);
+		(void)bundle_report_problem(r, eb);
+		return -1;
+	}
+	rc = from_json(b, doc, l, r, eb);
+	json_object_put(doc);
+	return rc;
+}
+
 /* JSON, YAML or an archive, sniffed from the content. */
 static int
 parse_any(struct bundle *b, const char *text, size_t len,
@@ -585,7 +621,7 @@ parse_any(struct bundle *b, const char *text, size_t len,
 	for (i = 0; i < len && memchr(" \t\r\n", text[i], 4) != NULL; i++)
 		;
 	if (i < len && text[i] == '{')
-		return parse_json(b, text, len, l, r, eb);
+		return parse_brace(b, text, len, l, r, eb);
 	if (looks_archive(text, len))
 		return bundle_archive_read(b, text, len, l, r, eb);
 	return parse_yaml(b, text, len, l, r, eb);

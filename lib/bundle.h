@@ -106,7 +106,8 @@ int	bundle_parse_json(struct bundle *, const char *, size_t,
  * Parses and validates a bundle from text[0..len) of at most
  * limits->max_total_size bytes: JSON, YAML (yamlx.h) or an archive
  * (bundle_archive.h), sniffed from the content, not a name: a first
- * non-space byte '{' means JSON, a compression's or zip's magic number or
+ * non-space byte '{' means JSON (else YAML in flow style, with the JSON
+ * error reported when it is neither), a compression's or zip's magic number or
  * a NUL in the first 512 bytes an archive, anything else YAML.  Either
  * shape of SPEC 5 is read: NodeArtifactsBundle (nodes a list of
  * {identifier, files}, shared_files) or MaterializedArtifacts (nodes a map

@@ -51,6 +51,17 @@ packed() {
 	done
 }
 
+@test "bundle: YAML in flow style is read, and bad JSON stays a JSON error" {
+	local t=$BATS_TEST_TMPDIR
+	printf '{nodes: {n1: {files: [{path: a, content: "x\\n"}]}}, shared: {files: []}}\n' \
+	    >"$t/flow.yaml"
+	run -0 --separate-stderr cfgsync bundle list "$t/flow.yaml"
+	assert_output "$(printf 'n1\ta\t0644\t2')"
+	printf '{"nodes": [' >"$t/trunc.json"
+	run -7 --separate-stderr cfgsync bundle check "$t/trunc.json"
+	assert_regex "$stderr" 'trunc\.json: bundle: truncated JSON$'
+}
+
 @test "bundle: a node without files has none, in both shapes" {
 	local t=$BATS_TEST_TMPDIR
 	printf 'nodes:\n  a:\n  b: {}\n  c:\n    files:\n  d:\n    files: []\n' \
