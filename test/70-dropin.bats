@@ -144,6 +144,23 @@ packed() {
 	assert_output '{"path":"hook.sh","content":"#!/bin/sh\nexit 0\n","mode":"0755"}'
 }
 
+@test "serve-exec: a materializer may print the materialized shape; --persist reads back" {
+	local t=$BATS_TEST_TMPDIR i
+	start_server_raw OWN "$t" serve-exec --listen 127.0.0.1:0 \
+	    --port-file "$t/OWN.port" --debounce 50 --persist "$t/ready.json" \
+	    -- "$DROPIN/materialized.sh"
+	run -0 --separate-stderr cfgsync fetch --server "$OWN_URL" --id node-1 \
+	    --ip 10.0.0.1 --out "$t/o" --timeout 10 -q
+	assert_equal "$(cat "$t/o/config.yaml")" "id: node-1"
+	assert_equal "$(cat "$t/o/shared.yaml")" "shared"
+	for i in $(seq 1 100); do
+		[ -s "$t/ready.json" ] && break
+		sleep 0.05
+	done
+	run -0 --separate-stderr cfgsync bundle list "$t/ready.json"
+	assert_output "$(printf 'node-1\tconfig.yaml\t0644\t11\nshared\tshared.yaml\t0644\t7')"
+}
+
 @test "bundle pack: --shape needs a document format and a known shape" {
 	cfgsync bundle unpack "$(vec bundle.json)" "$BATS_TEST_TMPDIR/tree"
 	run -2 --separate-stderr cfgsync bundle pack "$BATS_TEST_TMPDIR/tree" \
