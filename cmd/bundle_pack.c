@@ -86,7 +86,8 @@ cmd_bundle_pack(int argc, char **argv)
 		case OPT_FORMAT:
 			if (bundle_archive_format_parse(p.arg, &fmt) == -1)
 				cli_usage_error("--format %s: not json, yaml, "
-				    "tar, tar.gz, tar.xz, tar.zst or zip", p.arg);
+				    "tar, tar.gz, tar.xz, tar.zst or zip",
+				    p.arg);
 			have_fmt = 1;
 			break;
 		case OPT_HASH:

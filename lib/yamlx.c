@@ -36,7 +36,7 @@ struct anchor {
 };
 
 struct frame {
-	struct json_object	*obj;		/* the collection being filled */
+	struct json_object	*obj;		/* the collection to fill */
 	char			*key;		/* a mapping's pending key */
 	char			*anchor;	/* this collection's, or NULL */
 	size_t			 nodes0;	/* counts when it started */
@@ -64,8 +64,12 @@ yamlx_limits_init(struct yamlx_limits *l, size_t max_size, size_t max_nodes)
 	l->max_bytes = max_size;
 }
 
-int
-yamlx_plain_null(const char *s, size_t len)
+/*
+ * Returns 1 when s[0..len), a plain (unquoted) scalar, means null in YAML
+ * 1.2's core schema: empty, "~", "null", "Null" or "NULL".
+ */
+static int
+plain_null(const char *s, size_t len)
 {
 	return len == 0 || (len == 1 && s[0] == '~') ||
 	    (len == 4 && (memcmp(s, "null", 4) == 0 ||
@@ -104,7 +108,7 @@ plain_kind(const char *s, size_t len)
 	    ".nan", ".NaN", ".NAN", NULL };
 	size_t i = 0, digits = 0;
 
-	if (yamlx_plain_null(s, len))
+	if (plain_null(s, len))
 		return PLAIN_NULL;
 	if (one_of(s, len, bools))
 		return PLAIN_BOOL;
@@ -321,7 +325,7 @@ on_scalar(struct reader *rd, const yaml_event_t *ev, struct errbuf *eb)
 	if (count(rd, 1, len, 0, &ev->start_mark, eb) == -1)
 		return -1;
 	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-	    !yamlx_plain_null(s, len)) {
+	    !plain_null(s, len)) {
 		if ((v = json_object_new_string_len(s, (int)len)) == NULL)
 			return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	}

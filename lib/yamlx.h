@@ -56,10 +56,4 @@ int	yamlx_parse(const char *text, size_t len, const struct yamlx_limits *,
  */
 int	yamlx_emit(struct buf *out, struct json_object *obj, struct errbuf *);
 
-/*
- * Returns 1 when s[0..len), a plain (unquoted) scalar, means null in YAML
- * 1.2's core schema: empty, "~", "null", "Null" or "NULL".  Else 0.
- */
-int	yamlx_plain_null(const char *s, size_t len);
-
 #endif

@@ -100,8 +100,8 @@ test_caps(void)
 	struct errbuf eb;
 	struct json_object *o = NULL;
 	struct yamlx_limits small;
-	const char *bomb2 = "a: &x aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+	const char *bomb2 = "a: &x aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
 	    "b: [*x,*x,*x,*x,*x,*x,*x,*x,*x,*x]\n";
 	int i;
 
