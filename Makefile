@@ -18,7 +18,7 @@ endif
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
 VERSION	= 0.1.0
-PKGS	= libmicrohttpd libcurl json-c libarchive nettle gnutls
+PKGS	= libmicrohttpd libcurl json-c libarchive nettle gnutls yaml-0.1
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -45,6 +45,7 @@ LIB_OBJS = \
 	lib/bundle_dir.o \
 	lib/bundle_file.o \
 	lib/bundle_service.o \
+	lib/bundle_shape.o \
 	lib/bundle_tree.o \
 	lib/clock.o \
 	lib/diag.o \
@@ -69,7 +70,8 @@ LIB_OBJS = \
 	lib/registry.o \
 	lib/store_journal.o \
 	lib/strmap.o \
-	lib/tls_pin.o
+	lib/tls_pin.o \
+	lib/yamlx.o
 
 CMD_OBJS = \
 	cmd/bundle.o \
@@ -86,6 +88,7 @@ CMD_OBJS = \
 	cmd/pin.o \
 	cmd/register.o \
 	cmd/replace.o \
+	cmd/serve.o \
 	cmd/serve_bundle.o \
 	cmd/serve_exec.o
 
@@ -103,7 +106,8 @@ UNIT_TESTS = \
 	test/unit/test_payload_index \
 	test/unit/test_registration \
 	test/unit/test_registry \
-	test/unit/test_strmap
+	test/unit/test_strmap \
+	test/unit/test_yamlx
 
 .PHONY: all check unit bats lint deps deps-test demo install uninstall \
 	clean bench FORCE
@@ -139,7 +143,7 @@ test/unit/%: test/unit/%.c test/unit/check.h test/unit/tmpdir.h lib/libcfgsync.a
 # YAML examples).
 DEPS_BUILD = build-essential pkg-config libmicrohttpd-dev \
 	libcurl4-openssl-dev libjson-c-dev libarchive-dev nettle-dev \
-	libgnutls28-dev
+	libgnutls28-dev libyaml-dev
 DEPS_TEST = bats bats-support bats-assert curl jq python3 python3-yaml \
 	mandoc man-db zstd xz-utils libarchive-tools zip unzip procps \
 	e2fsprogs openssl

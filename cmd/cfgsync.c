@@ -40,6 +40,8 @@ static const struct command commands[] = {	/* sorted by name */
 	{ "register",	  cmd_register,	    "register this node, nothing else" },
 	{ "replace",	  cmd_replace,
 	    "push new files for one node to a server" },
+	{ "serve",	  cmd_serve,
+	    "serve as the original's cfgsync-server does" },
 	{ "serve-bundle", cmd_serve_bundle, "serve a precomputed bundle" },
 	{ "serve-exec",	  cmd_serve_exec,
 	    "serve what a materializer decides" },

@@ -14,6 +14,7 @@ int	cmd_fetch(int, char **);
 int	cmd_pin(int, char **);
 int	cmd_register(int, char **);
 int	cmd_replace(int, char **);
+int	cmd_serve(int, char **);
 int	cmd_serve_bundle(int, char **);
 int	cmd_serve_exec(int, char **);
 

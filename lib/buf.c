@@ -156,6 +156,23 @@ buf_add_json_string(struct buf *b, const char *s, size_t n)
 			esc[5] = hex[c & 0xf];
 			if (buf_add(b, esc, sizeof(esc)) == -1)
 				goto fail;
+		} else if (c == 0xc2 && i + 1 < n &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f) {
+			/* U+0080..U+009F, which YAML may not hold raw. */
+			c = (unsigned char)s[++i];
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			if (buf_add(b, esc, sizeof(esc)) == -1)
+				goto fail;
+		} else if (c == 0xef && i + 2 < n &&
+		    (unsigned char)s[i + 1] == 0xbf &&
+		    ((unsigned char)s[i + 2] & 0xfe) == 0xbe) {
+			/* U+FFFE and U+FFFF, neither allowed in YAML. */
+			if (buf_adds(b, (unsigned char)s[i + 2] == 0xbe ?
+			    "\\ufffe" : "\\uffff") == -1)
+				goto fail;
+			i += 2;
 		} else if (buf_addc(b, (char)c) == -1)
 			goto fail;
 	}

@@ -35,7 +35,12 @@ int	buf_addc(struct buf *, char);
 int	buf_addf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 
-/* Appends s as a JSON string literal, quotes included. */
+/*
+ * Appends s as a JSON string literal, quotes included.  Every C0 and C1
+ * control character, DEL, U+FFFE and U+FFFF is escaped (\u00XX), the rest
+ * written as it is, so characters past U+FFFF stay UTF-8, never surrogate
+ * escapes: a YAML reader (the original's) takes the text too.
+ */
 int	buf_add_json_string(struct buf *, const char *, size_t);
 
 /*

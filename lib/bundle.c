@@ -17,10 +17,18 @@
 #include "jsonx.h"
 #include "registration.h"
 #include "strmap.h"
+#include "yamlx.h"
 #include "banned.h"
 
 /* How much of an identifier that failed its check a message shows. */
 #define BUNDLE_BAD_ID_SHOW	64
+
+/*
+ * The node cap of a YAML bundle: a file is a mapping of at most eight
+ * members (seventeen nodes), plus room for the nodes around the files.
+ */
+#define BUNDLE_YAML_NODES_PER_ENTRY	17
+#define BUNDLE_YAML_NODES		(1UL << 20)
 
 void
 bundle_limits_default(struct bundle_limits *l)
@@ -300,27 +308,20 @@ files_from_json(struct artifact_set *set, struct json_object *arr,
 	return 0;
 }
 
+/*
+ * Reads the NodeArtifactsBundle shape (SPEC 5): nodes (borrowed from doc)
+ * a list of {identifier, files}, and shared_files.
+ */
 static int
-from_json(struct bundle *b, struct json_object *doc,
-    const struct bundle_limits *l, struct bundle_report *r,
-    struct errbuf *eb)
+static_from_json(struct bundle *b, struct json_object *doc,
+    struct json_object *nodes, struct bundle_report *r, struct errbuf *eb)
 {
-	struct json_object *nodes, *node, *v;	/* borrowed */
+	struct json_object *node, *v;	/* borrowed */
 	struct bundle_node *n;
 	char who[REGISTRATION_ID_MAX + 16];
 	const char *id;
-	size_t i, count, idlen, start = r != NULL ? r->count : 0;
+	size_t i, count, idlen;
 
-	if (!json_object_is_type(doc, json_type_object)) {
-		errbuf_set(eb, EC_INVALID, "bundle: not a JSON object");
-		goto fatal;
-	}
-	if (!json_object_object_get_ex(doc, "nodes", &nodes) ||
-	    !json_object_is_type(nodes, json_type_array)) {
-		errbuf_set(eb, EC_INVALID,
-		    "bundle: nodes: missing or not an array");
-		goto fatal;
-	}
 	count = json_object_array_length(nodes);
 	for (i = 0; i < count; i++) {
 		node = json_object_array_get_idx(nodes, i);
@@ -341,25 +342,95 @@ from_json(struct bundle *b, struct json_object *doc,
 		if ((n = node_add(b, id)) == NULL)
 			return errbuf_set(eb, EC_INTERNAL, "out of memory");
 		(void)snprintf(who, sizeof(who), "node %s", id);
-		if (!json_object_object_get_ex(node, "files", &v)) {
-			errbuf_set(eb, EC_INVALID, "bundle: %s: no files", who);
-			if (bundle_report_problem(r, eb) == -1)
-				return -1;
-			continue;
-		}
-		if (files_from_json(&n->files, v, who, r, eb) == -1)
+		/* A node without files has none (SPEC 5). */
+		if (json_object_object_get_ex(node, "files", &v) && v != NULL &&
+		    files_from_json(&n->files, v, who, r, eb) == -1)
 			return -1;
 	}
 	if (json_object_object_get_ex(doc, "shared_files", &v) && v != NULL &&
 	    files_from_json(&b->shared, v, "shared_files", r, eb) == -1)
 		return -1;
+	return 0;
+}
+
+/*
+ * Reads the MaterializedArtifacts shape (SPEC 5): nodes (borrowed from
+ * doc) a map from identifier to {files: [...]}, shared one {files: [...]};
+ * a missing or null files is none.
+ */
+static int
+materialized_from_json(struct bundle *b, struct json_object *doc,
+    struct json_object *nodes, struct bundle_report *r, struct errbuf *eb)
+{
+	struct json_object *v;		/* borrowed */
+	struct bundle_node *n;
+	char who[REGISTRATION_ID_MAX + 16];
+
+	json_object_object_foreach(nodes, id, node) {
+		if (registration_identifier_check(id, strlen(id), eb) == -1) {
+			errbuf_prefix(eb, "bundle: nodes: %.64s", id);
+			if (bundle_report_problem(r, eb) == -1)
+				return -1;
+			continue;
+		}
+		if (node != NULL && !json_object_is_type(node,
+		    json_type_object)) {
+			errbuf_set(eb, EC_INVALID, "bundle: nodes: %s: not a "
+			    "map with files", id);
+			if (bundle_report_problem(r, eb) == -1)
+				return -1;
+			continue;
+		}
+		if ((n = node_add(b, id)) == NULL)
+			return errbuf_set(eb, EC_INTERNAL, "out of memory");
+		(void)snprintf(who, sizeof(who), "node %s", id);
+		if (node != NULL && json_object_object_get_ex(node, "files",
+		    &v) && v != NULL &&
+		    files_from_json(&n->files, v, who, r, eb) == -1)
+			return -1;
+	}
+	if (!json_object_object_get_ex(doc, "shared", &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_object)) {
+		errbuf_set(eb, EC_INVALID, "bundle: shared: not a map with "
+		    "files");
+		return bundle_report_problem(r, eb);
+	}
+	if (json_object_object_get_ex(v, "files", &v) && v != NULL &&
+	    files_from_json(&b->shared, v, "shared", r, eb) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+from_json(struct bundle *b, struct json_object *doc,
+    const struct bundle_limits *l, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	struct json_object *nodes;	/* borrowed */
+	size_t start = r != NULL ? r->count : 0;
+
+	if (!json_object_is_type(doc, json_type_object)) {
+		errbuf_set(eb, EC_INVALID, "bundle: not a JSON object");
+		(void)bundle_report_problem(r, eb);
+		return -1;
+	}
+	if (!json_object_object_get_ex(doc, "nodes", &nodes) ||
+	    !(json_object_is_type(nodes, json_type_array) ||
+	    json_object_is_type(nodes, json_type_object))) {
+		errbuf_set(eb, EC_INVALID,
+		    "bundle: nodes: missing or neither a list nor a map");
+		(void)bundle_report_problem(r, eb);
+		return -1;
+	}
+	if ((json_object_is_type(nodes, json_type_array) ?
+	    static_from_json(b, doc, nodes, r, eb) :
+	    materialized_from_json(b, doc, nodes, r, eb)) == -1)
+		return -1;
 	if (bundle_check(b, l, r, eb) == -1 &&
 	    (r == NULL || eb->code != EC_INVALID))
 		return errbuf_prefix(eb, "bundle");
 	return bundle_report_end(r, start, eb);
-fatal:
-	(void)bundle_report_problem(r, eb);
-	return -1;
 }
 
 int
@@ -387,6 +458,91 @@ bundle_parse_json(struct bundle *b, const char *text, size_t len,
 	return rc;
 }
 
+/* Parses YAML text within the caps l implies (yamlx_parse). */
+static int
+yaml_doc(const char *text, size_t len, const struct bundle_limits *l,
+    struct json_object **doc, struct errbuf *eb)
+{
+	struct yamlx_limits yl;
+
+	yamlx_limits_init(&yl, l->max_total_size, l->max_entries <
+	    (SIZE_MAX - BUNDLE_YAML_NODES) / BUNDLE_YAML_NODES_PER_ENTRY ?
+	    BUNDLE_YAML_NODES_PER_ENTRY * l->max_entries + BUNDLE_YAML_NODES :
+	    SIZE_MAX);
+	return yamlx_parse(text, len, &yl, "bundle", doc, eb);
+}
+
+static int
+parse_yaml(struct bundle *b, const char *text, size_t len,
+    const struct bundle_limits *l, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	struct json_object *doc = NULL;
+	int rc = -1;
+
+	if (yaml_doc(text, len, l, &doc, eb) == -1)
+		goto out;
+	if (doc == NULL || json_object_is_type(doc, json_type_string)) {
+		/* Not YAML meant as one: say what it is not. */
+		errbuf_set(eb, EC_INVALID, "not a JSON bundle, nor a tar or "
+		    "zip archive: text, but no YAML mapping");
+		goto out;
+	}
+	if (!json_object_is_type(doc, json_type_object)) {
+		errbuf_set(eb, EC_INVALID, "bundle: YAML: a list, not a "
+		    "mapping");
+		goto out;
+	}
+	rc = from_json(b, doc, l, r, eb);
+	json_object_put(doc);
+	return rc;
+out:
+	(void)bundle_report_problem(r, eb);
+	json_object_put(doc);
+	return rc;
+}
+
+/*
+ * Text that starts with '{': JSON, or else YAML in flow style
+ * ({nodes: {...}}), which starts so too.  When it is neither, the JSON
+ * error is the one reported.
+ */
+static int
+parse_brace(struct bundle *b, const char *text, size_t len,
+    const struct bundle_limits *l, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	struct json_object *doc = NULL;
+	struct errbuf yeb;
+	int rc;
+
+	if (jsonx_parse(text, len, l->max_total_size, "bundle", &doc,
+	    eb) == -1 && (eb->code != EC_INVALID ||
+	    yaml_doc(text, len, l, &doc, &yeb) == -1 ||
+	    !json_object_is_type(doc, json_type_object))) {
+		json_object_put(doc);
+		(void)bundle_report_problem(r, eb);
+		return -1;
+	}
+	rc = from_json(b, doc, l, r, eb);
+	json_object_put(doc);
+	return rc;
+}
+
+int
+bundle_parse_text(struct bundle *b, const char *text, size_t len,
+    const struct bundle_limits *l, struct bundle_report *r,
+    struct errbuf *eb)
+{
+	size_t i;
+
+	/* memchr, not strchr, which would take a NUL for a space. */
+	for (i = 0; i < len && memchr(" \t\r\n", text[i], 4) != NULL; i++)
+		;
+	if (i < len && text[i] == '{')
+		return parse_brace(b, text, len, l, r, eb);
+	return parse_yaml(b, text, len, l, r, eb);
+}
 
 const struct bundle_node *
 bundle_find(const struct bundle *b, const char *identifier)

@@ -1,8 +1,9 @@
 /*
  * Bundles (SPEC 5): every node's files plus the shared files, validated
  * whole at load time (identifiers, paths, duplicates) and kept sorted by
- * identifier so a lookup is a binary search.  The JSON document is the
- * original's NodeArtifactsBundle; it is also what a materializer prints.
+ * identifier so a lookup is a binary search.  The document, JSON or YAML,
+ * is either of the original's shapes, NodeArtifactsBundle or
+ * MaterializedArtifacts; a materializer prints one of them as JSON.
  */
 #ifndef CFGSYNC_BUNDLE_H
 #define CFGSYNC_BUNDLE_H
@@ -90,8 +91,9 @@ int	bundle_check(struct bundle *, const struct bundle_limits *,
 	    struct bundle_report *, struct errbuf *);
 
 /*
- * Parses and validates a bundle from a parsed JSON document (borrowed).
- * Returns 0, or -1 with EC_INVALID or EC_INTERNAL.
+ * Parses and validates a bundle from a parsed JSON document (borrowed),
+ * in either shape (see bundle_parse_text).  Returns 0, or -1 with EC_INVALID or
+ * EC_INTERNAL.
  */
 int	bundle_from_json(struct bundle *, struct json_object *,
 	    const struct bundle_limits *, struct errbuf *);
@@ -101,6 +103,22 @@ int	bundle_from_json(struct bundle *, struct json_object *,
  * with a report, it hands every problem to it (see struct bundle_report).
  */
 int	bundle_parse_json(struct bundle *, const char *, size_t,
+	    const struct bundle_limits *, struct bundle_report *,
+	    struct errbuf *);
+
+/*
+ * Parses and validates a bundle from text[0..len) of at most
+ * limits->max_total_size bytes, JSON or YAML (yamlx.h), sniffed from the
+ * content, not a name: a first non-space byte '{' means JSON (else YAML in
+ * flow style, with the JSON error reported when it is neither), anything
+ * else YAML.  Either shape of SPEC 5 is read: NodeArtifactsBundle (nodes
+ * a list of {identifier, files}, shared_files) or MaterializedArtifacts
+ * (nodes a map from identifier to {files}, shared: {files}); a node
+ * without files has none.  A report takes every problem, as for
+ * bundle_parse_json.  Returns 0, or -1 with EC_INVALID (YAML problems name
+ * the line and column) or EC_INTERNAL.
+ */
+int	bundle_parse_text(struct bundle *, const char *, size_t,
 	    const struct bundle_limits *, struct bundle_report *,
 	    struct errbuf *);
 

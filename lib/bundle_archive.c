@@ -15,6 +15,7 @@
 #include "artifacts.h"
 #include "buf.h"
 #include "bundle.h"
+#include "bundle_shape.h"
 #include "bundle_tree.h"
 #include "errbuf.h"
 #include "exitcode.h"
@@ -30,16 +31,18 @@ static const struct {
 	enum bundle_archive_format	 fmt;
 } formats[] = {
 	{ "json",	BUNDLE_ARCHIVE_JSON },
+	{ "yaml",	BUNDLE_ARCHIVE_YAML },
 	{ "tar",	BUNDLE_ARCHIVE_TAR },
 	{ "tar.gz",	BUNDLE_ARCHIVE_TAR_GZ },
 	{ "tar.xz",	BUNDLE_ARCHIVE_TAR_XZ },
 	{ "tar.zst",	BUNDLE_ARCHIVE_TAR_ZST },
 	{ "zip",	BUNDLE_ARCHIVE_ZIP },
-	{ "tgz",	BUNDLE_ARCHIVE_TAR_GZ },	/* an extension only */
+	{ "tgz",	BUNDLE_ARCHIVE_TAR_GZ },	/* extensions only */
+	{ "yml",	BUNDLE_ARCHIVE_YAML },
 };
 
-/* The formats --format takes: all but the last row. */
-#define NFORMAT_NAMES	(nitems(formats) - 1)
+/* The formats --format takes: all but the last two rows. */
+#define NFORMAT_NAMES	(nitems(formats) - 2)
 
 int
 bundle_archive_format_parse(const char *name, enum bundle_archive_format *fmt)
@@ -519,6 +522,8 @@ bundle_archive_write(struct buf *out, const struct bundle *b,
 			    strerror(errno));
 		return 0;
 	}
+	if (fmt == BUNDLE_ARCHIVE_YAML)
+		return bundle_shape_render(out, b, BUNDLE_SHAPE_STATIC, 1, eb);
 	buf_init(&manifest, SIZE_MAX);
 	if (list_entries(b, &v, &n) == -1 ||
 	    bundle_tree_manifest_render(&manifest, b) == -1) {

@@ -21,9 +21,13 @@ struct bundle_limits;
 struct bundle_report;
 struct errbuf;
 
-/* The forms a bundle is written in; JSON is not an archive, but one too. */
+/*
+ * The forms a bundle is written in; JSON and YAML are not archives, but
+ * forms too.
+ */
 enum bundle_archive_format {
 	BUNDLE_ARCHIVE_JSON,
+	BUNDLE_ARCHIVE_YAML,
 	BUNDLE_ARCHIVE_TAR,
 	BUNDLE_ARCHIVE_TAR_GZ,
 	BUNDLE_ARCHIVE_TAR_XZ,
@@ -32,15 +36,16 @@ enum bundle_archive_format {
 };
 
 /*
- * Sets *fmt to the format named name ("json", "tar", "tar.gz", "tar.xz",
- * "tar.zst", "zip"); returns 0, or -1 when name is none of them.
+ * Sets *fmt to the format named name ("json", "yaml", "tar", "tar.gz",
+ * "tar.xz", "tar.zst", "zip"); returns 0, or -1 when name is none of them.
  */
 int	bundle_archive_format_parse(const char *name,
 	    enum bundle_archive_format *fmt);
 
 /*
- * Sets *fmt to the format the extension of path names (.json, .tar,
- * .tar.gz, .tgz, .tar.xz, .tar.zst, .zip); returns 0, or -1 for another.
+ * Sets *fmt to the format the extension of path names (.json, .yaml,
+ * .yml, .tar, .tar.gz, .tgz, .tar.xz, .tar.zst, .zip); returns 0, or -1
+ * for another.
  */
 int	bundle_archive_format_from_path(const char *path,
 	    enum bundle_archive_format *fmt);
@@ -97,7 +102,8 @@ int	bundle_archive_close(struct bundle_archive_out *, struct errbuf *);
  * equal bytes.  What a tree cannot hold (a leading "/", owners, groups,
  * digests, an explicit 0644) goes to the manifest of bundle_tree.h, the
  * archive's last entry, so nothing is dropped.  JSON is
- * bundle_render_json and a newline.
+ * bundle_render_json and a newline, YAML the same document in YAML
+ * (bundle_shape_render, the static shape).
  * Returns 0, or -1 with EC_INTERNAL (out of memory, out->max passed).
  */
 int	bundle_archive_write(struct buf *out, const struct bundle *,

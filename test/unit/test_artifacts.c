@@ -475,10 +475,14 @@ test_bundle(void)
 	CHECK(bundle_from(&b, "{\"nodes\":[{\"identifier\":\"..\","
 	    "\"files\":[]}]}", &eb) == -1);
 	CHECK(bundle_from(&b, "{\"nodes\":[{\"files\":[]}]}", &eb) == -1);
+	/* A node without files has none; a map of nodes is the other shape. */
 	CHECK(bundle_from(&b, "{\"nodes\":[{\"identifier\":\"n\"}]}",
-	    &eb) == -1);
+	    &eb) == 0 && b.nnodes == 1 && b.nodes[0].files.len == 0);
+	bundle_release(&b);
 	CHECK(bundle_from(&b, "{\"shared_files\":[]}", &eb) == -1);
-	CHECK(bundle_from(&b, "{\"nodes\":{}}", &eb) == -1);
+	CHECK(bundle_from(&b, "{\"nodes\":{}}", &eb) == 0 && b.nnodes == 0);
+	bundle_release(&b);
+	CHECK(bundle_from(&b, "{\"nodes\":\"n\"}", &eb) == -1);
 	CHECK(bundle_from(&b, "[]", &eb) == -1);
 	CHECK(bundle_from(&b, "{\"nodes\":[]", &eb) == -1);
 

@@ -157,6 +157,12 @@ test_json_string(void)
 	check_escape("\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\"");
 	check_escape("nul\0byte", 8, "\"nul\\u0000byte\"");
 	check_escape("/path/é", 8, "\"/path/é\"");
+	/* C1 controls, U+FFFE and U+FFFF escaped; past U+FFFF raw UTF-8. */
+	check_escape("\xc2\x80\xc2\x85\xc2\x9f\xc2\xa0", 8,
+	    "\"\\u0080\\u0085\\u009f\xc2\xa0\"");
+	check_escape("\xef\xbf\xbe\xef\xbf\xbf\xef\xbf\xbd", 9,
+	    "\"\\ufffe\\uffff\xef\xbf\xbd\"");
+	check_escape("\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\"");
 }
 
 static void
