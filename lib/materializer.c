@@ -11,10 +11,12 @@
 #include "materializer.h"
 
 #include <sys/param.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -40,6 +42,7 @@
 #define STDERR_LINE_MAX	1024
 #define STDERR_MAX	(256UL << 10)	/* logged per run, then cut */
 #define KILL_GRACE_MS	2000
+#define REAP_ROUNDS_MAX	50	/* scans for what a run left behind */
 #define FD_FALLBACK_MAX	1024	/* closed in the child without sysconf */
 
 /* Finds prog in PATH (from envp) the way execvp would; 0 or -1. */
@@ -124,7 +127,8 @@ child(const char *path, char *const *argv, char **env, int in, int out,
 {
 	sigset_t none;
 
-	(void)setpgid(0, 0);
+	/* A session of its own: its process group is ours to kill. */
+	(void)setsid();
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	(void)signal(SIGPIPE, SIG_DFL);
@@ -265,6 +269,59 @@ materializer_classify(const struct materializer *m,
 	json_object_put(doc);
 }
 
+/*
+ * Kills and reaps the processes the last run left behind: as we are a
+ * subreaper, each is our child once its parent is gone.  Killing one may
+ * hand us its own children, so the scan repeats until none is left.
+ * serve-exec starts no other children, so every child is the run's.
+ */
+static void
+reap_escaped(void)
+{
+	char path[16 + NAME_MAX], stat[512], *p;
+	struct dirent *d;
+	pid_t self = getpid(), ppid;
+	int round, found, fd;
+	ssize_t n;
+	DIR *proc;
+
+	for (round = 0; round < REAP_ROUNDS_MAX; round++) {
+		if ((proc = opendir("/proc")) == NULL)
+			return;
+		found = 0;
+		while ((d = readdir(proc)) != NULL) {
+			if (d->d_name[0] < '1' || d->d_name[0] > '9')
+				continue;
+			n = snprintf(path, sizeof(path), "/proc/%s/stat",
+			    d->d_name);
+			if (n < 0 || (size_t)n >= sizeof(path) ||
+			    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+				continue;
+			n = read(fd, stat, sizeof(stat) - 1);
+			close(fd);
+			if (n <= 0)
+				continue;
+			stat[n] = '\0';
+			/* "pid (comm) state ppid ...": comm may hold ")". */
+			if ((p = strrchr(stat, ')')) == NULL ||
+			    sscanf(p + 1, " %*c %d", &ppid) != 1 ||
+			    ppid != self)
+				continue;
+			(void)kill((pid_t)strtol(d->d_name, NULL, 10),
+			    SIGKILL);
+			found = 1;
+		}
+		closedir(proc);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!found)
+			return;
+		nanosleep(&(struct timespec){ 0, 10 * 1000000L }, NULL);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	}
+}
+
 int
 materializer_run(const struct materializer *m, const char *snapshot,
     size_t len, unsigned long generation, size_t count,
@@ -281,8 +338,15 @@ materializer_run(const struct materializer *m, const char *snapshot,
 	pid_t pid = -1;
 	long maxfd;
 	ssize_t n;
-	int timed_out = 0, overflow = 0, rc = -1, npfd, i;
+	int timed_out = 0, overflow = 0, rc = -1, npfd, i, pidfd = -1;
+	int exited = 0;
 
+	/*
+	 * What the program starts and leaves behind (a daemon that called
+	 * setsid, out of its process group) is reparented to us, not to
+	 * init, so reap_escaped can find and end it.
+	 */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	memset(res, 0, sizeof(*res));
 	memset(&ex, 0, sizeof(ex));
 	bundle_init(&res->bundle);
@@ -312,13 +376,15 @@ materializer_run(const struct materializer *m, const char *snapshot,
 	}
 	if (pid == 0)
 		child(path, m->argv, env, in[0], out[1], err[1], maxfd);
-	/* Also here, so killpg cannot race the child's own setpgid. */
-	(void)setpgid(pid, pid);
+	/* Readable once the program itself has exited (Linux 5.3 on). */
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
 	in[0] = out[1] = err[1] = -1;
 	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
+	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
+	(void)fcntl(err[0], F_SETFL, O_NONBLOCK);
 	deadline = start + (uint64_t)m->timeout * 1000u;
 	while (out[0] != -1 || err[0] != -1) {
 		npfd = 0;
@@ -328,6 +394,8 @@ materializer_run(const struct materializer *m, const char *snapshot,
 			pfd[npfd++] = (struct pollfd){ err[0], POLLIN, 0 };
 		if (in[1] != -1)
 			pfd[npfd++] = (struct pollfd){ in[1], POLLOUT, 0 };
+		if (pidfd != -1 && !exited)
+			pfd[npfd++] = (struct pollfd){ pidfd, POLLIN, 0 };
 		if (killed_at == 0 && out_of_time(m, deadline)) {
 			timed_out = 1;
 			(void)kill(-pid, SIGKILL);
@@ -338,15 +406,23 @@ materializer_run(const struct materializer *m, const char *snapshot,
 		if (killed_at != 0 && clock_ms() >= killed_at + KILL_GRACE_MS)
 			break;
 		/* Short naps, so a cancel is seen within a poll interval. */
-		if (poll(pfd, (nfds_t)npfd, killed_at != 0 ? 100 :
+		if (poll(pfd, (nfds_t)npfd, exited ? 0 : killed_at != 0 ? 100 :
 		    (int)MIN(deadline - clock_ms() + 1, 200)) == -1) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		for (i = 0; i < npfd; i++) {
+			/* Once it has exited, read each pipe dry, then stop. */
+			if (exited && (pfd[i].fd == out[0] ||
+			    pfd[i].fd == err[0]))
+				pfd[i].revents |= POLLIN;
 			if (pfd[i].revents == 0)
 				continue;
+			if (pfd[i].fd == pidfd) {
+				exited = 1;
+				continue;
+			}
 			if (pfd[i].fd == in[1]) {
 				n = write(in[1], snapshot + written,
 				    len - written);
@@ -362,7 +438,15 @@ materializer_run(const struct materializer *m, const char *snapshot,
 				continue;
 			}
 			n = read(pfd[i].fd, chunk, sizeof(chunk));
-			if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			if (n == -1 && errno == EAGAIN && exited) {
+				/*
+				 * The program exited and all it wrote is read:
+				 * its output is complete, whoever still holds
+				 * the pipe (a child that escaped the group).
+				 */
+				n = 0;
+			} else if (n == -1 && (errno == EINTR ||
+			    errno == EAGAIN))
 				continue;
 			if (n <= 0) {
 				if (pfd[i].fd == out[0]) {
@@ -421,6 +505,7 @@ materializer_run(const struct materializer *m, const char *snapshot,
 	(void)kill(-pid, SIGKILL);
 	while (waitpid(pid, &ex.status, 0) == -1 && errno == EINTR)
 		;
+	reap_escaped();
 	res->seconds = (double)(clock_ms() - start) / 1000.0;
 	ex.overflow = overflow;
 	ex.timed_out = timed_out;
@@ -429,6 +514,8 @@ materializer_run(const struct materializer *m, const char *snapshot,
 	materializer_classify(m, &ex, outb.data, outb.len, res);
 	rc = 0;
 out:
+	if (pidfd != -1)
+		close(pidfd);
 	for (i = 0; i < 2; i++) {
 		if (in[i] != -1)
 			close(in[i]);

@@ -650,3 +650,21 @@ PY
 	run -0 promtool check metrics <"$BATS_TEST_TMPDIR/metrics"
 	assert_output ""
 }
+
+@test "serve-exec: a child that escapes with setsid and holds stdout open neither spoils the run nor outlives it" {
+	local escaped start
+	echo escape >"$BATS_TEST_TMPDIR/mode"
+	MODE_FILE="$BATS_TEST_TMPDIR/mode" start_exec \
+	    --materializer-timeout 20 -- "$FIXTURES/modal.sh"
+	start=$SECONDS
+	assert_equal "$(reg node-1)" 202
+	# Judged on the program's own exit and output: ready, not a timeout.
+	wait_for status_is node-1 200
+	assert [ $((SECONDS - start)) -lt 10 ]
+	wait_for test -s "$BATS_TEST_TMPDIR/mode.escaped"
+	escaped=$(cat "$BATS_TEST_TMPDIR/mode.escaped")
+	# Out of the group, and out of the session: still ended, and reaped.
+	wait_for sh -c "! kill -0 $escaped 2>/dev/null"
+	run sh -c "ps -o stat= --ppid $S_PID | grep -c Z"
+	assert_output 0
+}
