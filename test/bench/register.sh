@@ -6,13 +6,17 @@
 # round, the medians, the ratio state/memory, and the server's peak RSS
 # with the memory per registration (peak minus the RSS before the load).
 # The materializer (fleet.sh) never becomes ready, as in a filling fleet.
-# Usage: sh test/bench/register.sh [N [CONNS [ROUNDS]]]
-#        (default 100000, 200 and 3)
+# A round ends after N registrations or SECS seconds, whichever is first
+# (with --state today's server takes minutes for 100 000); its rate is the
+# registrations it made over its time.
+# Usage: sh test/bench/register.sh [N [CONNS [ROUNDS [SECS]]]]
+#        (default 100000, 200, 3 and 30)
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-100000}
 conns=${2:-200}
 rounds=${3:-3}
+secs=${4:-30}
 work=$(mktemp -d)
 pid=
 trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
@@ -41,7 +45,7 @@ run() {
 	done
 	base=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
 	line=$(timeout 300 "$gen" -m register -n "$n" -c "$conns" -b 100 \
-	    -t 240 -p "$(cat "$work/port")" 127.0.0.1) ||
+	    -t "$secs" -p "$(cat "$work/port")" 127.0.0.1) ||
 	    echo "register.sh: $1 round failed" >&2
 	rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
 	kill "$pid"
@@ -49,7 +53,8 @@ run() {
 	pid=
 	echo "$1: $line rss_kib=$rss"
 	echo "$line" | sed -n 's/.* rate=\([0-9]*\).*/\1/p' >>"$work/rate.$1"
-	echo "$rss $base" >>"$work/rss.$1"
+	regs=$(echo "$line" | sed -n 's/.* regs=\([0-9]*\).*/\1/p')
+	echo "$rss $base ${regs:-0}" >>"$work/rss.$1"
 }
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
@@ -64,7 +69,7 @@ s=$(median <"$work/rate.state")
 echo "registrations/s, median of $rounds: in memory $m, with --state $s"
 awk -v a="$s" -v b="$m" 'BEGIN {
 	printf "ratio state/memory: %.3f\n", (b > 0 ? a / b : 0) }'
-awk -v n="$n" '{ if ($1 > peak) { peak = $1; base = $2 } } END {
+awk '{ if ($1 > peak) { peak = $1; base = $2; n = $3 } } END {
 	printf "peak RSS in memory: %.1f MiB for %d registrations, " \
 	    "%.0f bytes a registration\n", peak / 1024, n,
-	    (peak - base) * 1024 / n }' "$work/rss.memory"
+	    (n > 0 ? (peak - base) * 1024 / n : 0) }' "$work/rss.memory"
