@@ -21,6 +21,8 @@ export DATA
 bench 1500 bootstrap.sh 1000 10000 100000
 bench 600 serve.sh
 bench 900 register.sh
+bench 300 parked.sh
+MAXCONN=0 bench 300 parked.sh 2000 5
 bench 300 longpoll.sh
 bench 300 pack.sh
 if command -v gnuplot >/dev/null && [ -s "$DATA" ]; then
