@@ -9,14 +9,17 @@ set grid
 set key top left
 set xlabel "nodes (N)"
 set xtics ("1 000" 1000, "10 000" 10000, "100 000" 100000)
+set xrange [600:170000]
+long = "< grep '^long ' " . data
+plain = "< grep '^plain ' " . data
 set ylabel "wall, first registration to last 200 (s)"
-plot data using ($2):(strcol(1) eq "long" ? $3 / 1000 : 1/0) \
+plot long using 2:($3 / 1000) \
 	with linespoints lw 2 pt 7 title "long poll (?wait=30)", \
-     data using ($2):(strcol(1) eq "plain" ? $3 / 1000 : 1/0) \
+     plain using 2:($3 / 1000) \
 	with linespoints lw 2 pt 5 title "plain polling (250 ms)"
 set ylabel "server peak RSS, VmHWM (MiB)"
-plot data using ($2):(strcol(1) eq "long" ? $4 / 1024 : 1/0) \
+plot long using 2:($4 / 1024) \
 	with linespoints lw 2 pt 7 title "long poll (?wait=30)", \
-     data using ($2):(strcol(1) eq "plain" ? $4 / 1024 : 1/0) \
+     plain using 2:($4 / 1024) \
 	with linespoints lw 2 pt 5 title "plain polling (250 ms)"
 unset multiplot
