@@ -132,13 +132,15 @@ request(const struct slot *s, char *buf, size_t size)
 	if (s->step == STEP_REG) {
 		if (opt.pad > 0)
 			blen = snprintf(body, sizeof(body),
-			    "{\"identifier\":\"node-%u\",\"ip\":\"10.%u.%u.%u\","
+			    "{\"identifier\":\"node-%u\","
+			    "\"ip\":\"10.%u.%u.%u\","
 			    "\"metadata\":{\"pad\":\"%s\"}}", id,
 			    (id >> 16) & 255, (id >> 8) & 255, id & 255,
 			    opt.padding);
 		else
 			blen = snprintf(body, sizeof(body),
-			    "{\"identifier\":\"node-%u\",\"ip\":\"10.%u.%u.%u\","
+			    "{\"identifier\":\"node-%u\","
+			    "\"ip\":\"10.%u.%u.%u\","
 			    "\"metadata\":{\"network_port\":%u}}", id,
 			    (id >> 16) & 255, (id >> 8) & 255, id & 255,
 			    3000 + id % 1000);

@@ -18,7 +18,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 wave=${WAVE:-10000}
 work=$(mktemp -d)
 pid=
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+rm -rf "$work"' EXIT
 
 gen=$top/test/bench/bootstrap
 if [ ! -x "$gen" ] || [ "$gen" -ot "$top/test/bench/bootstrap.c" ]; then

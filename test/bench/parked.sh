@@ -14,7 +14,8 @@ probes=${2:-20}
 work=$(mktemp -d)
 pid=
 gpid=
-trap 'for p in $gpid $pid; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+trap 'for p in $gpid $pid; do kill "$p" 2>/dev/null || true; done
+rm -rf "$work"' EXIT
 
 gen=$top/test/bench/bootstrap
 if [ ! -x "$gen" ] || [ "$gen" -ot "$top/test/bench/bootstrap.c" ]; then

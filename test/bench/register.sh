@@ -19,7 +19,8 @@ rounds=${3:-3}
 secs=${4:-30}
 work=$(mktemp -d)
 pid=
-trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+rm -rf "$work"' EXIT
 
 gen=$top/test/bench/bootstrap
 if [ ! -x "$gen" ] || [ "$gen" -ot "$top/test/bench/bootstrap.c" ]; then

@@ -20,7 +20,8 @@ work=$(mktemp -d)
 chmod 0755 "$work"	# nginx's workers may run as another user
 pid=
 npid=
-trap 'for p in $pid $npid; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+trap 'for p in $pid $npid; do kill "$p" 2>/dev/null || true; done
+rm -rf "$work"' EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 python3 - "$work/bundle.json" <<'PY'
@@ -54,7 +55,8 @@ chmod 0644 "$work/www/node"
 
 # nginx: the same bytes as a static file; POST on a file is a 405, which
 # error_page turns back into the file with 200.
-nport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+nport=$(python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$work/nginx.conf" <<NGX
 daemon off;
 worker_processes auto;
@@ -91,7 +93,8 @@ until curl -s -f -o "$work/check" -X POST --data "$body" \
 	sleep 0.05; i=$((i + 1))
 done
 cmp -s "$work/check" "$work/www/node" ||
-    { echo "serve.sh: nginx does not serve the payload"; cat "$work/nginx.err"; exit 1; }
+    { echo "serve.sh: nginx does not serve the payload"
+      cat "$work/nginx.err"; exit 1; }
 echo "payload: $(wc -c <"$work/www/node") bytes, the same from both servers"
 
 # rate: wrk's requests/s; 0 when any answer was not a 2xx or 3xx.
@@ -109,8 +112,10 @@ for c in 50 200; do
 	done
 	a=$(median <"$work/cfgsync.$c")
 	b=$(median <"$work/nginx.$c")
+	ra=$(tr '\n' ' ' <"$work/cfgsync.$c")
+	rb=$(tr '\n' ' ' <"$work/nginx.$c")
 	echo "wrk -c$c: serve-bundle $a req/s, nginx $b req/s" \
-	    "(medians of $rounds, each ${secs} s; rounds: $(tr '\n' ' ' <"$work/cfgsync.$c")/ $(tr '\n' ' ' <"$work/nginx.$c"))"
+	    "(medians of $rounds, each ${secs} s; rounds: $ra/ $rb)"
 	# Each round's pair ran back to back: its ratio is the least noisy.
 	pr=$(paste "$work/cfgsync.$c" "$work/nginx.$c" |
 	    awk '$2 > 0 { printf "%.3f\n", $1 / $2 }' | median)
@@ -121,7 +126,8 @@ for c in 50 200; do
 done
 
 command -v h2load >/dev/null ||
-    { echo "serve.sh: no h2load (nghttp2-client): 10 000 connections skipped"; exit 0; }
+    { echo "serve.sh: no h2load (nghttp2-client): 10 000 connections" \
+      "skipped"; exit 0; }
 # p50/p99 in ms of h2load's per-request log (third column: microseconds).
 pct() {
 	awk -F '\t' '$2 == 200 { print $3 }' "$1" | sort -n | awk '
