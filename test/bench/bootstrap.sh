@@ -7,7 +7,7 @@
 # run, then the ratio long/plain of the wall times.
 #
 # Usage: sh test/bench/bootstrap.sh [N ...]     (default 1000 10000 100000)
-# Environment: PEERS=1 makes the shared file list every peer; GZIP=1 makes
+# Environment: PEERS=1 makes the shared file list every peer; BENCH_GZIP=1 makes
 # the nodes send Accept-Encoding: gzip; WAVE (default 10000) is the most
 # connections at a time; DATA=FILE appends "mode n wall_ms rss_kib" lines.
 #
@@ -51,7 +51,7 @@ run() {
 	naddrs=1
 	[ "$2" -gt "$wave" ] && naddrs=16
 	gz=
-	[ "${GZIP:-0}" = 1 ] && gz=-z
+	[ "${BENCH_GZIP:-0}" = 1 ] && gz=-z
 	line=$(timeout 300 "$gen" -m "$1" -n "$2" -w "$wave" -a $naddrs $gz \
 	    -t 240 -p "$port" 127.0.0.1) || echo "bootstrap: $1 $2 failed" >&2
 	curl -s -m 10 -o "$work/metrics" "http://127.0.0.1:$port/metrics" ||
