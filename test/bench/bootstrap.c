@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -55,6 +56,7 @@
 enum mode { MODE_LONG, MODE_PLAIN, MODE_REGISTER };
 enum phase { PH_CONNECT, PH_SEND, PH_HEAD, PH_BODY, PH_SLEEP, PH_DONE };
 enum step { STEP_REG, STEP_NODE };
+enum chunk { CS_SIZE, CS_DATA, CS_CRLF, CS_TRAILER };
 
 struct slot {
 	int		fd;
@@ -62,6 +64,10 @@ struct slot {
 	unsigned char	step;
 	unsigned char	close_after;	/* the server said Connection: close */
 	unsigned char	reconnects;
+	unsigned char	chunked;	/* Transfer-Encoding: chunked */
+	unsigned char	cstate;		/* enum chunk */
+	unsigned char	cext;		/* past the chunk size's digits */
+	unsigned int	cline;		/* bytes on the trailer line */
 	unsigned int	id;		/* current node */
 	unsigned int	sent;		/* bytes of the request sent */
 	unsigned int	hlen;
@@ -382,12 +388,20 @@ parse_head(struct slot *s)
 		return -1;
 	status = (int)strtol(s->hdr + 9, NULL, 10);
 	s->body_left = 0;
+	s->chunked = 0;
+	s->cstate = CS_SIZE;
+	s->cext = 0;
+	s->cline = 0;
 	for (line = strstr(s->hdr, "\r\n"); line != NULL; line = end) {
 		line += 2;
 		if ((end = strstr(line, "\r\n")) == NULL)
 			break;
 		if (strncasecmp(line, "Content-Length:", 15) == 0)
 			s->body_left = strtoull(line + 15, NULL, 10);
+		else if (strncasecmp(line, "Transfer-Encoding:", 18) == 0 &&
+		    strstr(line, "chunked") != NULL && strstr(line, "chunked") <
+		    end)
+			s->chunked = 1;
 		else if (strncasecmp(line, "Connection:", 11) == 0) {
 			for (p = line + 11; *p == ' '; p++)
 				;
@@ -398,12 +412,48 @@ parse_head(struct slot *s)
 	return status;
 }
 
+/* One byte of a chunked body outside the chunks' data. */
+static void
+chunk_byte(struct slot *s, char c)
+{
+	int d;
+
+	switch (s->cstate) {
+	case CS_SIZE:
+		if (c == '\n') {
+			s->cstate = s->body_left > 0 ? CS_DATA : CS_TRAILER;
+			s->cline = 0;
+		} else if (!s->cext && isxdigit((unsigned char)c)) {
+			d = isdigit((unsigned char)c) ? c - '0' :
+			    (c | 0x20) - 'a' + 10;
+			s->body_left = s->body_left * 16 + (size_t)d;
+		} else
+			s->cext = 1;	/* ";extension" */
+		break;
+	case CS_CRLF:
+		if (c == '\n') {
+			s->cstate = CS_SIZE;
+			s->cext = 0;
+			s->body_left = 0;
+		}
+		break;
+	case CS_TRAILER:
+		if (c != '\n')
+			s->cline++;
+		else if (s->cline > 0)
+			s->cline = 0;
+		else
+			response(s, s->status);
+		break;
+	}
+}
+
 /* Feed n received bytes into s's response parser. */
 static void
 feed(struct slot *s, const char *data, size_t n)
 {
 	size_t i, take;
-	char *eoh;
+	char *eoh, c;
 
 	while (n > 0 && (s->phase == PH_HEAD || s->phase == PH_BODY)) {
 		if (s->phase == PH_HEAD) {
@@ -432,12 +482,23 @@ feed(struct slot *s, const char *data, size_t n)
 			}
 			s->phase = PH_BODY;
 		}
-		take = s->body_left < n ? s->body_left : n;
-		s->body_left -= take;
-		data += take;
-		n -= take;
-		if (s->body_left == 0)
-			response(s, s->status);
+		if (!s->chunked || s->cstate == CS_DATA) {
+			take = s->body_left < n ? s->body_left : n;
+			s->body_left -= take;
+			data += take;
+			n -= take;
+			if (s->body_left > 0)
+				continue;
+			if (!s->chunked)
+				response(s, s->status);
+			else
+				s->cstate = CS_CRLF;
+			continue;
+		}
+		c = *data++;
+		n--;
+		if (c != '\r')
+			chunk_byte(s, c);
 	}
 }
 
