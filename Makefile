@@ -209,6 +209,7 @@ lint:
 	@if sh test/lint/include-graph.sh test/fixtures/include-cycle \
 	    >/dev/null; then echo "lint: include-graph misses a cycle"; \
 	    exit 1; fi
+	@$(CC) $(CPPFLAGS) $(WARN) -Werror -fsyntax-only test/bench/bootstrap.c
 	@out=$$(mandoc -Tlint -Wwarning man/* 2>&1); \
 	    if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 
@@ -216,11 +217,26 @@ demo: deps
 	$(MAKE) all
 	sh share/demo.sh
 
+# The benchmarks' tools from Debian's packages, installed only when missing
+# (any nginx will do).
+BENCH_DEB = wrk nginx-light nghttp2-client gnuplot-nox linux-perf
+BENCH_CFLAGS = $(WARN) -O2 -g
+
+test/bench/bootstrap: test/bench/bootstrap.c
+	$(CC) $(CPPFLAGS) $(BENCH_CFLAGS) -o $@ test/bench/bootstrap.c
+
 bench: deps
-	$(MAKE) all
-	@dpkg-query -W -f='$${Status}\n' wrk 2>/dev/null | \
-	    grep -q '^install ok installed' || \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+	@missing=; for p in $(BENCH_DEB); do \
+		[ $$p = nginx-light ] && [ -x /usr/sbin/nginx ] && continue; \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		    grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make bench: installing$$missing"; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	$(MAKE) all test/bench/bootstrap
 	sh test/bench/run.sh
 
 # What install puts under SHAREDIR (the examples, as source) and which of
@@ -310,4 +326,4 @@ uninstall:
 	fi
 
 clean:
-	rm -f cfgsync .build-flags lib/libcfgsync.a lib/*.o lib/*.d cmd/*.o cmd/*.d $(UNIT_TESTS)
+	rm -f cfgsync test/bench/bootstrap .build-flags lib/libcfgsync.a lib/*.o lib/*.d cmd/*.o cmd/*.d $(UNIT_TESTS)
