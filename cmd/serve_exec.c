@@ -104,6 +104,8 @@ extern char **environ;
 #define SNAPSHOT_MAX		(SIZE_MAX / 2)
 /* --persist holds every node's files, secrets included: as --state. */
 #define PERSIST_MODE		0600
+/* The fewest bytes of output a file takes: {"path":"a","content":""} */
+#define MATERIALIZER_FILE_MIN_BYTES	26
 
 /*
  * A ready result's index, shared by the current result, the cache and
@@ -626,6 +628,15 @@ cmd_serve_exec(int argc, char **argv)
 	se.mat.cancel = &se.cancel;
 	if (se.mat.max_output < se.mat.limits.max_total_size)
 		se.mat.limits.max_total_size = se.mat.max_output;
+	/*
+	 * --max-output bounds the result already, and a file object takes
+	 * some bytes of it: a fleet of 100 000 nodes with a file each plus
+	 * shared ones must not stop at the default entry cap of bundles.
+	 */
+	if (se.mat.limits.max_entries < se.mat.max_output /
+	    MATERIALIZER_FILE_MIN_BYTES)
+		se.mat.limits.max_entries = se.mat.max_output /
+		    MATERIALIZER_FILE_MIN_BYTES;
 	if (state != NULL && (store = store_journal_open(state, &eb)) == NULL)
 		cli_die_eb(&eb);
 	if ((se.registry = registry_new(max_registrations, store, &eb)) ==
