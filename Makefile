@@ -68,6 +68,7 @@ LIB_OBJS = \
 	lib/protocol.o \
 	lib/registration.o \
 	lib/registry.o \
+	lib/status_text.o \
 	lib/store_journal.o \
 	lib/strmap.o \
 	lib/tls_pin.o \
@@ -90,7 +91,8 @@ CMD_OBJS = \
 	cmd/replace.o \
 	cmd/serve.o \
 	cmd/serve_bundle.o \
-	cmd/serve_exec.o
+	cmd/serve_exec.o \
+	cmd/status.o
 
 UNIT_TESTS = \
 	test/unit/test_array \

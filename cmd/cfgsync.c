@@ -45,6 +45,8 @@ static const struct command commands[] = {	/* sorted by name */
 	{ "serve-bundle", cmd_serve_bundle, "serve a precomputed bundle" },
 	{ "serve-exec",	  cmd_serve_exec,
 	    "serve what a materializer decides" },
+	{ "status",	  cmd_status,
+	    "show what a server is doing" },
 };
 
 /*

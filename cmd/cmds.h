@@ -17,6 +17,7 @@ int	cmd_replace(int, char **);
 int	cmd_serve(int, char **);
 int	cmd_serve_bundle(int, char **);
 int	cmd_serve_exec(int, char **);
+int	cmd_status(int, char **);
 
 /* The bundle verbs' option tables, whose usage `cfgsync bundle -h` shows. */
 struct cli_command;

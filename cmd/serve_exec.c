@@ -142,6 +142,17 @@ struct serve_exec {
 	double			 run_seconds;
 	unsigned long		 reused;	/* runs a settled set saved */
 
+	/* For GET /status, under se->lock too. */
+	char			 newest_id[REGISTRATION_ID_MAX + 1];
+	time_t			 newest_at;	/* 0: none yet */
+	struct last_run {
+		enum materializer_outcome outcome;
+		unsigned long	 generation;
+		time_t		 finished_at;	/* 0: no run yet */
+		double		 seconds;
+		char		 stderr_tail[MATERIALIZER_TAIL_MAX];
+	}			 last_run;
+
 	pthread_t		 worker;
 	/* settled results: struct served * or NULL; worker only */
 	struct exec_cache	 cache;
@@ -210,6 +221,10 @@ on_register(void *ctx, struct http_request *req, struct http_response *resp)
 		return;
 	switch (registry_put(se->registry, &reg, time(NULL), &eb)) {
 	case REGISTRY_CHANGED:
+		pthread_mutex_lock(&se->lock);
+		memcpy(se->newest_id, reg.identifier, sizeof(se->newest_id));
+		se->newest_at = time(NULL);
+		pthread_mutex_unlock(&se->lock);
 		changed(se);
 		/* FALLTHROUGH */
 	case REGISTRY_UNCHANGED:
@@ -324,6 +339,81 @@ on_delete(void *ctx, struct http_request *req, struct http_response *resp)
 		http_response_error(resp, 500, PROTOCOL_INTERNAL,
 		    "removal of %s not stored", id);
 	}
+}
+
+/* Appends ,"name":"UTC time" or ,"name":null. */
+static int
+add_time(struct buf *b, const char *name, time_t t)
+{
+	char when[CLOCK_UTC_LEN];
+
+	if (t == 0)
+		return buf_addf(b, ",\"%s\":null", name);
+	clock_utc(t, when);
+	return buf_addf(b, ",\"%s\":\"%s\"", name, when);
+}
+
+/*
+ * GET /status: what an operator asks first (cfgsync status): the
+ * registrations, the generations, the last run, the nodes served.
+ */
+static void
+on_status(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct serve_exec *se = ctx;
+	struct last_run run;
+	struct result cur;
+	struct buf *b = &resp->body;
+	char newest[REGISTRATION_ID_MAX + 1];
+	time_t newest_at;
+	unsigned long gen = registry_generation(se->registry);
+	size_t count = registry_count(se->registry), ready = 0;
+	int rc;
+
+	pthread_rwlock_rdlock(&se->result_lock);
+	cur = se->result;
+	if (cur.served != NULL && cur.generation == gen)
+		ready = payload_index_nodes(cur.served->index);
+	pthread_rwlock_unlock(&se->result_lock);
+	pthread_mutex_lock(&se->lock);
+	run = se->last_run;
+	memcpy(newest, se->newest_id, sizeof(newest));
+	newest_at = se->newest_at;
+	pthread_mutex_unlock(&se->lock);
+	if (ready > count)
+		ready = count;
+	rc = buf_addf(b, "{\"server\":\"serve-exec\",\"registrations\":%zu,"
+	    "\"newest\":", count);
+	if (newest_at == 0)
+		rc |= buf_adds(b, "null");
+	else
+		rc |= buf_adds(b, "{\"identifier\":") |
+		    buf_add_json_string(b, newest, strlen(newest)) |
+		    add_time(b, "registered_at", newest_at) | buf_addc(b, '}');
+	rc |= buf_addf(b, ",\"generation\":%lu,\"result\":{\"generation\":%lu,"
+	    "\"outcome\":\"%s\",\"current\":%s}", gen, cur.generation,
+	    cur.generation == 0 ? "none" : outcome_names[cur.outcome],
+	    cur.generation == gen ? "true" : "false");
+	rc |= buf_adds(b, ",\"last_run\":");
+	if (run.finished_at == 0)
+		rc |= buf_adds(b, "null");
+	else
+		rc |= buf_addf(b, "{\"outcome\":\"%s\",\"generation\":%lu",
+		    outcome_names[run.outcome], run.generation) |
+		    add_time(b, "finished_at", run.finished_at) |
+		    buf_addf(b, ",\"seconds\":%.3f,\"stderr_tail\":",
+		    run.seconds) |
+		    buf_add_json_string(b, run.stderr_tail,
+		    strlen(run.stderr_tail)) | buf_addc(b, '}');
+	rc |= buf_addf(b, ",\"nodes\":{\"served\":%zu,\"waiting\":%zu}}\n",
+	    ready, count - ready);
+	if (rc != 0) {
+		http_response_error(resp, 500, PROTOCOL_INTERNAL,
+		    "out of memory");
+		return;
+	}
+	resp->status = 200;
+	(void)req;
 }
 
 static int
@@ -460,6 +550,12 @@ run_once(struct serve_exec *se, unsigned long *generation)
 	__atomic_fetch_add(&se->runs[mr.outcome], 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&se->lock);
 	se->run_seconds += mr.seconds;
+	se->last_run.outcome = mr.outcome;
+	se->last_run.generation = gen;
+	se->last_run.finished_at = time(NULL);
+	se->last_run.seconds = mr.seconds;
+	memcpy(se->last_run.stderr_tail, mr.stderr_tail,
+	    sizeof(se->last_run.stderr_tail));
 	pthread_mutex_unlock(&se->lock);
 	prom_histogram_observe(&se->run_duration,
 	    (uint64_t)(mr.seconds * 1e9));
@@ -570,6 +666,7 @@ cmd_serve_exec(int argc, char **argv)
 		{ "POST", "/node", "node", on_node },
 		{ "POST", "/register", "register", on_register },
 		{ "GET", "/registrations", "registrations", on_list },
+		{ "GET", "/status", "status", on_status },
 		{ "DELETE", "/registrations/", "registrations", on_delete },
 	};
 	struct serve_exec se;

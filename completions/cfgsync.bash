@@ -5,7 +5,7 @@
 # (`cfgsync COMMAND --list-options`), so they are never out of date; this
 # file knows only how to complete operands and option arguments.
 
-_cfgsync_commands="bundle fetch help pin register replace serve serve-bundle serve-exec"
+_cfgsync_commands="bundle fetch help pin register replace serve serve-bundle serve-exec status"
 _cfgsync_bundle_verbs="check list pack unpack"
 
 # _cfgsync_options WORDS...: "SPELLING ARG" lines, one per spelling.

@@ -136,13 +136,14 @@ complete -c cfgsync -n __cfgsync_needs_command -a register -d 'Register this nod
 complete -c cfgsync -n __cfgsync_needs_command -a replace -d 'Push new files for one node'
 complete -c cfgsync -n __cfgsync_needs_command -a serve -d 'Serve as the original cfgsync-server does'
 complete -c cfgsync -n __cfgsync_needs_command -a serve-bundle -d 'Serve a precomputed bundle'
+complete -c cfgsync -n __cfgsync_needs_command -a status -d 'Show what a server is doing'
 complete -c cfgsync -n __cfgsync_needs_command -a serve-exec -d 'Serve what a materializer computes'
 complete -c cfgsync -n __cfgsync_needs_command -a '(__cfgsync_extensions)' -d 'Extension command'
 complete -c cfgsync -n 'not __cfgsync_after_dashdash' -s h -l help -d 'Print the usage and exit'
 
 # help
 complete -c cfgsync -n '__cfgsync_is help; and __cfgsync_nargs 0' -f \
-    -a 'bundle fetch pin register replace serve serve-bundle serve-exec'
+    -a 'bundle fetch pin register replace serve serve-bundle serve-exec status'
 complete -c cfgsync -n '__cfgsync_is help; and __cfgsync_nargs 0' -f \
     -a '(__cfgsync_extensions)' -d 'Extension command'
 complete -c cfgsync -n '__cfgsync_is help; and not __cfgsync_nargs 0' -f

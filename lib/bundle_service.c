@@ -157,11 +157,41 @@ on_replace(void *ctx, struct http_request *req, struct http_response *resp)
 		resp->status = 202;
 }
 
+/* GET /status: what cfgsync status shows of a bundle server. */
+static void
+on_status(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct bundle_service *bs = ctx;
+	size_t nodes, overrides;
+
+	pthread_rwlock_rdlock(&bs->lock);
+	nodes = payload_index_nodes(bs->cur);
+	overrides = payload_index_overrides(bs->cur);
+	pthread_rwlock_unlock(&bs->lock);
+	if (buf_addf(&resp->body, "{\"server\":\"bundle\",\"kind\":\"%s\","
+	    "\"nodes\":%zu,\"overrides\":%zu,\"reloads\":{\"ok\":%lu,"
+	    "\"refused\":%lu}",
+	    bs->kind == BUNDLE_SERVICE_REGISTRATION ? "registration" :
+	    "static", nodes, overrides,
+	    __atomic_load_n(&bs->reloads, __ATOMIC_RELAXED),
+	    __atomic_load_n(&bs->reload_failures, __ATOMIC_RELAXED)) == -1 ||
+	    (bs->registered != NULL && buf_addf(&resp->body,
+	    ",\"registrations\":%zu", registry_count(bs->registered)) == -1) ||
+	    buf_adds(&resp->body, "}\n") == -1) {
+		http_response_error(resp, 500, PROTOCOL_INTERNAL,
+		    "out of memory");
+		return;
+	}
+	resp->status = 200;
+	(void)req;
+}
+
 static const struct http_route routes[] = {
 	{ "POST", "/init-with-node", "init-with-node", on_node },
 	{ "POST", "/node", "node", on_node },
 	{ "POST", "/node/replace", "replace", on_replace },
 	{ "POST", "/register", "register", on_register },
+	{ "GET", "/status", "status", on_status },
 };
 
 const struct http_route *

@@ -314,11 +314,10 @@ payload_index_carry_overrides(struct payload_index *to,
 	return 0;
 }
 
-int
-payload_index_has_override(const struct payload_index *idx,
-    const char *identifier)
+size_t
+payload_index_overrides(const struct payload_index *idx)
 {
-	return override_find(idx, identifier) != NULL;
+	return idx->noverrides;
 }
 
 const struct http_body *

@@ -39,9 +39,8 @@ int	payload_index_override(struct payload_index *, const char *identifier,
 int	payload_index_carry_overrides(struct payload_index *to,
 	    const struct payload_index *from, struct errbuf *);
 
-/* Whether identifier has an override. */
-int	payload_index_has_override(const struct payload_index *,
-	    const char *identifier);
+/* The number of overrides. */
+size_t	payload_index_overrides(const struct payload_index *);
 
 /*
  * The prepared answer for identifier (borrowed from idx): its override,

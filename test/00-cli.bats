@@ -3,7 +3,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 # Every command and bundle verb, as "cfgsync WORDS" takes them.
-COMMANDS=(fetch pin register replace serve serve-bundle serve-exec bundle "bundle pack"
+COMMANDS=(fetch pin register replace serve serve-bundle serve-exec status bundle "bundle pack"
     "bundle list" "bundle unpack" "bundle check")
 
 # man_page WORDS: the page that documents a command.
