@@ -3,6 +3,8 @@
  * to a temporary file, opened as a journal and replayed.  Every record
  * handed on carries a checked identifier.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -27,15 +29,21 @@ cleanup(void)
 		(void)unlink(path);
 }
 
-/* Creates the one file every input is written to, in $TMPDIR or /tmp. */
+/*
+ * Creates the one file every input is written to, in $TMPDIR, else in
+ * /dev/shm (rewriting a file on a disk file system flushes it at every
+ * close: ten times slower), else in /tmp.
+ */
 static int
 setup(void)
 {
 	const char *dir = getenv("TMPDIR");
+	struct stat st;
 	int fd, n;
 
 	if (dir == NULL || dir[0] == '\0')
-		dir = "/tmp";
+		dir = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) &&
+		    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	n = snprintf(path, sizeof(path), "%s/cfgsync-fuzz-journal.XXXXXX",
 	    dir);
 	if (n < 0 || (size_t)n >= sizeof(path))
