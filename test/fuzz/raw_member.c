@@ -46,6 +46,19 @@ parse_value(const char *s, size_t len)
 	return arr;
 }
 
+/*
+ * Returns 1 when a and b render alike: json_object_equal would call NaN
+ * unequal to itself, and both come from the same bytes, members in order.
+ */
+static int
+same(struct json_object *a, struct json_object *b)
+{
+	int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+
+	return strcmp(json_object_to_json_string_ext(a, flags),
+	    json_object_to_json_string_ext(b, flags)) == 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -67,8 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		FUZZ_ASSERT(off <= size && vlen <= size - off);
 		FUZZ_ASSERT((arr = parse_value(text + off, vlen)) != NULL);
-		FUZZ_ASSERT(json_object_equal(json_object_array_get_idx(arr,
-		    0), val));
+		FUZZ_ASSERT(same(json_object_array_get_idx(arr, 0), val));
 		json_object_put(arr);
 	}
 	json_object_put(doc);
