@@ -112,7 +112,7 @@ UNIT_TESTS = \
 	test/unit/test_yamlx
 
 .PHONY: all check unit bats lint deps deps-test demo install uninstall \
-	clean bench FORCE
+	clean bench fuzz fuzz-deps fuzz-replay FORCE
 
 all: cfgsync
 
@@ -137,6 +137,89 @@ test/unit/%: test/unit/%.c test/unit/check.h test/unit/tmpdir.h lib/libcfgsync.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libcfgsync.a $(LDLIBS)
 
 -include $(LIB_OBJS:.o=.d) $(CMD_OBJS:.o=.d)
+
+# Fuzz targets (test/fuzz/NAME.c, one LLVMFuzzerTestOneInput each), one per
+# parser of outside input; seeds in test/fuzz/corpus/NAME/, regression
+# inputs in test/fuzz/crashes/NAME/.  Still to come from other branches:
+# bundle_yaml (YAML bundles), server_config (the server config file) and
+# http_target (the request target and query, once lib/http_server.c
+# exposes its parser); add each to FUZZ_TARGETS with its corpus.
+FUZZ_TARGETS = \
+	bundle_archive \
+	bundle_json \
+	error_doc \
+	journal \
+	materializer_output \
+	metadata \
+	path_check \
+	payload \
+	raw_member \
+	registration \
+	replace
+
+FUZZ_SECONDS ?= 30
+FUZZ_CC	?= clang
+# clang's -Wformat=2 also flags the vsnprintf of libmicrohttpd's log format.
+FUZZ_CFLAGS = -Wno-format-nonliteral -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS = $(LIB_OBJS:lib/%.o=test/fuzz/obj/%.o)
+FUZZ_BINS = $(FUZZ_TARGETS:%=test/fuzz/bin/fuzz-%)
+REPLAY_BINS = $(FUZZ_TARGETS:%=test/fuzz/bin/replay-%)
+
+# The library again, built by clang with coverage for libFuzzer.
+test/fuzz/obj/%.o: lib/%.c
+	@mkdir -p test/fuzz/obj
+	$(FUZZ_CC) $(CPPFLAGS) $(WARN) $(PKG_CFLAGS) $(FUZZ_CFLAGS) \
+	    -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+test/fuzz/bin/fuzz-%: test/fuzz/%.c test/fuzz/fuzz.h $(FUZZ_OBJS)
+	@mkdir -p test/fuzz/bin
+	$(FUZZ_CC) $(CPPFLAGS) $(WARN) $(PKG_CFLAGS) $(FUZZ_CFLAGS) \
+	    -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
+
+# The same targets with the normal compiler and a main that replays files.
+test/fuzz/bin/replay-%: test/fuzz/%.c test/fuzz/fuzz.h test/fuzz/replay.c \
+    lib/libcfgsync.a .build-flags
+	@mkdir -p test/fuzz/bin
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< \
+	    test/fuzz/replay.c lib/libcfgsync.a $(LDLIBS)
+
+-include $(FUZZ_OBJS:.o=.d)
+
+# clang and libFuzzer's runtime, installed only when missing.
+FUZZ_DEB = clang libclang-rt-14-dev
+fuzz-deps:
+	$(call apt_missing,$(FUZZ_DEB))
+
+# Each target FUZZ_SECONDS seconds; what it finds new goes to
+# test/fuzz/work/NAME/ (not committed), a crash to test/fuzz/work/crash/.
+fuzz: deps fuzz-deps
+	$(MAKE) $(FUZZ_BINS)
+	@mkdir -p test/fuzz/work/crash; fail=; \
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p test/fuzz/work/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+		./test/fuzz/bin/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) \
+		    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		    -artifact_prefix=test/fuzz/work/crash/$$t- \
+		    test/fuzz/work/$$t test/fuzz/corpus/$$t \
+		    2>test/fuzz/work/$$t.log || fail="$$fail $$t"; \
+		grep -E '^stat::(number_of_executed_units|new_units_added)' \
+		    test/fuzz/work/$$t.log; \
+	done; \
+	if [ -n "$$fail" ]; then \
+		echo "fuzz: findings in$$fail (test/fuzz/work/crash/)"; \
+		exit 1; fi
+
+# Every corpus file and crash input once, without clang (make check).
+fuzz-replay: $(REPLAY_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+		test -d test/fuzz/corpus/$$t || \
+		    { echo "fuzz-replay: no corpus for $$t"; exit 1; }; \
+		find test/fuzz/corpus/$$t test/fuzz/crashes/$$t -type f \
+		    -print0 2>/dev/null | sort -z | \
+		    xargs -0 ./test/fuzz/bin/replay-$$t || exit 1; \
+	done
 
 # Debian packages, each installed only when missing, so a second run is a
 # no-op: DEPS_BUILD builds cfgsync and runs `make demo`; DEPS_TEST adds
@@ -192,6 +275,7 @@ bats: cfgsync
 check: deps-test
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) lint
 	$(MAKE) bats
 
@@ -329,3 +413,4 @@ uninstall:
 
 clean:
 	rm -f cfgsync test/bench/bootstrap .build-flags lib/libcfgsync.a lib/*.o lib/*.d cmd/*.o cmd/*.d $(UNIT_TESTS)
+	rm -rf test/fuzz/bin test/fuzz/obj

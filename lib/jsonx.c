@@ -145,6 +145,13 @@ jsonx_raw_member(const char *t, size_t len, const char *key, size_t *off,
 	while (i < len && t[i] == '"') {
 		kstart = i + 1;
 		kend = skip_string(t, i, len) - 1;
+		/*
+		 * An escaped key may spell key ("metad\u0061ta") and win in
+		 * json-c: the bytes cannot be told apart here, so give up.
+		 */
+		if (kend > kstart &&
+		    memchr(t + kstart, '\\', kend - kstart) != NULL)
+			return -1;
 		i = skip_ws(t, kend + 1, len);
 		if (i >= len || t[i] != ':')
 			return -1;

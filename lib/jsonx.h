@@ -42,8 +42,10 @@ int	jsonx_get_string(struct json_object *obj, const char *key,
 /*
  * Finds the value of member key in the object that text[0..len) holds
  * (text already known to be valid JSON): returns 0 with the offset and
- * length of the value's exact bytes, or -1 when text is not an object or
- * has no such member.  With duplicate keys the last one wins, as in json-c.
+ * length of the value's exact bytes, or -1 when text is not an object,
+ * has no such member, or has a key with an escape (which may spell key:
+ * the caller falls back to json-c's value).  With duplicate keys the last
+ * one wins, as in json-c.
  */
 int	jsonx_raw_member(const char *text, size_t len, const char *key,
 	    size_t *off, size_t *vlen);
