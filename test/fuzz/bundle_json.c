@@ -1,6 +1,6 @@
 /*
- * A bundle as JSON or YAML (bundle_parse_text), under small limits so the fuzzer
- * also reaches them.  A bundle that parses renders back to one that parses
+ * A bundle as JSON or YAML (bundle_parse_text), under small limits so
+ * the fuzzer also reaches them.  A bundle that parses renders back to one that parses
  * to as many nodes and shared files.
  */
 #include <string.h>
