@@ -100,6 +100,7 @@
 extern char **environ;
 
 #define DEBOUNCE_MS		EXEC_SCHED_DEBOUNCE_MS
+#define HOLD_SECONDS		30	/* --hold default (SPEC 4) */
 #define MAX_REGISTRATIONS	100000
 #define SNAPSHOT_MAX		(SIZE_MAX / 2)
 /* --persist holds every node's files, secrets included: as --state. */
@@ -120,6 +121,7 @@ struct served {
 struct result {
 	/* of its snapshot; 0: none yet */
 	unsigned long		 generation;
+	uint64_t		 snapshot_ms;	/* when it was taken */
 	enum materializer_outcome outcome;
 	struct served		*served;	/* READY: one reference */
 	char			 reason[MATERIALIZER_REASON_MAX];
@@ -130,6 +132,7 @@ struct serve_exec {
 	struct materializer	 mat;
 	const char		*persist;
 	unsigned		 debounce_ms;
+	unsigned		 hold;		/* --hold seconds */
 	struct http_server	*srv;
 
 	pthread_rwlock_t	 result_lock;	/* guards result */
@@ -256,6 +259,8 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 {
 	struct serve_exec *se = ctx;
 	const struct http_body *body = NULL;
+	struct exec_result_view view;
+	struct exec_asker asker;
 	struct registration reg;
 	struct result cur;
 	unsigned long gen;
@@ -272,8 +277,14 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	pthread_rwlock_unlock(&se->result_lock);
 	if (cur.served != NULL)
 		body = payload_index_find(cur.served->index, req->identifier);
-	switch (exec_sched_answer(registered, gen, cur.generation,
-	    cur.outcome, body != NULL)) {
+	asker.registered = registered;
+	asker.node_generation = 0;
+	asker.arrived_ms = req->arrived_ms;
+	view.generation = cur.generation;
+	view.snapshot_ms = cur.snapshot_ms;
+	view.outcome = cur.outcome;
+	view.has_files = body != NULL;
+	switch (exec_sched_answer(&asker, gen, &view)) {
 	case EXEC_ANSWER_FILES:
 		/* The response owns the reference until body is queued. */
 		resp->prepared = body;
@@ -289,6 +300,14 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 		    cur.reason);
 		break;
 	case EXEC_ANSWER_WAIT:
+		/*
+		 * A registered node waits for the run that is due (the set
+		 * has no result yet) even without ?wait, up to --hold: the
+		 * original's client polls five times, 250 ms apart, and
+		 * would give up on a slow run.
+		 */
+		if (req->wait == 0 && registered && cur.generation != gen)
+			req->wait = se->hold;
 		not_ready(req, resp);
 		break;
 	}
@@ -518,10 +537,12 @@ run_once(struct serve_exec *se, unsigned long *generation)
 	struct payload_index *index;
 	void *hit;
 	unsigned long gen;
+	uint64_t snapshot_ms;
 	size_t count;
 
 	*generation = 0;
 	buf_init(&snap, SNAPSHOT_MAX);
+	snapshot_ms = clock_ms();
 	if (registry_snapshot(se->registry, &snap, &gen, &count,
 	    digest) == -1) {
 		buf_release(&snap);
@@ -531,6 +552,7 @@ run_once(struct serve_exec *se, unsigned long *generation)
 	*generation = gen;
 	memset(&fresh, 0, sizeof(fresh));
 	fresh.generation = gen;
+	fresh.snapshot_ms = snapshot_ms;
 	if (exec_cache_find(&se->cache, digest, &fresh.outcome, &hit)) {
 		buf_release(&snap);
 		fresh.served = hit;
@@ -629,6 +651,7 @@ worker(void *arg)
 
 enum {
 	OPT_DEBOUNCE = CLI_OPT_OWN,
+	OPT_HOLD,
 	OPT_MATERIALIZER_TIMEOUT,
 	OPT_MAX_OUTPUT,
 	OPT_MAX_REGISTRATIONS,
@@ -639,6 +662,8 @@ enum {
 static const struct cli_option serve_exec_options[] = {
 	{ "debounce", 0, "MS", OPT_DEBOUNCE,
 	    "wait this long for more registrations (default 100)" },
+	{ "hold", 0, "SECONDS", OPT_HOLD,
+	    "hold a plain /node this long for a due run (default 30)" },
 	{ "materializer-timeout", 0, "SECONDS", OPT_MATERIALIZER_TIMEOUT,
 	    "kill a run after this long (default 30)" },
 	{ "max-output", 0, "BYTES", OPT_MAX_OUTPUT,
@@ -681,6 +706,7 @@ cmd_serve_exec(int argc, char **argv)
 	memset(&se, 0, sizeof(se));
 	cli_server_init(&server);
 	se.debounce_ms = DEBOUNCE_MS;
+	se.hold = HOLD_SECONDS;
 	se.mat.timeout = MATERIALIZER_TIMEOUT;
 	se.mat.max_output = MATERIALIZER_MAX_OUTPUT;
 	bundle_limits_default(&se.mat.limits);
@@ -695,6 +721,10 @@ cmd_serve_exec(int argc, char **argv)
 		case OPT_DEBOUNCE:
 			se.debounce_ms = (unsigned)cli_uint_opt("--debounce",
 			    p.arg, 0, 60000);
+			break;
+		case OPT_HOLD:
+			se.hold = (unsigned)cli_uint_opt("--hold", p.arg, 0,
+			    HTTP_SERVER_MAX_WAIT);
 			break;
 		case OPT_MATERIALIZER_TIMEOUT:
 			se.mat.timeout = (unsigned)cli_uint_opt(

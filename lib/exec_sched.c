@@ -151,15 +151,21 @@ exec_cache_release(struct exec_cache *c, void (*release)(void *))
 }
 
 enum exec_answer
-exec_sched_answer(int registered, unsigned long generation,
-    unsigned long result_generation, enum materializer_outcome outcome,
-    int has_files)
+exec_sched_answer(const struct exec_asker *a, unsigned long generation,
+    const struct exec_result_view *r)
 {
-	if (!registered || generation == 0 || result_generation != generation)
+	int holds_node, current;
+
+	if (!a->registered || generation == 0 || r->generation == 0)
 		return EXEC_ANSWER_WAIT;
-	switch (outcome) {
+	current = r->generation == generation;
+	holds_node = r->generation >= a->node_generation &&
+	    r->snapshot_ms >= a->arrived_ms;
+	if (!current && !holds_node)
+		return EXEC_ANSWER_WAIT;
+	switch (r->outcome) {
 	case MATERIALIZER_READY:
-		return has_files ? EXEC_ANSWER_FILES : EXEC_ANSWER_MISSING;
+		return r->has_files ? EXEC_ANSWER_FILES : EXEC_ANSWER_MISSING;
 	case MATERIALIZER_FAILED:
 		return EXEC_ANSWER_FAILED;
 	case MATERIALIZER_NOT_READY:

@@ -124,16 +124,33 @@ enum exec_answer {
 	EXEC_ANSWER_FAILED	/* 500 with the failed run's reason */
 };
 
+/* What a POST /node is answered from: the result being served. */
+struct exec_result_view {
+	unsigned long		 generation;	/* of its snapshot; 0: none */
+	uint64_t		 snapshot_ms;	/* when it was taken */
+	enum materializer_outcome outcome;
+	int			 has_files;	/* READY names the node */
+};
+
+/* Who asks, and since when. */
+struct exec_asker {
+	int		 registered;
+	/* the generation its current registration made, 0 if unknown */
+	unsigned long	 node_generation;
+	uint64_t	 arrived_ms;	/* when its request came */
+};
+
 /*
- * The read-your-writes rule (SPEC 4) as serve-exec applies it: a node is
- * answered from the current result only when it is registered and that
- * result was computed from the registry's current generation (so its
- * snapshot holds the node's current registration, whenever the request
- * came); otherwise, and while the set is not ready, it waits.  has_files
- * says whether a ready result names the node.
+ * The read-your-writes rule of SPEC 4: a node is answered from a result
+ * whose snapshot holds its current registration (the result's generation
+ * is at least the one that registration made) and was taken no earlier
+ * than its request arrived, or from any result for the registry's current
+ * generation.  Otherwise, and while the set is not ready, it waits for the
+ * run that is pending or running (up to its ?wait or --hold), and is then
+ * answered from that run even if more nodes registered meanwhile: a steady
+ * trickle of registrations delays no node by more than about two runs.
  */
-enum exec_answer exec_sched_answer(int registered, unsigned long generation,
-	    unsigned long result_generation, enum materializer_outcome,
-	    int has_files);
+enum exec_answer exec_sched_answer(const struct exec_asker *,
+	    unsigned long generation, const struct exec_result_view *);
 
 #endif

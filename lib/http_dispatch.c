@@ -334,6 +334,7 @@ http_dispatch_request(void *cls, struct MHD_Connection *conn, const char *url,
 		__atomic_fetch_add(&srv->inflight, 1, __ATOMIC_RELAXED);
 		c->conn = conn;
 		c->start_ns = clock_ns();
+		c->req.arrived_ms = c->start_ns / 1000000u;
 		c->req.method = method;
 		c->req.path = url;
 		buf_init(&c->body, srv->cfg.max_body);

@@ -10,6 +10,7 @@
 #define CFGSYNC_HTTP_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -29,7 +30,9 @@ struct http_request {
 	const char	*path;		/* borrowed, without the query */
 	const char	*body;		/* NUL-terminated; "" without one */
 	size_t		 body_len;
-	unsigned	 wait;		/* ?wait=SECONDS, 0 when absent */
+	/* ?wait=SECONDS, 0 when absent; a handler may set a wait of its own */
+	unsigned	 wait;
+	uint64_t	 arrived_ms;	/* when it came, on clock_ms() */
 	int		 timed_out;	/* resumed because wait ran out */
 	int		 stopping;	/* the server is shutting down */
 	/* for the log */

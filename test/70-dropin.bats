@@ -399,3 +399,58 @@ status_of() {
 	wait_port OWN "$T" $!
 	assert_equal "$(status_of "$OWN_URL" node-1 /node)" 200
 }
+
+# ---------------------------------------------------------------------
+# The original's client against serve-exec (issue 9, item 4): read your
+# writes and --hold (SPEC 4).
+# ---------------------------------------------------------------------
+
+# original_client URL ID: what the original's client does: register,
+# then POST /node 5 times, 250 ms apart, no long poll; prints the last
+# status and how many milliseconds it took.
+original_client() {
+	local url=$1 id=$2 i code start=$(date +%s%N)
+	local body="{\"identifier\":\"$id\",\"ip\":\"10.0.0.1\"}"
+	curl -s -o /dev/null --data "$body" "$url/register"
+	for i in 1 2 3 4 5; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --data "$body" \
+		    "$url/node")
+		[ "$code" = 200 ] && break
+		sleep 0.25
+	done
+	echo "$code $(( ($(date +%s%N) - start) / 1000000 ))"
+}
+
+@test "serve-exec: the original's client gets its files from a 2 s materializer" {
+	local T=$BATS_TEST_TMPDIR
+	SLEEP=2 start_server S "$T" serve-exec -- "$DROPIN/slow-all.sh"
+	run -0 original_client "$S_URL" node-1
+	assert_regex "$output" '^200 '
+	# --hold 0 answers at once: the original's client then gives up.
+	stop_server S
+	SLEEP=2 start_server S "$T" serve-exec --hold 0 -- "$DROPIN/slow-all.sh"
+	run -0 original_client "$S_URL" node-2
+	assert_regex "$output" '^425 '
+	stop_server S
+}
+
+@test "serve-exec: under a trickle of registrations every node gets its files within about two runs" {
+	local T=$BATS_TEST_TMPDIR i pids= worst=0 line
+	SLEEP=0.5 start_server S "$T" serve-exec -- "$DROPIN/slow-all.sh"
+	for i in $(seq 1 50); do
+		original_client "$S_URL" "node-$i" >"$T/c$i" &
+		pids="$pids $!"
+		sleep 0.15
+	done
+	wait $pids
+	for i in $(seq 1 50); do
+		read -r line <"$T/c$i"
+		[ "${line%% *}" = 200 ] || fail "node-$i: $line"
+		ms=${line#* }
+		[ "$ms" -gt "$worst" ] && worst=$ms
+	done
+	echo "slowest node: $worst ms"
+	# Two 0.5 s runs, their debounce, and a loaded machine's slack.
+	[ "$worst" -lt 4000 ]
+	stop_server S
+}

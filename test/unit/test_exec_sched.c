@@ -211,30 +211,61 @@ test_cache(void)
 	CHECK(!exec_cache_find(&cache, a, &o, &v));
 }
 
+/* Answers a with result r while the registry is at generation gen. */
+static enum exec_answer
+answer(int registered, unsigned long node_gen, uint64_t arrived,
+    unsigned long gen, unsigned long rgen, uint64_t snap_ms,
+    enum materializer_outcome o, int has_files)
+{
+	struct exec_asker a = { registered, node_gen, arrived };
+	struct exec_result_view r = { rgen, snap_ms, o, has_files };
+
+	return exec_sched_answer(&a, gen, &r);
+}
+
 static void
 test_answer(void)
 {
 	/* Nothing answers before the first registration or unregistered. */
-	CHECK(exec_sched_answer(1, 0, 0, MATERIALIZER_READY, 1) ==
+	CHECK(answer(1, 0, 0, 0, 0, 0, MATERIALIZER_READY, 1) ==
 	    EXEC_ANSWER_WAIT);
-	CHECK(exec_sched_answer(0, 5, 5, MATERIALIZER_READY, 1) ==
+	CHECK(answer(0, 5, 0, 5, 5, 10, MATERIALIZER_READY, 1) ==
 	    EXEC_ANSWER_WAIT);
-	/* Read your writes: a result for an older set is not served. */
-	CHECK(exec_sched_answer(1, 6, 5, MATERIALIZER_READY, 1) ==
-	    EXEC_ANSWER_WAIT);
-	CHECK(exec_sched_answer(1, 6, 5, MATERIALIZER_FAILED, 0) ==
-	    EXEC_ANSWER_WAIT);
-	/* The current set's result. */
-	CHECK(exec_sched_answer(1, 6, 6, MATERIALIZER_READY, 1) ==
+	/* The current set's result, whenever the request came. */
+	CHECK(answer(1, 6, 1000, 6, 6, 10, MATERIALIZER_READY, 1) ==
 	    EXEC_ANSWER_FILES);
-	CHECK(exec_sched_answer(1, 6, 6, MATERIALIZER_READY, 0) ==
+	CHECK(answer(1, 6, 1000, 6, 6, 10, MATERIALIZER_READY, 0) ==
 	    EXEC_ANSWER_MISSING);
-	CHECK(exec_sched_answer(1, 6, 6, MATERIALIZER_NOT_READY, 0) ==
+	CHECK(answer(1, 6, 1000, 6, 6, 10, MATERIALIZER_NOT_READY, 0) ==
 	    EXEC_ANSWER_WAIT);
-	CHECK(exec_sched_answer(1, 6, 6, MATERIALIZER_TEMPFAIL, 0) ==
+	CHECK(answer(1, 6, 1000, 6, 6, 10, MATERIALIZER_TEMPFAIL, 0) ==
 	    EXEC_ANSWER_WAIT);
-	CHECK(exec_sched_answer(1, 6, 6, MATERIALIZER_FAILED, 0) ==
+	CHECK(answer(1, 6, 1000, 6, 6, 10, MATERIALIZER_FAILED, 0) ==
 	    EXEC_ANSWER_FAILED);
+	/*
+	 * An older set's result, taken before the request came: read your
+	 * writes says wait for the run that is due.
+	 */
+	CHECK(answer(1, 5, 1000, 6, 5, 900, MATERIALIZER_READY, 1) ==
+	    EXEC_ANSWER_WAIT);
+	CHECK(answer(1, 5, 1000, 6, 5, 900, MATERIALIZER_FAILED, 0) ==
+	    EXEC_ANSWER_WAIT);
+	/*
+	 * Taken after the request came and holding the node's registration
+	 * (generation 5 made it): served, though node 6 registered since.
+	 */
+	CHECK(answer(1, 5, 1000, 6, 5, 1000, MATERIALIZER_READY, 1) ==
+	    EXEC_ANSWER_FILES);
+	CHECK(answer(1, 4, 1000, 9, 7, 1500, MATERIALIZER_READY, 0) ==
+	    EXEC_ANSWER_MISSING);
+	CHECK(answer(1, 4, 1000, 9, 7, 1500, MATERIALIZER_FAILED, 0) ==
+	    EXEC_ANSWER_FAILED);
+	/* A result that does not hold the node's current registration. */
+	CHECK(answer(1, 8, 1000, 9, 7, 1500, MATERIALIZER_READY, 1) ==
+	    EXEC_ANSWER_WAIT);
+	/* A later result still says not ready: wait for the next. */
+	CHECK(answer(1, 4, 1000, 9, 7, 1500, MATERIALIZER_NOT_READY, 0) ==
+	    EXEC_ANSWER_WAIT);
 }
 
 int
