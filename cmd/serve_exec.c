@@ -663,7 +663,7 @@ static const struct cli_option serve_exec_options[] = {
 	{ "debounce", 0, "MS", OPT_DEBOUNCE,
 	    "wait this long for more registrations (default 100)" },
 	{ "hold", 0, "SECONDS", OPT_HOLD,
-	    "hold a plain /node this long for a due run (default 30)" },
+	    "hold a plain /node for a due run (default 30)" },
 	{ "materializer-timeout", 0, "SECONDS", OPT_MATERIALIZER_TIMEOUT,
 	    "kill a run after this long (default 30)" },
 	{ "max-output", 0, "BYTES", OPT_MAX_OUTPUT,
