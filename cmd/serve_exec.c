@@ -27,14 +27,19 @@
  *		time, one child process group) and the only one that
  *		touches se->cache.  It installs results into se->result.
  *
- * Locks.  Each is taken alone: no code here holds two at once, nor calls
- * under one of them a module that takes a lock (only exec_sched's pure
- * functions, clock_ms and buf_addf run under se->lock), so there is no
- * order to keep; a change that must nest them takes them in the order
- * listed.
+ * Locks.  Each is taken alone, but for one nesting: overrides_rerender
+ * holds se->override_lock (writing) while it reads se->result under
+ * se->result_lock, so that is the order; nothing takes them the other
+ * way.  No code calls, under one of them, a module that takes a lock
+ * (only exec_sched's pure functions, clock_ms and buf_addf run under
+ * se->lock).
  *   se->lock		mutex, with se->cond: se->sched, se->stopping,
  *			se->run_seconds, se->reused.  Handlers note changes
  *			(changed()) and signal; the worker waits on it.
+ *   se->override_lock	rwlock: se->overrides and their index.  on_node
+ *			and on_replace look up and take a reference on an
+ *			answer; on_replace, override_remove and
+ *			overrides_rerender (after each install) write.
  *   se->result_lock	rwlock: se->result.  on_node reads it just long
  *			enough to copy the result and take a reference on
  *			its index, metrics() to read its generation;
@@ -75,6 +80,7 @@
 #include <time.h>
 
 #include "array.h"
+#include "artifacts.h"
 #include "buf.h"
 #include "clock.h"
 #include "bundle.h"
@@ -95,6 +101,7 @@
 #include "registration.h"
 #include "registry.h"
 #include "store.h"
+#include "strmap.h"
 #include "banned.h"
 
 extern char **environ;
@@ -117,6 +124,24 @@ struct served {
 	unsigned long		 refs;		/* atomic */
 };
 
+/* An override's answer, shared by the table and the responses sending it. */
+struct override_body {
+	struct http_body	*body;
+	unsigned long		 refs;		/* atomic */
+};
+
+/*
+ * A node served other files than the results give it (POST /node/replace):
+ * its own files, kept to make its answer again with each new result's
+ * shared files.  Not part of its registration: the materializer never
+ * sees it.
+ */
+struct override {
+	char			 identifier[REGISTRATION_ID_MAX + 1];
+	struct artifact_set	 files;
+	struct override_body	*answer;	/* one reference */
+};
+
 /* What the last materializer run said, for one registry generation. */
 struct result {
 	/* of its snapshot; 0: none yet */
@@ -137,6 +162,11 @@ struct serve_exec {
 
 	pthread_rwlock_t	 result_lock;	/* guards result */
 	struct result		 result;
+
+	pthread_rwlock_t	 override_lock;	/* guards what follows */
+	struct override		*overrides;
+	size_t			 noverrides, overrides_cap;
+	struct strmap		 override_index;	/* identifier -> slot */
 
 	pthread_mutex_t		 lock;		/* guards what follows */
 	pthread_cond_t		 cond;
@@ -201,6 +231,170 @@ served_drop(void *arg)
 	free(sv);
 }
 
+static struct override_body *
+override_body_new(struct http_body *body)
+{
+	struct override_body *ob;
+
+	if ((ob = malloc(sizeof(*ob))) == NULL) {
+		http_body_free(body);
+		return NULL;
+	}
+	ob->body = body;
+	ob->refs = 1;
+	return ob;
+}
+
+/* Drops one reference; the last frees the body.  Accepts NULL. */
+static void
+override_body_drop(void *arg)
+{
+	struct override_body *ob = arg;
+
+	if (ob == NULL || __atomic_sub_fetch(&ob->refs, 1,
+	    __ATOMIC_ACQ_REL) != 0)
+		return;
+	http_body_free(ob->body);
+	free(ob);
+}
+
+/*
+ * The answer for files with the shared files of the current result (none
+ * before the first ready one); NULL with eb set.
+ */
+static struct override_body *
+override_answer(struct serve_exec *se, const struct artifact_set *files,
+    struct errbuf *eb)
+{
+	struct http_body *body;
+	struct served *sv;
+
+	pthread_rwlock_rdlock(&se->result_lock);
+	sv = se->result.served;
+	served_hold(sv);
+	pthread_rwlock_unlock(&se->result_lock);
+	body = payload_index_body_with(sv != NULL ? sv->index : NULL, files,
+	    eb);
+	served_drop(sv);
+	if (body == NULL)
+		return NULL;
+	return override_body_new(body);
+}
+
+/* The override answer for identifier, with a reference, or NULL. */
+static struct override_body *
+override_find(struct serve_exec *se, const char *identifier)
+{
+	struct override_body *ob = NULL;
+	size_t at;
+
+	pthread_rwlock_rdlock(&se->override_lock);
+	if (se->noverrides > 0 &&
+	    strmap_get(&se->override_index, identifier, &at) == 1) {
+		ob = se->overrides[at].answer;
+		__atomic_add_fetch(&ob->refs, 1, __ATOMIC_RELAXED);
+	}
+	pthread_rwlock_unlock(&se->override_lock);
+	return ob;
+}
+
+/* Makes every override's answer again with the new result's shared files. */
+static void
+overrides_rerender(struct serve_exec *se)
+{
+	struct override_body *ob, *old;
+	struct errbuf eb;
+	size_t i;
+
+	pthread_rwlock_wrlock(&se->override_lock);
+	for (i = 0; i < se->noverrides; i++) {
+		if ((ob = override_answer(se, &se->overrides[i].files,
+		    &eb)) == NULL) {
+			diag_warn("override %s: %s",
+			    se->overrides[i].identifier, eb.msg);
+			continue;	/* the old answer stays */
+		}
+		old = se->overrides[i].answer;
+		se->overrides[i].answer = ob;
+		override_body_drop(old);
+	}
+	pthread_rwlock_unlock(&se->override_lock);
+}
+
+/* Removes identifier's override, if any: the node is deleted. */
+static void
+override_remove(struct serve_exec *se, const char *identifier)
+{
+	size_t at, last;
+
+	pthread_rwlock_wrlock(&se->override_lock);
+	if (se->noverrides > 0 &&
+	    strmap_remove(&se->override_index, identifier, &at) == 1) {
+		override_body_drop(se->overrides[at].answer);
+		artifact_set_release(&se->overrides[at].files);
+		last = --se->noverrides;
+		if (at != last) {
+			se->overrides[at] = se->overrides[last];
+			(void)strmap_put(&se->override_index,
+			    se->overrides[at].identifier, at);
+		}
+	}
+	pthread_rwlock_unlock(&se->override_lock);
+}
+
+/* POST /node/replace: the node is served these files from now on. */
+static void
+on_replace(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	char id[REGISTRATION_ID_MAX + 1];
+	struct serve_exec *se = ctx;
+	struct override_body *ob, *old = NULL;
+	struct artifact_set files;
+	struct override *o;
+	struct errbuf eb;
+	size_t at;
+
+	artifact_set_init(&files);
+	if (protocol_parse_replace(id, &files, req->body, req->body_len,
+	    SIZE_MAX, &eb) == -1) {
+		artifact_set_release(&files);
+		http_response_error(resp, 400, PROTOCOL_BAD_REQUEST, "%s",
+		    eb.msg);
+		return;
+	}
+	memcpy(req->identifier, id, sizeof(id));
+	if ((ob = override_answer(se, &files, &eb)) == NULL) {
+		artifact_set_release(&files);
+		http_response_error(resp, 500, PROTOCOL_INTERNAL, "%s",
+		    eb.msg);
+		return;
+	}
+	pthread_rwlock_wrlock(&se->override_lock);
+	if (strmap_get(&se->override_index, id, &at) == 1) {
+		o = &se->overrides[at];
+		old = o->answer;
+		artifact_set_release(&o->files);
+	} else if (ARRAY_GROW(se->overrides, se->noverrides + 1,
+	    se->overrides_cap) == -1 || strmap_put(&se->override_index, id,
+	    se->noverrides) == -1) {
+		pthread_rwlock_unlock(&se->override_lock);
+		override_body_drop(ob);
+		artifact_set_release(&files);
+		http_response_error(resp, 500, PROTOCOL_INTERNAL,
+		    "out of memory");
+		return;
+	} else {
+		o = &se->overrides[se->noverrides++];
+		memcpy(o->identifier, id, sizeof(id));
+	}
+	o->files = files;		/* taken over */
+	o->answer = ob;
+	pthread_rwlock_unlock(&se->override_lock);
+	override_body_drop(old);
+	resp->status = 202;
+	http_server_wake(se->srv);	/* parked polls of the node */
+}
+
 /* Tells the worker the set changed (after the registry did). */
 static void
 changed(struct serve_exec *se)
@@ -260,6 +454,7 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	struct serve_exec *se = ctx;
 	const struct http_body *body = NULL;
 	struct exec_result_view view;
+	struct override_body *ob;
 	struct exec_asker asker;
 	struct registration reg;
 	struct result cur;
@@ -269,6 +464,13 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	if (node_request_parse(req, resp, &reg) == -1)
 		return;
 	registration_release(&reg);
+	/* An override wins over every result until it is deleted. */
+	if ((ob = override_find(se, req->identifier)) != NULL) {
+		resp->prepared = ob->body;
+		resp->done = override_body_drop;
+		resp->done_arg = ob;
+		return;
+	}
 	gen = registry_generation(se->registry);
 	registered = registry_contains(se->registry, req->identifier);
 	pthread_rwlock_rdlock(&se->result_lock);
@@ -344,6 +546,7 @@ on_delete(void *ctx, struct http_request *req, struct http_response *resp)
 		return;
 	}
 	(void)snprintf(req->identifier, sizeof(req->identifier), "%s", id);
+	override_remove(se, id);
 	switch (registry_remove(se->registry, id, &eb)) {
 	case 1:
 		changed(se);
@@ -503,6 +706,8 @@ install(struct serve_exec *se, const struct result *fresh)
 	se->result = *fresh;
 	pthread_rwlock_unlock(&se->result_lock);
 	served_drop(old);
+	if (fresh->served != NULL)
+		overrides_rerender(se);
 	http_server_wake(se->srv);
 }
 
@@ -689,6 +894,7 @@ cmd_serve_exec(int argc, char **argv)
 	static const struct http_route routes[] = {
 		{ "POST", "/init-with-node", "init-with-node", on_node },
 		{ "POST", "/node", "node", on_node },
+		{ "POST", "/node/replace", "replace", on_replace },
 		{ "POST", "/register", "register", on_register },
 		{ "GET", "/registrations", "registrations", on_list },
 		{ "GET", "/status", "status", on_status },
@@ -700,7 +906,7 @@ cmd_serve_exec(int argc, char **argv)
 	struct store *store = NULL;
 	struct errbuf eb;
 	const char *state = NULL;
-	size_t max_registrations = MAX_REGISTRATIONS;
+	size_t max_registrations = MAX_REGISTRATIONS, i;
 	int id;
 
 	memset(&se, 0, sizeof(se));
@@ -778,6 +984,8 @@ cmd_serve_exec(int argc, char **argv)
 	exec_sched_changed(&se.sched, registry_generation(se.registry), 0);
 	exec_cache_init(&se.cache);
 	pthread_rwlock_init(&se.result_lock, NULL);
+	pthread_rwlock_init(&se.override_lock, NULL);
+	strmap_init(&se.override_index);
 	pthread_mutex_init(&se.lock, NULL);
 	if (clock_cond_init(&se.cond) != 0)
 		cli_die(EC_INTERNAL, "cannot make a condition variable");
@@ -802,6 +1010,13 @@ cmd_serve_exec(int argc, char **argv)
 	pthread_cond_destroy(&se.cond);
 	pthread_mutex_destroy(&se.lock);
 	pthread_rwlock_destroy(&se.result_lock);
+	for (i = 0; i < se.noverrides; i++) {
+		override_body_drop(se.overrides[i].answer);
+		artifact_set_release(&se.overrides[i].files);
+	}
+	free(se.overrides);
+	strmap_release(&se.override_index);
+	pthread_rwlock_destroy(&se.override_lock);
 	cli_server_release(&server);
 	return EC_OK;
 }

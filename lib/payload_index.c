@@ -314,6 +314,27 @@ payload_index_carry_overrides(struct payload_index *to,
 	return 0;
 }
 
+struct http_body *
+payload_index_body_with(const struct payload_index *idx,
+    const struct artifact_set *files, struct errbuf *eb)
+{
+	static const struct artifact_set none;
+	struct shared_tail *tail = NULL;
+	struct http_body *body = NULL;
+	struct buf items;
+
+	buf_init(&items, SIZE_MAX);
+	if ((idx != NULL || (tail = tail_new(&none)) != NULL) &&
+	    artifact_set_render_items(&items, files) == 0)
+		body = node_body(items.data != NULL ? items.data : "",
+		    items.len, idx != NULL ? idx->tail : tail);
+	buf_release(&items);
+	tail_unref(tail);
+	if (body == NULL)
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+	return body;
+}
+
 size_t
 payload_index_overrides(const struct payload_index *idx)
 {

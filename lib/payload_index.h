@@ -39,6 +39,15 @@ int	payload_index_override(struct payload_index *, const char *identifier,
 int	payload_index_carry_overrides(struct payload_index *to,
 	    const struct payload_index *from, struct errbuf *);
 
+/*
+ * Makes the answer for a node whose own files are files, with the shared
+ * files of idx (none when idx is NULL), outside the index: serve-exec's
+ * overrides, which outlive every result.  Returns the body, or NULL with
+ * EC_INTERNAL.
+ */
+struct http_body *payload_index_body_with(const struct payload_index *,
+	    const struct artifact_set *files, struct errbuf *);
+
 /* The number of overrides. */
 size_t	payload_index_overrides(const struct payload_index *);
 

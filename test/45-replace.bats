@@ -102,3 +102,40 @@ node_files() {
 	run -2 --separate-stderr cfgsync replace --server "$RB_URL" \
 	    --id node-2 "$T/missing"
 }
+
+@test "replace: serve-exec serves an override over every later result, with its shared files, until DELETE" {
+	local T=$BATS_TEST_TMPDIR
+	NEED=1 start_server S "$T" serve-exec --debounce 20 \
+	    --token-file "$D/token" -- "$FIXTURES/need2.sh"
+	run -0 cfgsync fetch -q --server "$S_URL" --token-file "$D/token" \
+	    --id node-2 --ip 127.0.0.1 --out "$T/o0"
+	run -0 cfgsync replace -q --server "$S_URL" --token-file "$D/token" \
+	    --id node-2 "$D/tree"
+	run -0 cfgsync fetch -q --server "$S_URL" --token-file "$D/token" \
+	    --id node-2 --ip 127.0.0.1 --out "$T/o1"
+	assert [ -f "$T/o1/etc/node.yaml" ]
+	assert [ ! -e "$T/o1/config.yaml" ]
+	assert_equal "$(cat "$T/o1/shared.yaml")" "n: 1"
+	# A new node makes a new result: the override stays, with its
+	# shared files made again.
+	run -0 cfgsync register -q --server "$S_URL" --token-file "$D/token" \
+	    --id node-3 --ip 127.0.0.1
+	for i in $(seq 1 100); do
+		cfgsync fetch -q --server "$S_URL" --token-file "$D/token" \
+		    --id node-2 --ip 127.0.0.1 --print --timeout 5 |
+		    grep -q 'n: 2' && break
+		sleep 0.05
+	done
+	run -0 --separate-stderr cfgsync fetch --server "$S_URL" \
+	    --token-file "$D/token" --id node-2 --ip 127.0.0.1 --print
+	assert_output --partial 'etc/node.yaml'
+	assert_output --partial 'n: 2'
+	refute_output --partial 'config.yaml'
+	# Deleted, the node is its materializer's again (once re-registered).
+	run -0 curl -sf -X DELETE -H "Authorization: Bearer adm1n-t0ken" \
+	    "$S_URL/registrations/node-2"
+	run -0 cfgsync fetch -q --server "$S_URL" --token-file "$D/token" \
+	    --id node-2 --ip 127.0.0.1 --out "$T/o2" --timeout 10
+	assert [ -f "$T/o2/config.yaml" ]
+	stop_server S
+}
