@@ -78,6 +78,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "array.h"
 #include "artifacts.h"
@@ -108,6 +109,8 @@ extern char **environ;
 
 #define DEBOUNCE_MS		EXEC_SCHED_DEBOUNCE_MS
 #define HOLD_SECONDS		30	/* --hold default (SPEC 4) */
+#define OVERRIDES_MAX		(256UL << 20)	/* --state's overrides file */
+#define OVERRIDES_SUFFIX	".overrides"
 #define MAX_REGISTRATIONS	100000
 #define SNAPSHOT_MAX		(SIZE_MAX / 2)
 /* --persist holds every node's files, secrets included: as --state. */
@@ -167,6 +170,9 @@ struct serve_exec {
 	struct override		*overrides;
 	size_t			 noverrides, overrides_cap;
 	struct strmap		 override_index;	/* identifier -> slot */
+	/* --state's overrides: one replace document a line, rewritten whole */
+	char			*overrides_path;
+	pthread_mutex_t		 override_save;	/* one save at a time */
 
 	pthread_mutex_t		 lock;		/* guards what follows */
 	pthread_cond_t		 cond;
@@ -321,11 +327,15 @@ overrides_rerender(struct serve_exec *se)
 	pthread_rwlock_unlock(&se->override_lock);
 }
 
+static int	overrides_save(struct serve_exec *, struct errbuf *);
+
 /* Removes identifier's override, if any: the node is deleted. */
 static void
 override_remove(struct serve_exec *se, const char *identifier)
 {
+	struct errbuf eb;
 	size_t at, last;
+	int removed = 0;
 
 	pthread_rwlock_wrlock(&se->override_lock);
 	if (se->noverrides > 0 &&
@@ -338,36 +348,29 @@ override_remove(struct serve_exec *se, const char *identifier)
 			(void)strmap_put(&se->override_index,
 			    se->overrides[at].identifier, at);
 		}
+		removed = 1;
 	}
 	pthread_rwlock_unlock(&se->override_lock);
+	if (removed && overrides_save(se, &eb) == -1)
+		diag_warn("delete %s: overrides not stored: %s", identifier,
+		    eb.msg);
 }
 
-/* POST /node/replace: the node is served these files from now on. */
-static void
-on_replace(void *ctx, struct http_request *req, struct http_response *resp)
+/*
+ * Makes id be served files (taken over, released on failure) from now on.
+ * Returns 0, or -1 with EC_INTERNAL.
+ */
+static int
+override_set(struct serve_exec *se, const char *id,
+    struct artifact_set *files, struct errbuf *eb)
 {
-	char id[REGISTRATION_ID_MAX + 1];
-	struct serve_exec *se = ctx;
 	struct override_body *ob, *old = NULL;
-	struct artifact_set files;
 	struct override *o;
-	struct errbuf eb;
 	size_t at;
 
-	artifact_set_init(&files);
-	if (protocol_parse_replace(id, &files, req->body, req->body_len,
-	    SIZE_MAX, &eb) == -1) {
-		artifact_set_release(&files);
-		http_response_error(resp, 400, PROTOCOL_BAD_REQUEST, "%s",
-		    eb.msg);
-		return;
-	}
-	memcpy(req->identifier, id, sizeof(id));
-	if ((ob = override_answer(se, &files, &eb)) == NULL) {
-		artifact_set_release(&files);
-		http_response_error(resp, 500, PROTOCOL_INTERNAL, "%s",
-		    eb.msg);
-		return;
+	if ((ob = override_answer(se, files, eb)) == NULL) {
+		artifact_set_release(files);
+		return -1;
 	}
 	pthread_rwlock_wrlock(&se->override_lock);
 	if (strmap_get(&se->override_index, id, &at) == 1) {
@@ -379,18 +382,112 @@ on_replace(void *ctx, struct http_request *req, struct http_response *resp)
 	    se->noverrides) == -1) {
 		pthread_rwlock_unlock(&se->override_lock);
 		override_body_drop(ob);
-		artifact_set_release(&files);
-		http_response_error(resp, 500, PROTOCOL_INTERNAL,
-		    "out of memory");
-		return;
+		artifact_set_release(files);
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	} else {
 		o = &se->overrides[se->noverrides++];
-		memcpy(o->identifier, id, sizeof(id));
+		(void)snprintf(o->identifier, sizeof(o->identifier), "%s", id);
 	}
-	o->files = files;		/* taken over */
+	o->files = *files;		/* taken over */
 	o->answer = ob;
 	pthread_rwlock_unlock(&se->override_lock);
 	override_body_drop(old);
+	return 0;
+}
+
+/*
+ * Writes every override to --state's overrides file, atomically and
+ * durably, one replace document a line.  Returns 0, or -1 with EC_WRITE
+ * or EC_INTERNAL.  Without --state, 0 at once.
+ */
+static int
+overrides_save(struct serve_exec *se, struct errbuf *eb)
+{
+	struct buf doc;
+	size_t i;
+	int rc = 0;
+
+	if (se->overrides_path == NULL)
+		return 0;
+	pthread_mutex_lock(&se->override_save);
+	buf_init(&doc, SIZE_MAX);
+	pthread_rwlock_rdlock(&se->override_lock);
+	for (i = 0; i < se->noverrides && rc == 0; i++)
+		rc = protocol_render_replace(&doc, se->overrides[i].identifier,
+		    &se->overrides[i].files) | buf_addc(&doc, '\n');
+	pthread_rwlock_unlock(&se->override_lock);
+	if (rc != 0)
+		rc = errbuf_set(eb, EC_INTERNAL, "out of memory");
+	else
+		rc = fsx_write_atomic(se->overrides_path, doc.data != NULL ?
+		    doc.data : "", doc.len, PERSIST_MODE, eb);
+	buf_release(&doc);
+	pthread_mutex_unlock(&se->override_save);
+	return rc;
+}
+
+/* Reads --state's overrides back at start; a bad line is exit 7. */
+static void
+overrides_load(struct serve_exec *se)
+{
+	char id[REGISTRATION_ID_MAX + 1], *line, *nl;
+	struct artifact_set files;
+	struct errbuf eb;
+	struct buf text;
+	size_t n = 0;
+
+	buf_init(&text, OVERRIDES_MAX);
+	if (fsx_read_file(se->overrides_path, &text, &eb) == -1) {
+		buf_release(&text);
+		if (access(se->overrides_path, F_OK) == -1)
+			return;		/* none kept yet */
+		cli_die_eb(&eb);
+	}
+	for (line = text.data; line != NULL && *line != '\0'; line = nl + 1) {
+		if ((nl = strchr(line, '\n')) == NULL)
+			cli_die(EC_INVALID, "%s: a line without its newline",
+			    se->overrides_path);
+		artifact_set_init(&files);
+		if (protocol_parse_replace(id, &files, line,
+		    (size_t)(nl - line), OVERRIDES_MAX, &eb) == -1)
+			cli_die(EC_INVALID, "%s: line %zu: %s",
+			    se->overrides_path, n + 1, eb.msg);
+		if (override_set(se, id, &files, &eb) == -1)
+			cli_die_eb(&eb);
+		n++;
+	}
+	buf_release(&text);
+	if (n > 0)
+		diag_warn("state %s: %zu nodes with files replaced",
+		    se->overrides_path, n);
+}
+
+/* POST /node/replace: the node is served these files from now on. */
+static void
+on_replace(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	char id[REGISTRATION_ID_MAX + 1];
+	struct serve_exec *se = ctx;
+	struct artifact_set files;
+	struct errbuf eb;
+
+	artifact_set_init(&files);
+	if (protocol_parse_replace(id, &files, req->body, req->body_len,
+	    SIZE_MAX, &eb) == -1) {
+		artifact_set_release(&files);
+		http_response_error(resp, 400, PROTOCOL_BAD_REQUEST, "%s",
+		    eb.msg);
+		return;
+	}
+	memcpy(req->identifier, id, sizeof(id));
+	/* Kept before it is acknowledged, as a registration is. */
+	if (override_set(se, id, &files, &eb) == -1 ||
+	    overrides_save(se, &eb) == -1) {
+		diag_warn("replace %s: %s", id, eb.msg);
+		http_response_error(resp, 500, PROTOCOL_INTERNAL,
+		    "replacement of %s not stored", id);
+		return;
+	}
 	resp->status = 202;
 	http_server_wake(se->srv);	/* parked polls of the node */
 }
@@ -985,7 +1082,14 @@ cmd_serve_exec(int argc, char **argv)
 	exec_cache_init(&se.cache);
 	pthread_rwlock_init(&se.result_lock, NULL);
 	pthread_rwlock_init(&se.override_lock, NULL);
+	pthread_mutex_init(&se.override_save, NULL);
 	strmap_init(&se.override_index);
+	if (state != NULL) {
+		if (asprintf(&se.overrides_path, "%s%s", state,
+		    OVERRIDES_SUFFIX) == -1)
+			cli_die(EC_INTERNAL, "out of memory");
+		overrides_load(&se);
+	}
 	pthread_mutex_init(&se.lock, NULL);
 	if (clock_cond_init(&se.cond) != 0)
 		cli_die(EC_INTERNAL, "cannot make a condition variable");
@@ -1017,6 +1121,8 @@ cmd_serve_exec(int argc, char **argv)
 	free(se.overrides);
 	strmap_release(&se.override_index);
 	pthread_rwlock_destroy(&se.override_lock);
+	pthread_mutex_destroy(&se.override_save);
+	free(se.overrides_path);
 	cli_server_release(&server);
 	return EC_OK;
 }

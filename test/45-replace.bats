@@ -139,3 +139,30 @@ node_files() {
 	assert [ -f "$T/o2/config.yaml" ]
 	stop_server S
 }
+
+@test "replace: with --state an override survives kill -9 and a restart; DELETE forgets it" {
+	local T=$BATS_TEST_TMPDIR pid
+	NEED=1 start_server S "$T" serve-exec --debounce 20 \
+	    --state "$T/state" -- "$FIXTURES/need2.sh"
+	run -0 cfgsync replace -q --server "$S_URL" --id node-2 "$D/tree"
+	assert_equal "$(stat -c %a "$T/state.overrides")" 600
+	kill -KILL "$S_PID"
+	wait "$S_PID" 2>/dev/null || true
+	NEED=1 start_server S "$T" serve-exec --debounce 20 \
+	    --state "$T/state" -- "$FIXTURES/need2.sh"
+	run -0 grep -q '1 nodes with files replaced' "$T/S.log"
+	run -0 cfgsync fetch -q --server "$S_URL" --id node-2 --ip 127.0.0.1 \
+	    --out "$T/o"
+	assert [ -f "$T/o/etc/node.yaml" ]
+	run -0 curl -sf -o /dev/null -X DELETE "$S_URL/registrations/node-2"
+	stop_server S
+	NEED=1 start_server S "$T" serve-exec --debounce 20 \
+	    --state "$T/state" -- "$FIXTURES/need2.sh"
+	run -1 grep -q 'with files replaced' "$T/S.log"
+	# A damaged overrides file refuses the start, naming the line.
+	printf '{"identifier":"x"}\n' >"$T/state.overrides"
+	stop_server S
+	run -7 --separate-stderr cfgsync serve-exec --listen 127.0.0.1:0 \
+	    --state "$T/state" -- "$FIXTURES/need2.sh"
+	assert_regex "$stderr" 'state.overrides: line 1: replace: no files'
+}
