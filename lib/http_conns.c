@@ -208,7 +208,10 @@ http_conns_reaper_thread(void *arg)
 			next = s->next;
 			if (now - s->since_ns < limit)
 				break;
-			srv->reaped++;
+			if (srv->reaped++ == 0)
+				diag_warn("http: closing connections that take "
+				    "more than %u s to send a request (said "
+				    "once)", srv->cfg.connection_timeout);
 			cut(srv, s);
 		}
 		ts = clock_deadline(now + (uint64_t)HTTP_REAP_TICK_MS *

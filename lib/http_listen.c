@@ -98,6 +98,12 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	http_listen_clean_message(msg);
+	/*
+	 * A client that hangs up mid-request, or one the server cut
+	 * (http_conns.c says that once), is not the server's error.
+	 */
+	if (strstr(msg, "detected connection closure") != NULL)
+		return;
 	/* A flood at the (per-IP) limit is said once, not per connection. */
 	if (strstr(msg, "connection limit") != NULL) {
 		if (__atomic_exchange_n(&limit_said, 1, __ATOMIC_RELAXED))
