@@ -30,7 +30,7 @@ const struct cli_option cli_server_options[] = {
 	{ "max-connections", 0, "N", CLI_OPT_MAX_CONNECTIONS,
 	    "most connections at a time (default: open files)" },
 	{ "max-connections-per-ip", 0, "N", CLI_OPT_MAX_CONN_PER_IP,
-	    "most from one address (default 1/4; 0: no limit)" },
+	    "most from one address (default 1/2; 0: no limit)" },
 	{ "port-file", 0, "FILE", CLI_OPT_PORT_FILE,
 	    "write the port number here once listening" },
 	{ "quiet", 'q', NULL, CLI_OPT_SERVER_QUIET,

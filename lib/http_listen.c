@@ -40,7 +40,7 @@
  * come, so a small pool is enough; a head larger than about half of it
  * is 431.
  */
-#define HTTP_CONN_POOL		8192
+#define HTTP_CONN_POOL		4096
 
 /* Drops the tags of the HTML in s[0..len), keeping its body's text. */
 static size_t

@@ -1,8 +1,9 @@
 /*
  * The HTTP server's own metrics: requests counted by route and status and
  * their durations in a histogram by route, both atomics any pool thread
- * adds to, and the /metrics page written with lib/prom, the server's
- * families first and then the application's.
+ * adds to, the connection gauges and cut counts (http_conns.c), and the
+ * /metrics page written with lib/prom, the server's families first and
+ * then the application's.
  */
 #include "http_server_internal.h"
 

@@ -5,6 +5,9 @@
  * constant time, JSON error documents for 400/401/404/405/413, GET /healthz
  * and GET /metrics built in, one log line per request, long polls parked
  * with suspend/resume (no thread per waiting request), and a graceful stop.
+ * Connections: a limit from the open-file limit and one per address, a
+ * small memory pool each, a deadline for a request's head and body, and
+ * the oldest idle keep-alive ones closed for room (http_conns.c).
  */
 #ifndef CFGSYNC_HTTP_SERVER_H
 #define CFGSYNC_HTTP_SERVER_H
@@ -27,7 +30,7 @@ struct http_server;
 /* open files kept back from connections: files, the materializer, logs */
 #define HTTP_SERVER_FD_HEADROOM	512
 /* the default per-IP limit is this fraction of the connection limit */
-#define HTTP_SERVER_PER_IP_DIVISOR	4
+#define HTTP_SERVER_PER_IP_DIVISOR	2
 /* max_connections_per_ip: derive it from max_connections at start */
 #define HTTP_SERVER_PER_IP_AUTO		UINT_MAX
 #define HTTP_SERVER_CONN_TIMEOUT	30

@@ -51,7 +51,7 @@ wait_for() {
 	ulimit -n 4096
 	start_server S "$T" serve-bundle -q "$(vec bundle.json)"
 	assert_equal "$(metric cfgsync_http_connections_max)" 3584
-	assert_equal "$(metric 'cfgsync_http_connections_max{scope="ip"}')" 896
+	assert_equal "$(metric 'cfgsync_http_connections_max{scope="ip"}')" 1792
 	stop_server S
 	start_server S "$T" serve-bundle -q --max-connections 100 \
 	    --max-connections-per-ip 0 "$(vec bundle.json)"
