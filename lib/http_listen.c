@@ -37,8 +37,8 @@
 /*
  * libmicrohttpd's memory pool per connection: the request head, its
  * parsed headers and the response head.  Bodies are copied out as they
- * come, so a small pool is enough; a head larger than about half of it
- * is 431.
+ * come, so a small pool is enough: 10 000 parked polls fit in 64 MiB.
+ * A request head over about 3.5 KiB is 431.
  */
 #define HTTP_CONN_POOL		4096
 

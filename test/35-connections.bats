@@ -146,6 +146,18 @@ wait_for() {
 	assert_equal "$(cat "$T/park.out")" "200:2000"
 }
 
+@test "connections: a 3 KiB request head is served, a 16 KiB one is 431" {
+	start_server S "$T" serve-bundle "$(vec bundle.json)"
+	big=$(head -c 3072 /dev/zero | tr '\0' a)
+	req POST "$S_URL/node" -H "X-Big: $big" \
+	    --data '{"identifier":"node-1","ip":"10.0.0.1"}'
+	assert_equal "$STATUS" 200
+	big=$(head -c 16384 /dev/zero | tr '\0' a)
+	req GET "$S_URL/healthz" -H "X-Big: $big"
+	assert_equal "$STATUS" 431
+	assert_healthy "$S_URL"
+}
+
 @test "connections: a request target with a NUL or a bad %-escape is 400" {
 	start_server S "$T" serve-bundle "$(vec bundle.json)"
 	for p in '/node%00/x' '/node%zz' '/node%4' '/node%' '/healthz%00'; do
