@@ -53,6 +53,7 @@ LIB_OBJS = \
 	lib/exec_sched.o \
 	lib/fsx.o \
 	lib/http_client.o \
+	lib/http_conns.o \
 	lib/http_dispatch.o \
 	lib/http_listen.o \
 	lib/http_metrics.o \

@@ -20,7 +20,7 @@
 
 const struct cli_option cli_server_options[] = {
 	{ "connection-timeout", 0, "SECONDS", CLI_OPT_CONN_TIMEOUT,
-	    "close a connection idle this long (default 30)" },
+	    "close one idle or sending a request this long (30)" },
 	{ "listen", 0, "[HOST:]PORT", CLI_OPT_LISTEN,
 	    "where to listen (default 0.0.0.0:4400; port 0: any)" },
 	{ "log-format", 0, "text|json", CLI_OPT_LOG_FORMAT,
@@ -28,7 +28,9 @@ const struct cli_option cli_server_options[] = {
 	{ "max-body", 0, "BYTES", CLI_OPT_MAX_BODY,
 	    "largest request body (default 65536)" },
 	{ "max-connections", 0, "N", CLI_OPT_MAX_CONNECTIONS,
-	    "most connections at a time (default 1024)" },
+	    "most connections at a time (default: open files)" },
+	{ "max-connections-per-ip", 0, "N", CLI_OPT_MAX_CONN_PER_IP,
+	    "most from one address (default 1/2; 0: no limit)" },
 	{ "port-file", 0, "FILE", CLI_OPT_PORT_FILE,
 	    "write the port number here once listening" },
 	{ "quiet", 'q', NULL, CLI_OPT_SERVER_QUIET,
@@ -104,6 +106,10 @@ cli_server_opt(struct cli_server *s, int id, const char *arg)
 	case CLI_OPT_MAX_CONNECTIONS:
 		s->cfg.max_connections = (unsigned)cli_uint_opt(
 		    "--max-connections", arg, 1, 1000000);
+		break;
+	case CLI_OPT_MAX_CONN_PER_IP:
+		s->cfg.max_connections_per_ip = (unsigned)cli_uint_opt(
+		    "--max-connections-per-ip", arg, 0, 1000000);
 		break;
 	case CLI_OPT_PORT_FILE:
 		s->port_file = arg;

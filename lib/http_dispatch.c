@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <microhttpd.h>
@@ -26,6 +27,48 @@
 #define HTTP_LOG_PATH_MAX	255
 #define HTTP_DISCARD_MAX	(64UL << 20)	/* then cut the connection */
 #define HTTP_METHOD_LOG_MAX	32
+/* a logged field, each byte at most "%HH" */
+#define HTTP_LOG_FIELD_MAX	(3 * HTTP_LOG_PATH_MAX + 1)
+
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+size_t
+http_dispatch_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	struct http_sock *sock;
+	char *r, *w = s;
+	int bad = 0, hi, lo;
+
+	for (r = s; *r != '\0'; r++) {
+		if (*r != '%') {
+			*w++ = *r;
+			continue;
+		}
+		if ((hi = hexval(r[1])) < 0 || (lo = hexval(r[2])) < 0 ||
+		    (hi == 0 && lo == 0)) {
+			/* Kept as it came; the request is refused. */
+			bad = 1;
+			*w++ = *r;
+			continue;
+		}
+		*w++ = (char)(hi << 4 | lo);
+		r += 2;
+	}
+	*w = '\0';
+	if (bad && (sock = http_conns_sock(conn)) != NULL)
+		sock->bad_target = 1;
+	return (size_t)(w - s);
+}
 
 int
 http_route_find(const struct http_route *routes, size_t n,
@@ -75,14 +118,45 @@ http_token_ok(const char *t, size_t tlen, const char *h)
 	size_t len, i;
 	unsigned char diff = 0;
 
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
+	/* RFC 9110 11.4: the scheme is case-insensitive, then 1*SP. */
+	if (h == NULL)
 		return 0;
-	h += 7;
+	h += strspn(h, " \t");
+	if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+		return 0;
+	h += 6;
+	h += strspn(h, " \t");
 	len = strlen(h);
+	while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+		len--;
 	/* Constant time in the token's length, whatever h holds. */
 	for (i = 0; i < tlen; i++)
 		diff |= (unsigned char)(t[i] ^ (i < len ? h[i] : 0));
 	return diff == 0 && len == tlen;
+}
+
+/*
+ * Writes s[0..len) to out (HTTP_LOG_FIELD_MAX bytes) with every byte that
+ * could end or forge a field of the text log (space, controls, '%', '"',
+ * non-ASCII) as %HH, so a decoded path reads as one field.
+ */
+static void
+log_field(char *out, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char ch;
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n + 4 <= HTTP_LOG_FIELD_MAX; i++) {
+		ch = (unsigned char)s[i];
+		if (ch <= ' ' || ch >= 0x7f || ch == '%' || ch == '"') {
+			out[n++] = '%';
+			out[n++] = hex[ch >> 4];
+			out[n++] = hex[ch & 15];
+		} else
+			out[n++] = (char)ch;
+	}
+	out[n] = '\0';
 }
 
 static void
@@ -90,6 +164,8 @@ log_request(struct http_server *srv, const struct http_conn *c, int status,
     size_t bytes, uint64_t ns)
 {
 	char when[CLOCK_UTC_LEN], line[HTTP_LOG_MAX];
+	char fm[HTTP_LOG_FIELD_MAX], fp[HTTP_LOG_FIELD_MAX];
+	char fi[HTTP_LOG_FIELD_MAX];
 	struct buf b;
 	double ms = (double)ns / 1e6;
 	size_t plen, mlen;
@@ -105,10 +181,11 @@ log_request(struct http_server *srv, const struct http_conn *c, int status,
 	plen = strnlen(c->req.path, HTTP_LOG_PATH_MAX);
 	mlen = strnlen(c->req.method, HTTP_METHOD_LOG_MAX);
 	if (!srv->cfg.log_json) {
-		n = snprintf(line, sizeof(line), "%s %.*s %.*s %d %zu %.1fms "
-		    "%s\n", when, (int)mlen, c->req.method, (int)plen,
-		    c->req.path, status, bytes, ms,
-		    c->req.identifier[0] ? c->req.identifier : "-");
+		log_field(fm, c->req.method, mlen);
+		log_field(fp, c->req.path, plen);
+		log_field(fi, c->req.identifier, strlen(c->req.identifier));
+		n = snprintf(line, sizeof(line), "%s %s %s %d %zu %.1fms %s\n",
+		    when, fm, fp, status, bytes, ms, fi[0] ? fi : "-");
 		if (n > 0)
 			diag_line(line, (size_t)n < sizeof(line) ? (size_t)n :
 			    sizeof(line) - 1);
@@ -208,6 +285,12 @@ admit(struct http_server *srv, struct http_conn *c, const char *method)
 	unsigned long long clen;
 	int r;
 
+	if (c->sock != NULL && c->sock->bad_target) {
+		c->sock->bad_target = 0;
+		c->route_idx = HTTP_ROUTE_NONE(srv);
+		return send_error(srv, c, 400, PROTOCOL_BAD_REQUEST,
+		    "request target: a NUL or a bad %%-escape");
+	}
 	if (strcmp(c->req.path, "/healthz") == 0) {
 		c->route_idx = HTTP_ROUTE_HEALTHZ(srv);
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
@@ -333,6 +416,8 @@ http_dispatch_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*con_cls = c;
 		__atomic_fetch_add(&srv->inflight, 1, __ATOMIC_RELAXED);
 		c->conn = conn;
+		c->sock = http_conns_sock(conn);
+		http_conns_head(srv, c->sock);
 		c->start_ns = clock_ns();
 		c->req.arrived_ms = c->start_ns / 1000000u;
 		c->req.method = method;
@@ -363,6 +448,8 @@ http_dispatch_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_data_size = 0;
 		return c->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
+	/* The request is in: no deadline while it is handled or parked. */
+	http_conns_busy(srv, c->sock);
 	if (c->too_large)
 		return send_error(srv, c, 413, PROTOCOL_TOO_LARGE,
 		    "body over the limit of %zu bytes", srv->cfg.max_body);
@@ -380,6 +467,7 @@ http_dispatch_completed(void *cls, struct MHD_Connection *conn,
 
 	if (c == NULL)
 		return;
+	http_conns_done(srv, c->sock);
 	buf_release(&c->body);
 	free(c);
 	*con_cls = NULL;

@@ -18,6 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "diag.h"
@@ -28,7 +31,16 @@
 
 #define HTTP_TLS_MAX		(1UL << 20)
 #define HTTP_MHD_MSG_MAX	512
-#define HTTP_MHD_OPTIONS_MAX	12
+#define HTTP_MHD_OPTIONS_MAX	20
+/* connections waiting in the kernel for accept (Linux caps at somaxconn) */
+#define HTTP_LISTEN_BACKLOG	4096
+/*
+ * libmicrohttpd's memory pool per connection: the request head, its
+ * parsed headers and the response head.  Bodies are copied out as they
+ * come, so a small pool is enough: 10 000 parked polls fit in 64 MiB.
+ * A request head over about 3.5 KiB is 431.
+ */
+#define HTTP_CONN_POOL		4096
 
 /* Drops the tags of the HTML in s[0..len), keeping its body's text. */
 static size_t
@@ -81,10 +93,24 @@ http_listen_clean_message(char *msg)
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	static int limit_said;
 	char msg[HTTP_MHD_MSG_MAX];
 
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	http_listen_clean_message(msg);
+	/*
+	 * A client that hangs up mid-request, or one the server cut
+	 * (http_conns.c says that once), is not the server's error.
+	 */
+	if (strstr(msg, "detected connection closure") != NULL)
+		return;
+	/* A flood at the (per-IP) limit is said once, not per connection. */
+	if (strstr(msg, "connection limit") != NULL) {
+		if (__atomic_exchange_n(&limit_said, 1, __ATOMIC_RELAXED))
+			return;
+		diag_warn("http: %s (said once)", msg);
+		return;
+	}
 	diag_warn("http: %s", msg);
 }
 
@@ -135,7 +161,7 @@ http_listen_socket(struct http_server *srv, const char *spec,
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 		    sizeof(one));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 1024) == 0)
+		    listen(fd, HTTP_LISTEN_BACKLOG) == 0)
 			break;
 		e = errno;
 		close(fd);
@@ -182,6 +208,57 @@ read_pem(const char *path, char **out, struct errbuf *eb)
 	return 0;
 }
 
+/*
+ * Checks that the PEM texts are a certificate chain and a private key that
+ * belong together, naming the file at fault (EC_USAGE).
+ */
+static int
+tls_check(struct http_server *srv, struct errbuf *eb)
+{
+	gnutls_certificate_credentials_t cred = NULL;
+	gnutls_x509_crt_t *crts = NULL;
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_datum_t c, k;
+	unsigned i, ncrt = 0;
+	int e, rc = -1;
+
+	c.data = (unsigned char *)srv->tls_cert;
+	c.size = (unsigned)strlen(srv->tls_cert);
+	k.data = (unsigned char *)srv->tls_key;
+	k.size = (unsigned)strlen(srv->tls_key);
+	if ((e = gnutls_x509_crt_list_import2(&crts, &ncrt, &c,
+	    GNUTLS_X509_FMT_PEM, 0)) < 0) {
+		errbuf_set(eb, EC_USAGE, "--tls-cert %s: not a PEM "
+		    "certificate: %s", srv->cfg.tls_cert, gnutls_strerror(e));
+		goto out;
+	}
+	if ((e = gnutls_x509_privkey_init(&key)) < 0 ||
+	    (e = gnutls_x509_privkey_import2(key, &k, GNUTLS_X509_FMT_PEM,
+	    NULL, 0)) < 0) {
+		errbuf_set(eb, EC_USAGE, "--tls-key %s: not a PEM private "
+		    "key: %s", srv->cfg.tls_key, gnutls_strerror(e));
+		goto out;
+	}
+	if ((e = gnutls_certificate_allocate_credentials(&cred)) < 0 ||
+	    (e = gnutls_certificate_set_x509_key_mem(cred, &c, &k,
+	    GNUTLS_X509_FMT_PEM)) < 0) {
+		errbuf_set(eb, EC_USAGE, "--tls-key %s: does not go with "
+		    "--tls-cert %s: %s", srv->cfg.tls_key, srv->cfg.tls_cert,
+		    gnutls_strerror(e));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (cred != NULL)
+		gnutls_certificate_free_credentials(cred);
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
+	for (i = 0; i < ncrt; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	return rc;
+}
+
 int
 http_listen_tls_load(struct http_server *srv, struct errbuf *eb)
 {
@@ -190,7 +267,7 @@ http_listen_tls_load(struct http_server *srv, struct errbuf *eb)
 	if (read_pem(srv->cfg.tls_cert, &srv->tls_cert, eb) == -1 ||
 	    read_pem(srv->cfg.tls_key, &srv->tls_key, eb) == -1)
 		return -1;
-	return 0;
+	return tls_check(srv, eb);
 }
 
 /* Appends one option to the array opts[0..*n). */
@@ -226,6 +303,15 @@ http_listen_daemon(struct http_server *srv, int fd, struct errbuf *eb)
 	    srv->cfg.max_connections, NULL);
 	option(opts, &n, MHD_OPTION_CONNECTION_TIMEOUT,
 	    srv->cfg.connection_timeout, NULL);
+	option(opts, &n, MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_POOL,
+	    NULL);
+	if (srv->cfg.max_connections_per_ip > 0)
+		option(opts, &n, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    srv->cfg.max_connections_per_ip, NULL);
+	option(opts, &n, MHD_OPTION_NOTIFY_CONNECTION,
+	    (intptr_t)http_conns_notify, srv);
+	option(opts, &n, MHD_OPTION_UNESCAPE_CALLBACK,
+	    (intptr_t)http_dispatch_unescape, srv);
 	option(opts, &n, MHD_OPTION_NOTIFY_COMPLETED,
 	    (intptr_t)http_dispatch_completed, srv);
 	if (srv->tls_cert != NULL) {

@@ -1,11 +1,13 @@
 /*
  * The HTTP server's own metrics: requests counted by route and status and
  * their durations in a histogram by route, both atomics any pool thread
- * adds to, and the /metrics page written with lib/prom, the server's
- * families first and then the application's.
+ * adds to, the connection gauges and cut counts (http_conns.c), and the
+ * /metrics page written with lib/prom, the server's families first and
+ * then the application's.
  */
 #include "http_server_internal.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -48,6 +50,43 @@ http_metrics_count(struct http_server *srv, size_t r, int status,
 	__atomic_fetch_add(&srv->counts[r][status_slot(status)], 1,
 	    __ATOMIC_RELAXED);
 	prom_histogram_observe(&srv->durations[r], ns);
+}
+
+/* The connection gauges and the counts of connections the server cut. */
+static int
+connection_metrics(struct http_server *srv, struct buf *b)
+{
+	struct prom_label l;
+	unsigned long open, evicted, reaped;
+	int rc;
+
+	pthread_mutex_lock(&srv->socks_lock);
+	open = srv->nsocks;
+	evicted = srv->evicted;
+	reaped = srv->reaped;
+	pthread_mutex_unlock(&srv->socks_lock);
+	rc = prom_family(b, "cfgsync_http_connections", PROM_GAUGE,
+	    "Open connections, parked long polls included.");
+	rc |= prom_sample_u64(b, "cfgsync_http_connections", NULL, 0, open);
+	rc |= prom_family(b, "cfgsync_http_connections_max", PROM_GAUGE,
+	    "The connection limit, and the limit from one address (0: none).");
+	rc |= prom_sample_u64(b, "cfgsync_http_connections_max", NULL, 0,
+	    srv->cfg.max_connections);
+	l.name = "scope";
+	l.value = "ip";
+	rc |= prom_sample_u64(b, "cfgsync_http_connections_max", &l, 1,
+	    srv->cfg.max_connections_per_ip);
+	rc |= prom_family(b, "cfgsync_http_connections_cut_total", PROM_COUNTER,
+	    "Connections the server closed: an idle keep-alive one for room "
+	    "(idle), or one too slow to send its request (deadline).");
+	l.name = "reason";
+	l.value = "deadline";
+	rc |= prom_sample_u64(b, "cfgsync_http_connections_cut_total", &l, 1,
+	    reaped);
+	l.value = "idle";
+	rc |= prom_sample_u64(b, "cfgsync_http_connections_cut_total", &l, 1,
+	    evicted);
+	return rc;
 }
 
 void
@@ -96,6 +135,7 @@ http_metrics_render(struct http_server *srv, struct http_response *resp)
 		    "cfgsync_http_request_duration_seconds", l, 1,
 		    &srv->durations[r]);
 	}
+	rc |= connection_metrics(srv, b);
 	if (srv->cfg.metrics != NULL)
 		rc |= srv->cfg.metrics(srv->cfg.ctx, b);
 	if (rc != 0)

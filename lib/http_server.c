@@ -42,6 +42,8 @@
  */
 #include "http_server.h"
 
+#include <sys/resource.h>
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -69,8 +71,35 @@ http_server_config_init(struct http_server_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->listen = "0.0.0.0:4400";
 	cfg->max_body = HTTP_SERVER_MAX_BODY;
-	cfg->max_connections = HTTP_SERVER_MAX_CONNECTIONS;
+	cfg->max_connections = http_server_default_connections();
+	cfg->max_connections_per_ip = HTTP_SERVER_PER_IP_AUTO;
 	cfg->connection_timeout = HTTP_SERVER_CONN_TIMEOUT;
+}
+
+unsigned
+http_server_default_connections(void)
+{
+	struct rlimit rl;
+	rlim_t n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		return HTTP_SERVER_MAX_CONNECTIONS;
+	n = rl.rlim_cur;
+	n = n > 2 * HTTP_SERVER_FD_HEADROOM ? n - HTTP_SERVER_FD_HEADROOM :
+	    n / 2;
+	if (n < HTTP_SERVER_MIN_CONNECTIONS)
+		return HTTP_SERVER_MIN_CONNECTIONS;
+	if (n > HTTP_SERVER_MAX_CONNECTIONS)
+		return HTTP_SERVER_MAX_CONNECTIONS;
+	return (unsigned)n;
+}
+
+unsigned
+http_server_default_per_ip(unsigned max)
+{
+	unsigned n = max / HTTP_SERVER_PER_IP_DIVISOR;
+
+	return n > 0 ? n : 1;
 }
 
 struct http_body *
@@ -163,9 +192,25 @@ server_free(struct http_server *srv)
 		explicit_bzero(srv->tls_key, strlen(srv->tls_key));
 		free(srv->tls_key);
 	}
+	pthread_cond_destroy(&srv->socks_cond);
+	pthread_mutex_destroy(&srv->socks_lock);
 	pthread_cond_destroy(&srv->cond);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
+}
+
+/* Stops and joins the reaper thread, when it runs. */
+static void
+reaper_stop(struct http_server *srv)
+{
+	if (!srv->reaper_started)
+		return;
+	pthread_mutex_lock(&srv->socks_lock);
+	srv->socks_stopping = 1;
+	pthread_cond_broadcast(&srv->socks_cond);
+	pthread_mutex_unlock(&srv->socks_lock);
+	pthread_join(srv->reaper, NULL);
+	srv->reaper_started = 0;
 }
 
 struct http_server *
@@ -188,9 +233,23 @@ http_server_start(const struct http_server_config *cfg, struct errbuf *eb)
 		return NULL;
 	}
 	srv->cfg = *cfg;
+	if (srv->cfg.max_connections_per_ip == HTTP_SERVER_PER_IP_AUTO)
+		srv->cfg.max_connections_per_ip = http_server_default_per_ip(
+		    srv->cfg.max_connections);
 	srv->token_len = cfg->token != NULL ? strlen(cfg->token) : 0;
+	http_conns_limits(srv);
 	pthread_mutex_init(&srv->lock, NULL);
+	pthread_mutex_init(&srv->socks_lock, NULL);
 	if (clock_cond_init(&srv->cond) != 0) {
+		pthread_mutex_destroy(&srv->socks_lock);
+		pthread_mutex_destroy(&srv->lock);
+		free(srv);
+		errbuf_set(eb, EC_INTERNAL, "cannot make a condition variable");
+		return NULL;
+	}
+	if (clock_cond_init(&srv->socks_cond) != 0) {
+		pthread_cond_destroy(&srv->cond);
+		pthread_mutex_destroy(&srv->socks_lock);
 		pthread_mutex_destroy(&srv->lock);
 		free(srv);
 		errbuf_set(eb, EC_INTERNAL, "cannot make a condition variable");
@@ -204,9 +263,17 @@ http_server_start(const struct http_server_config *cfg, struct errbuf *eb)
 		close(fd);
 		goto fail;
 	}
+	if (pthread_create(&srv->reaper, NULL, http_conns_reaper_thread,
+	    srv) != 0) {
+		errbuf_set(eb, EC_INTERNAL, "cannot start a thread");
+		MHD_stop_daemon(srv->daemon);
+		goto fail;
+	}
+	srv->reaper_started = 1;
 	if (pthread_create(&srv->timer, NULL, http_park_deadline_thread,
 	    srv) != 0) {
 		errbuf_set(eb, EC_INTERNAL, "cannot start a thread");
+		reaper_stop(srv);
 		MHD_stop_daemon(srv->daemon);
 		goto fail;
 	}
@@ -251,6 +318,7 @@ http_server_stop(struct http_server *srv)
 	while (__atomic_load_n(&srv->inflight, __ATOMIC_RELAXED) > 0 &&
 	    clock_ns() < until)
 		nanosleep(&pause, NULL);
+	reaper_stop(srv);
 	MHD_stop_daemon(srv->daemon);
 	server_free(srv);
 }

@@ -5,10 +5,14 @@
  * constant time, JSON error documents for 400/401/404/405/413, GET /healthz
  * and GET /metrics built in, one log line per request, long polls parked
  * with suspend/resume (no thread per waiting request), and a graceful stop.
+ * Connections: a limit from the open-file limit and one per address, a
+ * small memory pool each, a deadline for a request's head and body, and
+ * the oldest idle keep-alive ones closed for room (http_conns.c).
  */
 #ifndef CFGSYNC_HTTP_SERVER_H
 #define CFGSYNC_HTTP_SERVER_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,7 +25,15 @@ struct http_server;
 /* seconds a long poll may ask */
 #define HTTP_SERVER_MAX_WAIT		60
 #define HTTP_SERVER_MAX_BODY		65536
-#define HTTP_SERVER_MAX_CONNECTIONS	1024
+/* the most connections a default may allow, and the least */
+#define HTTP_SERVER_MAX_CONNECTIONS	1000000
+#define HTTP_SERVER_MIN_CONNECTIONS	64
+/* open files kept back from connections: files, the materializer, logs */
+#define HTTP_SERVER_FD_HEADROOM	512
+/* the default per-IP limit is this fraction of the connection limit */
+#define HTTP_SERVER_PER_IP_DIVISOR	2
+/* max_connections_per_ip: derive it from max_connections at start */
+#define HTTP_SERVER_PER_IP_AUTO		UINT_MAX
 #define HTTP_SERVER_CONN_TIMEOUT	30
 #define HTTP_SERVER_ID_MAX		255
 
@@ -68,7 +80,10 @@ struct http_server_config {
 	const char		*tls_key;	/* PEM file, or NULL */
 	size_t			 max_body;
 	unsigned		 max_connections;
-	unsigned		 connection_timeout;	/* seconds */
+	/* 0: no per-IP limit */
+	unsigned		 max_connections_per_ip;
+	/* seconds idle, and for a request's head and body in total */
+	unsigned		 connection_timeout;
 	unsigned		 threads;	/* 0: one per core */
 	int			 log_json;	/* log lines as JSON */
 	int			 quiet;		/* no request log */
@@ -80,8 +95,21 @@ struct http_server_config {
 	int			(*metrics)(void *ctx, struct buf *);
 };
 
-/* Fills cfg with the defaults (listen 0.0.0.0:4400, the caps above). */
+/*
+ * Fills cfg with the defaults: listen 0.0.0.0:4400, the caps above, and
+ * the connection limits from http_server_default_connections.
+ */
 void	http_server_config_init(struct http_server_config *);
+
+/*
+ * The default connection limit: the open-file limit of the process less
+ * HTTP_SERVER_FD_HEADROOM (half of it when that is small), within
+ * HTTP_SERVER_MIN_CONNECTIONS and HTTP_SERVER_MAX_CONNECTIONS.
+ */
+unsigned	http_server_default_connections(void);
+
+/* The default per-IP limit for a connection limit of max. */
+unsigned	http_server_default_per_ip(unsigned max);
 
 /*
  * Binds, listens and starts serving.  Returns the server, or NULL with

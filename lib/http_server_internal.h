@@ -2,7 +2,7 @@
  * What the parts of the HTTP server share, and nothing outside them
  * includes: the server and per-request state, and the functions each part
  * (http_server.c, http_listen.c, http_dispatch.c, http_park.c,
- * http_metrics.c) gives the
+ * http_metrics.c, http_conns.c) gives the
  * others.  The pure parsers are here too, for test/unit/test_http_request.
  */
 #ifndef CFGSYNC_HTTP_SERVER_INTERNAL_H
@@ -36,11 +36,27 @@ struct http_body {
 	size_t			 len;
 };
 
+/*
+ * One accepted socket, from libmicrohttpd's start notice to its close
+ * notice (http_conns.c).  The list links, since_ns, idle and cut are
+ * guarded by srv->socks_lock; bad_target is the pool thread's own.
+ */
+struct http_sock {
+	int			 fd;
+	uint64_t		 since_ns;	/* began to wait for a request */
+	int			 listed;	/* on srv->waiting */
+	int			 idle;		/* kept alive, no head yet */
+	int			 cut;		/* shut down by us */
+	int			 bad_target;	/* NUL or bad %-escape seen */
+	struct http_sock	*prev, *next;
+};
+
 /* One request, from its first callback to MHD's completion call. */
 struct http_conn {
 	struct http_request	 req;
 	struct buf		 body;
 	struct MHD_Connection	*conn;
+	struct http_sock	*sock;		/* NULL when out of memory */
 	const struct http_route	*route;
 	size_t			 route_idx;	/* nroutes + builtins */
 	uint64_t		 start_ns;
@@ -69,6 +85,19 @@ struct http_server {
 	int			 stopping;
 	pthread_t		 timer;
 	int			 timer_started;
+
+	pthread_mutex_t		 socks_lock;	/* guards what follows */
+	pthread_cond_t		 socks_cond;
+	struct http_sock	*waiting, *waiting_tail;	/* oldest first */
+	unsigned long		 nsocks;
+	unsigned long		 high_water;	/* cut an idle one at accept */
+	unsigned long		 low_water;	/* log the cutting again */
+	unsigned long		 evicted;	/* idle ones cut for room */
+	unsigned long		 reaped;	/* cut for their deadline */
+	int			 evicting;	/* said so in the log */
+	int			 socks_stopping;
+	pthread_t		 reaper;
+	int			 reaper_started;
 
 	unsigned long		 inflight;	/* atomics from here on */
 	unsigned long		 counts[HTTP_ROUTE_SLOTS][HTTP_NSTATUS];
@@ -139,6 +168,40 @@ void	http_metrics_count(struct http_server *, size_t r, int status,
  * cfg.metrics appends; a 500 error document when it does not fit.
  */
 void	http_metrics_render(struct http_server *, struct http_response *);
+
+/* http_conns.c */
+
+/* libmicrohttpd's connection notice (MHD_OPTION_NOTIFY_CONNECTION). */
+void	http_conns_notify(void *cls, struct MHD_Connection *,
+	    void **socket_ctx, enum MHD_ConnectionNotificationCode);
+
+/* The socket of conn, or NULL. */
+struct http_sock *http_conns_sock(struct MHD_Connection *);
+
+/* The head of a request arrived on s: no longer idle.  Accepts NULL. */
+void	http_conns_head(struct http_server *, struct http_sock *);
+
+/* The request on s is in: its deadline stops.  Accepts NULL. */
+void	http_conns_busy(struct http_server *, struct http_sock *);
+
+/* The answer on s is done: it waits for the next request.  Accepts NULL. */
+void	http_conns_done(struct http_server *, struct http_sock *);
+
+/* Sets the high- and low-water marks from cfg.max_connections. */
+void	http_conns_limits(struct http_server *);
+
+/*
+ * The reaper thread's body (arg is the server): cuts sockets that waited
+ * past cfg.connection_timeout, until srv->socks_stopping.
+ */
+void	*http_conns_reaper_thread(void *);
+
+/*
+ * libmicrohttpd's unescape callback (MHD_OPTION_UNESCAPE_CALLBACK):
+ * decodes %HH in place; a %00, a '%' not followed by two hex digits or a
+ * NUL marks the connection's socket bad_target (the request is then 400).
+ */
+size_t	http_dispatch_unescape(void *cls, struct MHD_Connection *, char *);
 
 /* http_park.c */
 
