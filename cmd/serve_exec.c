@@ -805,7 +805,14 @@ install(struct serve_exec *se, const struct result *fresh)
 	served_drop(old);
 	if (fresh->served != NULL)
 		overrides_rerender(se);
-	http_server_wake(se->srv);
+	/*
+	 * A not-ready result changes no parked request's answer (they wait
+	 * on): waking 10 000 parked polls for each registration of a
+	 * bootstrap would cost each registration their handlers' time.
+	 */
+	if (fresh->outcome == MATERIALIZER_READY ||
+	    fresh->outcome == MATERIALIZER_FAILED)
+		http_server_wake(se->srv);
 }
 
 static void
