@@ -23,6 +23,8 @@ struct http_server;
 #define HTTP_SERVER_MAX_CONNECTIONS	1024
 #define HTTP_SERVER_CONN_TIMEOUT	30
 #define HTTP_SERVER_ID_MAX		255
+/* a quoted entity tag, its NUL included */
+#define HTTP_ETAG_MAX			80
 
 struct http_request {
 	const char	*method;	/* borrowed, valid during the call */
@@ -46,6 +48,8 @@ struct http_response {
 	int			 suspend;
 	void			(*done)(void *);	/* run once queued */
 	void			*done_arg;
+	/* a 304's entity tag, set by the server itself */
+	char			 etag[HTTP_ETAG_MAX];
 };
 
 typedef void http_handler_fn(void *ctx, struct http_request *,
@@ -130,6 +134,34 @@ struct http_body *http_body_new_parts(int status,
 	    void (*release)(void *), void *arg);
 
 void	http_body_free(struct http_body *);
+
+/*
+ * Sets header name of b to value (replacing one set before), while b is
+ * not yet in use.  Returns 0, or -1 when out of memory.
+ */
+int	http_body_set_header(struct http_body *, const char *name,
+	    const char *value);
+
+/*
+ * Gives b its entity tag (etag, quoted, shorter than HTTP_ETAG_MAX):
+ * sent as ETag, and a request whose If-None-Match names it is answered
+ * 304, or parked like a not-ready one while it asks ?wait.  0 or -1.
+ */
+int	http_body_set_etag(struct http_body *, const char *etag);
+
+/*
+ * Other representations of the same answer: the server sends one instead
+ * of b when the request asks for it (Accept-Encoding: gzip; ?format=tar
+ * or Accept: application/x-tar).  b takes alt over, and frees it with
+ * itself.
+ */
+enum http_variant {
+	HTTP_VARIANT_GZIP,		/* Content-Encoding: gzip */
+	HTTP_VARIANT_TAR,		/* application/x-tar */
+	HTTP_NVARIANTS
+};
+void	http_body_set_variant(struct http_body *, enum http_variant,
+	    struct http_body *alt);
 
 /* Sets resp to status with {"code":code,"message":...}. */
 void	http_response_error(struct http_response *, int status,
