@@ -142,6 +142,12 @@ http_body_free(struct http_body *b)
 	free(b);
 }
 
+size_t
+http_body_len(const struct http_body *b)
+{
+	return b->len;
+}
+
 int
 http_body_set_header(struct http_body *b, const char *name, const char *value)
 {

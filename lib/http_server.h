@@ -135,6 +135,9 @@ struct http_body *http_body_new_parts(int status,
 
 void	http_body_free(struct http_body *);
 
+/* The bytes of b's body. */
+size_t	http_body_len(const struct http_body *);
+
 /*
  * Sets header name of b to value (replacing one set before), while b is
  * not yet in use.  Returns 0, or -1 when out of memory.

@@ -475,6 +475,11 @@ node_body(z_stream *z, const struct node_src *src, struct shared_tail *tail)
 	    "application/x-tar") == -1)
 		goto fail;
 	buf_release(&own);
+	/* A tiny payload may come out larger compressed: plain it is. */
+	if (http_body_len(gz) >= http_body_len(body)) {
+		http_body_free(gz);
+		gz = NULL;
+	}
 	http_body_set_variant(body, HTTP_VARIANT_GZIP, gz);
 	http_body_set_variant(body, HTTP_VARIANT_TAR, tar);
 	return body;
