@@ -11,6 +11,7 @@
 #   CFG_HOST_IP          this node's address (default `hostname -i`)
 #   CFG_TOKEN_FILE       a file holding the server's bearer token, if any
 #   CFG_TIMEOUT          seconds to keep trying (default 300; 0: forever)
+#   CFG_WAIT             seconds of each long poll (default 30; 0: none)
 #
 # Exit status: 0 the files are in DIR; 2 usage; 3 the server has no
 # config for this node (404); 4 timed out; 6 the archive did not unpack.
@@ -35,8 +36,9 @@ server=${server%/}
 id=${CFG_HOST_IDENTIFIER:-$(hostname)}
 ip=${CFG_HOST_IP:-$(hostname -i 2>/dev/null | cut -d' ' -f1)}
 timeout=${CFG_TIMEOUT:-300}
-case $timeout in
-''|*[!0-9]*) die 2 "CFG_TIMEOUT: not a number of seconds: $timeout" ;;
+wait=${CFG_WAIT:-30}
+case $timeout$wait in
+''|*[!0-9]*) die 2 "CFG_TIMEOUT, CFG_WAIT: not a number of seconds" ;;
 esac
 [ -n "$id" ] || die 2 "CFG_HOST_IDENTIFIER is empty"
 [ -n "$ip" ] || die 2 "CFG_HOST_IP is empty and hostname -i gives nothing"
@@ -56,11 +58,11 @@ trap 'exit 1' INT TERM
 # report (with the status line) in $tmp.err.  wget's exit status.
 post() {
 	if [ -n "$auth" ]; then
-		wget -q -S -T 40 -O "$tmp" --header "$auth" \
+		wget -q -S -O "$tmp" --header "$auth" \
 		    --header 'Content-Type: application/json' \
 		    --post-data "$body" "$server$1" 2>"$tmp.err"
 	else
-		wget -q -S -T 40 -O "$tmp" \
+		wget -q -S -O "$tmp" \
 		    --header 'Content-Type: application/json' \
 		    --post-data "$body" "$server$1" 2>"$tmp.err"
 	fi
@@ -79,7 +81,7 @@ while :; do
 	if [ -z "$registered" ] && post /register; then
 		registered=yes
 	fi
-	if [ -n "$registered" ] && post "/node?format=tar&wait=30"; then
+	if [ -n "$registered" ] && post "/node?format=tar&wait=$wait"; then
 		tar -x -f "$tmp" -C "$dir" || die 6 "unpack into $dir failed"
 		exit 0
 	fi
