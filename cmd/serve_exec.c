@@ -258,7 +258,12 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	switch (exec_sched_answer(registered, gen, cur.generation,
 	    cur.outcome, body != NULL)) {
 	case EXEC_ANSWER_FILES:
-		/* The response owns the reference until body is queued. */
+		/*
+		 * The response owns the reference until body is queued.  The
+		 * server sends body, its gzip or tar variant, or a 304 when
+		 * If-None-Match names it, parked under ?wait like a 425 until
+		 * install() wakes it (lib/http_dispatch.c, negotiate).
+		 */
 		resp->prepared = body;
 		resp->done = served_drop;
 		resp->done_arg = cur.served;

@@ -51,7 +51,7 @@ bb() {
 	assert_output ''
 }
 
-@test "busybox: fetch.sh exits 3 for a node the server has no config for, 2 on usage" {
+@test "busybox: fetch.sh exits 3 for an unknown node, 2 on usage" {
 	start_server S "$BATS_TEST_TMPDIR" serve-bundle \
 	    "$FIXTURES/bundles/fetch.json"
 	run -3 --separate-stderr bb ghost "$BATS_TEST_TMPDIR/o"
@@ -60,7 +60,7 @@ bb() {
 	assert_regex "$stderr" 'usage: fetch.sh DIR'
 }
 
-@test "busybox: fetch.sh retries a server that is not up yet, then 425, until the files are ready" {
+@test "busybox: fetch.sh retries refused connections, then 425, until ready" {
 	port=$(free_port)
 	S_URL=http://127.0.0.1:$port
 	# No long poll: every not-ready answer is a 425 to back off from.
