@@ -197,10 +197,51 @@ sha256_of(unsigned char out[DIGEST_LEN], const void *a, size_t alen,
 	sha256_digest(&ctx, DIGEST_LEN, out);
 }
 
+/*
+ * One tar writer for a whole index: libarchive's set-up costs more than a
+ * node's entries, so entries go to whichever buffer out names, and the
+ * end of the archive (written when it is freed) nowhere.
+ */
+struct tar_writer {
+	struct archive		*a;
+	struct archive_entry	*e;
+	struct buf		*out;		/* borrowed; NULL: discard */
+};
+
 static la_ssize_t
 tar_write(struct archive *a, void *arg, const void *data, size_t len)
 {
-	return buf_add(arg, data, len) == 0 ? (la_ssize_t)len : -1;
+	struct tar_writer *tw = arg;
+
+	if (tw->out != NULL && buf_add(tw->out, data, len) == -1)
+		return -1;
+	return (la_ssize_t)len;
+}
+
+static void
+tar_writer_release(struct tar_writer *tw)
+{
+	tw->out = NULL;
+	if (tw->a != NULL)
+		archive_write_free(tw->a);
+	archive_entry_free(tw->e);
+	memset(tw, 0, sizeof(*tw));
+}
+
+static int
+tar_writer_init(struct tar_writer *tw)
+{
+	memset(tw, 0, sizeof(*tw));
+	if ((tw->a = archive_write_new()) == NULL ||
+	    (tw->e = archive_entry_new()) == NULL ||
+	    archive_write_set_format_pax_restricted(tw->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(tw->a, 0) != ARCHIVE_OK ||
+	    archive_write_open2(tw->a, tw, NULL, tar_write, NULL, NULL) !=
+	    ARCHIVE_OK) {
+		tar_writer_release(tw);
+		return -1;
+	}
+	return 0;
 }
 
 /* Sets an owner or group, a name or a numeric id, on entry e. */
@@ -229,22 +270,15 @@ tar_owner(struct archive_entry *e, const char *who, int group)
  * modes kept, 0644 without one), without the end of the archive.
  */
 static int
-tar_entries(struct buf *out, const struct artifact_set *files, time_t mtime)
+tar_entries(struct tar_writer *tw, struct buf *out,
+    const struct artifact_set *files, time_t mtime)
 {
 	const struct artifact_file *f;
-	struct archive_entry *e = NULL;
-	struct archive *a;
+	struct archive_entry *e = tw->e;
 	size_t i, start = out->len;
 	int rc = -1;
 
-	if ((a = archive_write_new()) == NULL)
-		return -1;
-	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-	    archive_write_open2(a, out, NULL, tar_write, NULL, NULL) !=
-	    ARCHIVE_OK || (e = archive_entry_new()) == NULL)
-		goto out;
+	tw->out = out;
 	for (i = 0; i < files->len; i++) {
 		f = &files->files[i];
 		archive_entry_clear(e);
@@ -256,22 +290,45 @@ tar_entries(struct buf *out, const struct artifact_set *files, time_t mtime)
 		archive_entry_set_mtime(e, mtime, 0);
 		tar_owner(e, f->owner, 0);
 		tar_owner(e, f->group, 1);
-		if (archive_write_header(a, e) != ARCHIVE_OK ||
-		    (f->len > 0 && archive_write_data(a, f->content, f->len) !=
-		    (la_ssize_t)f->len))
+		if (archive_write_header(tw->a, e) != ARCHIVE_OK ||
+		    (f->len > 0 && archive_write_data(tw->a, f->content,
+		    f->len) != (la_ssize_t)f->len) ||
+		    archive_write_finish_entry(tw->a) != ARCHIVE_OK)
 			goto out;
 	}
-	if (archive_write_close(a) != ARCHIVE_OK ||
-	    out->len - start < TAR_END_LEN ||
-	    memcmp(out->data + out->len - TAR_END_LEN, tar_end,
-	    TAR_END_LEN) != 0)
-		goto out;
-	out->len -= TAR_END_LEN;	/* the end comes after the tail */
-	rc = 0;
+	/* Every entry is out, padded: whole blocks, nothing held back. */
+	if ((out->len - start) % TAR_BLOCK == 0)
+		rc = 0;
 out:
-	archive_entry_free(e);
-	archive_write_free(a);
+	tw->out = NULL;
 	return rc;
+}
+
+/* What making answers needs, set up once per index or override. */
+struct maker {
+	z_stream		 z;
+	struct tar_writer	 tw;
+	time_t			 mtime;		/* of the tar entries */
+};
+
+static void
+maker_release(struct maker *m)
+{
+	(void)deflateEnd(&m->z);
+	tar_writer_release(&m->tw);
+}
+
+static int
+maker_init(struct maker *m, time_t mtime)
+{
+	m->mtime = mtime;
+	if (payload_deflate_init(&m->z) == -1)
+		return -1;
+	if (tar_writer_init(&m->tw) == -1) {
+		(void)deflateEnd(&m->z);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -316,7 +373,7 @@ form_make(struct tail_form *f, z_stream *z, const char *json, size_t len)
 }
 
 static struct shared_tail *
-tail_new(const struct artifact_set *shared, z_stream *z, time_t mtime)
+tail_new(const struct artifact_set *shared, struct maker *m)
 {
 	struct shared_tail *t;
 	struct buf b;
@@ -329,11 +386,11 @@ tail_new(const struct artifact_set *shared, z_stream *z, time_t mtime)
 	if ((comma && buf_addc(&b, ',') == -1) ||
 	    artifact_set_render_items(&b, shared) == -1 ||
 	    buf_adds(&b, PROTOCOL_PAYLOAD_TAIL) == -1 ||
-	    form_make(&t->comma, z, b.data, b.len) == -1 ||
-	    form_make(&t->bare, z, b.data + comma, b.len - comma) == -1)
+	    form_make(&t->comma, &m->z, b.data, b.len) == -1 ||
+	    form_make(&t->bare, &m->z, b.data + comma, b.len - comma) == -1)
 		goto fail;
 	buf_reset(&b);
-	if (tar_entries(&b, shared, mtime) == -1 ||
+	if (tar_entries(&m->tw, &b, shared, m->mtime) == -1 ||
 	    buf_addc(&b, '\0') == -1 ||
 	    (t->tar = buf_detach(&b, &t->tar_len)) == NULL)
 		goto fail;
@@ -518,7 +575,7 @@ payload_index_new(struct bundle *b, struct errbuf *eb)
 	struct payload_index *idx;
 	struct node_src src;
 	struct buf items, tar;
-	z_stream z;
+	struct maker m;
 	size_t i;
 
 	if ((idx = calloc(1, sizeof(*idx))) == NULL) {
@@ -529,15 +586,14 @@ payload_index_new(struct bundle *b, struct errbuf *eb)
 	idx->bundle = *b;
 	bundle_init(b);
 	idx->mtime = time(NULL);
-	if (payload_deflate_init(&z) == -1) {
+	if (maker_init(&m, idx->mtime) == -1) {
 		payload_index_free(idx);
 		errbuf_set(eb, EC_INTERNAL, "out of memory");
 		return NULL;
 	}
 	buf_init(&items, SIZE_MAX);
 	buf_init(&tar, SIZE_MAX);
-	if ((idx->tail = tail_new(&idx->bundle.shared, &z,
-	    idx->mtime)) == NULL)
+	if ((idx->tail = tail_new(&idx->bundle.shared, &m)) == NULL)
 		goto nomem;
 	if (idx->bundle.nnodes > 0 && (idx->bodies = calloc(idx->bundle.nnodes,
 	    sizeof(*idx->bodies))) == NULL)
@@ -547,27 +603,28 @@ payload_index_new(struct bundle *b, struct errbuf *eb)
 		buf_reset(&tar);
 		if (artifact_set_render_items(&items,
 		    &idx->bundle.nodes[i].files) == -1 ||
-		    tar_entries(&tar, &idx->bundle.nodes[i].files,
-		    idx->mtime) == -1)
+		    tar_entries(&m.tw, &tar, &idx->bundle.nodes[i].files,
+		    m.mtime) == -1)
 			goto nomem;
 		src.items = items.data != NULL ? items.data : "";
 		src.items_len = items.len;
 		src.tar = tar.data != NULL ? tar.data : "";
 		src.tar_len = tar.len;
-		if ((idx->bodies[i] = node_body(&z, &src, idx->tail)) == NULL)
+		if ((idx->bodies[i] = node_body(&m.z, &src,
+		    idx->tail)) == NULL)
 			goto nomem;
 		/* Rendered: only the identifier is looked at from now on. */
 		artifact_set_release(&idx->bundle.nodes[i].files);
 	}
 	buf_release(&items);
 	buf_release(&tar);
-	(void)deflateEnd(&z);
+	maker_release(&m);
 	artifact_set_release(&idx->bundle.shared);
 	return idx;
 nomem:
 	buf_release(&items);
 	buf_release(&tar);
-	(void)deflateEnd(&z);
+	maker_release(&m);
 	payload_index_free(idx);
 	errbuf_set(eb, EC_INTERNAL, "out of memory");
 	return NULL;
@@ -593,24 +650,20 @@ override_find(const struct payload_index *idx, const char *identifier)
  * success).
  */
 static int
-override_put(struct payload_index *idx, const char *identifier, char *items,
-    size_t items_len, char *tar, size_t tar_len, struct errbuf *eb)
+override_put(struct payload_index *idx, struct maker *m,
+    const char *identifier, char *items, size_t items_len, char *tar,
+    size_t tar_len, struct errbuf *eb)
 {
 	struct override *o, *grown;
 	struct http_body *body;
 	struct node_src src;
-	z_stream z;
 	size_t at;
 
 	src.items = items;
 	src.items_len = items_len;
 	src.tar = tar;
 	src.tar_len = tar_len;
-	if (payload_deflate_init(&z) == -1)
-		return errbuf_set(eb, EC_INTERNAL, "out of memory");
-	body = node_body(&z, &src, idx->tail);
-	(void)deflateEnd(&z);
-	if (body == NULL)
+	if ((body = node_body(&m->z, &src, idx->tail)) == NULL)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	if ((o = override_find(idx, identifier)) != NULL) {
 		free(o->items);
@@ -659,31 +712,37 @@ payload_index_override(struct payload_index *idx, const char *identifier,
     const struct artifact_set *files, struct errbuf *eb)
 {
 	struct buf items, tar;
+	struct maker m;
 	char *text = NULL, *entries = NULL;
-	size_t len = 0, tlen = 0;
+	int rc = -1;
 
 	buf_init(&items, SIZE_MAX);
 	buf_init(&tar, SIZE_MAX);
-	if (artifact_set_render_items(&items, files) == -1 ||
-	    tar_entries(&tar, files, idx->mtime) == -1 ||
-	    (text = dup_bytes(items.data != NULL ? items.data : "",
-	    len = items.len)) == NULL ||
-	    (entries = dup_bytes(tar.data != NULL ? tar.data : "",
-	    tlen = tar.len)) == NULL) {
-		buf_release(&items);
-		buf_release(&tar);
-		free(text);
-		return errbuf_set(eb, EC_INTERNAL, "out of memory");
-	}
-	buf_release(&items);
-	buf_release(&tar);
-	if (override_put(idx, identifier, text, len, entries, tlen,
-	    eb) == -1) {
-		free(text);
-		free(entries);
+	if (maker_init(&m, idx->mtime) == -1) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
 		return -1;
 	}
-	return 0;
+	if (artifact_set_render_items(&items, files) == -1 ||
+	    tar_entries(&m.tw, &tar, files, m.mtime) == -1 ||
+	    (text = dup_bytes(items.data != NULL ? items.data : "",
+	    items.len)) == NULL ||
+	    (entries = dup_bytes(tar.data != NULL ? tar.data : "",
+	    tar.len)) == NULL) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (override_put(idx, &m, identifier, text, items.len, entries,
+	    tar.len, eb) == -1)
+		goto out;
+	text = entries = NULL;		/* the override's now */
+	rc = 0;
+out:
+	free(text);
+	free(entries);
+	buf_release(&items);
+	buf_release(&tar);
+	maker_release(&m);
+	return rc;
 }
 
 int
@@ -691,26 +750,36 @@ payload_index_carry_overrides(struct payload_index *to,
     const struct payload_index *from, struct errbuf *eb)
 {
 	const struct override *o;
+	struct maker m;
 	size_t i;
 	char *items, *tar;
+	int rc = -1;
 
-	for (i = 0; from != NULL && i < from->noverrides; i++) {
+	if (from == NULL || from->noverrides == 0)
+		return 0;
+	if (maker_init(&m, to->mtime) == -1)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	for (i = 0; i < from->noverrides; i++) {
 		o = &from->overrides[i];
 		items = dup_bytes(o->items, o->items_len);
 		tar = dup_bytes(o->tar, o->tar_len);
 		if (items == NULL || tar == NULL) {
 			free(items);
 			free(tar);
-			return errbuf_set(eb, EC_INTERNAL, "out of memory");
+			errbuf_set(eb, EC_INTERNAL, "out of memory");
+			goto out;
 		}
-		if (override_put(to, o->identifier, items, o->items_len, tar,
-		    o->tar_len, eb) == -1) {
+		if (override_put(to, &m, o->identifier, items, o->items_len,
+		    tar, o->tar_len, eb) == -1) {
 			free(items);
 			free(tar);
-			return -1;
+			goto out;
 		}
 	}
-	return 0;
+	rc = 0;
+out:
+	maker_release(&m);
+	return rc;
 }
 
 int
