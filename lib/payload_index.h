@@ -83,7 +83,8 @@ int	payload_deflate_init(z_stream *);
 /*
  * Compresses data[0..len) alone (z is reset first) into d: a final
  * stream when last, else one that ends on a byte boundary without a final
- * block, so another stream may follow it.  0, or -1 when out of memory.
+ * block, so another stream may follow it (a small one as a stored block,
+ * not compressed).  0, or -1 when out of memory.
  */
 int	payload_deflate(z_stream *, const void *data, size_t len, int last,
 	    struct payload_deflate *d);

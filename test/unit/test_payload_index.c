@@ -289,6 +289,9 @@ test_gzip_splice(void)
 	}
 	check_splice(&z, noise, 300000, noise, 1000);
 	check_splice(&z, noise, 1000, noise, 300000);
+	/* Stored (up to 512 bytes) and deflated heads, either side. */
+	check_splice(&z, noise, 512, "]}", 2);
+	check_splice(&z, noise, 513, "]}", 2);
 	/* One tail, deflated once, after two different heads. */
 	for (i = 0; i < 150000; i++)
 		peers[i] = "- node-1: 10.0.0.1\n"[i % 19];
