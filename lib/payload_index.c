@@ -432,6 +432,9 @@ fail:
  * One representation: own, then shared, then end.  A small shared part
  * is copied in (one buffer goes out with its headers in one write, half
  * again as fast as parts); a large one is sent from the tail's one copy.
+ * The tar answer (rare clients, and a block or more a file) is always
+ * sent in parts, its end from the one static copy, so it adds to each
+ * node only its own entries.
  */
 static struct http_body *
 spliced(const void *own, size_t own_len, const void *shared,
@@ -442,8 +445,9 @@ spliced(const void *own, size_t own_len, const void *shared,
 	struct http_body *body;
 	struct node_part *p;
 	struct buf b;
+	int is_tar = end == tar_end;
 
-	if (shared_len <= PAYLOAD_INLINE_MAX) {
+	if (!is_tar && shared_len <= PAYLOAD_INLINE_MAX) {
 		buf_init(&b, SIZE_MAX);
 		if (buf_add(&b, own, own_len) == -1 ||
 		    buf_add(&b, shared, shared_len) == -1 ||
@@ -457,17 +461,21 @@ spliced(const void *own, size_t own_len, const void *shared,
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
-	if ((p->own = malloc(own_len + end_len + 1)) == NULL) {
+	if ((p->own = malloc(own_len + (is_tar ? 0 : end_len) + 1)) == NULL) {
 		free(p);
 		return NULL;
 	}
 	memcpy(p->own, own, own_len);
-	memcpy(p->own + own_len, end, end_len);
 	parts[0].data = p->own;
 	parts[0].len = own_len;
 	parts[1].data = shared;
 	parts[1].len = shared_len;
-	parts[2].data = p->own + own_len;
+	if (is_tar)
+		parts[2].data = tar_end;
+	else {
+		memcpy(p->own + own_len, end, end_len);
+		parts[2].data = p->own + own_len;
+	}
 	parts[2].len = end_len;
 	__atomic_add_fetch(&tail->refs, 1, __ATOMIC_RELAXED);
 	p->tail = tail;
