@@ -18,7 +18,7 @@ endif
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
 VERSION	= 0.1.0
-PKGS	= libmicrohttpd libcurl json-c libarchive nettle gnutls yaml-0.1
+PKGS	= libmicrohttpd libcurl json-c libarchive nettle gnutls yaml-0.1 zlib
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -229,10 +229,10 @@ fuzz-replay: $(REPLAY_BINS)
 # YAML examples).
 DEPS_BUILD = build-essential pkg-config libmicrohttpd-dev \
 	libcurl4-openssl-dev libjson-c-dev libarchive-dev nettle-dev \
-	libgnutls28-dev libyaml-dev
+	libgnutls28-dev libyaml-dev zlib1g-dev
 DEPS_TEST = bats bats-support bats-assert curl jq python3 python3-yaml \
 	mandoc man-db zstd xz-utils libarchive-tools zip unzip procps \
-	e2fsprogs openssl
+	e2fsprogs openssl busybox
 
 # apt_missing LIST: installs the packages of LIST that are not installed.
 apt_missing = @missing=; for p in $(1); do \
@@ -330,6 +330,7 @@ bench: deps
 # those are programs.
 SHARE_FILES = \
 	share/bundles/demo.json \
+	share/busybox/fetch.sh \
 	share/compose/docker-compose.yml \
 	share/demo.sh \
 	share/kubernetes/cfgsync.yaml \
@@ -339,7 +340,8 @@ SHARE_FILES = \
 	share/systemd/cfgsync-fetch.env \
 	share/systemd/cfgsync-fetch.service \
 	share/systemd/cfgsync-serve-exec.service
-SHARE_PROGS = share/demo.sh share/materializers/exactly-n.py \
+SHARE_PROGS = share/busybox/fetch.sh share/demo.sh \
+	share/materializers/exactly-n.py \
 	share/materializers/wait-for-n.sh
 MAN_PAGES = $(wildcard man/*.[157])
 MAN_INSTALLED = $(foreach m,$(MAN_PAGES), \

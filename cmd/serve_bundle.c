@@ -63,8 +63,10 @@ cmd_serve_bundle(int argc, char **argv)
 	routes = bundle_service_routes(&nroutes);
 	srv = cli_server_start(&server, routes, nroutes, bs,
 	    bundle_service_metrics);
+	bundle_service_set_server(bs, srv);
 	diag_warn("serving %s: %zu nodes", path, bundle_service_nodes(bs));
 	cli_server_wait(reload, bs);
+	bundle_service_set_server(bs, NULL);
 	http_server_stop(srv);
 	bundle_service_free(bs);
 	cli_server_release(&server);

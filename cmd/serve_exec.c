@@ -585,7 +585,12 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	view.has_files = body != NULL;
 	switch (exec_sched_answer(&asker, gen, &view)) {
 	case EXEC_ANSWER_FILES:
-		/* The response owns the reference until body is queued. */
+		/*
+		 * The response owns the reference until body is queued.  The
+		 * server sends body, its gzip or tar variant, or a 304 when
+		 * If-None-Match names it, parked under ?wait like a 425 until
+		 * install() wakes it (lib/http_dispatch.c, negotiate).
+		 */
 		resp->prepared = body;
 		resp->done = served_drop;
 		resp->done_arg = cur.served;
@@ -605,8 +610,13 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 		 * original's client polls five times, 250 ms apart, and
 		 * would give up on a slow run.
 		 */
-		if (req->wait == 0 && registered && cur.generation != gen)
+		if (req->held && cur.generation == gen)
+			req->wait = 0;		/* the run came: answer now */
+		else if (req->wait == 0 && registered &&
+		    cur.generation != gen) {
 			req->wait = se->hold;
+			req->held = 1;
+		}
 		not_ready(req, resp);
 		break;
 	}
@@ -806,13 +816,15 @@ install(struct serve_exec *se, const struct result *fresh)
 	if (fresh->served != NULL)
 		overrides_rerender(se);
 	/*
-	 * A not-ready result changes no parked request's answer (they wait
-	 * on): waking 10 000 parked polls for each registration of a
-	 * bootstrap would cost each registration their handlers' time.
+	 * A not-ready result changes no long poll's answer (they wait on):
+	 * waking 10 000 parked polls for each registration of a bootstrap
+	 * would cost each registration their handlers' time.
 	 */
 	if (fresh->outcome == MATERIALIZER_READY ||
 	    fresh->outcome == MATERIALIZER_FAILED)
 		http_server_wake(se->srv);
+	else	/* held plain polls waited for this run: they get their 425 */
+		http_server_wake_held(se->srv);
 }
 
 static void

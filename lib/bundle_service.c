@@ -33,7 +33,24 @@ struct bundle_service {
 	struct payload_index	*cur;
 	unsigned long		 reloads;	/* atomic */
 	unsigned long		 reload_failures;	/* atomic */
+	struct http_server	*srv;		/* borrowed; atomic */
 };
+
+/* Resumes parked requests: the answers they wait on may have changed. */
+static void
+wake(struct bundle_service *bs)
+{
+	struct http_server *srv;
+
+	if ((srv = __atomic_load_n(&bs->srv, __ATOMIC_ACQUIRE)) != NULL)
+		http_server_wake(srv);
+}
+
+void
+bundle_service_set_server(struct bundle_service *bs, struct http_server *srv)
+{
+	__atomic_store_n(&bs->srv, srv, __ATOMIC_RELEASE);
+}
 
 /* Loads the bundle at path, ready to serve; NULL with eb set on failure. */
 static struct payload_index *
@@ -119,7 +136,11 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 		pthread_rwlock_unlock(&bs->lock);
 		missing(resp, reg.identifier);
 	} else {
-		/* Held until the prepared body is queued (it takes a ref). */
+		/*
+		 * Held until the prepared body is queued (it takes a ref).
+		 * The server sends it, a variant of it, or a 304 that asks to
+		 * wait (If-None-Match): parked, this runs again after a wake.
+		 */
 		resp->prepared = body;
 		resp->done = unlock;
 		resp->done_arg = bs;
@@ -150,11 +171,13 @@ on_replace(void *ctx, struct http_request *req, struct http_response *resp)
 	rc = payload_index_override(bs->cur, id, &files, &eb);
 	pthread_rwlock_unlock(&bs->lock);
 	artifact_set_release(&files);
-	if (rc == -1)
+	if (rc == -1) {
 		http_response_error(resp, 500, PROTOCOL_INTERNAL, "%s",
 		    eb.msg);
-	else
-		resp->status = 202;
+		return;
+	}
+	resp->status = 202;
+	wake(bs);
 }
 
 /* GET /status: what cfgsync status shows of a bundle server. */
@@ -270,6 +293,7 @@ bundle_service_reload(struct bundle_service *bs, struct errbuf *eb)
 	pthread_rwlock_unlock(&bs->lock);
 	payload_index_free(old);
 	__atomic_fetch_add(&bs->reloads, 1, __ATOMIC_RELAXED);
+	wake(bs);
 	return 0;
 refused:
 	__atomic_fetch_add(&bs->reload_failures, 1, __ATOMIC_RELAXED);

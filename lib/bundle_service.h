@@ -24,6 +24,7 @@ struct buf;
 struct bundle_service;
 struct errbuf;
 struct http_route;
+struct http_server;
 
 /* Registrations the registration kind holds at most. */
 #define BUNDLE_SERVICE_MAX_REGISTRATIONS	100000
@@ -53,6 +54,14 @@ int	bundle_service_metrics(void *service, struct buf *);
  * Returns 0, or -1 with eb set, the old bundle still served.
  */
 int	bundle_service_reload(struct bundle_service *, struct errbuf *);
+
+/*
+ * The server serving the routes (borrowed; NULL to forget it): woken
+ * after a reload or a /node/replace, so a long poll parked on an
+ * unchanged answer (If-None-Match) sees the new one.
+ */
+void	bundle_service_set_server(struct bundle_service *,
+	    struct http_server *);
 
 /* The number of nodes the bundle names. */
 size_t	bundle_service_nodes(struct bundle_service *);

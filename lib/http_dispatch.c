@@ -204,6 +204,125 @@ log_request(struct http_server *srv, const struct http_conn *c, int status,
 	buf_release(&b);
 }
 
+/*
+ * Whether an Accept-Encoding value (or NULL) takes gzip: a "gzip",
+ * "x-gzip" or "*" coding whose q is not 0.
+ */
+int
+http_accepts_gzip(const char *v)
+{
+	const char *tok, *end, *semi, *q;
+	size_t len;
+
+	for (tok = v; tok != NULL && *tok != '\0'; tok = end) {
+		tok += strspn(tok, " \t,");
+		end = tok + strcspn(tok, ",");
+		semi = memchr(tok, ';', (size_t)(end - tok));
+		len = (size_t)((semi != NULL ? semi : end) - tok);
+		while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+			len--;
+		if (!((len == 4 && strncasecmp(tok, "gzip", 4) == 0) ||
+		    (len == 6 && strncasecmp(tok, "x-gzip", 6) == 0) ||
+		    (len == 1 && tok[0] == '*')))
+			continue;
+		if (semi == NULL)
+			return 1;
+		q = semi + 1 + strspn(semi + 1, " \t");
+		if (strncasecmp(q, "q=", 2) != 0)
+			return 1;
+		/* q=0, q=0.0, q=0.000: refused */
+		q += 2;
+		if (*q++ != '0')
+			return 1;
+		if (*q == '.')
+			q += 1 + strspn(q + 1, "0");
+		q += strspn(q, " \t");
+		if (q != end)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether an If-None-Match value (or NULL) names etag (quoted): "*", or
+ * one of its tags, weak or not (the weak comparison of RFC 9110).
+ */
+int
+http_etag_matches(const char *v, const char *etag)
+{
+	const char *tok, *end;
+	size_t elen = strlen(etag);
+
+	if (v == NULL || elen == 0)
+		return 0;
+	for (tok = v; *tok != '\0'; tok = end) {
+		tok += strspn(tok, " \t,");
+		if (*tok == '*')
+			return 1;
+		if (strncmp(tok, "W/", 2) == 0)
+			tok += 2;
+		if (*tok != '"' || (end = strchr(tok + 1, '"')) == NULL)
+			return 0;
+		end++;
+		if ((size_t)(end - tok) == elen && memcmp(tok, etag, elen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The response path's choice among a prepared answer's representations:
+ * tar when asked (?format=tar, or Accept: application/x-tar), else gzip
+ * when accepted; then 304 when If-None-Match names the one chosen,
+ * asking to be parked (resp->suspend) so a long poll waits for a change.
+ */
+static void
+negotiate(struct http_conn *c, struct http_response *resp)
+{
+	const struct http_body *b = resp->prepared;
+	const char *format, *accept;
+	int tar;
+
+	if (b == NULL)
+		return;
+	format = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND,
+	    "format");
+	accept = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_ACCEPT);
+	if (format != NULL && strcmp(format, "tar") != 0 &&
+	    strcmp(format, "json") != 0) {
+		http_response_error(resp, 400, PROTOCOL_BAD_REQUEST,
+		    "format: use json or tar");
+		return;
+	}
+	tar = format != NULL ? strcmp(format, "tar") == 0 :
+	    accept != NULL && strstr(accept, "application/x-tar") != NULL;
+	if (tar && b->variants[HTTP_VARIANT_TAR] != NULL)
+		b = b->variants[HTTP_VARIANT_TAR];
+	else if (!tar && b->variants[HTTP_VARIANT_GZIP] != NULL &&
+	    http_accepts_gzip(MHD_lookup_connection_value(c->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)))
+		b = b->variants[HTTP_VARIANT_GZIP];
+	resp->prepared = b;
+	if (!http_etag_matches(MHD_lookup_connection_value(c->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH), b->etag))
+		return;
+	memcpy(resp->etag, b->etag, sizeof(resp->etag));
+	resp->prepared = NULL;
+	resp->status = 304;
+	resp->suspend = 1;
+	buf_reset(&resp->body);
+}
+
+/* A 304 carries the tag it confirms and nothing else of the answer. */
+static void
+not_modified_headers(struct MHD_Response *r, const struct http_response *resp)
+{
+	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, resp->etag);
+	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_VARY,
+	    MHD_HTTP_HEADER_ACCEPT_ENCODING);
+}
+
 static enum MHD_Result
 send_response(struct http_server *srv, struct http_conn *c,
     struct http_response *resp)
@@ -230,9 +349,14 @@ send_response(struct http_server *srv, struct http_conn *c,
 			free(data);
 			return MHD_NO;
 		}
-		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    c->route_idx == HTTP_ROUTE_METRICS(srv) && status == 200 ?
-		    "text/plain; version=0.0.4" : "application/json");
+		if (status == 304)
+			not_modified_headers(r, resp);
+		else
+			(void)MHD_add_response_header(r,
+			    MHD_HTTP_HEADER_CONTENT_TYPE,
+			    c->route_idx == HTTP_ROUTE_METRICS(srv) &&
+			    status == 200 ? "text/plain; version=0.0.4" :
+			    "application/json");
 		if (status == 405)
 			(void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW,
 			    c->route_idx == HTTP_ROUTE_HEALTHZ(srv) ?
@@ -371,6 +495,7 @@ dispatch(struct http_server *srv, struct http_conn *c)
 		c->wake_seen = __atomic_load_n(&srv->wake_seq,
 		    __ATOMIC_ACQUIRE);
 		c->route->handler(srv->cfg.ctx, &c->req, &resp);
+		negotiate(c, &resp);
 		if (!resp.suspend || c->req.wait == 0 || c->req.timed_out ||
 		    c->req.stopping)
 			break;

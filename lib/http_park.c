@@ -82,3 +82,22 @@ http_server_wake(struct http_server *srv)
 	http_park_resume_locked(srv, 1, 0);
 	pthread_mutex_unlock(&srv->lock);
 }
+
+void
+http_server_wake_held(struct http_server *srv)
+{
+	struct http_conn **pp, *c;
+
+	pthread_mutex_lock(&srv->lock);
+	__atomic_add_fetch(&srv->wake_seq, 1, __ATOMIC_RELEASE);
+	for (pp = &srv->parked; (c = *pp) != NULL; ) {
+		if (!c->req.held) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		c->next = NULL;
+		MHD_resume_connection(c->conn);
+	}
+	pthread_mutex_unlock(&srv->lock);
+}

@@ -160,11 +160,53 @@ http_body_new_parts(int status, const struct http_part *parts,
 void
 http_body_free(struct http_body *b)
 {
+	unsigned i;
+
 	if (b == NULL)
 		return;
+	for (i = 0; i < HTTP_NVARIANTS; i++)
+		http_body_free(b->variants[i]);
 	if (b->response != NULL)
 		MHD_destroy_response(b->response);
 	free(b);
+}
+
+size_t
+http_body_len(const struct http_body *b)
+{
+	return b->len;
+}
+
+int
+http_body_set_header(struct http_body *b, const char *name, const char *value)
+{
+	const char *old;
+
+	if ((old = MHD_get_response_header(b->response, name)) != NULL)
+		(void)MHD_del_response_header(b->response, name, old);
+	return MHD_add_response_header(b->response, name, value) == MHD_YES ?
+	    0 : -1;
+}
+
+int
+http_body_set_etag(struct http_body *b, const char *etag)
+{
+	int n;
+
+	n = snprintf(b->etag, sizeof(b->etag), "%s", etag);
+	if (n < 0 || (size_t)n >= sizeof(b->etag)) {
+		b->etag[0] = '\0';
+		return -1;
+	}
+	return http_body_set_header(b, MHD_HTTP_HEADER_ETAG, etag);
+}
+
+void
+http_body_set_variant(struct http_body *b, enum http_variant v,
+    struct http_body *alt)
+{
+	http_body_free(b->variants[v]);
+	b->variants[v] = alt;
 }
 
 void

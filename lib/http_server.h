@@ -36,6 +36,8 @@ struct http_server;
 #define HTTP_SERVER_PER_IP_AUTO		UINT_MAX
 #define HTTP_SERVER_CONN_TIMEOUT	30
 #define HTTP_SERVER_ID_MAX		255
+/* a quoted entity tag, its NUL included */
+#define HTTP_ETAG_MAX			80
 
 struct http_request {
 	const char	*method;	/* borrowed, valid during the call */
@@ -45,6 +47,7 @@ struct http_request {
 	/* ?wait=SECONDS, 0 when absent; a handler may set a wait of its own */
 	unsigned	 wait;
 	uint64_t	 arrived_ms;	/* when it came, on clock_ms() */
+	int		 held;		/* the handler set wait, not ?wait */
 	int		 timed_out;	/* resumed because wait ran out */
 	int		 stopping;	/* the server is shutting down */
 	/* for the log */
@@ -61,6 +64,8 @@ struct http_response {
 	int			 suspend;
 	void			(*done)(void *);	/* run once queued */
 	void			*done_arg;
+	/* a 304's entity tag, set by the server itself */
+	char			 etag[HTTP_ETAG_MAX];
 };
 
 typedef void http_handler_fn(void *ctx, struct http_request *,
@@ -131,6 +136,13 @@ unsigned	http_server_port(const struct http_server *);
 void	http_server_wake(struct http_server *);
 
 /*
+ * Like http_server_wake, for the parked requests whose handler set their
+ * wait itself (req->held) only: cheaper when the change concerns them
+ * alone.
+ */
+void	http_server_wake_held(struct http_server *);
+
+/*
  * Stops accepting, answers parked requests, waits (at most a few seconds)
  * for requests in flight, then frees srv.  Accepts NULL.
  */
@@ -161,6 +173,37 @@ struct http_body *http_body_new_parts(int status,
 	    void (*release)(void *), void *arg);
 
 void	http_body_free(struct http_body *);
+
+/* The bytes of b's body. */
+size_t	http_body_len(const struct http_body *);
+
+/*
+ * Sets header name of b to value (replacing one set before), while b is
+ * not yet in use.  Returns 0, or -1 when out of memory.
+ */
+int	http_body_set_header(struct http_body *, const char *name,
+	    const char *value);
+
+/*
+ * Gives b its entity tag (etag, quoted, shorter than HTTP_ETAG_MAX):
+ * sent as ETag, and a request whose If-None-Match names it is answered
+ * 304, or parked like a not-ready one while it asks ?wait.  0 or -1.
+ */
+int	http_body_set_etag(struct http_body *, const char *etag);
+
+/*
+ * Other representations of the same answer: the server sends one instead
+ * of b when the request asks for it (Accept-Encoding: gzip; ?format=tar
+ * or Accept: application/x-tar).  b takes alt over, and frees it with
+ * itself.
+ */
+enum http_variant {
+	HTTP_VARIANT_GZIP,		/* Content-Encoding: gzip */
+	HTTP_VARIANT_TAR,		/* application/x-tar */
+	HTTP_NVARIANTS
+};
+void	http_body_set_variant(struct http_body *, enum http_variant,
+	    struct http_body *alt);
 
 /* Sets resp to status with {"code":code,"message":...}. */
 void	http_response_error(struct http_response *, int status,

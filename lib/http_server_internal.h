@@ -34,6 +34,8 @@ struct http_body {
 	struct MHD_Response	*response;
 	int			 status;
 	size_t			 len;
+	char			 etag[HTTP_ETAG_MAX];	/* "" for none */
+	struct http_body	*variants[HTTP_NVARIANTS];	/* owned */
 };
 
 /*
@@ -156,6 +158,13 @@ int	http_query_wait(const char *, unsigned *out);
  * compared in time that depends on the token's length only.
  */
 int	http_token_ok(const char *token, size_t token_len, const char *header);
+
+/*
+ * Whether an Accept-Encoding value (or NULL) takes gzip (q above 0), and
+ * whether an If-None-Match value (or NULL) names the quoted etag.
+ */
+int	http_accepts_gzip(const char *);
+int	http_etag_matches(const char *, const char *etag);
 
 /* http_metrics.c */
 

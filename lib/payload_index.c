@@ -8,6 +8,15 @@
  * own files, not with nodes times the shared files.  The parts outlive
  * the index while a response still sends them: each such response owns
  * its node part and one reference to the tail.
+ *
+ * The gzip and tar answers are made the same way.  gzip: the node's own
+ * part is deflated alone and ends on a byte boundary (Z_SYNC_FLUSH), the
+ * tail is deflated once (final), and a gzip member is the header, the
+ * two, and a trailer whose CRC-32 crc32_combine makes from theirs.  tar:
+ * the node's files as tar entries, then the shared files' entries, made
+ * once, then the end of the archive (two zero blocks).  The ETag is the
+ * SHA-256 of the node's own JSON part and of the tail's, so it is the
+ * digest of the payload without hashing the shared files once per node.
  */
 #include "payload_index.h"
 
@@ -15,7 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+#include <nettle/sha2.h>
+
+#include "artifacts.h"
 #include "buf.h"
 #include "bundle.h"
 #include "errbuf.h"
@@ -27,19 +42,44 @@
 
 /* Shared tails up to this size are copied into each node's answer. */
 #define PAYLOAD_INLINE_MAX	(16UL << 10)
+#define PAYLOAD_GZIP_LEVEL	6
+/* A piece up to this size that another follows is stored, not deflated. */
+#define PAYLOAD_STORED_MAX	512
+#define TAR_BLOCK		512
+#define TAR_END_LEN		(2 * TAR_BLOCK)
+#define DIGEST_LEN		SHA256_DIGEST_SIZE
+
+static const unsigned char tar_end[TAR_END_LEN];
+
+/* One form of the shared files and the close. */
+struct tail_form {
+	char			*json;
+	size_t			 json_len;
+	unsigned char		 sha[DIGEST_LEN];	/* of json */
+	struct payload_deflate	 gz;			/* json, final */
+};
 
 /* The shared files and the close, with and without a leading comma. */
 struct shared_tail {
 	unsigned long	 refs;		/* atomic: the index and responses */
-	char		*comma;		/* after a node's own files */
-	size_t		 comma_len;
-	char		*bare;		/* for a node without files */
-	size_t		 bare_len;
+	struct tail_form comma;		/* after a node's own files */
+	struct tail_form bare;		/* for a node without files */
+	char		*tar;		/* the shared files' tar entries */
+	size_t		 tar_len;
 };
 
+/* What responses borrow: a node's own bytes and the tail they lead. */
 struct node_part {
-	char			*own;	/* head and the node's own files */
+	char			*own;
 	struct shared_tail	*tail;	/* one reference */
+};
+
+/* What one node's answers are made from. */
+struct node_src {
+	const char	*items;		/* its files, rendered */
+	size_t		 items_len;
+	const char	*tar;		/* its files' tar entries */
+	size_t		 tar_len;
 };
 
 /*
@@ -51,6 +91,8 @@ struct override {
 	char			 identifier[REGISTRATION_ID_MAX + 1];
 	char			*items;		/* its files, rendered */
 	size_t			 items_len;
+	char			*tar;		/* and as tar entries */
+	size_t			 tar_len;
 	struct http_body	*body;
 };
 
@@ -60,15 +102,276 @@ struct payload_index {
 	struct shared_tail	 *tail;		/* one reference */
 	struct override		 *overrides;	/* sorted by identifier */
 	size_t			  noverrides;
+	time_t			  mtime;	/* of the tar entries */
 };
+
+int
+payload_deflate_init(z_stream *z)
+{
+	memset(z, 0, sizeof(*z));
+	return deflateInit2(z, PAYLOAD_GZIP_LEVEL, Z_DEFLATED, -MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -1;
+}
+
+/*
+ * A small piece that another follows goes as one stored block (RFC 1951
+ * 3.2.4: BFINAL 0, BTYPE 00, LEN, NLEN, the bytes): byte-aligned like a
+ * sync flush, and cheaper than a deflate call for a node's few bytes.
+ */
+static int
+stored(const void *data, size_t len, struct payload_deflate *d)
+{
+	if ((d->data = malloc(len + 5)) == NULL)
+		return -1;
+	d->data[0] = 0;
+	d->data[1] = len & 0xff;
+	d->data[2] = (len >> 8) & 0xff;
+	d->data[3] = ~len & 0xff;
+	d->data[4] = (~len >> 8) & 0xff;
+	memcpy(d->data + 5, data, len);
+	d->len = len + 5;
+	d->crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), data, (uInt)len);
+	d->in_len = len;
+	return 0;
+}
+
+int
+payload_deflate(z_stream *z, const void *data, size_t len, int last,
+    struct payload_deflate *d)
+{
+	size_t cap, grown;
+	unsigned char *p;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if (!last && len <= PAYLOAD_STORED_MAX)
+		return stored(data, len, d);
+	if (deflateReset(z) != Z_OK)
+		return -1;
+	cap = deflateBound(z, len) + 64;
+	if ((d->data = malloc(cap)) == NULL)
+		return -1;
+	z->next_in = (unsigned char *)(uintptr_t)data;
+	z->avail_in = (uInt)len;
+	for (;;) {
+		z->next_out = d->data + d->len;
+		z->avail_out = (uInt)(cap - d->len);
+		rc = deflate(z, last ? Z_FINISH : Z_SYNC_FLUSH);
+		d->len = cap - z->avail_out;
+		if (rc == Z_STREAM_ERROR)
+			goto fail;
+		if (last ? rc == Z_STREAM_END : z->avail_out > 0)
+			break;
+		grown = cap * 2;
+		if ((p = realloc(d->data, grown)) == NULL)
+			goto fail;
+		d->data = p;
+		cap = grown;
+	}
+	d->crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), data, (uInt)len);
+	d->in_len = len;
+	return 0;
+fail:
+	payload_deflate_release(d);
+	return -1;
+}
+
+void
+payload_deflate_release(struct payload_deflate *d)
+{
+	free(d->data);
+	memset(d, 0, sizeof(*d));
+}
+
+void
+payload_gzip_header(unsigned char hdr[PAYLOAD_GZIP_HEADER_LEN])
+{
+	static const unsigned char h[PAYLOAD_GZIP_HEADER_LEN] = {
+		0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3	/* deflate, Unix */
+	};
+
+	memcpy(hdr, h, sizeof(h));
+}
+
+static void
+put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = (v >> 24) & 0xff;
+}
+
+void
+payload_gzip_trailer(unsigned char trl[PAYLOAD_GZIP_TRAILER_LEN],
+    const struct payload_deflate *head, const struct payload_deflate *tail)
+{
+	put_le32(trl, (uint32_t)crc32_combine(head->crc, tail->crc,
+	    (z_off_t)tail->in_len));
+	put_le32(trl + 4, (uint32_t)(head->in_len + tail->in_len));
+}
+
+static void
+sha256_of(unsigned char out[DIGEST_LEN], const void *a, size_t alen,
+    const void *b, size_t blen)
+{
+	struct sha256_ctx ctx;
+
+	sha256_init(&ctx);
+	sha256_update(&ctx, alen, a);
+	sha256_update(&ctx, blen, b);
+	sha256_digest(&ctx, DIGEST_LEN, out);
+}
+
+/*
+ * One tar writer for a whole index: libarchive's set-up costs more than a
+ * node's entries, so entries go to whichever buffer out names, and the
+ * end of the archive (written when it is freed) nowhere.
+ */
+struct tar_writer {
+	struct archive		*a;
+	struct archive_entry	*e;
+	struct buf		*out;		/* borrowed; NULL: discard */
+};
+
+static la_ssize_t
+tar_write(struct archive *a, void *arg, const void *data, size_t len)
+{
+	struct tar_writer *tw = arg;
+
+	if (tw->out != NULL && buf_add(tw->out, data, len) == -1)
+		return -1;
+	return (la_ssize_t)len;
+}
+
+static void
+tar_writer_release(struct tar_writer *tw)
+{
+	tw->out = NULL;
+	if (tw->a != NULL)
+		archive_write_free(tw->a);
+	archive_entry_free(tw->e);
+	memset(tw, 0, sizeof(*tw));
+}
+
+static int
+tar_writer_init(struct tar_writer *tw)
+{
+	memset(tw, 0, sizeof(*tw));
+	if ((tw->a = archive_write_new()) == NULL ||
+	    (tw->e = archive_entry_new()) == NULL ||
+	    archive_write_set_format_pax_restricted(tw->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(tw->a, 0) != ARCHIVE_OK ||
+	    archive_write_open2(tw->a, tw, NULL, tar_write, NULL, NULL) !=
+	    ARCHIVE_OK) {
+		tar_writer_release(tw);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sets an owner or group, a name or a numeric id, on entry e. */
+static void
+tar_owner(struct archive_entry *e, const char *who, int group)
+{
+	unsigned long long id;
+	char *end;
+
+	if (who == NULL)
+		return;
+	id = strtoull(who, &end, 10);
+	if (*end == '\0' && end != who) {
+		if (group)
+			archive_entry_set_gid(e, (la_int64_t)id);
+		else
+			archive_entry_set_uid(e, (la_int64_t)id);
+	} else if (group)
+		archive_entry_set_gname(e, who);
+	else
+		archive_entry_set_uname(e, who);
+}
+
+/*
+ * Appends files to out as tar entries (paths without their leading '/',
+ * modes kept, 0644 without one), without the end of the archive.
+ */
+static int
+tar_entries(struct tar_writer *tw, struct buf *out,
+    const struct artifact_set *files, time_t mtime)
+{
+	const struct artifact_file *f;
+	struct archive_entry *e = tw->e;
+	size_t i, start = out->len;
+	int rc = -1;
+
+	tw->out = out;
+	for (i = 0; i < files->len; i++) {
+		f = &files->files[i];
+		archive_entry_clear(e);
+		archive_entry_set_pathname(e, artifact_path_key(f->path));
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, f->mode == ARTIFACT_MODE_NONE ?
+		    0644 : (mode_t)f->mode);
+		archive_entry_set_size(e, (la_int64_t)f->len);
+		archive_entry_set_mtime(e, mtime, 0);
+		tar_owner(e, f->owner, 0);
+		tar_owner(e, f->group, 1);
+		if (archive_write_header(tw->a, e) != ARCHIVE_OK ||
+		    (f->len > 0 && archive_write_data(tw->a, f->content,
+		    f->len) != (la_ssize_t)f->len) ||
+		    archive_write_finish_entry(tw->a) != ARCHIVE_OK)
+			goto out;
+	}
+	/* Every entry is out, padded: whole blocks, nothing held back. */
+	if ((out->len - start) % TAR_BLOCK == 0)
+		rc = 0;
+out:
+	tw->out = NULL;
+	return rc;
+}
+
+/* What making answers needs, set up once per index or override. */
+struct maker {
+	z_stream		 z;
+	struct tar_writer	 tw;
+	time_t			 mtime;		/* of the tar entries */
+};
+
+static void
+maker_release(struct maker *m)
+{
+	(void)deflateEnd(&m->z);
+	tar_writer_release(&m->tw);
+}
+
+static int
+maker_init(struct maker *m, time_t mtime)
+{
+	m->mtime = mtime;
+	if (payload_deflate_init(&m->z) == -1)
+		return -1;
+	if (tar_writer_init(&m->tw) == -1) {
+		(void)deflateEnd(&m->z);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+form_release(struct tail_form *f)
+{
+	free(f->json);
+	payload_deflate_release(&f->gz);
+}
 
 static void
 tail_unref(struct shared_tail *t)
 {
 	if (t == NULL || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
-	free(t->comma);
-	free(t->bare);
+	form_release(&t->comma);
+	form_release(&t->bare);
+	free(t->tar);
 	free(t);
 }
 
@@ -83,25 +386,41 @@ part_release(void *arg)
 	free(p);
 }
 
+static int
+form_make(struct tail_form *f, z_stream *z, const char *json, size_t len)
+{
+	if ((f->json = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(f->json, json, len);
+	f->json[len] = '\0';
+	f->json_len = len;
+	sha256_of(f->sha, json, len, "", 0);
+	return payload_deflate(z, json, len, 1, &f->gz);
+}
+
 static struct shared_tail *
-tail_new(const struct artifact_set *shared)
+tail_new(const struct artifact_set *shared, struct maker *m)
 {
 	struct shared_tail *t;
 	struct buf b;
+	int comma = shared->len > 0;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->refs = 1;
 	buf_init(&b, SIZE_MAX);
-	if (shared->len > 0 && buf_addc(&b, ',') == -1)
-		goto fail;
-	if (artifact_set_render_items(&b, shared) == -1 ||
+	if ((comma && buf_addc(&b, ',') == -1) ||
+	    artifact_set_render_items(&b, shared) == -1 ||
 	    buf_adds(&b, PROTOCOL_PAYLOAD_TAIL) == -1 ||
-	    (t->bare = strdup(b.data + (shared->len > 0))) == NULL)
+	    form_make(&t->comma, &m->z, b.data, b.len) == -1 ||
+	    form_make(&t->bare, &m->z, b.data + comma, b.len - comma) == -1)
 		goto fail;
-	t->bare_len = b.len - (shared->len > 0);
-	if ((t->comma = buf_detach(&b, &t->comma_len)) == NULL)
+	buf_reset(&b);
+	if (tar_entries(&m->tw, &b, shared, m->mtime) == -1 ||
+	    buf_addc(&b, '\0') == -1 ||
+	    (t->tar = buf_detach(&b, &t->tar_len)) == NULL)
 		goto fail;
+	t->tar_len--;
 	return t;
 fail:
 	buf_release(&b);
@@ -110,51 +429,157 @@ fail:
 }
 
 /*
- * Makes the answer of one node: its own part (the head and its files,
- * items: rendered, comma-separated), then the shared tail.
+ * One representation: own, then shared, then end.  A small shared part
+ * is copied in (one buffer goes out with its headers in one write, half
+ * again as fast as parts); a large one is sent from the tail's one copy.
+ * The tar answer (rare clients, and a block or more a file) is always
+ * sent in parts, its end from the one static copy, so it adds to each
+ * node only its own entries.
  */
 static struct http_body *
-node_body(const char *items, size_t items_len, struct shared_tail *tail)
+spliced(const void *own, size_t own_len, const void *shared,
+    size_t shared_len, const void *end, size_t end_len,
+    struct shared_tail *tail)
 {
-	struct http_part parts[2];
+	struct http_part parts[3];
 	struct http_body *body;
 	struct node_part *p;
 	struct buf b;
-	size_t len;
+	int is_tar = end == tar_end;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return NULL;
-	buf_init(&b, SIZE_MAX);
-	if (buf_adds(&b, PROTOCOL_PAYLOAD_HEAD) == -1 ||
-	    buf_add(&b, items, items_len) == -1 ||
-	    (p->own = buf_detach(&b, &len)) == NULL) {
-		buf_release(&b);
-		free(p);
-		return NULL;
-	}
-	parts[0].data = p->own;
-	parts[0].len = len;
-	parts[1].data = items_len > 0 ? tail->comma : tail->bare;
-	parts[1].len = items_len > 0 ? tail->comma_len : tail->bare_len;
-	if (parts[1].len <= PAYLOAD_INLINE_MAX) {
-		/*
-		 * A small tail is copied in: one buffer goes out with its
-		 * headers in one write, half again as fast as two parts.
-		 */
-		if (buf_add(&b, p->own, len) == -1 ||
-		    buf_add(&b, parts[1].data, parts[1].len) == -1) {
+	if (!is_tar && shared_len <= PAYLOAD_INLINE_MAX) {
+		buf_init(&b, SIZE_MAX);
+		if (buf_add(&b, own, own_len) == -1 ||
+		    buf_add(&b, shared, shared_len) == -1 ||
+		    buf_add(&b, end, end_len) == -1) {
 			buf_release(&b);
-			part_release(p);
 			return NULL;
 		}
-		part_release(p);
-		body = http_body_new(200, b.data, b.len);
+		body = http_body_new(200, b.data != NULL ? b.data : "", b.len);
 		buf_release(&b);
 		return body;
 	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	if ((p->own = malloc(own_len + (is_tar ? 0 : end_len) + 1)) == NULL) {
+		free(p);
+		return NULL;
+	}
+	memcpy(p->own, own, own_len);
+	parts[0].data = p->own;
+	parts[0].len = own_len;
+	parts[1].data = shared;
+	parts[1].len = shared_len;
+	if (is_tar)
+		parts[2].data = tar_end;
+	else {
+		memcpy(p->own + own_len, end, end_len);
+		parts[2].data = p->own + own_len;
+	}
+	parts[2].len = end_len;
 	__atomic_add_fetch(&tail->refs, 1, __ATOMIC_RELAXED);
 	p->tail = tail;
-	return http_body_new_parts(200, parts, 2, part_release, p);
+	return http_body_new_parts(200, parts, end_len > 0 ? 3 : 2,
+	    part_release, p);
+}
+
+static const char *
+hex(char *out, const unsigned char *d, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+	return out;
+}
+
+/* The gzip answer: the node's part deflated alone, then the tail's. */
+static struct http_body *
+gzip_body(z_stream *z, const char *own, size_t own_len,
+    const struct tail_form *f, struct shared_tail *tail)
+{
+	unsigned char trl[PAYLOAD_GZIP_TRAILER_LEN], *head;
+	struct payload_deflate d;
+	struct http_body *body = NULL;
+
+	if (payload_deflate(z, own, own_len, 0, &d) == -1)
+		return NULL;
+	if ((head = malloc(PAYLOAD_GZIP_HEADER_LEN + d.len)) != NULL) {
+		payload_gzip_header(head);
+		memcpy(head + PAYLOAD_GZIP_HEADER_LEN, d.data, d.len);
+		payload_gzip_trailer(trl, &d, &f->gz);
+		body = spliced(head, PAYLOAD_GZIP_HEADER_LEN + d.len,
+		    f->gz.data, f->gz.len, trl, sizeof(trl), tail);
+		free(head);
+	}
+	payload_deflate_release(&d);
+	if (body != NULL && http_body_set_header(body, "Content-Encoding",
+	    "gzip") == -1) {
+		http_body_free(body);
+		body = NULL;
+	}
+	return body;
+}
+
+/*
+ * Makes the answers of one node (src: its files, rendered as JSON items
+ * and as tar entries), then the shared tail: the JSON body, with its gzip
+ * and tar variants, each with its ETag.
+ */
+static struct http_body *
+node_body(z_stream *z, const struct node_src *src, struct shared_tail *tail)
+{
+	unsigned char d[DIGEST_LEN];
+	char h[2 * DIGEST_LEN + 1], etag[HTTP_ETAG_MAX];
+	const struct tail_form *f;
+	struct http_body *body = NULL, *gz = NULL, *tar = NULL;
+	struct buf own;
+	int n, ok;
+
+	f = src->items_len > 0 ? &tail->comma : &tail->bare;
+	buf_init(&own, SIZE_MAX);
+	if (buf_adds(&own, PROTOCOL_PAYLOAD_HEAD) == -1 ||
+	    buf_add(&own, src->items, src->items_len) == -1)
+		goto fail;
+	sha256_of(d, own.data, own.len, f->sha, sizeof(f->sha));
+	hex(h, d, sizeof(d));
+	if ((body = spliced(own.data, own.len, f->json, f->json_len, "", 0,
+	    tail)) == NULL ||
+	    (gz = gzip_body(z, own.data, own.len, f, tail)) == NULL ||
+	    (tar = spliced(src->tar, src->tar_len, tail->tar, tail->tar_len,
+	    tar_end, sizeof(tar_end), tail)) == NULL)
+		goto fail;
+	n = snprintf(etag, sizeof(etag), "\"%s\"", h);
+	ok = n > 0 && (size_t)n < sizeof(etag) &&
+	    http_body_set_etag(body, etag) == 0 &&
+	    http_body_set_etag(gz, etag) == 0 &&
+	    http_body_set_header(body, "Vary", "Accept-Encoding") == 0 &&
+	    http_body_set_header(gz, "Vary", "Accept-Encoding") == 0;
+	n = snprintf(etag, sizeof(etag), "\"%s-tar\"", h);
+	if (!ok || n <= 0 || (size_t)n >= sizeof(etag) ||
+	    http_body_set_etag(tar, etag) == -1 ||
+	    http_body_set_header(tar, "Content-Type",
+	    "application/x-tar") == -1)
+		goto fail;
+	buf_release(&own);
+	/* A tiny payload may come out larger compressed: plain it is. */
+	if (http_body_len(gz) >= http_body_len(body)) {
+		http_body_free(gz);
+		gz = NULL;
+	}
+	http_body_set_variant(body, HTTP_VARIANT_GZIP, gz);
+	http_body_set_variant(body, HTTP_VARIANT_TAR, tar);
+	return body;
+fail:
+	buf_release(&own);
+	http_body_free(body);
+	http_body_free(gz);
+	http_body_free(tar);
+	return NULL;
 }
 
 void
@@ -169,6 +594,7 @@ payload_index_free(struct payload_index *idx)
 	free(idx->bodies);
 	for (i = 0; i < idx->noverrides; i++) {
 		free(idx->overrides[i].items);
+		free(idx->overrides[i].tar);
 		http_body_free(idx->overrides[i].body);
 	}
 	free(idx->overrides);
@@ -181,7 +607,9 @@ struct payload_index *
 payload_index_new(struct bundle *b, struct errbuf *eb)
 {
 	struct payload_index *idx;
-	struct buf items;
+	struct node_src src;
+	struct buf items, tar;
+	struct maker m;
 	size_t i;
 
 	if ((idx = calloc(1, sizeof(*idx))) == NULL) {
@@ -191,28 +619,46 @@ payload_index_new(struct bundle *b, struct errbuf *eb)
 	}
 	idx->bundle = *b;
 	bundle_init(b);
-	if ((idx->tail = tail_new(&idx->bundle.shared)) == NULL)
+	idx->mtime = time(NULL);
+	if (maker_init(&m, idx->mtime) == -1) {
+		payload_index_free(idx);
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		return NULL;
+	}
+	buf_init(&items, SIZE_MAX);
+	buf_init(&tar, SIZE_MAX);
+	if ((idx->tail = tail_new(&idx->bundle.shared, &m)) == NULL)
 		goto nomem;
 	if (idx->bundle.nnodes > 0 && (idx->bodies = calloc(idx->bundle.nnodes,
 	    sizeof(*idx->bodies))) == NULL)
 		goto nomem;
-	buf_init(&items, SIZE_MAX);
 	for (i = 0; i < idx->bundle.nnodes; i++) {
 		buf_reset(&items);
+		buf_reset(&tar);
 		if (artifact_set_render_items(&items,
 		    &idx->bundle.nodes[i].files) == -1 ||
-		    (idx->bodies[i] = node_body(items.data != NULL ?
-		    items.data : "", items.len, idx->tail)) == NULL) {
-			buf_release(&items);
+		    tar_entries(&m.tw, &tar, &idx->bundle.nodes[i].files,
+		    m.mtime) == -1)
 			goto nomem;
-		}
+		src.items = items.data != NULL ? items.data : "";
+		src.items_len = items.len;
+		src.tar = tar.data != NULL ? tar.data : "";
+		src.tar_len = tar.len;
+		if ((idx->bodies[i] = node_body(&m.z, &src,
+		    idx->tail)) == NULL)
+			goto nomem;
 		/* Rendered: only the identifier is looked at from now on. */
 		artifact_set_release(&idx->bundle.nodes[i].files);
 	}
 	buf_release(&items);
+	buf_release(&tar);
+	maker_release(&m);
 	artifact_set_release(&idx->bundle.shared);
 	return idx;
 nomem:
+	buf_release(&items);
+	buf_release(&tar);
+	maker_release(&m);
 	payload_index_free(idx);
 	errbuf_set(eb, EC_INTERNAL, "out of memory");
 	return NULL;
@@ -233,19 +679,29 @@ override_find(const struct payload_index *idx, const char *identifier)
 	    sizeof(idx->overrides[0]), override_cmp);
 }
 
-/* Sets identifier's override to items (taken over on success). */
+/*
+ * Sets identifier's override to items and tar (both taken over on
+ * success).
+ */
 static int
-override_put(struct payload_index *idx, const char *identifier, char *items,
-    size_t items_len, struct errbuf *eb)
+override_put(struct payload_index *idx, struct maker *m,
+    const char *identifier, char *items, size_t items_len, char *tar,
+    size_t tar_len, struct errbuf *eb)
 {
 	struct override *o, *grown;
 	struct http_body *body;
+	struct node_src src;
 	size_t at;
 
-	if ((body = node_body(items, items_len, idx->tail)) == NULL)
+	src.items = items;
+	src.items_len = items_len;
+	src.tar = tar;
+	src.tar_len = tar_len;
+	if ((body = node_body(&m->z, &src, idx->tail)) == NULL)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	if ((o = override_find(idx, identifier)) != NULL) {
 		free(o->items);
+		free(o->tar);
 		http_body_free(o->body);
 	} else {
 		if ((grown = reallocarray(idx->overrides, idx->noverrides + 1,
@@ -266,30 +722,61 @@ override_put(struct payload_index *idx, const char *identifier, char *items,
 	}
 	o->items = items;
 	o->items_len = items_len;
+	o->tar = tar;
+	o->tar_len = tar_len;
 	o->body = body;
 	return 0;
+}
+
+/* A copy of len bytes of p, NUL-terminated; NULL when out of memory. */
+static char *
+dup_bytes(const char *p, size_t len)
+{
+	char *q;
+
+	if ((q = malloc(len + 1)) == NULL)
+		return NULL;
+	memcpy(q, p, len);
+	q[len] = '\0';
+	return q;
 }
 
 int
 payload_index_override(struct payload_index *idx, const char *identifier,
     const struct artifact_set *files, struct errbuf *eb)
 {
-	struct buf items;
-	size_t len;
-	char *text;
+	struct buf items, tar;
+	struct maker m;
+	char *text = NULL, *entries = NULL;
+	int rc = -1;
 
 	buf_init(&items, SIZE_MAX);
-	if (artifact_set_render_items(&items, files) == -1 ||
-	    buf_addc(&items, '\0') == -1 ||
-	    (text = buf_detach(&items, &len)) == NULL) {
-		buf_release(&items);
-		return errbuf_set(eb, EC_INTERNAL, "out of memory");
-	}
-	if (override_put(idx, identifier, text, len - 1, eb) == -1) {
-		free(text);
+	buf_init(&tar, SIZE_MAX);
+	if (maker_init(&m, idx->mtime) == -1) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
 		return -1;
 	}
-	return 0;
+	if (artifact_set_render_items(&items, files) == -1 ||
+	    tar_entries(&m.tw, &tar, files, m.mtime) == -1 ||
+	    (text = dup_bytes(items.data != NULL ? items.data : "",
+	    items.len)) == NULL ||
+	    (entries = dup_bytes(tar.data != NULL ? tar.data : "",
+	    tar.len)) == NULL) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (override_put(idx, &m, identifier, text, items.len, entries,
+	    tar.len, eb) == -1)
+		goto out;
+	text = entries = NULL;		/* the override's now */
+	rc = 0;
+out:
+	free(text);
+	free(entries);
+	buf_release(&items);
+	buf_release(&tar);
+	maker_release(&m);
+	return rc;
 }
 
 int
@@ -297,21 +784,36 @@ payload_index_carry_overrides(struct payload_index *to,
     const struct payload_index *from, struct errbuf *eb)
 {
 	const struct override *o;
+	struct maker m;
 	size_t i;
-	char *items;
+	char *items, *tar;
+	int rc = -1;
 
-	for (i = 0; from != NULL && i < from->noverrides; i++) {
+	if (from == NULL || from->noverrides == 0)
+		return 0;
+	if (maker_init(&m, to->mtime) == -1)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	for (i = 0; i < from->noverrides; i++) {
 		o = &from->overrides[i];
-		if ((items = malloc(o->items_len + 1)) == NULL)
-			return errbuf_set(eb, EC_INTERNAL, "out of memory");
-		memcpy(items, o->items, o->items_len + 1);
-		if (override_put(to, o->identifier, items, o->items_len,
-		    eb) == -1) {
+		items = dup_bytes(o->items, o->items_len);
+		tar = dup_bytes(o->tar, o->tar_len);
+		if (items == NULL || tar == NULL) {
 			free(items);
-			return -1;
+			free(tar);
+			errbuf_set(eb, EC_INTERNAL, "out of memory");
+			goto out;
+		}
+		if (override_put(to, &m, o->identifier, items, o->items_len,
+		    tar, o->tar_len, eb) == -1) {
+			free(items);
+			free(tar);
+			goto out;
 		}
 	}
-	return 0;
+	rc = 0;
+out:
+	maker_release(&m);
+	return rc;
 }
 
 struct http_body *
@@ -321,15 +823,29 @@ payload_index_body_with(const struct payload_index *idx,
 	static const struct artifact_set none;
 	struct shared_tail *tail = NULL;
 	struct http_body *body = NULL;
-	struct buf items;
+	struct node_src src;
+	struct buf items, tar;
+	struct maker m;
 
+	if (maker_init(&m, idx != NULL ? idx->mtime : 0) == -1) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		return NULL;
+	}
 	buf_init(&items, SIZE_MAX);
-	if ((idx != NULL || (tail = tail_new(&none)) != NULL) &&
-	    artifact_set_render_items(&items, files) == 0)
-		body = node_body(items.data != NULL ? items.data : "",
-		    items.len, idx != NULL ? idx->tail : tail);
+	buf_init(&tar, SIZE_MAX);
+	if ((idx != NULL || (tail = tail_new(&none, &m)) != NULL) &&
+	    artifact_set_render_items(&items, files) == 0 &&
+	    tar_entries(&m.tw, &tar, files, m.mtime) == 0) {
+		src.items = items.data != NULL ? items.data : "";
+		src.items_len = items.len;
+		src.tar = tar.data != NULL ? tar.data : "";
+		src.tar_len = tar.len;
+		body = node_body(&m.z, &src, idx != NULL ? idx->tail : tail);
+	}
 	buf_release(&items);
+	buf_release(&tar);
 	tail_unref(tail);
+	maker_release(&m);
 	if (body == NULL)
 		errbuf_set(eb, EC_INTERNAL, "out of memory");
 	return body;

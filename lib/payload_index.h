@@ -3,11 +3,19 @@
  * the shared files) rendered once, when the bundle is loaded, so answering
  * POST /node is a binary search and a reference to a prepared response.
  * Both serve commands build one per bundle or materializer result.
+ *
+ * Each answer comes in three representations, all made here, once: the
+ * JSON payload, the same gzip-compressed (the shared files compressed
+ * once for all nodes and spliced after each node's own part), and a tar
+ * archive of the files; each carries an ETag, the payload's digest.
  */
 #ifndef CFGSYNC_PAYLOAD_INDEX_H
 #define CFGSYNC_PAYLOAD_INDEX_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include <zlib.h>
 
 struct artifact_set;
 struct bundle;
@@ -62,5 +70,42 @@ const struct http_body *payload_index_find(const struct payload_index *,
 size_t	payload_index_nodes(const struct payload_index *);
 
 void	payload_index_free(struct payload_index *);
+
+/*
+ * The gzip splice, for the index and its tests.  A raw deflate stream and
+ * what it holds: pieces made alone are joined as pigz joins its blocks.
+ */
+struct payload_deflate {
+	unsigned char	*data;
+	size_t		 len;
+	uint32_t	 crc;		/* CRC-32 of the uncompressed bytes */
+	size_t		 in_len;	/* how many */
+};
+
+#define PAYLOAD_GZIP_HEADER_LEN		10
+#define PAYLOAD_GZIP_TRAILER_LEN	8
+
+/* Readies z for payload_deflate; 0, or -1 when out of memory. */
+int	payload_deflate_init(z_stream *);
+
+/*
+ * Compresses data[0..len) alone (z is reset first) into d: a final
+ * stream when last, else one that ends on a byte boundary without a final
+ * block, so another stream may follow it (a small one as a stored block,
+ * not compressed).  0, or -1 when out of memory.
+ */
+int	payload_deflate(z_stream *, const void *data, size_t len, int last,
+	    struct payload_deflate *d);
+
+void	payload_deflate_release(struct payload_deflate *);
+
+/*
+ * A gzip member is the header, head's data, tail's data (final), and the
+ * trailer: the CRC-32 of both (crc32_combine) and their length.
+ */
+void	payload_gzip_header(unsigned char hdr[PAYLOAD_GZIP_HEADER_LEN]);
+void	payload_gzip_trailer(unsigned char trl[PAYLOAD_GZIP_TRAILER_LEN],
+	    const struct payload_deflate *head,
+	    const struct payload_deflate *tail);
 
 #endif

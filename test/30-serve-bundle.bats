@@ -692,3 +692,131 @@ open(sys.argv[2], "w").write(big)' "$T/b.json" "$T/big.expected"
 	run -0 curl -sf "http://127.0.0.1:$OPS_PORT/healthz"
 	stop_server OPS
 }
+
+# peers_bundle FILE N: a bundle of N nodes (node-0 without files of its
+# own, the others a config.yaml each) and a shared peers.yaml listing
+# every node, about 60 bytes a node, and a 0600 file under a directory.
+peers_bundle() {
+	python3 - "$1" "$2" <<-'PY'
+	import json, sys
+	n = int(sys.argv[2])
+	peers = "".join("- {id: node-%d, ip: 10.0.%d.%d, port: 4400}\n"
+	    % (i, i // 256, i % 256) for i in range(n))
+	nodes = [{"identifier": "node-0", "files": []}] + [
+	    {"identifier": "node-%d" % i, "files": [{"path": "/etc/app/config.yaml",
+	    "content": "id: node-%d\n" % i}]} for i in range(1, n)]
+	json.dump({"nodes": nodes, "shared_files": [
+	    {"path": "peers.yaml", "content": peers},
+	    {"path": "/etc/app/secret/key", "content": "k\n", "mode": "0600"}]},
+	    open(sys.argv[1], "w"))
+	PY
+}
+
+@test "serve-bundle: gzip when asked: the same payload in under a quarter of the bytes" {
+	peers_bundle "$BATS_TEST_TMPDIR/b.json" 2000
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle "$BATS_TEST_TMPDIR/b.json"
+	for id in node-0 node-7 node-1999; do
+		b="{\"identifier\":\"$id\",\"ip\":\"10.0.0.1\"}"
+		curl -s -D "$BATS_TEST_TMPDIR/h1" -o "$BATS_TEST_TMPDIR/plain" \
+		    --data "$b" "$OWN_URL/node"
+		curl -s -D "$BATS_TEST_TMPDIR/h2" -o "$BATS_TEST_TMPDIR/gz" \
+		    -H 'Accept-Encoding: gzip' --data "$b" "$OWN_URL/node"
+		run -0 grep -ci '^content-encoding: gzip' "$BATS_TEST_TMPDIR/h2"
+		run -1 grep -ci '^content-encoding' "$BATS_TEST_TMPDIR/h1"
+		run -0 grep -ci '^vary: accept-encoding' "$BATS_TEST_TMPDIR/h2"
+		gunzip -c <"$BATS_TEST_TMPDIR/gz" >"$BATS_TEST_TMPDIR/unz"
+		cmp "$BATS_TEST_TMPDIR/plain" "$BATS_TEST_TMPDIR/unz"
+		plain=$(wc -c <"$BATS_TEST_TMPDIR/plain")
+		gz=$(wc -c <"$BATS_TEST_TMPDIR/gz")
+		[ $((gz * 4)) -le "$plain" ] || fail "$id: $gz of $plain bytes"
+		# Both carry the one ETag of the payload.
+		e1=$(grep -i '^etag:' "$BATS_TEST_TMPDIR/h1")
+		e2=$(grep -i '^etag:' "$BATS_TEST_TMPDIR/h2")
+		assert_equal "$e1" "$e2"
+	done
+	run -0 jq -r '.files[0].content' "$BATS_TEST_TMPDIR/plain"
+	assert_output 'id: node-1999'
+	# q=0 refuses gzip.
+	req POST "$OWN_URL/node" -D "$BATS_TEST_TMPDIR/h3" \
+	    -H 'Accept-Encoding: gzip;q=0, identity' --data "$b"
+	cmp "$BATS_TEST_TMPDIR/plain" "$BATS_TEST_TMPDIR/body"
+}
+
+@test "serve-bundle: ?format=tar and Accept: application/x-tar answer the files as a tar archive" {
+	peers_bundle "$BATS_TEST_TMPDIR/b.json" 30
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle "$BATS_TEST_TMPDIR/b.json"
+	b='{"identifier":"node-3","ip":"10.0.0.1"}'
+	req POST "$OWN_URL/node?format=tar" --data "$b" -D "$BATS_TEST_TMPDIR/h"
+	assert_equal "$STATUS" 200
+	run -0 grep -ci '^content-type: application/x-tar' "$BATS_TEST_TMPDIR/h"
+	run -0 tar -tvf "$BATS_TEST_TMPDIR/body"
+	assert_line --regexp '^-rw-r--r-- .* etc/app/config\.yaml$'
+	assert_line --regexp '^-rw-r--r-- .* peers\.yaml$'
+	assert_line --regexp '^-rw------- .* etc/app/secret/key$'
+	assert_equal "${#lines[@]}" 3
+	mkdir "$BATS_TEST_TMPDIR/x"
+	tar -xf "$BATS_TEST_TMPDIR/body" -C "$BATS_TEST_TMPDIR/x"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/x/etc/app/config.yaml")" 'id: node-3'
+	req POST "$OWN_URL/node" --data "$b" -H 'Accept: application/x-tar'
+	run -0 tar -tf "$BATS_TEST_TMPDIR/body"
+	assert_line 'peers.yaml'
+	# A node without files of its own gets the shared ones.
+	req POST "$OWN_URL/node?format=tar" \
+	    --data '{"identifier":"node-0","ip":"10.0.0.1"}'
+	run -0 tar -tf "$BATS_TEST_TMPDIR/body"
+	assert_output "$(printf 'peers.yaml\netc/app/secret/key')"
+	req POST "$OWN_URL/node?format=tar" \
+	    --data '{"identifier":"ghost","ip":"10.0.0.1"}'
+	assert_equal "$STATUS" 404
+	req POST "$OWN_URL/node?format=zip" --data "$b"
+	assert_equal "$STATUS" 400
+	assert_error_doc "$BATS_TEST_TMPDIR/body" bad_request
+}
+
+@test "serve-bundle: If-None-Match: 304 at once, or parked until SIGHUP or a replace changes the answer" {
+	local f=$BATS_TEST_TMPDIR/live.json
+	peers_bundle "$f" 3
+	start_server OWN "$BATS_TEST_TMPDIR" serve-bundle "$f"
+	b='{"identifier":"node-1","ip":"10.0.0.1"}'
+	etag() {
+		curl -s -D - -o /dev/null --data "$b" "$OWN_URL/node" |
+		    tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p'
+	}
+	e=$(etag)
+	assert_regex "$e" '^"[0-9a-f]{64}"$'
+	req POST "$OWN_URL/node" --data "$b" -H "If-None-Match: W/$e"
+	assert_equal "$STATUS" 304
+	req POST "$OWN_URL/node?wait=1" --data "$b" -H "If-None-Match: $e"
+	assert_equal "$STATUS" 304
+	# A reload to the same bundle leaves the answer, and the poll, alone.
+	curl -s -o /dev/null -w '%{http_code}' --data "$b" \
+	    -H "If-None-Match: $e" "$OWN_URL/node?wait=30" \
+	    >"$BATS_TEST_TMPDIR/s" &
+	poll=$!
+	sleep 0.3
+	kill -HUP "$OWN_PID"
+	sleep 0.5
+	kill -0 "$poll"
+	peers_bundle "$f" 4
+	kill -HUP "$OWN_PID"
+	wait "$poll"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/s")" 200
+	e2=$(etag)
+	refute [ "$e2" = "$e" ]
+	# A replace of node-1 wakes its poll; tar has a tag of its own.
+	curl -s -o "$BATS_TEST_TMPDIR/p" -w '%{http_code}' --data "$b" \
+	    -H "If-None-Match: $e2" "$OWN_URL/node?wait=30" \
+	    >"$BATS_TEST_TMPDIR/s" &
+	poll=$!
+	sleep 0.3
+	kill -0 "$poll"
+	req POST "$OWN_URL/node/replace" --data \
+	    '{"identifier":"node-1","files":[{"path":"new","content":"n\n"}]}'
+	assert_equal "$STATUS" 202
+	wait "$poll"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/s")" 200
+	run -0 jq -r '.files[0].path' "$BATS_TEST_TMPDIR/p"
+	assert_output new
+	req POST "$OWN_URL/node?format=tar" --data "$b" -H "If-None-Match: $(etag)"
+	assert_equal "$STATUS" 200
+}

@@ -668,3 +668,65 @@ PY
 	run sh -c "ps -o stat= --ppid $S_PID | grep -c Z"
 	assert_output 0
 }
+
+# etag_of ID: the ETag of node ID's 200.
+etag_of() {
+	curl -s -D - -o /dev/null --data "{\"identifier\":\"$1\",\"ip\":\"10.0.0.1\"}" \
+	    "$S_URL/node" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p'
+}
+
+@test "serve-exec: a 200 carries the payload's ETag; If-None-Match of it gives 304; plain bytes to a plain client" {
+	NEED=1 start_exec -- "$FIXTURES/need2.sh"
+	reg node-1 >/dev/null
+	wait_for status_is node-1 200
+	etag=$(etag_of node-1)
+	assert_regex "$etag" '^"[0-9a-f]{64}"$'
+	b='{"identifier":"node-1","ip":"10.0.0.1"}'
+	req POST "$S_URL/node" --data "$b" -H "If-None-Match: $etag"
+	assert_equal "$STATUS" 304
+	refute [ -s "$BATS_TEST_TMPDIR/body" ]
+	req POST "$S_URL/node" --data "$b" -H 'If-None-Match: "other"'
+	assert_equal "$STATUS" 200
+	cp "$BATS_TEST_TMPDIR/body" "$BATS_TEST_TMPDIR/plain"
+	run -0 jq -r '.files[0].content' "$BATS_TEST_TMPDIR/plain"
+	assert_output 'id: node-1'
+	# A plain client gets plain bytes; one that asks gets them gzipped.
+	run -0 curl -s -D - -o /dev/null --data "$b" "$S_URL/node"
+	refute_output --regexp '[Cc]ontent-[Ee]ncoding'
+	run -0 curl -s --compressed --data "$b" "$S_URL/node"
+	assert_equal "$output" "$(cat "$BATS_TEST_TMPDIR/plain")"
+}
+
+@test "serve-exec: a long poll with If-None-Match waits for a result that changes the node's payload" {
+	NEED=1 start_exec -- "$FIXTURES/need2.sh"
+	reg node-1 >/dev/null
+	wait_for status_is node-1 200
+	etag=$(etag_of node-1)
+	b='{"identifier":"node-1","ip":"10.0.0.1"}'
+	# Unchanged by a new run (node-1 re-registers elsewhere): 304 at
+	# the end of the wait.
+	start=$(date +%s%N)
+	curl -s -o "$BATS_TEST_TMPDIR/p1" -w '%{http_code}' --data "$b" \
+	    -H "If-None-Match: $etag" "$S_URL/node?wait=2" \
+	    >"$BATS_TEST_TMPDIR/s1" &
+	poll=$!
+	sleep 0.3
+	reg node-1 10.9.9.9 >/dev/null
+	wait "$poll"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/s1")" 304
+	elapsed=$((($(date +%s%N) - start) / 1000000))
+	[ "$elapsed" -ge 1900 ] || fail "answered after ${elapsed} ms"
+	# Changed by a new node: the parked poll gets the new payload.
+	curl -s -o "$BATS_TEST_TMPDIR/p2" -w '%{http_code}' --data "$b" \
+	    -H "If-None-Match: $etag" "$S_URL/node?wait=30" \
+	    >"$BATS_TEST_TMPDIR/s2" &
+	poll=$!
+	sleep 0.5
+	kill -0 "$poll"		# still parked
+	reg node-2 >/dev/null
+	wait "$poll"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/s2")" 200
+	run -0 jq -r '.files[1].content' "$BATS_TEST_TMPDIR/p2"
+	assert_output 'n: 2'
+	refute [ "$(etag_of node-1)" = "$etag" ]
+}

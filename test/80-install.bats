@@ -39,6 +39,8 @@ tree() {
 	644 f $p/share/cfgsync/.installed-dirs
 	755 d $p/share/cfgsync/bundles
 	644 f $p/share/cfgsync/bundles/demo.json
+	755 d $p/share/cfgsync/busybox
+	755 f $p/share/cfgsync/busybox/fetch.sh
 	755 d $p/share/cfgsync/compose
 	644 f $p/share/cfgsync/compose/docker-compose.yml
 	755 f $p/share/cfgsync/demo.sh

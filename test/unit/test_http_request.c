@@ -1,7 +1,8 @@
 /*
  * Unit tests for the HTTP server's request parsing (lib/http_dispatch.c):
  * route matching on the request target (exact paths, prefixes, 404 and
- * 405), the ?wait= query value, the bearer-token check; and the cleaning
+ * 405), the ?wait= query value, the bearer-token check, Accept-Encoding
+ * and If-None-Match as the response path reads them; and the cleaning
  * of libmicrohttpd's messages for the log (lib/http_listen.c).
  */
 #include <stdio.h>
@@ -148,6 +149,50 @@ test_clean(void)
 	CHECK(strchr(m, '\n') == NULL);
 }
 
+static void
+test_accept_gzip(void)
+{
+	CHECK(http_accepts_gzip("gzip"));
+	CHECK(http_accepts_gzip("deflate, gzip"));
+	CHECK(http_accepts_gzip("gzip, deflate, br"));
+	CHECK(http_accepts_gzip("GZIP"));
+	CHECK(http_accepts_gzip("x-gzip"));
+	CHECK(http_accepts_gzip("*"));
+	CHECK(http_accepts_gzip("gzip;q=0.5"));
+	CHECK(http_accepts_gzip("gzip; q=1"));
+	CHECK(http_accepts_gzip("gzip;q=0.001"));
+	CHECK(http_accepts_gzip(" gzip ;q=0.1 , identity"));
+	CHECK(!http_accepts_gzip(NULL));
+	CHECK(!http_accepts_gzip(""));
+	CHECK(!http_accepts_gzip("identity"));
+	CHECK(!http_accepts_gzip("deflate, br"));
+	CHECK(!http_accepts_gzip("gzipped"));
+	CHECK(!http_accepts_gzip("gzip;q=0"));
+	CHECK(!http_accepts_gzip("gzip;q=0.000"));
+	CHECK(!http_accepts_gzip("gzip; q=0 , identity"));
+	CHECK(!http_accepts_gzip("*;q=0"));
+}
+
+static void
+test_etag_match(void)
+{
+	static const char e[] = "\"abc\"";
+
+	CHECK(http_etag_matches("\"abc\"", e));
+	CHECK(http_etag_matches("W/\"abc\"", e));
+	CHECK(http_etag_matches("\"x\", \"abc\"", e));
+	CHECK(http_etag_matches("\"x\",W/\"abc\"", e));
+	CHECK(http_etag_matches("*", e));
+	CHECK(!http_etag_matches(NULL, e));
+	CHECK(!http_etag_matches("", e));
+	CHECK(!http_etag_matches("\"abcd\"", e));
+	CHECK(!http_etag_matches("\"ab\"", e));
+	CHECK(!http_etag_matches("abc", e));
+	CHECK(!http_etag_matches("\"abc", e));
+	CHECK(!http_etag_matches("\"x\"", e));
+	CHECK(!http_etag_matches("\"abc\"", ""));	/* no tag: no 304 */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -156,5 +201,7 @@ main(int argc, char **argv)
 	test_wait();
 	test_token();
 	test_clean();
+	test_accept_gzip();
+	test_etag_match();
 	return check_done("test_http_request");
 }

@@ -4,13 +4,19 @@
  * client, is byte for byte the payload protocol_render_payload gives for
  * that node, whether the shared tail is copied in (small) or sent as a
  * second part (over 16 KiB); unknown nodes are not found, and the index
- * outlives nothing it hands out.
+ * outlives nothing it hands out.  The gzip splice: a node's part
+ * deflated alone and a shared tail deflated once, joined under one
+ * header and a combined trailer, is one gzip member zlib inflates to the
+ * two texts end to end, and a wrong trailer is caught.
  */
 #include "payload_index.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zlib.h>
 
 #include "array.h"
 #include "artifacts.h"
@@ -181,11 +187,155 @@ test_empty(void)
 	payload_index_free(NULL);
 }
 
+/*
+ * Inflates the gzip member in[0..len) into out; returns zlib's last
+ * status (Z_STREAM_END when it was whole and its trailer right).
+ */
+static int
+gunzip(const unsigned char *in, size_t len, struct buf *out)
+{
+	unsigned char chunk[4096];
+	z_stream z;
+	int rc;
+
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return Z_MEM_ERROR;
+	z.next_in = (unsigned char *)(uintptr_t)in;
+	z.avail_in = (uInt)len;
+	do {
+		z.next_out = chunk;
+		z.avail_out = sizeof(chunk);
+		rc = inflate(&z, Z_NO_FLUSH);
+		if (buf_add(out, chunk, sizeof(chunk) - z.avail_out) == -1)
+			rc = Z_MEM_ERROR;
+	} while (rc == Z_OK);
+	if (rc == Z_STREAM_END && z.avail_in != 0)
+		rc = Z_DATA_ERROR;	/* bytes after the member */
+	(void)inflateEnd(&z);
+	return rc;
+}
+
+/* header, head's data, tail's data, trailer: one gzip member. */
+static void
+join(struct buf *gz, const struct payload_deflate *head,
+    const struct payload_deflate *tail)
+{
+	unsigned char hdr[PAYLOAD_GZIP_HEADER_LEN];
+	unsigned char trl[PAYLOAD_GZIP_TRAILER_LEN];
+
+	payload_gzip_header(hdr);
+	payload_gzip_trailer(trl, head, tail);
+	if (buf_add(gz, hdr, sizeof(hdr)) == -1 ||
+	    buf_add(gz, head->data, head->len) == -1 ||
+	    buf_add(gz, tail->data, tail->len) == -1 ||
+	    buf_add(gz, trl, sizeof(trl)) == -1)
+		abort();
+}
+
+static void
+check_splice(z_stream *z, const char *a, size_t alen, const char *b,
+    size_t blen)
+{
+	struct payload_deflate head, tail;
+	struct buf gz, out;
+
+	CHECK(payload_deflate(z, a, alen, 0, &head) == 0);
+	CHECK(payload_deflate(z, b, blen, 1, &tail) == 0);
+	CHECK(head.in_len == alen && tail.in_len == blen);
+	buf_init(&gz, SIZE_MAX);
+	buf_init(&out, SIZE_MAX);
+	join(&gz, &head, &tail);
+	CHECK(gunzip((unsigned char *)gz.data, gz.len, &out) == Z_STREAM_END);
+	CHECK(out.len == alen + blen);
+	CHECK(out.len == alen + blen && memcmp(out.data, a, alen) == 0 &&
+	    memcmp(out.data + alen, b, blen) == 0);
+	/* A trailer with another CRC or length is refused. */
+	gz.data[gz.len - 5] ^= 1;
+	buf_reset(&out);
+	CHECK(gunzip((unsigned char *)gz.data, gz.len, &out) == Z_DATA_ERROR);
+	gz.data[gz.len - 5] ^= 1;
+	gz.data[gz.len - 1] ^= 1;
+	buf_reset(&out);
+	CHECK(gunzip((unsigned char *)gz.data, gz.len, &out) == Z_DATA_ERROR);
+	buf_release(&gz);
+	buf_release(&out);
+	payload_deflate_release(&head);
+	payload_deflate_release(&tail);
+}
+
+static void
+test_gzip_splice(void)
+{
+	static const char head[] = "{\"schema_version\":1,\"files\":[";
+	struct payload_deflate tail, h1, h2;
+	struct buf gz1, gz2, out;
+	unsigned long x = 12345;
+	char *noise, *peers;
+	z_stream z;
+	size_t i;
+
+	CHECK(payload_deflate_init(&z) == 0);
+	check_splice(&z, head, strlen(head), "]}", 2);
+	check_splice(&z, "", 0, "]}", 2);		/* empty head */
+	check_splice(&z, head, strlen(head), "", 0);	/* empty tail */
+	/* Incompressible and larger than its first guess: the output grows. */
+	if ((noise = malloc(300000)) == NULL || (peers = malloc(150000)) ==
+	    NULL)
+		abort();
+	for (i = 0; i < 300000; i++) {
+		x = x * 1103515245 + 12345;
+		noise[i] = (char)(x >> 16);
+	}
+	check_splice(&z, noise, 300000, noise, 1000);
+	check_splice(&z, noise, 1000, noise, 300000);
+	/* Stored (up to 512 bytes) and deflated heads, either side. */
+	check_splice(&z, noise, 512, "]}", 2);
+	check_splice(&z, noise, 513, "]}", 2);
+	/* One tail, deflated once, after two different heads. */
+	for (i = 0; i < 150000; i++)
+		peers[i] = "- node-1: 10.0.0.1\n"[i % 19];
+	CHECK(payload_deflate(&z, peers, 150000, 1, &tail) == 0);
+	CHECK(tail.len * 20 < 150000);		/* it did compress */
+	CHECK(payload_deflate(&z, "a", 1, 0, &h1) == 0);
+	CHECK(payload_deflate(&z, head, strlen(head), 0, &h2) == 0);
+	buf_init(&gz1, SIZE_MAX);
+	buf_init(&gz2, SIZE_MAX);
+	buf_init(&out, SIZE_MAX);
+	join(&gz1, &h1, &tail);
+	join(&gz2, &h2, &tail);
+	CHECK(gunzip((unsigned char *)gz1.data, gz1.len, &out) ==
+	    Z_STREAM_END && out.len == 150001 && out.data[0] == 'a' &&
+	    memcmp(out.data + 1, peers, 150000) == 0);
+	buf_reset(&out);
+	CHECK(gunzip((unsigned char *)gz2.data, gz2.len, &out) ==
+	    Z_STREAM_END && out.len == strlen(head) + 150000 &&
+	    memcmp(out.data + strlen(head), peers, 150000) == 0);
+	/* A head that ends its stream (Z_FINISH) cannot lead a tail. */
+	payload_deflate_release(&h1);
+	CHECK(payload_deflate(&z, "a", 1, 1, &h1) == 0);
+	buf_reset(&gz1);
+	buf_reset(&out);
+	join(&gz1, &h1, &tail);
+	CHECK(gunzip((unsigned char *)gz1.data, gz1.len, &out) !=
+	    Z_STREAM_END);
+	buf_release(&gz1);
+	buf_release(&gz2);
+	buf_release(&out);
+	payload_deflate_release(&tail);
+	payload_deflate_release(&h1);
+	payload_deflate_release(&h2);
+	free(noise);
+	free(peers);
+	(void)deflateEnd(&z);
+}
+
 int
 main(int argc, char **argv)
 {
 	check_init(argc, argv);
 	test_empty();
+	test_gzip_splice();
 	test_serve(0);			/* no shared files */
 	test_serve(100);		/* a small tail, copied in */
 	test_serve(BIG_SHARED);		/* a large one, a second part */
