@@ -69,6 +69,7 @@ LIB_OBJS = \
 	lib/registry.o \
 	lib/store_journal.o \
 	lib/strmap.o \
+	lib/supervise.o \
 	lib/tls_pin.o
 
 CMD_OBJS = \
