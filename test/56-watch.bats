@@ -70,19 +70,20 @@ finish() {
 	WPID=
 }
 
-# A child that logs what it sees: its start (with a.txt's content), each
-# SIGHUP and SIGUSR1, and SIGTERM, after which it exits 7.  It exits on its
+# A child that logs what it sees once its traps are set: its start (with
+# a.txt's content), each SIGHUP and SIGUSR1, SIGINT (then exits 8) and
+# SIGTERM (then exits 7).  It exits on its
 # own after 60 s, and exits 3 at once when a.txt says "exit".
 child_script() {
 	cat >"$T/child.sh" <<-'SH'
 	#!/bin/sh
-	echo $$ >"$DIR/child.pid"
-	echo "start $(cat "$DIR/o/a.txt")" >>"$DIR/child.log"
-	[ "$(cat "$DIR/o/a.txt")" = exit ] && exit 3
 	trap 'echo hup >>"$DIR/child.log"' HUP
 	trap 'echo usr1 >>"$DIR/child.log"' USR1
 	trap 'echo int >>"$DIR/child.log"; exit 8' INT
 	trap 'echo term >>"$DIR/child.log"; exit 7' TERM
+	echo $$ >"$DIR/child.pid"
+	echo "start $(cat "$DIR/o/a.txt")" >>"$DIR/child.log"
+	[ "$(cat "$DIR/o/a.txt")" = exit ] && exit 3
 	i=0
 	while [ $i -lt 600 ]; do
 		sleep 0.1
@@ -176,4 +177,107 @@ child_script() {
 	mv "$T/p.new" "$T/payload.json"
 	wait_for has "$T/o/a.txt" v2
 	wait_for lines_are 2 "$T/changes"
+}
+
+@test "fetch --watch -- COMMAND: starts it after the first write, sends HUP after a change, forwards SIGTERM, passes its status" {
+	child_script
+	bundle "$T/b.json" v1
+	start_server S "$T" serve-bundle "$T/b.json"
+	watch --server "$S_URL" --out "$T/o" -- "$T/child.sh"
+	wait_for lines_are 1 "$T/child.log"
+	assert_equal "$(cat "$T/child.log")" "start v1"
+	bundle "$T/b.json" v2
+	kill -HUP "$S_PID"
+	wait_for lines_are 2 "$T/child.log"
+	assert_equal "$(sed -n 2p "$T/child.log")" hup
+	assert_equal "$(cat "$T/o/a.txt")" v2
+	kill -TERM "$WPID"
+	finish "$WPID"
+	assert_equal "$RC" 7
+	assert_equal "$(sed -n 3p "$T/child.log")" term
+	assert [ ! -e "/proc/$(cat "$T/child.pid")" ]
+}
+
+@test "fetch --watch -- COMMAND: SIGHUP and SIGINT are forwarded, --reload-signal USR1 is sent" {
+	child_script
+	bundle "$T/b.json" v1
+	start_server S "$T" serve-bundle "$T/b.json"
+	watch --server "$S_URL" --out "$T/o" --reload-signal SIGUSR1 \
+	    -- "$T/child.sh"
+	wait_for lines_are 1 "$T/child.log"
+	kill -HUP "$WPID"
+	wait_for lines_are 2 "$T/child.log"
+	assert_equal "$(sed -n 2p "$T/child.log")" hup
+	bundle "$T/b.json" v2
+	kill -HUP "$S_PID"
+	wait_for lines_are 3 "$T/child.log"
+	assert_equal "$(sed -n 3p "$T/child.log")" usr1
+	kill -INT "$WPID"
+	finish "$WPID"
+	assert_equal "$RC" 8
+	assert_equal "$(sed -n 4p "$T/child.log")" int
+}
+
+@test "fetch --watch -- COMMAND: --restart-on-change restarts it on the new files" {
+	child_script
+	bundle "$T/b.json" v1
+	start_server S "$T" serve-bundle "$T/b.json"
+	watch --server "$S_URL" --out "$T/o" --restart-on-change \
+	    --on-change "echo x >>'$T/changes'" -- "$T/child.sh"
+	wait_for lines_are 1 "$T/child.log"
+	first=$(cat "$T/child.pid")
+	bundle "$T/b.json" v2
+	kill -HUP "$S_PID"
+	wait_for lines_are 3 "$T/child.log"
+	assert_equal "$(sed -n 2,3p "$T/child.log")" "$(printf 'term\nstart v2')"
+	refute [ "$(cat "$T/child.pid")" = "$first" ]
+	assert kill -0 "$WPID"
+	assert_equal "$(cat "$T/changes")" "$(printf 'x\nx')"
+}
+
+@test "fetch --watch -- COMMAND: a command that exits on its own ends fetch with its status" {
+	child_script
+	bundle "$T/b.json" exit
+	start_server S "$T" serve-bundle "$T/b.json"
+	watch --server "$S_URL" --out "$T/o" -- "$T/child.sh"
+	finish "$WPID"
+	assert_equal "$RC" 3
+	assert_equal "$(cat "$T/child.log")" "start exit"
+	printf '#!/bin/sh\nkill -KILL $$\n' >"$T/die.sh"
+	chmod +x "$T/die.sh"
+	watch --server "$S_URL" --out "$T/o" -- "$T/die.sh"
+	finish "$WPID"
+	assert_equal "$RC" 137
+	watch --server "$S_URL" --out "$T/o" -- "$T/no-such-command"
+	finish "$WPID"
+	assert_equal "$RC" 127
+}
+
+@test "fetch --watch: --on-change past --on-change-timeout is killed, and the watch goes on" {
+	bundle "$T/b.json" v1
+	start_server S "$T" serve-bundle "$T/b.json"
+	watch --server "$S_URL" --out "$T/o" --on-change-timeout 1 \
+	    --on-change "echo \$\$ >>'$T/sh.pids'; sleep 30"
+	wait_for grep -q 'on-change: killed after 1 s' "$T/w.log"
+	bundle "$T/b.json" v2
+	kill -HUP "$S_PID"
+	wait_for lines_are 2 "$T/sh.pids"
+	wait_for has "$T/o/a.txt" v2
+	# The whole group went, the sleep included.
+	run ps -o pid= -g "$(head -1 "$T/sh.pids")"
+	assert_output ""
+}
+
+@test "fetch --watch: options that need --watch or a command, and a bad signal, exit 2" {
+	run -2 cfgsync fetch --on-change true --server http://127.0.0.1:1
+	assert_output --partial 'needs --watch'
+	run -2 cfgsync fetch --restart-on-change --server http://127.0.0.1:1
+	run -2 cfgsync fetch --watch --restart-on-change \
+	    --server http://127.0.0.1:1
+	assert_output --partial 'needs a command'
+	run -2 cfgsync fetch --watch --reload-signal NOPE -- true
+	assert_output --partial 'not a signal'
+	run -2 cfgsync fetch --watch --reload-signal 65 -- true
+	run -2 cfgsync fetch --watch --print --server http://127.0.0.1:1
+	run -2 cfgsync fetch --watch --on-change-timeout 0 -- true
 }
