@@ -235,7 +235,7 @@ run_on_change(const struct fetch_opts *fo)
 /*
  * node_client_watch's callback: writes a new payload.  A failed first write
  * ends the watch as it ends a fetch; a later one keeps the old files and
- * waits for the next change.
+ * has the payload asked for and tried again after the back-off.
  */
 static int
 watch_payload(void *arg, const struct artifact_set *files, struct errbuf *eb)
@@ -257,7 +257,7 @@ watch_payload(void *arg, const struct artifact_set *files, struct errbuf *eb)
 			return -1;
 		}
 		diag_warn("%s (old files kept)", err.msg);
-		return 0;
+		return 1;
 	}
 	diag_info("wrote %zu files", files->len);
 	if (w->fo->on_change != NULL)
@@ -292,6 +292,17 @@ child_wait(pid_t child, uint64_t kill_ms, int *status)
 	}
 }
 
+/*
+ * Exits with code once no write is under way.  exit, not a return: the
+ * watch thread goes on reading the options on cmd_fetch's stack.
+ */
+static noreturn void
+supervise_exit(struct watch *w, int code)
+{
+	pthread_mutex_lock(&w->lock);
+	exit(cli_finish(code));
+}
+
 /* Starts the command; dies as an exec would (126, 127) when it cannot. */
 static pid_t
 child_start(struct watch *w, char **argv)
@@ -302,8 +313,7 @@ child_start(struct watch *w, char **argv)
 
 	if (supervise_spawn(argv, &pid, &err, &eb) == -1) {
 		diag_warn("%s", eb.msg);
-		pthread_mutex_lock(&w->lock);
-		exit(cli_finish(exec_status(err)));
+		supervise_exit(w, exec_status(err));
 	}
 	return pid;
 }
@@ -314,7 +324,7 @@ child_start(struct watch *w, char **argv)
  * it, signals or restarts it after each change, and exits with its status
  * (128 + the signal when a signal killed it).
  */
-static int
+static noreturn void
 supervise(struct watch *w, char **argv)
 {
 	struct timespec tick = { 0, SUPERVISE_TICK_MS * 1000000L };
@@ -337,20 +347,16 @@ supervise(struct watch *w, char **argv)
 	for (;;) {
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
-			if (child == 0) {
-				pthread_mutex_lock(&w->lock);
-				return cli_finish(128 + sig);
-			}
+			if (child == 0)
+				supervise_exit(w, 128 + sig);
 			(void)kill(child, sig);
 			if (sig != SIGHUP)
 				stopping = 1;
 		}
 		if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
 			child = 0;
-			if (!restarting || stopping) {
-				pthread_mutex_lock(&w->lock);
-				return cli_finish(supervise_exit_code(status));
-			}
+			if (!restarting || stopping)
+				supervise_exit(w, supervise_exit_code(status));
 			restarting = 0;
 			child = child_start(w, argv);
 			diag_info("restarted %s", argv[0]);
@@ -406,7 +412,7 @@ fetch_watch(const struct node_client_opts *nco, struct fetch_opts *fo,
 	w.oo.apply_owner = geteuid() == 0;
 	pthread_mutex_init(&w.lock, NULL);
 	if (rest != NULL)
-		return supervise(&w, rest);
+		supervise(&w, rest);
 	(void)node_client_watch(nco, watch_payload, &w, &w.eb);
 	cli_die_eb(&w.eb);
 }

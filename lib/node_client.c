@@ -477,6 +477,20 @@ same_payload(const struct session *s, const struct poll *p,
 	    last->len) == 0);
 }
 
+/*
+ * Asks with the ETag of the answer just taken from now on, if it has one:
+ * only a payload written is named, so that one not written is sent again.
+ */
+static void
+keep_etag(struct session *s)
+{
+	struct errbuf err;
+
+	if (http_client_etag(s->http)[0] != '\0')
+		(void)http_client_set_if_none_match(s->http,
+		    http_client_etag(s->http), &err);
+}
+
 int
 node_client_watch(const struct node_client_opts *o,
     node_client_payload_fn *fn, void *arg, struct errbuf *eb)
@@ -498,9 +512,6 @@ node_client_watch(const struct node_client_opts *o,
 	for (;;) {
 		if ((r = poll_node(&s, &p, eb)) == -1)
 			goto out;
-		if (r == 1 && http_client_etag(s.http)[0] != '\0')
-			(void)http_client_set_if_none_match(s.http,
-			    http_client_etag(s.http), &err);
 		if (r == 1 && !same_payload(&s, &p, &last)) {
 			artifact_set_release(&files);
 			artifact_set_init(&files);
@@ -512,8 +523,14 @@ node_client_watch(const struct node_client_opts *o,
 				(void)back_off(&s, eb);
 				continue;
 			}
-			if (fn(arg, &files, eb) == -1)
+			if ((r = fn(arg, &files, eb)) == -1)
 				goto out;
+			if (r == 1) {
+				s.state = WAIT_NONE;
+				(void)back_off(&s, eb);
+				continue;
+			}
+			keep_etag(&s);
 			buf_reset(&last);
 			if (buf_add(&last, s.resp.data, s.resp.len) == -1) {
 				errbuf_set(eb, EC_INTERNAL, "out of memory");
@@ -527,6 +544,8 @@ node_client_watch(const struct node_client_opts *o,
 			s.state = WAIT_NONE;
 			continue;
 		}
+		if (r == 1)
+			keep_etag(&s);
 		s.state = WAIT_NONE;
 		/*
 		 * Unchanged: a 304 the server held is asked again at once; a

@@ -58,7 +58,9 @@ int	node_client_fetch(const struct node_client_opts *,
 
 /*
  * Called with each new payload (the files checked, borrowed for the call):
- * returns 0 to go on watching, or -1 with eb set to stop the watch.
+ * returns 0 when it took the payload, 1 when it could not (the payload is
+ * asked for and offered again after the back-off), or -1 with eb set to
+ * stop the watch.
  */
 typedef int node_client_payload_fn(void *arg,
 	    const struct artifact_set *files, struct errbuf *eb);
