@@ -10,9 +10,13 @@ load helpers
 setup() {
 	T=$BATS_TEST_TMPDIR
 	WPID=
+	LOCKED=
 }
 
 teardown() {
+	if [ -n "$LOCKED" ]; then
+		chattr -i "$LOCKED" 2>/dev/null || true
+	fi
 	if [ -n "$WPID" ]; then
 		kill -KILL "$WPID" 2>/dev/null || true
 		wait "$WPID" 2>/dev/null || true
@@ -124,6 +128,24 @@ child_script() {
 	run -0 grep -c 'POST /node' "$T/S.log"
 	assert [ "$output" -ge 2 ]
 	assert [ "$output" -le 8 ]
+}
+
+@test "fetch --watch: a change that cannot be written keeps the old files and is tried again" {
+	bundle "$T/b.json" v1
+	start_server S "$T" serve-bundle "$T/b.json"
+	watch --server "$S_URL" --out "$T/o" --on-change "echo x >>'$T/changes'"
+	wait_for has "$T/o/a.txt" v1
+	chattr +i "$T/o" 2>/dev/null || skip "chattr +i does not work here"
+	LOCKED=$T/o
+	bundle "$T/b.json" v2
+	kill -HUP "$S_PID"
+	wait_for grep -q 'old files kept' "$T/w.log"
+	assert_equal "$(cat "$T/o/a.txt")" v1
+	chattr -i "$T/o"
+	LOCKED=
+	wait_for has "$T/o/a.txt" v2
+	wait_for lines_are 2 "$T/changes"
+	no_temporaries "$T/o"
 }
 
 @test "fetch --watch: a new materializer result of serve-exec is written" {
