@@ -209,7 +209,7 @@ struct watch {
 	struct output_opts	 oo;
 	pthread_mutex_t		 lock;
 	atomic_uint		 changes;	/* writes that changed files */
-	atomic_int		 failed;	/* the watch ended: eb says why */
+	atomic_int		 failed;	/* the watch ended (eb) */
 	struct errbuf		 eb;
 };
 

@@ -22,8 +22,8 @@ struct http_client {
 	CURL			*curl;
 	struct curl_slist	*headers;
 	char			 errmsg[CURL_ERROR_SIZE];
-	char			 inm[HTTP_CLIENT_ETAG_MAX + 32];	/* header */
-	char			 etag[HTTP_CLIENT_ETAG_MAX + 1];	/* last */
+	char			 inm[HTTP_CLIENT_ETAG_MAX + 32]; /* header */
+	char			 etag[HTTP_CLIENT_ETAG_MAX + 1]; /* last */
 	int			 final;		/* the last failure: no retry */
 };
 

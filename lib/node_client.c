@@ -331,7 +331,7 @@ struct poll {
 	int		 registered;
 	uint64_t	 registered_ms;
 	int		 watching;	/* a payload was taken: never give up */
-	int		 held;		/* the last answer was a held long poll */
+	int		 held;		/* the last answer was held */
 };
 
 /*
