@@ -104,7 +104,8 @@ UNIT_TESTS = \
 	test/unit/test_payload_index \
 	test/unit/test_registration \
 	test/unit/test_registry \
-	test/unit/test_strmap
+	test/unit/test_strmap \
+	test/unit/test_supervise
 
 .PHONY: all check unit bats lint deps deps-test demo install uninstall \
 	clean bench FORCE
