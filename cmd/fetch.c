@@ -358,6 +358,8 @@ supervise(struct watch *w, char **argv)
 			if (!restarting || stopping)
 				supervise_exit(w, supervise_exit_code(status));
 			restarting = 0;
+			/* It reads the newest files: changes since are seen. */
+			seen = atomic_load(&w->changes);
 			child = child_start(w, argv);
 			diag_info("restarted %s", argv[0]);
 		}
@@ -394,14 +396,14 @@ supervise(struct watch *w, char **argv)
 
 /*
  * fetch --watch [-- COMMAND]: writes the files, then rewrites them on each
- * change; returns only on a failure (the codes of a fetch) or, with a
- * command, with its status.
+ * change.  Never returns: it exits on a failure (the codes of a fetch) or,
+ * with a command, with its status.
  */
 static int
 fetch_watch(const struct node_client_opts *nco, struct fetch_opts *fo,
     char **rest)
 {
-	static struct watch w;	/* outlives the return: the thread reads it */
+	static struct watch w;	/* the watch thread reads it until exit */
 
 	watch_opts_check(fo, rest != NULL);
 	w.fo = fo;
