@@ -242,15 +242,24 @@ watch_payload(void *arg, const struct artifact_set *files, struct errbuf *eb)
 {
 	struct watch *w = arg;
 	struct errbuf err;
-	int first = atomic_load(&w->changes) == 0;
+	sigset_t stop, old;
+	int first = atomic_load(&w->changes) == 0, rc;
 
+	/* A SIGTERM waits for the renames: all or nothing holds. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
 	pthread_mutex_lock(&w->lock);
 	/*
 	 * XXX a new payload counts as a change; once output_install reports
 	 * how many files it changed, a payload that changes none should not
 	 * run --on-change.
 	 */
-	if (output_install(files, &w->oo, &err) == -1) {
+	(void)pthread_sigmask(SIG_BLOCK, &stop, &old);
+	rc = output_install(files, &w->oo, &err);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == -1) {
 		pthread_mutex_unlock(&w->lock);
 		if (first) {
 			*eb = err;
