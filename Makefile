@@ -72,6 +72,7 @@ LIB_OBJS = \
 	lib/status_text.o \
 	lib/store_journal.o \
 	lib/strmap.o \
+	lib/supervise.o \
 	lib/tls_pin.o \
 	lib/yamlx.o
 
@@ -110,6 +111,7 @@ UNIT_TESTS = \
 	test/unit/test_registration \
 	test/unit/test_registry \
 	test/unit/test_strmap \
+	test/unit/test_supervise \
 	test/unit/test_yamlx
 
 .PHONY: all check unit bats lint deps deps-test demo install uninstall \

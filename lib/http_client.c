@@ -22,6 +22,8 @@ struct http_client {
 	CURL			*curl;
 	struct curl_slist	*headers;
 	char			 errmsg[CURL_ERROR_SIZE];
+	char			 inm[HTTP_CLIENT_ETAG_MAX + 32]; /* header */
+	char			 etag[HTTP_CLIENT_ETAG_MAX + 1]; /* last */
 	int			 final;		/* the last failure: no retry */
 };
 
@@ -139,17 +141,99 @@ http_client_free(struct http_client *c)
 	free(c);
 }
 
+/* Whether s is a header value we keep: short, no control byte. */
+static int
+etag_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= HTTP_CLIENT_ETAG_MAX || (unsigned char)s[i] < 0x20 ||
+		    s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+http_client_set_if_none_match(struct http_client *c, const char *etag,
+    struct errbuf *eb)
+{
+	int n;
+
+	c->inm[0] = '\0';
+	if (etag == NULL || etag[0] == '\0')
+		return 0;
+	if (!etag_ok(etag))
+		return errbuf_set(eb, EC_INVALID, "etag not usable");
+	n = snprintf(c->inm, sizeof(c->inm), "If-None-Match: %s", etag);
+	if (n < 0 || (size_t)n >= sizeof(c->inm)) {
+		c->inm[0] = '\0';
+		return errbuf_set(eb, EC_INVALID, "etag too long");
+	}
+	return 0;
+}
+
+const char *
+http_client_etag(const struct http_client *c)
+{
+	return c->etag;
+}
+
+/* Keeps the ETag of the answer just received, if it has a usable one. */
+static void
+keep_etag(struct http_client *c)
+{
+	struct curl_header *h;
+
+	c->etag[0] = '\0';
+	if (curl_easy_header(c->curl, "ETag", 0, CURLH_HEADER, -1, &h) !=
+	    CURLHE_OK || !etag_ok(h->value))
+		return;
+	(void)snprintf(c->etag, sizeof(c->etag), "%s", h->value);
+}
+
+/*
+ * The headers of one request: the fixed ones, plus If-None-Match when set
+ * (*extra then owns the list and is freed after the request).
+ */
+static struct curl_slist *
+request_headers(struct http_client *c, struct curl_slist **extra)
+{
+	struct curl_slist *l = NULL, *h, *i;
+
+	*extra = NULL;
+	if (c->inm[0] == '\0')
+		return c->headers;
+	for (i = c->headers; i != NULL; i = i->next) {
+		if ((h = curl_slist_append(l, i->data)) == NULL)
+			goto nomem;
+		l = h;
+	}
+	if ((h = curl_slist_append(l, c->inm)) == NULL)
+		goto nomem;
+	*extra = h;
+	return h;
+nomem:
+	curl_slist_free_all(l);
+	return NULL;
+}
+
 /* One request, a POST of body or (body NULL) a GET. */
 static int
 request(struct http_client *c, const char *url, const char *body,
     size_t len, long timeout_ms, long *status, struct buf *resp,
     struct errbuf *eb)
 {
+	struct curl_slist *headers, *extra;
 	CURLcode rc;
 
 	buf_reset(resp);
 	c->errmsg[0] = '\0';
+	c->etag[0] = '\0';
 	c->final = 0;
+	if ((headers = request_headers(c, &extra)) == NULL)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
 	if (body != NULL) {
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
@@ -160,6 +244,10 @@ request(struct http_client *c, const char *url, const char *body,
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	rc = curl_easy_perform(c->curl);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+	curl_slist_free_all(extra);
+	if (rc == CURLE_OK)
+		keep_etag(c);
 	if (rc == CURLE_WRITE_ERROR)
 		return errbuf_set(eb, EC_INVALID, "%s %s: answer over %zu "
 		    "bytes", body != NULL ? "POST" : "GET", url, resp->max);

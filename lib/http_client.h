@@ -12,6 +12,9 @@ struct buf;
 struct errbuf;
 struct http_client;
 
+/* The longest ETag kept or sent, quotes included. */
+#define HTTP_CLIENT_ETAG_MAX	256
+
 struct http_client_opts {
 	const char	*token;		/* borrowed bearer token, or NULL */
 	const char	*cacert;	/* borrowed CA file path, or NULL */
@@ -38,6 +41,21 @@ int	http_client_post(struct http_client *, const char *url,
 /* Like http_client_post, for a GET. */
 int	http_client_get(struct http_client *, const char *url,
 	    long timeout_ms, long *status, struct buf *resp, struct errbuf *);
+
+/*
+ * Sends "If-None-Match: etag" with every request from now on, or (etag
+ * NULL or "") no such header.  Returns 0, or -1 with EC_INVALID when etag
+ * is longer than HTTP_CLIENT_ETAG_MAX or holds a control byte.
+ */
+int	http_client_set_if_none_match(struct http_client *, const char *etag,
+	    struct errbuf *);
+
+/*
+ * The ETag header of the last answer, valid until the next request; ""
+ * when it had none, or one over HTTP_CLIENT_ETAG_MAX or with a control
+ * byte.
+ */
+const char *http_client_etag(const struct http_client *);
 
 /*
  * Whether the last failure of http_client_post is one asking again cannot

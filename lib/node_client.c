@@ -44,7 +44,8 @@ enum wait_state {
 	WAIT_NONE,
 	WAIT_NOT_READY,
 	WAIT_UNREACHABLE,
-	WAIT_SERVER_ERROR
+	WAIT_SERVER_ERROR,
+	WAIT_REFUSED		/* an answer that ends a fetch, watching */
 };
 
 struct session {
@@ -64,7 +65,8 @@ static void
 set_state(struct session *s, enum wait_state st, const char *why)
 {
 	static const char *const names[] = {
-		"", "not ready", "server unreachable", "server error"
+		"", "not ready", "server unreachable", "server error",
+		"refused"
 	};
 
 	(void)snprintf(s->why, sizeof(s->why), "%s", why);
@@ -326,95 +328,241 @@ out:
 	return rc;
 }
 
-int
-node_client_fetch(const struct node_client_opts *o,
-    struct artifact_set *files, struct buf *raw, struct errbuf *eb)
+/* Where a fetch or a watch stands between polls. */
+struct poll {
+	int		 registered;
+	uint64_t	 registered_ms;
+	int		 watching;	/* a payload was taken: never give up */
+	int		 held;		/* the last answer was held */
+};
+
+/*
+ * Whether a failure that would end a fetch is retried instead: while
+ * watching, everything but a failed TLS verification or pin is, with a
+ * progress line.
+ */
+static int
+retry_watching(struct session *s, const struct poll *p,
+    const struct errbuf *eb)
+{
+	if (!p->watching || http_client_error_final(s->http))
+		return 0;
+	set_state(s, WAIT_REFUSED, eb->msg);
+	return 1;
+}
+
+/*
+ * Polls POST /node until an answer to act on: returns 1 with a 200's body
+ * in s->resp, 0 on a 304 (the answer to If-None-Match), -1 on a final
+ * error.  p->held says whether the server held the request.
+ */
+static int
+poll_node(struct session *s, struct poll *p, struct errbuf *eb)
 {
 	char url[URL_MAX], path[64];
-	struct session s;
 	struct errbuf err;
-	uint64_t sent, registered_ms = 0, now;
+	uint64_t sent, now;
 	unsigned wait_s;
 	long status;
-	int registered = o->no_register, r, rc = -1;
+	int r;
 
-	if (session_start(&s, o, eb) == -1)
-		goto out;
 	for (;;) {
-		if ((r = ensure_body(&s, eb)) != 1) {
-			if (r == -1 || back_off(&s, eb) == -1)
-				goto out;
+		if ((r = ensure_body(s, eb)) != 1) {
+			if (r == -1 || back_off(s, eb) == -1)
+				return -1;
 			continue;
 		}
-		if (!registered) {
-			if ((r = try_post(&s, "/register", eb)) == -1)
-				goto out;
+		if (!p->registered) {
+			if ((r = try_post(s, "/register", eb)) == -1) {
+				if (!retry_watching(s, p, eb))
+					return -1;
+				r = 0;
+			}
 			if (r == 0) {
-				if (back_off(&s, eb) == -1)
-					goto out;
+				if (back_off(s, eb) == -1)
+					return -1;
 				continue;
 			}
-			registered = 1;
-			registered_ms = clock_ms();
+			p->registered = 1;
+			p->registered_ms = clock_ms();
 		}
-		wait_s = o->poll_wait;
-		if (s.deadline_ms != 0) {
+		wait_s = s->o->poll_wait;
+		if (s->deadline_ms != 0) {
 			now = clock_ms();
-			if (now + wait_s * 1000ull > s.deadline_ms)
-				wait_s = (unsigned)((s.deadline_ms > now ?
-				    s.deadline_ms - now : 0) / 1000);
+			if (now + wait_s * 1000ull > s->deadline_ms)
+				wait_s = (unsigned)((s->deadline_ms > now ?
+				    s->deadline_ms - now : 0) / 1000);
 		}
 		if (wait_s > 0)
 			(void)snprintf(path, sizeof(path), "/node?wait=%u",
 			    wait_s);
 		else
 			(void)snprintf(path, sizeof(path), "/node");
-		if (make_url(url, sizeof(url), o->server, path) == -1) {
-			errbuf_set(eb, EC_USAGE, "server url too long");
-			goto out;
-		}
+		if (make_url(url, sizeof(url), s->o->server, path) == -1)
+			return errbuf_set(eb, EC_USAGE, "server url too long");
 		sent = clock_ms();
 		status = 0;
-		if (http_client_post(s.http, url, s.body.data, s.body.len,
-		    request_timeout(&s, wait_s), &status, &s.resp,
+		if (http_client_post(s->http, url, s->body.data, s->body.len,
+		    request_timeout(s, wait_s), &status, &s->resp,
 		    &err) == -1) {
 			if (err.code != EC_REMOTE ||
-			    http_client_error_final(s.http)) {
+			    http_client_error_final(s->http)) {
 				*eb = err;
-				goto out;
-			}
-			set_state(&s, WAIT_UNREACHABLE, err.msg);
+				if (!retry_watching(s, p, eb))
+					return -1;
+			} else
+				set_state(s, WAIT_UNREACHABLE, err.msg);
 			/* The server may have restarted: register anew. */
-			registered = o->no_register;
-		} else if (status == 200) {
-			if (protocol_parse_payload(files, s.resp.data,
-			    s.resp.len, s.resp.max, eb) == -1)
-				goto out;
-			if (raw != NULL &&
-			    buf_add(raw, s.resp.data, s.resp.len) == -1) {
-				errbuf_set(eb, EC_INTERNAL, "out of memory");
-				goto out;
-			}
-			rc = 0;
-			goto out;
-		} else if (final_status(&s, status, url, eb) == -1) {
-			goto out;
+			p->registered = s->o->no_register;
+		} else if (status == 200 || status == 304) {
+			now = clock_ms();
+			p->held = wait_s > 0 && now - sent >= wait_s * 500ull;
+			return status == 200 ? 1 : 0;
+		} else if (final_status(s, status, url, eb) == -1) {
+			if (!retry_watching(s, p, eb))
+				return -1;
 		} else if (status == 425) {
 			now = clock_ms();
-			if (!o->no_register &&
-			    now - registered_ms > REREGISTER_MS)
-				registered = 0;
+			if (!s->o->no_register &&
+			    now - p->registered_ms > REREGISTER_MS)
+				p->registered = 0;
 			/* A held long poll: ask again at once. */
 			if (wait_s > 0 && now - sent >= wait_s * 500ull) {
-				s.backoff_ms = BACKOFF_MIN_MS;
-				if (s.deadline_ms == 0 || now < s.deadline_ms)
+				s->backoff_ms = BACKOFF_MIN_MS;
+				if (s->deadline_ms == 0 || now < s->deadline_ms)
 					continue;
 			}
 		}
-		if (back_off(&s, eb) == -1)
+		if (back_off(s, eb) == -1)
+			return -1;
+	}
+}
+
+int
+node_client_fetch(const struct node_client_opts *o,
+    struct artifact_set *files, struct buf *raw, struct errbuf *eb)
+{
+	struct session s;
+	struct poll p;
+	int r, rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	p.registered = o->no_register;
+	if (session_start(&s, o, eb) == -1)
+		goto out;
+	if ((r = poll_node(&s, &p, eb)) == -1)
+		goto out;
+	if (r == 0) {
+		errbuf_set(eb, EC_REMOTE, "unexpected answer: HTTP 304");
+		goto out;
+	}
+	if (protocol_parse_payload(files, s.resp.data, s.resp.len, s.resp.max,
+	    eb) == -1)
+		goto out;
+	if (raw != NULL && buf_add(raw, s.resp.data, s.resp.len) == -1) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	session_end(&s);
+	return rc;
+}
+
+/* Whether the answer in s->resp is the payload taken last. */
+static int
+same_payload(const struct session *s, const struct poll *p,
+    const struct buf *last)
+{
+	return p->watching && s->resp.len == last->len &&
+	    (last->len == 0 || memcmp(s->resp.data, last->data,
+	    last->len) == 0);
+}
+
+/*
+ * Asks with the ETag of the answer just taken from now on, if it has one:
+ * only a payload written is named, so that one not written is sent again.
+ */
+static void
+keep_etag(struct session *s)
+{
+	struct errbuf err;
+
+	if (http_client_etag(s->http)[0] != '\0')
+		(void)http_client_set_if_none_match(s->http,
+		    http_client_etag(s->http), &err);
+}
+
+int
+node_client_watch(const struct node_client_opts *o,
+    node_client_payload_fn *fn, void *arg, struct errbuf *eb)
+{
+	struct artifact_set files;
+	struct session s;
+	struct errbuf err;
+	struct poll p;
+	struct buf last;
+	int r, rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	p.registered = o->no_register;
+	artifact_set_init(&files);
+	buf_init(&last, o->max_payload ? o->max_payload :
+	    NODE_CLIENT_MAX_PAYLOAD);
+	if (session_start(&s, o, eb) == -1)
+		goto out;
+	for (;;) {
+		if ((r = poll_node(&s, &p, eb)) == -1)
 			goto out;
+		if (r == 1 && !same_payload(&s, &p, &last)) {
+			artifact_set_release(&files);
+			artifact_set_init(&files);
+			if (protocol_parse_payload(&files, s.resp.data,
+			    s.resp.len, s.resp.max, &err) == -1) {
+				*eb = err;
+				if (!retry_watching(&s, &p, eb))
+					goto out;
+				(void)back_off(&s, eb);
+				continue;
+			}
+			if ((r = fn(arg, &files, eb)) == -1)
+				goto out;
+			if (r == 1) {
+				s.state = WAIT_NONE;
+				(void)back_off(&s, eb);
+				continue;
+			}
+			keep_etag(&s);
+			buf_reset(&last);
+			if (buf_add(&last, s.resp.data, s.resp.len) == -1) {
+				errbuf_set(eb, EC_INTERNAL, "out of memory");
+				goto out;
+			}
+			/* From now on, no deadline. */
+			p.watching = 1;
+			s.deadline_ms = 0;
+			s.start_ms = clock_ms();
+			s.backoff_ms = BACKOFF_MIN_MS;
+			s.state = WAIT_NONE;
+			continue;
+		}
+		if (r == 1)
+			keep_etag(&s);
+		s.state = WAIT_NONE;
+		/*
+		 * Unchanged: a 304 the server held is asked again at once; a
+		 * server that answers at once, or ignores If-None-Match and
+		 * sends the same payload again, is asked after the back-off.
+		 */
+		if (r == 0 && p.held) {
+			s.backoff_ms = BACKOFF_MIN_MS;
+			continue;
+		}
+		(void)back_off(&s, eb);
 	}
 out:
+	artifact_set_release(&files);
+	buf_release(&last);
 	session_end(&s);
 	return rc;
 }

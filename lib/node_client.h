@@ -56,4 +56,29 @@ int	node_client_replace(const struct node_client_opts *,
 int	node_client_fetch(const struct node_client_opts *,
 	    struct artifact_set *files, struct buf *raw, struct errbuf *);
 
+/*
+ * Called with each new payload (the files checked, borrowed for the call):
+ * returns 0 when it took the payload, 1 when it could not (the payload is
+ * asked for and offered again after the back-off), or -1 with eb set to
+ * stop the watch.
+ */
+typedef int node_client_payload_fn(void *arg,
+	    const struct artifact_set *files, struct errbuf *eb);
+
+/*
+ * Fetches as node_client_fetch does, calls fn with the payload, then stays:
+ * asks again with If-None-Match and the payload's ETag, held by a server
+ * that parks such polls until the payload changes, and calls fn with each
+ * payload that differs from the last one taken.  A 304, or the same bytes
+ * again from a server that ignores If-None-Match, counts as unchanged and
+ * is asked again after the back-off (at once after a held 304).  After
+ * the first payload there is no deadline, and every failure but a failed
+ * TLS verification or pin is retried with the back-off: a server that goes
+ * away is waited for forever.  Returns only -1: with fn's eb when fn
+ * failed, else with the codes of node_client_fetch (before the first
+ * payload) or EC_REMOTE (a final TLS failure).
+ */
+int	node_client_watch(const struct node_client_opts *,
+	    node_client_payload_fn *fn, void *arg, struct errbuf *eb);
+
 #endif
