@@ -4,6 +4,7 @@
  * rest of argv, so `cfgsync fetch ... -- app` is a whole entrypoint.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,9 @@ struct fetch_opts {
 	char			*route_args[FETCH_MAX_ROUTES];
 	size_t			 nroutes;
 	const char		*out_dir;
+	const char		*check_cmd;
+	const char		*check_dir_cmd;
+	unsigned		 check_timeout;
 	int			 print;
 };
 
@@ -78,7 +82,10 @@ env_routes(struct fetch_opts *fo)
 }
 
 enum {
-	OPT_MAX_PAYLOAD = CLI_OPT_OWN,
+	OPT_CHECK_CMD = CLI_OPT_OWN,
+	OPT_CHECK_DIR_CMD,
+	OPT_CHECK_TIMEOUT,
+	OPT_MAX_PAYLOAD,
 	OPT_NO_REGISTER,
 	OPT_OUT,
 	OPT_POLL_WAIT,
@@ -87,6 +94,12 @@ enum {
 };
 
 static const struct cli_option fetch_options[] = {
+	{ "check-cmd", 0, "CMD", OPT_CHECK_CMD,
+	    "run CMD on each staged file ({}) before any is replaced" },
+	{ "check-dir-cmd", 0, "CMD", OPT_CHECK_DIR_CMD,
+	    "run CMD once on a directory ({}) laid out as the files will be" },
+	{ "check-timeout", 0, "SECONDS", OPT_CHECK_TIMEOUT,
+	    "give each check this long (default 30)" },
 	{ "max-payload", 0, "BYTES", OPT_MAX_PAYLOAD,
 	    "largest payload to accept (default 256 MiB)" },
 	{ "no-register", 0, NULL, OPT_NO_REGISTER,
@@ -123,6 +136,7 @@ cmd_fetch(int argc, char **argv)
 	struct cli_parser p;
 	struct fetch_opts fo;
 	struct output_opts oo;
+	struct output_result res;
 	struct artifact_set files;
 	struct errbuf eb;
 	struct buf raw;
@@ -139,6 +153,16 @@ cmd_fetch(int argc, char **argv)
 		case CLI_OPERAND:
 			cli_usage_error("unexpected argument %s (a command "
 			    "goes after --)", p.arg);
+		case OPT_CHECK_CMD:
+			fo.check_cmd = p.arg;
+			break;
+		case OPT_CHECK_DIR_CMD:
+			fo.check_dir_cmd = p.arg;
+			break;
+		case OPT_CHECK_TIMEOUT:
+			fo.check_timeout = (unsigned)cli_uint_opt(
+			    "--check-timeout", p.arg, 1, 86400);
+			break;
 		case OPT_MAX_PAYLOAD:
 			client.opts.max_payload = cli_uint_opt("--max-payload",
 			    p.arg, 1024, 1UL << 34);
@@ -181,9 +205,20 @@ cmd_fetch(int argc, char **argv)
 		oo.routes = fo.routes;
 		oo.nroutes = fo.nroutes;
 		oo.apply_owner = geteuid() == 0;
+		oo.check_cmd = fo.check_cmd;
+		oo.check_dir_cmd = fo.check_dir_cmd;
+		oo.check_timeout = fo.check_timeout;
+		oo.tmpdir = getenv("TMPDIR");
+		oo.result = &res;
+		/* A file over ulimit -f is EFBIG, exit 6, not a kill. */
+		(void)signal(SIGXFSZ, SIG_IGN);
 		if (output_install(&files, &oo, &eb) == -1)
 			cli_die_eb(&eb);
-		diag_info("wrote %zu files", files.len);
+		if (res.replayed > 0)
+			diag_info("finished %zu renames of an interrupted "
+			    "fetch", res.replayed);
+		diag_info("wrote %zu files, %zu unchanged", res.written,
+		    res.unchanged);
 	}
 	artifact_set_release(&files);
 	buf_release(&raw);

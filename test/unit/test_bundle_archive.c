@@ -345,7 +345,7 @@ test_manifest_archives(void)
 	buf_init(&json, SIZE_MAX);
 	buf_init(&m, SIZE_MAX);
 	CHECK(bundle_parse_json(&b, every_attr, sizeof(every_attr) - 1, &l,
-	    &eb) == 0);
+	    NULL, &eb) == 0);
 	CHECK(bundle_render_json(&json, &b) == 0);
 	CHECK(json.len == sizeof(every_attr) - 1 &&
 	    memcmp(json.data, every_attr, json.len) == 0);
