@@ -97,7 +97,7 @@ static const struct cli_option fetch_options[] = {
 	{ "check-cmd", 0, "CMD", OPT_CHECK_CMD,
 	    "run CMD on each staged file {} before any is written" },
 	{ "check-dir-cmd", 0, "CMD", OPT_CHECK_DIR_CMD,
-	    "run CMD once on {}, the files laid out in a directory" },
+	    "run CMD once on a tree {} of the files to be" },
 	{ "check-timeout", 0, "SECONDS", OPT_CHECK_TIMEOUT,
 	    "give each check this long (default 30)" },
 	{ "max-payload", 0, "BYTES", OPT_MAX_PAYLOAD,
