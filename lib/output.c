@@ -540,14 +540,17 @@ sync_dirs(struct install *in, int written_only, struct errbuf *eb)
 }
 
 /*
- * Appends one intent entry: the directory ("R" and its path under --out,
- * or "A" and its absolute path), the temporary, the name, each
- * NUL-terminated.
+ * Appends one intent entry: its kind ('S', a directory that gets
+ * temporaries; 'M', a rename), the directory ('R' and its path under
+ * --out, or 'A' and its absolute path), and for a rename the temporary and
+ * the name; each string NUL-terminated.
  */
 static int
-intent_entry(struct buf *b, const struct out_dir *d, const char *cwd,
-    const struct out_file *f)
+intent_entry(struct buf *b, int kind, const struct out_dir *d,
+    const char *cwd, const struct out_file *f)
 {
+	if (buf_addc(b, (char)kind) == -1)
+		return -1;
 	if (d->confined) {
 		if (buf_addc(b, 'R') == -1 ||
 		    buf_add(b, d->prefix, strlen(d->prefix) + 1) == -1)
@@ -561,19 +564,21 @@ intent_entry(struct buf *b, const struct out_dir *d, const char *cwd,
 		if (buf_add(b, d->show, strlen(d->show) + 1) == -1)
 			return -1;
 	}
-	if (buf_add(b, f->tmp, strlen(f->tmp) + 1) == -1 ||
-	    buf_add(b, f->name, strlen(f->name) + 1) == -1)
+	if (kind == 'M' && (buf_add(b, f->tmp, strlen(f->tmp) + 1) == -1 ||
+	    buf_add(b, f->name, strlen(f->name) + 1) == -1))
 		return -1;
 	return 0;
 }
 
 /*
- * Writes the intent record into dirs[0], durably: from then on the next
- * install finishes these renames if this one does not.
+ * Writes the intent record into dirs[0], durably, replacing the one
+ * before.  With kind 'S' (before the first temporary is made) it names the
+ * directories that will hold temporaries, so that the next install removes
+ * them even when it writes elsewhere; with 'M' (once every temporary is on
+ * disk) every rename, so that the next install finishes them.
  */
 static int
-intent_write(struct install *in, const struct output_opts *o,
-    struct errbuf *eb)
+intent_write(struct install *in, int kind, struct errbuf *eb)
 {
 	char cwd[OUTPUT_SHOW_MAX];
 	struct buf b;
@@ -585,12 +590,17 @@ intent_write(struct install *in, const struct output_opts *o,
 		return errbuf_set(eb, EC_WRITE, "getcwd: %s", strerror(errno));
 	if (buf_adds(&b, OUTPUT_INTENT_HEAD) == -1)
 		goto oom;
-	for (i = 0; i < in->nfiles; i++) {
-		if (in->files[i].unchanged)
-			continue;
-		if (intent_entry(&b, &in->dirs[in->files[i].dir], cwd,
-		    &in->files[i]) == -1)
-			goto oom;
+	if (kind == 'S') {
+		for (i = 0; i < in->ndirs; i++)
+			if (in->dirs[i].written && intent_entry(&b, 'S',
+			    &in->dirs[i], cwd, NULL) == -1)
+				goto oom;
+	} else {
+		for (i = 0; i < in->nfiles; i++)
+			if (!in->files[i].unchanged && intent_entry(&b, 'M',
+			    &in->dirs[in->files[i].dir], cwd,
+			    &in->files[i]) == -1)
+				goto oom;
 	}
 	if ((fd = dir_fd(in, 0, eb)) == -1)
 		goto out;
@@ -621,18 +631,61 @@ intent_remove(struct install *in, int sync)
 	in->intent = 0;
 }
 
+/* Unlinks every temporary in the directory fd; counts them in *removed. */
+static void
+unlink_temporaries(int fd, size_t *removed)
+{
+	struct dirent *e;
+	DIR *dp;
+
+	if ((fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(dp)) != NULL)
+		if (fsx_is_temp_name(e->d_name) &&
+		    unlinkat(dirfd(dp), e->d_name, 0) == 0)
+			(*removed)++;
+	closedir(dp);
+}
+
 /*
- * Finishes the renames of a killed install whose intent record is in the
- * directory afd (shown as show): every temporary still there is renamed
- * into place, each directory fsynced, then the record removed.  Returns 0
- * (also when there is no record), or -1 with eb set.
+ * Opens the directory of an intent entry at *p (its kind already read),
+ * moving *p past the path; -1 when it is gone or not safe to open.
  */
 static int
-intent_replay(int afd, const char *show, size_t *replayed, struct errbuf *eb)
+entry_dir(int afd, const char *show, const char **p, struct errbuf *eb)
+{
+	const char *dir = *p;
+	int fd;
+
+	*p += strlen(*p) + 1;
+	if (dir[0] == 'R') {
+		if ((fd = dup(afd)) == -1)
+			return -1;
+		return walk(NULL, fd, show, dir + 1, 1, eb);
+	}
+	if (dir[0] == 'A' && dir[1] == '/')
+		return open(dir + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return -1;
+}
+
+/*
+ * Finishes what a killed install recorded in the directory afd (shown as
+ * show): every rename of an 'M' record whose temporary is still there is
+ * done, then the temporaries of every directory it names are removed, and
+ * the record.  Returns 0 (also when there is no record), or -1 with eb set.
+ */
+static int
+intent_replay(int afd, const char *show, struct output_result *res,
+    struct errbuf *eb)
 {
 	struct buf b;
-	const char *p, *end, *dir, *tmp, *name, *last = NULL;
-	int rfd, dfd = -1, rc = -1;
+	const char *p, *end, *e, *tmp, *name;
+	int rfd, dfd, pass, kind, rc = -1;
+	struct errbuf ignored;
 	ssize_t n;
 	char chunk[OUTPUT_CMP_CHUNK];
 
@@ -657,64 +710,66 @@ intent_replay(int afd, const char *show, size_t *replayed, struct errbuf *eb)
 	}
 	close(rfd);
 	if (b.len < strlen(OUTPUT_INTENT_HEAD) || memcmp(b.data,
-	    OUTPUT_INTENT_HEAD, strlen(OUTPUT_INTENT_HEAD)) != 0) {
+	    OUTPUT_INTENT_HEAD, strlen(OUTPUT_INTENT_HEAD)) != 0 ||
+	    b.data[b.len - 1] != '\0') {
 		errbuf_set(eb, EC_WRITE, "%s/%s: not an intent record", show,
 		    OUTPUT_INTENT);
 		goto out;
 	}
-	p = b.data + strlen(OUTPUT_INTENT_HEAD);
 	end = b.data + b.len;
-	while (p < end) {
-		dir = p;
-		tmp = dir + strnlen(dir, (size_t)(end - dir)) + 1;
-		name = tmp < end ? tmp + strnlen(tmp, (size_t)(end - tmp)) + 1 :
-		    end;
-		if (name >= end || memchr(name, '\0', (size_t)(end - name)) ==
-		    NULL || (dir[0] != 'R' && dir[0] != 'A') ||
-		    !fsx_is_temp_name(tmp) || strchr(tmp, '/') != NULL ||
-		    strchr(name, '/') != NULL) {
-			errbuf_set(eb, EC_WRITE, "%s/%s: a bad entry", show,
-			    OUTPUT_INTENT);
-			goto out;
-		}
-		p = name + strlen(name) + 1;
-		if (last == NULL || strcmp(last, dir) != 0) {
-			if (dfd != -1) {
-				(void)fsync(dfd);
-				close(dfd);
-			}
-			last = dir;
-			if (dir[0] == 'R') {
-				if ((dfd = dup(afd)) == -1) {
-					errbuf_set(eb, EC_WRITE, "dup: %s",
-					    strerror(errno));
+	/* First every entry is checked, then renamed, then cleaned. */
+	for (pass = 0; pass < 3; pass++) {
+		for (p = b.data + strlen(OUTPUT_INTENT_HEAD); p < end; ) {
+			kind = *p++;
+			e = p;
+			if (pass == 0) {
+				tmp = p < end ? p + strlen(p) + 1 : end;
+				name = tmp < end ? tmp + strlen(tmp) + 1 : end;
+				if ((kind != 'S' && kind != 'M') ||
+				    p >= end || (*p != 'R' && *p != 'A') ||
+				    (kind == 'M' && (name >= end ||
+				    !fsx_is_temp_name(tmp) ||
+				    strchr(tmp, '/') != NULL ||
+				    strchr(name, '/') != NULL ||
+				    name[0] == '\0'))) {
+					errbuf_set(eb, EC_WRITE,
+					    "%s/%s: a bad entry", show,
+					    OUTPUT_INTENT);
 					goto out;
 				}
-				dfd = walk(NULL, dfd, show, dir + 1, 1, eb);
-			} else if (dir[1] != '/')
-				dfd = -1;
-			else
-				dfd = open(dir + 1, O_RDONLY | O_DIRECTORY |
-				    O_CLOEXEC);
-			if (dfd == -1) {
-				/* Gone since: nothing of it to finish. */
+				p = kind == 'M' ? name + strlen(name) + 1 :
+				    tmp;
 				continue;
 			}
+			if ((kind == 'S' && pass == 1) ||
+			    (dfd = entry_dir(afd, show, &p, &ignored)) == -1) {
+				if (p == e)
+					p += strlen(p) + 1;
+				if (kind == 'M') {
+					p += strlen(p) + 1;
+					p += strlen(p) + 1;
+				}
+				continue;
+			}
+			tmp = p;
+			name = tmp + (kind == 'M' ? strlen(tmp) + 1 : 0);
+			if (kind == 'M')
+				p = name + strlen(name) + 1;
+			if (pass == 1) {
+				if (renameat(dfd, tmp, dfd, name) == 0)
+					res->replayed++;
+				else if (errno != ENOENT) {
+					errbuf_set(eb, EC_WRITE,
+					    "rename %s: %s", name,
+					    strerror(errno));
+					close(dfd);
+					goto out;
+				}
+				(void)fsync(dfd);
+			} else
+				unlink_temporaries(dfd, &res->removed);
+			close(dfd);
 		}
-		if (dfd == -1)
-			continue;
-		if (renameat(dfd, tmp, dfd, name) == 0)
-			(*replayed)++;
-		else if (errno != ENOENT) {
-			errbuf_set(eb, EC_WRITE, "rename %s: %s", name,
-			    strerror(errno));
-			goto out;
-		}
-	}
-	if (dfd != -1 && fsync(dfd) == -1) {
-		errbuf_set(eb, EC_WRITE, "sync %s: %s", last + 1,
-		    strerror(errno));
-		goto out;
 	}
 	if (unlinkat(afd, OUTPUT_INTENT, 0) == -1 || fsync(afd) == -1) {
 		errbuf_set(eb, EC_WRITE, "remove %s/%s: %s", show,
@@ -723,8 +778,6 @@ intent_replay(int afd, const char *show, size_t *replayed, struct errbuf *eb)
 	}
 	rc = 0;
 out:
-	if (dfd != -1)
-		close(dfd);
 	buf_release(&b);
 	return rc;
 }
@@ -734,25 +787,11 @@ static int
 remove_temporaries(struct install *in, size_t idx, size_t *removed,
     struct errbuf *eb)
 {
-	struct dirent *e;
-	DIR *dp;
 	int fd;
 
 	if ((fd = dir_fd(in, idx, eb)) == -1)
 		return -1;
-	if ((fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return errbuf_set(eb, EC_WRITE, "open %s: %s",
-		    in->dirs[idx].show, strerror(errno));
-	if ((dp = fdopendir(fd)) == NULL) {
-		close(fd);
-		return errbuf_set(eb, EC_WRITE, "read %s: %s",
-		    in->dirs[idx].show, strerror(errno));
-	}
-	while ((e = readdir(dp)) != NULL)
-		if (fsx_is_temp_name(e->d_name) &&
-		    unlinkat(dirfd(dp), e->d_name, 0) == 0)
-			(*removed)++;
-	closedir(dp);
+	unlink_temporaries(fd, removed);
 	return 0;
 }
 
@@ -996,6 +1035,11 @@ install_cleanup(struct install *in, int failed)
 		if (f->bak[0] != '\0')
 			(void)unlinkat(dfd, f->bak, 0);
 	}
+	/*
+	 * The renames durable, or the temporaries gone: the record has
+	 * nothing left to tell.
+	 */
+	intent_remove(in, 0);
 	close_dirs(in);
 	for (i = 0; i < in->ndirs; i++) {
 		free(in->dirs[i].show);
@@ -1063,8 +1107,7 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 	 */
 	for (i = 0; i < in.ndirs; i++) {
 		if ((dfd = dir_fd(&in, i, eb)) == -1 ||
-		    intent_replay(dfd, in.dirs[i].show, &res.replayed,
-		    eb) == -1)
+		    intent_replay(dfd, in.dirs[i].show, &res, eb) == -1)
 			goto out;
 	}
 	for (i = 0; i < in.ndirs; i++)
@@ -1079,18 +1122,20 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 		}
 		nwrite++;
 		in.dirs[in.files[i].dir].written = 1;
-		if (stage(&in, &in.files[i], eb) == -1)
-			goto out;
 	}
 	if (nwrite == 0) {
 		rc = 0;
 		goto out;
 	}
-	if (run_checks(&in, o, eb) == -1 ||
-	    sync_dirs(&in, 0, eb) == -1)
+	if (intent_write(&in, 'S', eb) == -1)
 		goto out;
-	/* One rename is atomic by itself; more need the record. */
-	if (nwrite > 1 && intent_write(&in, o, eb) == -1)
+	for (i = 0; i < in.nfiles; i++)
+		if (!in.files[i].unchanged &&
+		    stage(&in, &in.files[i], eb) == -1)
+			goto out;
+	if (run_checks(&in, o, eb) == -1 ||
+	    sync_dirs(&in, 0, eb) == -1 ||
+	    intent_write(&in, 'M', eb) == -1)
 		goto out;
 	for (i = 0; i < in.nfiles; i++) {
 		struct out_file *f = &in.files[i];
@@ -1113,11 +1158,8 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 	}
 	renamed = 1;
 	if (sync_dirs(&in, 1, eb) == -1)
-		goto out_synced;
+		goto out;
 	rc = 0;
-out_synced:
-	/* Renamed: the record only matters until the renames are durable. */
-	intent_remove(&in, 0);
 out:
 	install_cleanup(&in, rc == -1 && !renamed);
 	if (rc == 0 && o->result != NULL)
