@@ -684,7 +684,7 @@ intent_replay(int afd, const char *show, struct output_result *res,
 {
 	struct buf b;
 	const char *p, *end, *e, *tmp, *name;
-	int rfd, dfd, pass, kind, rc = -1;
+	int rfd, dfd, pass, kind, elsewhere = 0, rc = -1;
 	struct errbuf ignored;
 	ssize_t n;
 	char chunk[OUTPUT_CMP_CHUNK];
@@ -756,19 +756,32 @@ intent_replay(int afd, const char *show, struct output_result *res,
 			if (kind == 'M')
 				p = name + strlen(name) + 1;
 			if (pass == 1) {
-				if (renameat(dfd, tmp, dfd, name) == 0)
+				if (renameat(dfd, tmp, dfd, name) == 0) {
 					res->replayed++;
-				else if (errno != ENOENT) {
+					elsewhere |= e[0] == 'A';
+				} else if (errno != ENOENT) {
 					errbuf_set(eb, EC_WRITE,
 					    "rename %s: %s", name,
 					    strerror(errno));
 					close(dfd);
 					goto out;
 				}
-				(void)fsync(dfd);
 			} else
 				unlink_temporaries(dfd, &res->removed);
 			close(dfd);
+		}
+		if (pass != 1)
+			continue;
+		/*
+		 * The renames durable before the record goes: one syncfs,
+		 * and sync(2) for the file systems of routed files.
+		 */
+		if (elsewhere)
+			sync();
+		if (syncfs(afd) == -1) {
+			errbuf_set(eb, EC_WRITE, "sync %s: %s", show,
+			    strerror(errno));
+			goto out;
 		}
 	}
 	if (unlinkat(afd, OUTPUT_INTENT, 0) == -1 || fsync(afd) == -1) {
@@ -839,6 +852,7 @@ run_check(const char *cmd, const char *path, unsigned timeout,
 	}
 	if (pid == 0) {
 		(void)setpgid(0, 0);
+		(void)signal(SIGXFSZ, SIG_DFL);
 		if ((fd = open("/dev/null", O_RDONLY)) != -1 &&
 		    fd != STDIN_FILENO) {
 			(void)dup2(fd, STDIN_FILENO);
