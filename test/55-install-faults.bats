@@ -55,11 +55,17 @@ count() {
 	cat "$T"/o/d*/f* 2>/dev/null | grep -c "^$1 " || true
 }
 
+# need_strace: skips the test where Debian's strace is missing (make
+# deps-test installs it).
+need_strace() {
+	command -v strace >/dev/null || skip "strace is not installed"
+}
+
 # killed_at SYSCALL N: the install of NEW over OLD, killed by SIGKILL at
 # the Nth call of SYSCALL, then a fetch of another node into the same
 # directory (the next run); prints "old", "new" or "mixed".
 killed_at() {
-	get "$OLD_URL" n "$T/o"
+	get "$OLD_URL" n "$T/o" || return 1
 	run strace -o /dev/null -e "inject=$1:signal=KILL:when=$2" \
 	    cfgsync fetch -q --server "$NEW_URL" --id n --ip 127.0.0.1 \
 	    --no-register --out "$T/o"
@@ -77,6 +83,7 @@ killed_at() {
 }
 
 @test "install: killed at either intent record's rename, the next run leaves every old file" {
+	need_strace
 	run -0 killed_at rename,renameat,renameat2 1
 	assert_output old
 	rm -rf "$T/o"
@@ -85,6 +92,7 @@ killed_at() {
 }
 
 @test "install: killed before the first file's rename, the next run finishes the install" {
+	need_strace
 	get "$OLD_URL" n "$T/o"
 	run strace -o /dev/null -e inject=rename,renameat,renameat2:signal=KILL:when=3 \
 	    cfgsync fetch -q --server "$NEW_URL" --id n --ip 127.0.0.1 \
@@ -100,6 +108,7 @@ killed_at() {
 }
 
 @test "install: killed between renames (after 1, 99 and 199 files), the next run leaves every new file" {
+	need_strace
 	local n
 	for n in 4 102 202; do
 		rm -rf "$T/o"
@@ -109,6 +118,7 @@ killed_at() {
 }
 
 @test "install: killed while staging, the next run leaves every old file and no temporary" {
+	need_strace
 	local n
 	for n in 1 57 200; do
 		rm -rf "$T/o"
@@ -118,11 +128,13 @@ killed_at() {
 }
 
 @test "install: killed at the syncfs, the next run leaves every old file" {
+	need_strace
 	run -0 killed_at syncfs 1
 	assert_output old
 }
 
 @test "install: the next fetch of the same node after a kill has every new file" {
+	need_strace
 	get "$OLD_URL" n "$T/o"
 	run strace -o /dev/null -e inject=rename,renameat,renameat2:signal=KILL:when=60 \
 	    cfgsync fetch -q --server "$NEW_URL" --id n --ip 127.0.0.1 \
