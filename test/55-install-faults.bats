@@ -69,10 +69,10 @@ killed_at() {
 	run strace -o /dev/null -e "inject=$1:signal=KILL:when=$2" \
 	    cfgsync fetch -q --server "$NEW_URL" --id n --ip 127.0.0.1 \
 	    --no-register --out "$T/o"
-	[ "$status" -ne 0 ]
-	get "$OLD_URL" other "$T/o"
-	no_temporaries "$T/o"
-	[ ! -e "$T/o/.cfgsync-intent" ]
+	[ "$status" -ne 0 ] || { echo "not killed"; return 1; }
+	get "$OLD_URL" other "$T/o" || { echo "next run failed"; return 1; }
+	no_temporaries "$T/o" || return 1
+	[ ! -e "$T/o/.cfgsync-intent" ] || { echo "record left"; return 1; }
 	if [ "$(count old)" = 200 ]; then
 		echo old
 	elif [ "$(count new)" = 200 ]; then
