@@ -324,7 +324,9 @@ test_recovery(void)
 	struct output_opts o = { 0 };
 	struct artifact_set set;
 	struct errbuf eb;
+	struct buf b;
 
+	buf_init(&b, 1UL << 20);
 	/* What a run killed between its renames leaves. */
 	CHECK(mkdir(at("rec"), 0755) == 0 && mkdir(at("rec/sub"), 0755) == 0);
 	put(at("rec/sub/x"), "old x\n", 6);
@@ -343,6 +345,18 @@ test_recovery(void)
 	CHECK(count_entries(at("rec/sub")) == 1);
 	CHECK(count_entries(at("rec")) == 3);	/* sub, y, other */
 
+	/* A routed file's entry names its directory by absolute path. */
+	CHECK(mkdir(at("rtd"), 0755) == 0);
+	put(at("rtd/.r.cfgsync-DDDDDD"), "new r\n", 6);
+	b.len = 0;
+	CHECK(buf_add(&b, "cfgsync-intent 1\nMA", 19) == 0 &&
+	    buf_add(&b, at("rtd"), strlen(at("rtd")) + 1) == 0 &&
+	    buf_add(&b, ".r.cfgsync-DDDDDD\0r", 20) == 0);
+	put(at("rec/.cfgsync-intent"), b.data, b.len);
+	CHECK(output_install(&set, &o, &eb) == 0 && res.replayed == 1);
+	CHECK(holds(at("rtd/r"), "new r\n"));
+	CHECK(count_entries(at("rtd")) == 1);
+
 	/* A record that is not one is refused, and nothing written. */
 	put(at("rec/.cfgsync-intent"), "junk\n", 5);
 	set.files[0].content[0] = 'O';
@@ -350,6 +364,7 @@ test_recovery(void)
 	CHECK(strstr(eb.msg, "not an intent record") != NULL);
 	CHECK(holds(at("rec/other"), "o\n"));
 	artifact_set_release(&set);
+	buf_release(&b);
 }
 
 static void
