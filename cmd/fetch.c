@@ -43,6 +43,9 @@ struct fetch_opts {
 	char			*route_args[FETCH_MAX_ROUTES];
 	size_t			 nroutes;
 	const char		*out_dir;
+	const char		*check_cmd;
+	const char		*check_dir_cmd;
+	unsigned		 check_timeout;
 	int			 print;
 	int			 watch;
 	const char		*on_change;		/* or NULL */
@@ -97,7 +100,10 @@ env_routes(struct fetch_opts *fo)
 }
 
 enum {
-	OPT_MAX_PAYLOAD = CLI_OPT_OWN,
+	OPT_CHECK_CMD = CLI_OPT_OWN,
+	OPT_CHECK_DIR_CMD,
+	OPT_CHECK_TIMEOUT,
+	OPT_MAX_PAYLOAD,
 	OPT_NO_REGISTER,
 	OPT_ON_CHANGE,
 	OPT_ON_CHANGE_TIMEOUT,
@@ -111,6 +117,12 @@ enum {
 };
 
 static const struct cli_option fetch_options[] = {
+	{ "check-cmd", 0, "CMD", OPT_CHECK_CMD,
+	    "run CMD on each staged file {} before any is written" },
+	{ "check-dir-cmd", 0, "CMD", OPT_CHECK_DIR_CMD,
+	    "run CMD once on a tree {} of the files to be" },
+	{ "check-timeout", 0, "SECONDS", OPT_CHECK_TIMEOUT,
+	    "give each check this long (default 30)" },
 	{ "max-payload", 0, "BYTES", OPT_MAX_PAYLOAD,
 	    "largest payload to accept (default 256 MiB)" },
 	{ "no-register", 0, NULL, OPT_NO_REGISTER,
@@ -241,6 +253,7 @@ static int
 watch_payload(void *arg, const struct artifact_set *files, struct errbuf *eb)
 {
 	struct watch *w = arg;
+	struct output_result res;
 	struct errbuf err;
 	sigset_t stop, old;
 	int first = atomic_load(&w->changes) == 0, rc;
@@ -251,11 +264,8 @@ watch_payload(void *arg, const struct artifact_set *files, struct errbuf *eb)
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGHUP);
 	pthread_mutex_lock(&w->lock);
-	/*
-	 * XXX a new payload counts as a change; once output_install reports
-	 * how many files it changed, a payload that changes none should not
-	 * run --on-change.
-	 */
+	memset(&res, 0, sizeof(res));
+	w->oo.result = &res;
 	(void)pthread_sigmask(SIG_BLOCK, &stop, &old);
 	rc = output_install(files, &w->oo, &err);
 	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -268,10 +278,14 @@ watch_payload(void *arg, const struct artifact_set *files, struct errbuf *eb)
 		diag_warn("%s (old files kept)", err.msg);
 		return 1;
 	}
-	diag_info("wrote %zu files", files->len);
-	if (w->fo->on_change != NULL)
-		run_on_change(w->fo);
-	atomic_fetch_add(&w->changes, 1);
+	diag_info("wrote %zu files, %zu unchanged", res.written,
+	    res.unchanged);
+	/* A new payload that changes no file is no change to act on. */
+	if (first || res.written > 0) {
+		if (w->fo->on_change != NULL)
+			run_on_change(w->fo);
+		atomic_fetch_add(&w->changes, 1);
+	}
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
@@ -421,6 +435,12 @@ fetch_watch(const struct node_client_opts *nco, struct fetch_opts *fo,
 	w.oo.routes = fo->routes;
 	w.oo.nroutes = fo->nroutes;
 	w.oo.apply_owner = geteuid() == 0;
+	w.oo.check_cmd = fo->check_cmd;
+	w.oo.check_dir_cmd = fo->check_dir_cmd;
+	w.oo.check_timeout = fo->check_timeout;
+	w.oo.tmpdir = getenv("TMPDIR");
+	/* A file over ulimit -f is EFBIG, exit 6, not a kill. */
+	(void)signal(SIGXFSZ, SIG_IGN);
 	pthread_mutex_init(&w.lock, NULL);
 	if (rest != NULL)
 		supervise(&w, rest);
@@ -435,6 +455,7 @@ cmd_fetch(int argc, char **argv)
 	struct cli_parser p;
 	struct fetch_opts fo;
 	struct output_opts oo;
+	struct output_result res;
 	struct artifact_set files;
 	struct errbuf eb;
 	struct buf raw;
@@ -453,6 +474,16 @@ cmd_fetch(int argc, char **argv)
 		case CLI_OPERAND:
 			cli_usage_error("unexpected argument %s (a command "
 			    "goes after --)", p.arg);
+		case OPT_CHECK_CMD:
+			fo.check_cmd = p.arg;
+			break;
+		case OPT_CHECK_DIR_CMD:
+			fo.check_dir_cmd = p.arg;
+			break;
+		case OPT_CHECK_TIMEOUT:
+			fo.check_timeout = (unsigned)cli_uint_opt(
+			    "--check-timeout", p.arg, 1, 86400);
+			break;
 		case OPT_MAX_PAYLOAD:
 			client.opts.max_payload = cli_uint_opt("--max-payload",
 			    p.arg, 1024, 1UL << 34);
@@ -501,9 +532,20 @@ cmd_fetch(int argc, char **argv)
 		oo.routes = fo.routes;
 		oo.nroutes = fo.nroutes;
 		oo.apply_owner = geteuid() == 0;
+		oo.check_cmd = fo.check_cmd;
+		oo.check_dir_cmd = fo.check_dir_cmd;
+		oo.check_timeout = fo.check_timeout;
+		oo.tmpdir = getenv("TMPDIR");
+		oo.result = &res;
+		/* A file over ulimit -f is EFBIG, exit 6, not a kill. */
+		(void)signal(SIGXFSZ, SIG_IGN);
 		if (output_install(&files, &oo, &eb) == -1)
 			cli_die_eb(&eb);
-		diag_info("wrote %zu files", files.len);
+		if (res.replayed > 0)
+			diag_info("finished %zu renames of an interrupted "
+			    "fetch", res.replayed);
+		diag_info("wrote %zu files, %zu unchanged", res.written,
+		    res.unchanged);
 	}
 	artifact_set_release(&files);
 	buf_release(&raw);

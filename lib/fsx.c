@@ -121,6 +121,69 @@ fsx_temp_name(char *name, size_t size, const char *base)
 }
 
 int
+fsx_is_temp_name(const char *name)
+{
+	static const char mark[] = ".cfgsync-";
+	size_t len = strlen(name), i;
+	const char *suf;
+
+	if (name[0] != '.' || len < 1 + (sizeof(mark) - 1) + 6)
+		return 0;
+	suf = name + len - 6;
+	if (memcmp(suf - (sizeof(mark) - 1), mark, sizeof(mark) - 1) != 0)
+		return 0;
+	for (i = 0; i < 6; i++)
+		if (!((suf[i] >= 'a' && suf[i] <= 'z') ||
+		    (suf[i] >= 'A' && suf[i] <= 'Z') ||
+		    (suf[i] >= '0' && suf[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+int
+fsx_write_atomic_at(int dfd, const char *show, const char *name,
+    const void *data, size_t len, mode_t mode, struct errbuf *eb)
+{
+	char tmp[FSX_TEMP_NAME_MAX];
+	int fd, rc = -1;
+
+	if (fsx_temp_name(tmp, sizeof(tmp), name) == -1)
+		return errbuf_set(eb, EC_WRITE, "write %s/%s: name too long",
+		    show, name);
+	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, mode)) == -1)
+		return errbuf_set(eb, EC_WRITE, "create %s/%s: %s", show, tmp,
+		    strerror(errno));
+	if (fsx_write_all(fd, data, len) == -1 || fchmod(fd, mode) == -1 ||
+	    fsync(fd) == -1) {
+		errbuf_set(eb, EC_WRITE, "write %s/%s: %s", show, tmp,
+		    strerror(errno));
+		close(fd);
+		goto out;
+	}
+	if (close(fd) == -1) {
+		errbuf_set(eb, EC_WRITE, "write %s/%s: %s", show, tmp,
+		    strerror(errno));
+		goto out;
+	}
+	if (renameat(dfd, tmp, dfd, name) == -1) {
+		errbuf_set(eb, EC_WRITE, "rename %s/%s: %s", show, name,
+		    strerror(errno));
+		goto out;
+	}
+	tmp[0] = '\0';
+	if (fsync(dfd) == -1) {
+		errbuf_set(eb, EC_WRITE, "sync %s: %s", show, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (tmp[0] != '\0')
+		(void)unlinkat(dfd, tmp, 0);
+	return rc;
+}
+
+int
 fsx_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     struct errbuf *eb)
 {

@@ -27,6 +27,13 @@ int	fsx_write_atomic(const char *path, const void *data, size_t len,
 	    mode_t mode, struct errbuf *);
 
 /*
+ * As fsx_write_atomic, for name in the directory dfd, which it also
+ * fsyncs; names in messages are shown as show/name.
+ */
+int	fsx_write_atomic_at(int dfd, const char *show, const char *name,
+	    const void *data, size_t len, mode_t mode, struct errbuf *);
+
+/*
  * Makes the directory entry of path durable (fsync of its directory), for
  * a file just created or renamed.  Errors are ignored: it is a best effort
  * after the write itself succeeded.
@@ -52,5 +59,8 @@ int	fsx_write_all(int fd, const void *data, size_t len);
  * fit.
  */
 int	fsx_temp_name(char *name, size_t size, const char *base);
+
+/* Returns 1 when name has the form fsx_temp_name makes, else 0. */
+int	fsx_is_temp_name(const char *name);
 
 #endif

@@ -10,18 +10,24 @@
 #include "output.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
+#include <signal.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "array.h"
 #include "artifacts.h"
+#include "buf.h"
 #include "errbuf.h"
 #include "exitcode.h"
 #include "fsx.h"
@@ -30,10 +36,23 @@
 
 #define OUTPUT_NAME_MAX	FSX_NAME_MAX
 #define OUTPUT_SHOW_MAX	FSX_PATH_MAX
+/* Directory descriptors kept open at once; more are closed and reopened. */
+#define OUTPUT_OPEN_MAX	64
+/* The intent record's name in the anchor directory, and its first line. */
+#define OUTPUT_INTENT		".cfgsync-intent"
+#define OUTPUT_INTENT_HEAD	"cfgsync-intent 1\n"
+/* The largest intent record read back. */
+#define OUTPUT_INTENT_MAX	(256UL << 20)
+#define OUTPUT_CMP_CHUNK	65536
 
 struct out_dir {
 	char	*show;		/* the directory's path, for messages */
-	int	 fd;
+	char	*prefix;	/* the path under base */
+	const char *base;	/* borrowed: "/", "." or --out */
+	int	 confined;	/* no symlink followed */
+	int	 fd;		/* -1 while closed */
+	dev_t	 dev;
+	int	 written;	/* a file is renamed into it */
 };
 
 struct out_file {
@@ -45,16 +64,22 @@ struct out_file {
 	char	bak[FSX_TEMP_NAME_MAX];
 	int	existed;			/* a file was there before */
 	int	routed;				/* sent by a route */
+	int	unchanged;			/* left as it is */
+	mode_t	mode;
+	uid_t	uid;
+	gid_t	gid;
 };
 
 struct install {
 	struct out_dir	*dirs;
 	size_t		 ndirs, dircap;
+	size_t		 nopen;		/* dirs with fd != -1 */
 	struct strmap	 dirmap;	/* show to index into dirs */
 	char		**created;		/* directories made, in order */
 	size_t		 ncreated, createdcap;
 	struct out_file	*files;
 	size_t		 nfiles;
+	int		 intent;	/* the record is in dirs[0] */
 };
 
 static int
@@ -124,28 +149,20 @@ make_out_dir(struct install *in, const char *path, struct errbuf *eb)
 }
 
 /*
- * Returns the index of the directory base/prefix in in->dirs, opening
- * (and creating) it component by component; confined forbids symlinks.
+ * Opens prefix under the directory fd (which it closes) one component at
+ * a time; confined forbids symlinks; in, when not NULL, makes missing
+ * directories and notes them, shown under base.  Returns the descriptor,
+ * or -1 with eb set.
  */
 static int
-open_dir(struct install *in, const char *base, const char *prefix,
-    int confined, size_t *idx, struct errbuf *eb)
+walk(struct install *in, int fd, const char *base, const char *prefix,
+    int confined, struct errbuf *eb)
 {
-	char show[OUTPUT_SHOW_MAX], comp[OUTPUT_NAME_MAX], sub[OUTPUT_SHOW_MAX];
-	char upto[OUTPUT_SHOW_MAX];
+	char comp[OUTPUT_NAME_MAX], sub[OUTPUT_SHOW_MAX], upto[OUTPUT_SHOW_MAX];
 	const char *p, *slash;
-	struct out_dir *d;
 	size_t clen;
-	int fd, nfd, made;
+	int nfd, made;
 
-	if (join(show, sizeof(show), base, prefix) == -1)
-		return errbuf_set(eb, EC_WRITE, "%s/%s: path too long", base,
-		    prefix);
-	if (strmap_get(&in->dirmap, show, idx))
-		return 0;
-	if ((fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return errbuf_set(eb, EC_WRITE, "open %s: %s", base,
-		    strerror(errno));
 	for (p = prefix; *p != '\0'; p = *slash ? slash + 1 : slash) {
 		if ((slash = strchr(p, '/')) == NULL)
 			slash = p + strlen(p);
@@ -153,8 +170,8 @@ open_dir(struct install *in, const char *base, const char *prefix,
 			continue;
 		if (clen >= sizeof(comp)) {
 			close(fd);
-			return errbuf_set(eb, EC_WRITE, "%s: name too long",
-			    show);
+			return errbuf_set(eb, EC_WRITE, "%s/%s: name too long",
+			    base, prefix);
 		}
 		memcpy(comp, p, clen);
 		comp[clen] = '\0';
@@ -162,7 +179,7 @@ open_dir(struct install *in, const char *base, const char *prefix,
 		upto[(size_t)(p - prefix) + clen] = '\0';
 		(void)join(sub, sizeof(sub), base, upto);
 		made = 0;
-		if (mkdirat(fd, comp, 0755) == 0) {
+		if (in != NULL && mkdirat(fd, comp, 0755) == 0) {
 			made = 1;
 			if (remember_created(in, sub) == -1) {
 				close(fd);
@@ -183,17 +200,92 @@ open_dir(struct install *in, const char *base, const char *prefix,
 			(void)fchmod(nfd, 0755);
 		fd = nfd;
 	}
-	if (ARRAY_GROW(in->dirs, in->ndirs + 1, in->dircap) == -1) {
-		close(fd);
-		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	return fd;
+}
+
+/* Closes every directory descriptor kept open. */
+static void
+close_dirs(struct install *in)
+{
+	size_t i;
+
+	for (i = 0; i < in->ndirs; i++) {
+		if (in->dirs[i].fd != -1) {
+			close(in->dirs[i].fd);
+			in->dirs[i].fd = -1;
+		}
 	}
-	d = &in->dirs[in->ndirs];
-	if ((d->show = strdup(show)) == NULL) {
-		close(fd);
-		return errbuf_set(eb, EC_INTERNAL, "out of memory");
-	}
+	in->nopen = 0;
+}
+
+/*
+ * Returns a descriptor of dirs[idx], opening it again (confined as the
+ * first time, creating nothing) when it was closed; -1 with eb set.  It
+ * stays valid until the next call.
+ */
+static int
+dir_fd(struct install *in, size_t idx, struct errbuf *eb)
+{
+	struct out_dir *d = &in->dirs[idx];
+	int fd;
+
+	if (d->fd != -1)
+		return d->fd;
+	if (in->nopen >= OUTPUT_OPEN_MAX)
+		close_dirs(in);
+	if ((fd = open(d->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return errbuf_set(eb, EC_WRITE, "open %s: %s", d->base,
+		    strerror(errno));
+	if ((fd = walk(NULL, fd, d->base, d->prefix, d->confined, eb)) == -1)
+		return -1;
 	d->fd = fd;
-	*idx = in->ndirs++;
+	in->nopen++;
+	return fd;
+}
+
+/*
+ * Returns the index of the directory base/prefix in in->dirs, opening
+ * (and creating) it component by component; confined forbids symlinks.
+ */
+static int
+open_dir(struct install *in, const char *base, const char *prefix,
+    int confined, size_t *idx, struct errbuf *eb)
+{
+	char show[OUTPUT_SHOW_MAX];
+	struct out_dir *d;
+	struct stat st;
+	int fd;
+
+	if (join(show, sizeof(show), base, prefix) == -1)
+		return errbuf_set(eb, EC_WRITE, "%s/%s: path too long", base,
+		    prefix);
+	if (strmap_get(&in->dirmap, show, idx))
+		return 0;
+	if ((fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return errbuf_set(eb, EC_WRITE, "open %s: %s", base,
+		    strerror(errno));
+	if ((fd = walk(in, fd, base, prefix, confined, eb)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 ||
+	    ARRAY_GROW(in->dirs, in->ndirs + 1, in->dircap) == -1) {
+		close(fd);
+		return errbuf_set(eb, EC_INTERNAL, "%s: %s", show,
+		    strerror(errno));
+	}
+	if (in->nopen >= OUTPUT_OPEN_MAX)
+		close_dirs(in);
+	d = &in->dirs[in->ndirs];
+	memset(d, 0, sizeof(*d));
+	d->fd = fd;
+	d->dev = st.st_dev;
+	d->base = base;
+	d->confined = confined;
+	in->nopen++;
+	in->ndirs++;
+	if ((d->show = strdup(show)) == NULL ||
+	    (d->prefix = strdup(prefix)) == NULL)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	*idx = in->ndirs - 1;
 	if (strmap_put(&in->dirmap, d->show, *idx) == -1)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	return 0;
@@ -287,42 +379,106 @@ resolve_owner(const struct artifact_file *a, uid_t *uid, gid_t *gid,
 	return 0;
 }
 
-/* Writes one file's temporary next to its target: content, mode, fsync. */
+/* Returns 1 when the regular file fd holds exactly data[0..len). */
 static int
-stage(struct install *in, struct out_file *f, const struct output_opts *o,
+same_content(int fd, const char *data, size_t len)
+{
+	char chunk[OUTPUT_CMP_CHUNK];
+	size_t off = 0;
+	ssize_t n;
+
+	for (;;) {
+		if ((n = read(fd, chunk, sizeof(chunk))) == -1) {
+			if (errno == EINTR)
+				continue;
+			return 0;
+		}
+		if (n == 0)
+			return off == len;
+		if ((size_t)n > len - off ||
+		    memcmp(chunk, data + off, (size_t)n) != 0)
+			return 0;
+		off += (size_t)n;
+	}
+}
+
+/*
+ * Works out the mode and owner f's file will have and whether the file on
+ * disk already is that (f->unchanged).  A directory in the way is an
+ * error; anything else that is not a regular file is replaced.
+ */
+static int
+inspect(struct install *in, struct out_file *f, const struct output_opts *o,
     struct errbuf *eb)
 {
 	const struct out_dir *d = &in->dirs[f->dir];
 	const struct artifact_file *a = f->art;
 	struct stat st;
-	mode_t mode = 0644;
-	uid_t uid;
-	gid_t gid;
-	int fd, rc = -1;
+	int dfd, fd;
 
-	if (fstatat(d->fd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return errbuf_set(eb, EC_WRITE,
-			    "write %s/%s: is a directory", d->show, f->name);
-		if (S_ISREG(st.st_mode))
-			mode = st.st_mode & 07777;
-		f->existed = 1;
-		/*
-		 * A second name for the file being replaced, so a rename
-		 * that fails later can put it back.  Where the file system
-		 * has no hard links the write goes on without one.
-		 */
-		if (fsx_temp_name(f->bak, sizeof(f->bak), f->name) == -1 ||
-		    linkat(d->fd, f->name, d->fd, f->bak, 0) == -1)
-			f->bak[0] = '\0';
+	f->mode = 0644;
+	f->uid = (uid_t)-1;
+	f->gid = (gid_t)-1;
+	if (o->apply_owner && (a->owner != NULL || a->group != NULL) &&
+	    resolve_owner(a, &f->uid, &f->gid, eb) == -1)
+		return -1;
+	if ((dfd = dir_fd(in, f->dir, eb)) == -1)
+		return -1;
+	if (fstatat(dfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT)
+			return errbuf_set(eb, EC_WRITE, "stat %s/%s: %s",
+			    d->show, f->name, strerror(errno));
+		if (a->mode != ARTIFACT_MODE_NONE)
+			f->mode = (mode_t)a->mode & 0777;
+		return 0;
 	}
+	if (S_ISDIR(st.st_mode))
+		return errbuf_set(eb, EC_WRITE,
+		    "write %s/%s: is a directory", d->show, f->name);
+	f->existed = 1;
+	if (S_ISREG(st.st_mode))
+		f->mode = st.st_mode & 07777;
 	if (a->mode != ARTIFACT_MODE_NONE)
-		mode = (mode_t)a->mode;
-	mode &= 0777;	/* never set-id or sticky, whatever came in */
+		f->mode = (mode_t)a->mode;
+	f->mode &= 0777;	/* never set-id or sticky, whatever came in */
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size != a->len ||
+	    (st.st_mode & 07777) != f->mode ||
+	    (f->uid != (uid_t)-1 && st.st_uid != f->uid) ||
+	    (f->gid != (gid_t)-1 && st.st_gid != f->gid))
+		return 0;
+	if ((fd = openat(dfd, f->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK)) == -1)
+		return 0;
+	f->unchanged = same_content(fd, a->content, a->len);
+	close(fd);
+	return 0;
+}
+
+/*
+ * Writes one file's temporary next to its target: content, owner, mode.
+ * It is made durable later, with every other one, by syncfs.
+ */
+static int
+stage(struct install *in, struct out_file *f, struct errbuf *eb)
+{
+	const struct out_dir *d = &in->dirs[f->dir];
+	const struct artifact_file *a = f->art;
+	int dfd, fd, rc = -1;
+
+	if ((dfd = dir_fd(in, f->dir, eb)) == -1)
+		return -1;
+	/*
+	 * A second name for the file being replaced, so a rename that
+	 * fails later can put it back.  Where the file system has no hard
+	 * links the write goes on without one.
+	 */
+	if (f->existed && (fsx_temp_name(f->bak, sizeof(f->bak),
+	    f->name) == -1 || linkat(dfd, f->name, dfd, f->bak, 0) == -1))
+		f->bak[0] = '\0';
 	if (fsx_temp_name(f->tmp, sizeof(f->tmp), f->name) == -1)
 		return errbuf_set(eb, EC_WRITE, "write %s/%s: name too long",
 		    d->show, f->name);
-	if ((fd = openat(d->fd, f->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	if ((fd = openat(dfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
 		errbuf_set(eb, EC_WRITE, "create %s/%s: %s", d->show, f->tmp,
 		    strerror(errno));
@@ -334,17 +490,14 @@ stage(struct install *in, struct out_file *f, const struct output_opts *o,
 		    strerror(errno));
 		goto out;
 	}
-	if (o->apply_owner && (a->owner != NULL || a->group != NULL)) {
-		if (resolve_owner(a, &uid, &gid, eb) == -1)
-			goto out;
-		if (fchown(fd, uid, gid) == -1) {
-			errbuf_set(eb, EC_WRITE, "chown %s/%s: %s", d->show,
-			    f->name, strerror(errno));
-			goto out;
-		}
+	if ((f->uid != (uid_t)-1 || f->gid != (gid_t)-1) &&
+	    fchown(fd, f->uid, f->gid) == -1) {
+		errbuf_set(eb, EC_WRITE, "chown %s/%s: %s", d->show,
+		    f->name, strerror(errno));
+		goto out;
 	}
 	/* After fchown, which may clear set-id bits. */
-	if (fchmod(fd, mode) == -1 || fsync(fd) == -1) {
+	if (fchmod(fd, f->mode) == -1) {
 		errbuf_set(eb, EC_WRITE, "write %s/%s: %s", d->show, f->name,
 		    strerror(errno));
 		goto out;
@@ -358,6 +511,501 @@ out:
 }
 
 /*
+ * One syncfs(2) per file system among the directories (only those a file
+ * is renamed into, when written_only): everything written to them so far,
+ * file data and directory entries, is on disk when it returns 0.
+ */
+static int
+sync_dirs(struct install *in, int written_only, struct errbuf *eb)
+{
+	size_t i, k;
+	int fd;
+
+	for (i = 0; i < in->ndirs; i++) {
+		if (written_only && !in->dirs[i].written)
+			continue;
+		for (k = 0; k < i; k++)
+			if ((!written_only || in->dirs[k].written) &&
+			    in->dirs[k].dev == in->dirs[i].dev)
+				break;
+		if (k < i)
+			continue;
+		if ((fd = dir_fd(in, i, eb)) == -1)
+			return -1;
+		if (syncfs(fd) == -1)
+			return errbuf_set(eb, EC_WRITE, "sync %s: %s",
+			    in->dirs[i].show, strerror(errno));
+	}
+	return 0;
+}
+
+/*
+ * Appends one intent entry: its kind ('S', a directory that gets
+ * temporaries; 'M', a rename), the directory ('R' and its path under
+ * --out, or 'A' and its absolute path), and for a rename the temporary and
+ * the name; each string NUL-terminated.
+ */
+static int
+intent_entry(struct buf *b, int kind, const struct out_dir *d,
+    const char *cwd, const struct out_file *f)
+{
+	if (buf_addc(b, (char)kind) == -1)
+		return -1;
+	if (d->confined) {
+		if (buf_addc(b, 'R') == -1 ||
+		    buf_add(b, d->prefix, strlen(d->prefix) + 1) == -1)
+			return -1;
+	} else {
+		if (buf_addc(b, 'A') == -1)
+			return -1;
+		if (d->show[0] != '/' && (buf_adds(b, cwd) == -1 ||
+		    buf_addc(b, '/') == -1))
+			return -1;
+		if (buf_add(b, d->show, strlen(d->show) + 1) == -1)
+			return -1;
+	}
+	if (kind == 'M' && (buf_add(b, f->tmp, strlen(f->tmp) + 1) == -1 ||
+	    buf_add(b, f->name, strlen(f->name) + 1) == -1))
+		return -1;
+	return 0;
+}
+
+/*
+ * Writes the intent record into dirs[0], durably, replacing the one
+ * before.  With kind 'S' (before the first temporary is made) it names the
+ * directories that will hold temporaries, so that the next install removes
+ * them even when it writes elsewhere; with 'M' (once every temporary is on
+ * disk) every rename, so that the next install finishes them.
+ */
+static int
+intent_write(struct install *in, int kind, struct errbuf *eb)
+{
+	char cwd[OUTPUT_SHOW_MAX];
+	struct buf b;
+	size_t i;
+	int fd, rc = -1;
+
+	buf_init(&b, SIZE_MAX);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return errbuf_set(eb, EC_WRITE, "getcwd: %s", strerror(errno));
+	if (buf_adds(&b, OUTPUT_INTENT_HEAD) == -1)
+		goto oom;
+	if (kind == 'S') {
+		for (i = 0; i < in->ndirs; i++)
+			if (in->dirs[i].written && intent_entry(&b, 'S',
+			    &in->dirs[i], cwd, NULL) == -1)
+				goto oom;
+	} else {
+		for (i = 0; i < in->nfiles; i++)
+			if (!in->files[i].unchanged && intent_entry(&b, 'M',
+			    &in->dirs[in->files[i].dir], cwd,
+			    &in->files[i]) == -1)
+				goto oom;
+	}
+	if ((fd = dir_fd(in, 0, eb)) == -1)
+		goto out;
+	if (fsx_write_atomic_at(fd, in->dirs[0].show, OUTPUT_INTENT, b.data,
+	    b.len, 0600, eb) == -1)
+		goto out;
+	in->intent = 1;
+	rc = 0;
+	goto out;
+oom:
+	errbuf_set(eb, EC_INTERNAL, "out of memory");
+out:
+	buf_release(&b);
+	return rc;
+}
+
+/* Removes the intent record; durable when sync is set. */
+static void
+intent_remove(struct install *in, int sync)
+{
+	struct errbuf eb;
+	int fd;
+
+	if (!in->intent || (fd = dir_fd(in, 0, &eb)) == -1)
+		return;
+	if (unlinkat(fd, OUTPUT_INTENT, 0) == 0 && sync)
+		(void)fsync(fd);
+	in->intent = 0;
+}
+
+/* Unlinks every temporary in the directory fd; counts them in *removed. */
+static void
+unlink_temporaries(int fd, size_t *removed)
+{
+	struct dirent *e;
+	DIR *dp;
+
+	if ((fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(dp)) != NULL)
+		if (fsx_is_temp_name(e->d_name) &&
+		    unlinkat(dirfd(dp), e->d_name, 0) == 0)
+			(*removed)++;
+	closedir(dp);
+}
+
+/*
+ * Opens the directory of an intent entry at *p (its kind already read),
+ * moving *p past the path; -1 when it is gone or not safe to open.
+ */
+static int
+entry_dir(int afd, const char *show, const char **p, struct errbuf *eb)
+{
+	const char *dir = *p;
+	int fd;
+
+	*p += strlen(*p) + 1;
+	if (dir[0] == 'R') {
+		if ((fd = dup(afd)) == -1)
+			return -1;
+		return walk(NULL, fd, show, dir + 1, 1, eb);
+	}
+	if (dir[0] == 'A' && dir[1] == '/')
+		return open(dir + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return -1;
+}
+
+/*
+ * Finishes what a killed install recorded in the directory afd (shown as
+ * show): every rename of an 'M' record whose temporary is still there is
+ * done, then the temporaries of every directory it names are removed, and
+ * the record.  Returns 0 (also when there is no record), or -1 with eb set.
+ */
+static int
+intent_replay(int afd, const char *show, struct output_result *res,
+    struct errbuf *eb)
+{
+	struct buf b;
+	const char *p, *end, *e, *tmp, *name;
+	int rfd, dfd, pass, kind, elsewhere = 0, rc = -1;
+	struct errbuf ignored;
+	ssize_t n;
+	char chunk[OUTPUT_CMP_CHUNK];
+
+	if ((rfd = openat(afd, OUTPUT_INTENT, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return errbuf_set(eb, EC_WRITE, "open %s/%s: %s", show,
+		    OUTPUT_INTENT, strerror(errno));
+	}
+	buf_init(&b, OUTPUT_INTENT_MAX);
+	while ((n = read(rfd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 || buf_add(&b, chunk, (size_t)n) == -1) {
+			errbuf_set(eb, EC_WRITE, "read %s/%s: %s", show,
+			    OUTPUT_INTENT, n == -1 ? strerror(errno) :
+			    "too large");
+			close(rfd);
+			goto out;
+		}
+	}
+	close(rfd);
+	if (b.len < strlen(OUTPUT_INTENT_HEAD) || memcmp(b.data,
+	    OUTPUT_INTENT_HEAD, strlen(OUTPUT_INTENT_HEAD)) != 0 ||
+	    b.data[b.len - 1] != '\0') {
+		errbuf_set(eb, EC_WRITE, "%s/%s: not an intent record", show,
+		    OUTPUT_INTENT);
+		goto out;
+	}
+	end = b.data + b.len;
+	/* First every entry is checked, then renamed, then cleaned. */
+	for (pass = 0; pass < 3; pass++) {
+		for (p = b.data + strlen(OUTPUT_INTENT_HEAD); p < end; ) {
+			kind = *p++;
+			e = p;
+			if (pass == 0) {
+				tmp = p < end ? p + strlen(p) + 1 : end;
+				name = tmp < end ? tmp + strlen(tmp) + 1 : end;
+				if ((kind != 'S' && kind != 'M') ||
+				    p >= end || (*p != 'R' && *p != 'A') ||
+				    (kind == 'M' && (name >= end ||
+				    !fsx_is_temp_name(tmp) ||
+				    strchr(tmp, '/') != NULL ||
+				    strchr(name, '/') != NULL ||
+				    name[0] == '\0'))) {
+					errbuf_set(eb, EC_WRITE,
+					    "%s/%s: a bad entry", show,
+					    OUTPUT_INTENT);
+					goto out;
+				}
+				p = kind == 'M' ? name + strlen(name) + 1 :
+				    tmp;
+				continue;
+			}
+			if ((kind == 'S' && pass == 1) ||
+			    (dfd = entry_dir(afd, show, &p, &ignored)) == -1) {
+				if (p == e)
+					p += strlen(p) + 1;
+				if (kind == 'M') {
+					p += strlen(p) + 1;
+					p += strlen(p) + 1;
+				}
+				continue;
+			}
+			tmp = p;
+			name = tmp + (kind == 'M' ? strlen(tmp) + 1 : 0);
+			if (kind == 'M')
+				p = name + strlen(name) + 1;
+			if (pass == 1) {
+				if (renameat(dfd, tmp, dfd, name) == 0) {
+					res->replayed++;
+					elsewhere |= e[0] == 'A';
+				} else if (errno != ENOENT) {
+					errbuf_set(eb, EC_WRITE,
+					    "rename %s: %s", name,
+					    strerror(errno));
+					close(dfd);
+					goto out;
+				}
+			} else
+				unlink_temporaries(dfd, &res->removed);
+			close(dfd);
+		}
+		if (pass != 1)
+			continue;
+		/*
+		 * The renames durable before the record goes: one syncfs,
+		 * and sync(2) for the file systems of routed files.
+		 */
+		if (elsewhere)
+			sync();
+		if (syncfs(afd) == -1) {
+			errbuf_set(eb, EC_WRITE, "sync %s: %s", show,
+			    strerror(errno));
+			goto out;
+		}
+	}
+	if (unlinkat(afd, OUTPUT_INTENT, 0) == -1 || fsync(afd) == -1) {
+		errbuf_set(eb, EC_WRITE, "remove %s/%s: %s", show,
+		    OUTPUT_INTENT, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_release(&b);
+	return rc;
+}
+
+/* Removes the temporaries an earlier, killed install left in dirs[idx]. */
+static int
+remove_temporaries(struct install *in, size_t idx, size_t *removed,
+    struct errbuf *eb)
+{
+	int fd;
+
+	if ((fd = dir_fd(in, idx, eb)) == -1)
+		return -1;
+	unlink_temporaries(fd, removed);
+	return 0;
+}
+
+/* Appends s to b quoted for the shell: '...' with ' as '\''. */
+static int
+add_quoted(struct buf *b, const char *s)
+{
+	if (buf_addc(b, '\'') == -1)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s == '\'' ? buf_adds(b, "'\\''") == -1 :
+		    buf_addc(b, *s) == -1)
+			return -1;
+	}
+	return buf_addc(b, '\'');
+}
+
+/*
+ * Runs cmd with every "{}" replaced by path (quoted) under /bin/sh -c, in
+ * a process group of its own, stdin from /dev/null, stdout to stderr;
+ * kills the group after timeout seconds.  Returns 0 when it exits 0, else
+ * -1 with EC_INVALID.
+ */
+static int
+run_check(const char *cmd, const char *path, unsigned timeout,
+    struct errbuf *eb)
+{
+	struct timespec pause = { 0, 1000000 };
+	const char *p, *q;
+	struct buf b;
+	long long waited = 0, limit;
+	pid_t pid, r;
+	int status, fd, rc = -1;
+
+	buf_init(&b, SIZE_MAX);
+	for (p = cmd; (q = strstr(p, "{}")) != NULL; p = q + 2)
+		if (buf_add(&b, p, (size_t)(q - p)) == -1 ||
+		    add_quoted(&b, path) == -1)
+			goto oom;
+	if (buf_adds(&b, p) == -1)
+		goto oom;
+	if ((pid = fork()) == -1) {
+		errbuf_set(eb, EC_INTERNAL, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		(void)setpgid(0, 0);
+		(void)signal(SIGXFSZ, SIG_DFL);
+		if ((fd = open("/dev/null", O_RDONLY)) != -1 &&
+		    fd != STDIN_FILENO) {
+			(void)dup2(fd, STDIN_FILENO);
+			close(fd);
+		}
+		(void)dup2(STDERR_FILENO, STDOUT_FILENO);
+		execl("/bin/sh", "sh", "-c", b.data, (char *)NULL);
+		_exit(127);
+	}
+	(void)setpgid(pid, pid);
+	/* Waits in steps from 1 ms up to 50 ms, so a quick check is quick. */
+	limit = (long long)timeout * 1000000000LL;
+	while ((r = waitpid(pid, &status, WNOHANG)) == 0 ||
+	    (r == -1 && errno == EINTR)) {
+		if (waited >= limit) {
+			(void)kill(-pid, SIGKILL);
+			(void)kill(pid, SIGKILL);
+			(void)waitpid(pid, &status, 0);
+			errbuf_set(eb, EC_INVALID, "check %s: timed out after "
+			    "%u s", path, timeout);
+			goto out;
+		}
+		(void)nanosleep(&pause, NULL);
+		waited += pause.tv_nsec;
+		if (pause.tv_nsec < 50000000)
+			pause.tv_nsec *= 2;
+	}
+	if (r == -1) {
+		errbuf_set(eb, EC_INTERNAL, "wait: %s", strerror(errno));
+		goto out;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		rc = 0;
+	else if (WIFEXITED(status))
+		errbuf_set(eb, EC_INVALID, "check %s: exit %d", path,
+		    WEXITSTATUS(status));
+	else
+		errbuf_set(eb, EC_INVALID, "check %s: killed by signal %d",
+		    path, WTERMSIG(status));
+	goto out;
+oom:
+	errbuf_set(eb, EC_INTERNAL, "out of memory");
+out:
+	buf_release(&b);
+	return rc;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	(void)(type == FTW_DP ? rmdir(path) : unlink(path));
+	return 0;
+}
+
+/*
+ * Lays every file of the payload out under a new directory in $TMPDIR (or
+ * /tmp) as it will be once installed (under --out relative to it, else at
+ * its whole target path), runs the check on it and removes it.
+ */
+static int
+check_dir(struct install *in, const struct output_opts *o, unsigned timeout,
+    struct errbuf *eb)
+{
+	char top[OUTPUT_SHOW_MAX], rel[OUTPUT_SHOW_MAX];
+	struct install lay;
+	const struct out_dir *d;
+	struct out_file *f;
+	size_t i, idx;
+	int fd, n, rc = -1;
+
+	n = snprintf(top, sizeof(top), "%s/cfgsync-check-XXXXXX",
+	    o->tmpdir != NULL && o->tmpdir[0] == '/' ? o->tmpdir : "/tmp");
+	if (n < 0 || (size_t)n >= sizeof(top))
+		return errbuf_set(eb, EC_WRITE, "TMPDIR: path too long");
+	if (mkdtemp(top) == NULL)
+		return errbuf_set(eb, EC_WRITE, "mkdtemp %s: %s", top,
+		    strerror(errno));
+	memset(&lay, 0, sizeof(lay));
+	strmap_init(&lay.dirmap);
+	for (i = 0; i < in->nfiles; i++) {
+		f = &in->files[i];
+		d = &in->dirs[f->dir];
+		n = d->confined ? snprintf(rel, sizeof(rel), "%s", d->prefix) :
+		    snprintf(rel, sizeof(rel), "%s", d->show +
+		    strspn(d->show, "/"));
+		if (n < 0 || (size_t)n >= sizeof(rel)) {
+			errbuf_set(eb, EC_WRITE, "%s: path too long", d->show);
+			goto out;
+		}
+		if (open_dir(&lay, top, rel, 1, &idx, eb) == -1 ||
+		    (fd = dir_fd(&lay, idx, eb)) == -1)
+			goto out;
+		if ((fd = openat(fd, f->name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, f->mode)) == -1 ||
+		    fsx_write_all(fd, f->art->content, f->art->len) == -1 ||
+		    fchmod(fd, f->mode) == -1) {
+			errbuf_set(eb, EC_WRITE, "write %s/%s/%s: %s", top,
+			    rel, f->name, strerror(errno));
+			if (fd != -1)
+				close(fd);
+			goto out;
+		}
+		close(fd);
+	}
+	close_dirs(&lay);
+	rc = run_check(o->check_dir_cmd, top, timeout, eb);
+out:
+	close_dirs(&lay);
+	for (i = 0; i < lay.ndirs; i++) {
+		free(lay.dirs[i].show);
+		free(lay.dirs[i].prefix);
+	}
+	for (i = 0; i < lay.ncreated; i++)
+		free(lay.created[i]);
+	free(lay.created);
+	free(lay.dirs);
+	strmap_release(&lay.dirmap);
+	(void)nftw(top, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+/* Runs the checks of o on the staged files; 0, or -1 with eb set. */
+static int
+run_checks(struct install *in, const struct output_opts *o,
+    struct errbuf *eb)
+{
+	char path[OUTPUT_SHOW_MAX + FSX_TEMP_NAME_MAX];
+	const struct out_file *f;
+	unsigned timeout = o->check_timeout != 0 ? o->check_timeout :
+	    OUTPUT_CHECK_TIMEOUT;
+	size_t i;
+
+	for (i = 0; o->check_cmd != NULL && i < in->nfiles; i++) {
+		f = &in->files[i];
+		if (f->unchanged)
+			continue;
+		if (join(path, sizeof(path), in->dirs[f->dir].show,
+		    f->tmp) == -1)
+			return errbuf_set(eb, EC_WRITE, "%s: path too long",
+			    f->tmp);
+		if (run_check(o->check_cmd, path, timeout, eb) == -1)
+			return errbuf_prefix(eb, "%s/%s", in->dirs[f->dir].show,
+			    f->name);
+	}
+	if (o->check_dir_cmd != NULL)
+		return check_dir(in, o, timeout, eb);
+	return 0;
+}
+
+/*
  * Undoes the renames of files[0..n): each old file comes back from its
  * second name, each new one goes.  Only a crash between the renames, or a
  * file system without hard links, can leave a mixed set.
@@ -365,12 +1013,15 @@ out:
 static void
 roll_back(struct install *in, size_t n)
 {
+	struct errbuf eb;
 	struct out_file *f;
 	int dfd;
 
 	while (n-- > 0) {
 		f = &in->files[n];
-		dfd = in->dirs[f->dir].fd;
+		if (f->unchanged || f->tmp[0] != '\0' ||
+		    (dfd = dir_fd(in, f->dir, &eb)) == -1)
+			continue;
 		if (f->bak[0] != '\0') {
 			if (renameat(dfd, f->bak, dfd, f->name) == 0)
 				f->bak[0] = '\0';
@@ -382,19 +1033,31 @@ roll_back(struct install *in, size_t n)
 static void
 install_cleanup(struct install *in, int failed)
 {
+	struct errbuf eb;
+	struct out_file *f;
 	size_t i;
+	int dfd;
 
 	for (i = 0; i < in->nfiles; i++) {
-		if (failed && in->files[i].tmp[0] != '\0')
-			(void)unlinkat(in->dirs[in->files[i].dir].fd,
-			    in->files[i].tmp, 0);
-		if (in->files[i].bak[0] != '\0')
-			(void)unlinkat(in->dirs[in->files[i].dir].fd,
-			    in->files[i].bak, 0);
+		f = &in->files[i];
+		if ((!failed || f->tmp[0] == '\0') && f->bak[0] == '\0')
+			continue;
+		if ((dfd = dir_fd(in, f->dir, &eb)) == -1)
+			continue;
+		if (failed && f->tmp[0] != '\0')
+			(void)unlinkat(dfd, f->tmp, 0);
+		if (f->bak[0] != '\0')
+			(void)unlinkat(dfd, f->bak, 0);
 	}
+	/*
+	 * The renames durable, or the temporaries gone: the record has
+	 * nothing left to tell.
+	 */
+	intent_remove(in, 0);
+	close_dirs(in);
 	for (i = 0; i < in->ndirs; i++) {
-		close(in->dirs[i].fd);
 		free(in->dirs[i].show);
+		free(in->dirs[i].prefix);
 	}
 	for (i = in->ncreated; i > 0; i--) {
 		if (failed)
@@ -411,17 +1074,23 @@ int
 output_install(const struct artifact_set *set, const struct output_opts *o,
     struct errbuf *eb)
 {
+	struct output_result res;
 	struct install in;
-	size_t i, k;
-	int rc = -1;
+	size_t i, k, anchor, nwrite = 0;
+	int dfd, renamed = 0, rc = -1;
 
+	memset(&res, 0, sizeof(res));
 	memset(&in, 0, sizeof(in));
 	strmap_init(&in.dirmap);
+	if (o->result != NULL)
+		*o->result = res;
 	if (set->len == 0)
 		return 0;
 	if ((in.files = calloc(set->len, sizeof(*in.files))) == NULL)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
-	if (o->out_dir != NULL && make_out_dir(&in, o->out_dir, eb) == -1)
+	/* The anchor, dirs[0]: --out itself, else the first file's. */
+	if (o->out_dir != NULL && (make_out_dir(&in, o->out_dir, eb) == -1 ||
+	    open_dir(&in, o->out_dir, "", 1, &anchor, eb) == -1))
 		goto out;
 	for (i = 0; i < set->len; i++) {
 		in.files[i].art = &set->files[i];
@@ -446,25 +1115,68 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 			}
 		}
 	}
-	for (i = 0; i < in.nfiles; i++)
-		if (stage(&in, &in.files[i], o, eb) == -1)
+	/*
+	 * What a killed install left: first its renames are finished from
+	 * its intent record, then its temporaries go.
+	 */
+	for (i = 0; i < in.ndirs; i++) {
+		if ((dfd = dir_fd(&in, i, eb)) == -1 ||
+		    intent_replay(dfd, in.dirs[i].show, &res, eb) == -1)
 			goto out;
+	}
+	for (i = 0; i < in.ndirs; i++)
+		if (remove_temporaries(&in, i, &res.removed, eb) == -1)
+			goto out;
+	for (i = 0; i < in.nfiles; i++) {
+		if (inspect(&in, &in.files[i], o, eb) == -1)
+			goto out;
+		if (in.files[i].unchanged) {
+			res.unchanged++;
+			continue;
+		}
+		nwrite++;
+		in.dirs[in.files[i].dir].written = 1;
+	}
+	if (nwrite == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (intent_write(&in, 'S', eb) == -1)
+		goto out;
+	for (i = 0; i < in.nfiles; i++)
+		if (!in.files[i].unchanged &&
+		    stage(&in, &in.files[i], eb) == -1)
+			goto out;
+	if (run_checks(&in, o, eb) == -1 ||
+	    sync_dirs(&in, 0, eb) == -1 ||
+	    intent_write(&in, 'M', eb) == -1)
+		goto out;
 	for (i = 0; i < in.nfiles; i++) {
 		struct out_file *f = &in.files[i];
 		const struct out_dir *d = &in.dirs[f->dir];
 
-		if (renameat(d->fd, f->tmp, d->fd, f->name) == -1) {
-			errbuf_set(eb, EC_WRITE, "rename %s/%s: %s", d->show,
-			    f->name, strerror(errno));
+		if (f->unchanged)
+			continue;
+		if ((dfd = dir_fd(&in, f->dir, eb)) == -1 ||
+		    renameat(dfd, f->tmp, dfd, f->name) == -1) {
+			if (dfd != -1)
+				errbuf_set(eb, EC_WRITE, "rename %s/%s: %s",
+				    d->show, f->name, strerror(errno));
+			/* Rolled back here, never forward by a later run. */
+			intent_remove(&in, 1);
 			roll_back(&in, i);
 			goto out;
 		}
 		f->tmp[0] = '\0';
+		res.written++;
 	}
-	for (i = 0; i < in.ndirs; i++)
-		(void)fsync(in.dirs[i].fd);
+	renamed = 1;
+	if (sync_dirs(&in, 1, eb) == -1)
+		goto out;
 	rc = 0;
 out:
-	install_cleanup(&in, rc == -1);
+	install_cleanup(&in, rc == -1 && !renamed);
+	if (rc == 0 && o->result != NULL)
+		*o->result = res;
 	return rc;
 }

@@ -43,7 +43,7 @@ node_requests() {
 	run -0 --separate-stderr cfgsync fetch --server "$SB_URL" --id node-1 \
 	    --ip 127.0.0.1 --out "$T/o"
 	assert_equal "$output" ""
-	assert_equal "$stderr" "cfgsync: fetch: wrote 4 files"
+	assert_equal "$stderr" "cfgsync: fetch: wrote 4 files, 0 unchanged"
 	assert_equal "$(cat "$T/o/config.yaml")" "id: node-1"
 	assert_equal "$(cat "$T/o/deployment-settings.yaml")" "mode: local"
 	assert_equal "$(cat "$T/o/secret/key.pem")" "KEY"

@@ -165,6 +165,45 @@ test_temp_name(void)
 	base[299] = '\0';
 	CHECK(fsx_temp_name(name, sizeof(name), base) == 0);
 	CHECK(strlen(name) == FSX_TEMP_NAME_MAX - 1 && strlen(name) < 256);
+	/* What fsx_temp_name makes is a temporary name, and little else. */
+	CHECK(fsx_is_temp_name(a) && fsx_is_temp_name(name));
+	CHECK(fsx_is_temp_name("..cfgsync-intent.cfgsync-aZ09xy"));
+	CHECK(!fsx_is_temp_name(".cfgsync-intent"));
+	CHECK(!fsx_is_temp_name("node.yaml.cfgsync-abcdef"));
+	CHECK(!fsx_is_temp_name(".node.yaml.cfgsync-abcde"));
+	CHECK(!fsx_is_temp_name(".node.yaml.cfgsync-abc-ef"));
+	CHECK(!fsx_is_temp_name(".cfgsync-abcdef"));
+	CHECK(!fsx_is_temp_name(""));
+}
+
+static void
+test_write_at(void)
+{
+	char p[TMPDIR_PATH_MAX];
+	struct errbuf eb;
+	struct buf b;
+	struct stat st;
+	int dfd;
+
+	path_in(p, sizeof(p), "at");
+	CHECK(mkdir(p, 0755) == 0);
+	CHECK((dfd = open(p, O_RDONLY | O_DIRECTORY)) != -1);
+	CHECK(fsx_write_atomic_at(dfd, p, "rec", "one\n", 4, 0600, &eb) == 0);
+	CHECK(fsx_write_atomic_at(dfd, p, "rec", "two\n", 4, 0600, &eb) == 0);
+	CHECK(count_entries(p) == 1);
+	path_in(p, sizeof(p), "at/rec");
+	buf_init(&b, 100);
+	CHECK(fsx_read_file(p, &b, &eb) == 0);
+	CHECK_STR(b.data, "two\n");
+	buf_release(&b);
+	CHECK(stat(p, &st) == 0 && (st.st_mode & 07777) == 0600);
+	/* A name that is a directory: the rename fails, no temporary left. */
+	CHECK(mkdirat(dfd, "sub", 0755) == 0);
+	CHECK(fsx_write_atomic_at(dfd, "at", "sub", "x", 1, 0600, &eb) == -1 &&
+	    eb.code == EC_WRITE && strstr(eb.msg, "rename at/sub") != NULL);
+	path_in(p, sizeof(p), "at");
+	CHECK(count_entries(p) == 2);
+	close(dfd);
 }
 
 static void
@@ -196,6 +235,7 @@ main(int argc, char **argv)
 	test_read();
 	test_write();
 	test_temp_name();
+	test_write_at();
 	test_write_all();
 	tmpdir_remove(dir);
 	return check_done("test_fsx");

@@ -5,9 +5,14 @@
  * nothing (a failure leaves old files as they were and removes what was
  * made); routes, and two files routed to one place; and under --out, no
  * write carried outside through a symlinked directory or a symlinked file.
+ * Then the incremental write (unchanged files keep inode and mtime), the
+ * recovery from a killed run (an intent record rolled forward, its
+ * temporaries removed), many directories under a small open-file limit,
+ * and the checks.
  */
 #include "output.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -259,6 +264,180 @@ test_unsafe(void)
 	artifact_set_release(&set);
 }
 
+static void
+test_unchanged(void)
+{
+	char out[TMPDIR_PATH_MAX];
+	struct output_result res;
+	struct output_opts o = { 0 };
+	struct artifact_set set;
+	struct errbuf eb;
+	struct stat a1, a2, b1, b2;
+	struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+
+	artifact_set_init(&set);
+	add(&set, "a", "same\n", ARTIFACT_MODE_NONE);
+	add(&set, "b", "new b\n", ARTIFACT_MODE_NONE);
+	add(&set, "c", "c\n", 0600);
+	o.out_dir = keep(out, "inc");
+	o.result = &res;
+	CHECK(output_install(&set, &o, &eb) == 0);
+	CHECK(res.written == 3 && res.unchanged == 0);
+	CHECK(utimensat(AT_FDCWD, at("inc/a"), old, 0) == 0);
+	CHECK(stat(at("inc/a"), &a1) == 0);
+	CHECK(chmod(at("inc/c"), 0644) == 0);
+	set.files[1].content[0] = 'N';
+	CHECK(stat(at("inc/b"), &b1) == 0);
+	CHECK(output_install(&set, &o, &eb) == 0);
+	/* b's content and c's mode changed; a is left alone. */
+	CHECK(res.written == 2 && res.unchanged == 1);
+	CHECK(stat(at("inc/a"), &a2) == 0);
+	CHECK(a1.st_ino == a2.st_ino && a2.st_mtime == 1000000000);
+	CHECK(stat(at("inc/b"), &b2) == 0 && b1.st_ino != b2.st_ino);
+	CHECK(holds(at("inc/b"), "New b\n"));
+	CHECK(mode_of(at("inc/c")) == 0600);
+	CHECK(output_install(&set, &o, &eb) == 0);
+	CHECK(res.written == 0 && res.unchanged == 3);
+	CHECK(count_entries(at("inc")) == 3);
+	artifact_set_release(&set);
+}
+
+/* Writes len bytes of data to path, created 0644. */
+static void
+put(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd == -1 || write(fd, data, len) != (ssize_t)len || close(fd) == -1)
+		abort();
+}
+
+static void
+test_recovery(void)
+{
+	static const char rec[] = "cfgsync-intent 1\n"
+	    "MRsub\0.x.cfgsync-AAAAAA\0x\0"
+	    "MR\0.y.cfgsync-BBBBBB\0y\0"
+	    "SRgone\0";
+	char out[TMPDIR_PATH_MAX];
+	struct output_result res;
+	struct output_opts o = { 0 };
+	struct artifact_set set;
+	struct errbuf eb;
+	struct buf b;
+
+	buf_init(&b, 1UL << 20);
+	/* What a run killed between its renames leaves. */
+	CHECK(mkdir(at("rec"), 0755) == 0 && mkdir(at("rec/sub"), 0755) == 0);
+	put(at("rec/sub/x"), "old x\n", 6);
+	put(at("rec/sub/.x.cfgsync-AAAAAA"), "new x\n", 6);
+	put(at("rec/y"), "new y\n", 6);	/* renamed before the kill */
+	put(at("rec/sub/.x.cfgsync-CCCCCC"), "bak\n", 4);
+	put(at("rec/.cfgsync-intent"), rec, sizeof(rec) - 1);
+	artifact_set_init(&set);
+	add(&set, "other", "o\n", ARTIFACT_MODE_NONE);
+	o.out_dir = keep(out, "rec");
+	o.result = &res;
+	CHECK(output_install(&set, &o, &eb) == 0);
+	CHECK(res.replayed == 1 && res.removed == 1 && res.written == 1);
+	CHECK(holds(at("rec/sub/x"), "new x\n"));
+	CHECK(holds(at("rec/y"), "new y\n"));
+	CHECK(count_entries(at("rec/sub")) == 1);
+	CHECK(count_entries(at("rec")) == 3);	/* sub, y, other */
+
+	/* A routed file's entry names its directory by absolute path. */
+	CHECK(mkdir(at("rtd"), 0755) == 0);
+	put(at("rtd/.r.cfgsync-DDDDDD"), "new r\n", 6);
+	b.len = 0;
+	CHECK(buf_add(&b, "cfgsync-intent 1\nMA", 19) == 0 &&
+	    buf_add(&b, at("rtd"), strlen(at("rtd")) + 1) == 0 &&
+	    buf_add(&b, ".r.cfgsync-DDDDDD\0r", 20) == 0);
+	put(at("rec/.cfgsync-intent"), b.data, b.len);
+	CHECK(output_install(&set, &o, &eb) == 0 && res.replayed == 1);
+	CHECK(holds(at("rtd/r"), "new r\n"));
+	CHECK(count_entries(at("rtd")) == 1);
+
+	/* A record that is not one is refused, and nothing written. */
+	put(at("rec/.cfgsync-intent"), "junk\n", 5);
+	set.files[0].content[0] = 'O';
+	CHECK(output_install(&set, &o, &eb) == -1 && eb.code == EC_WRITE);
+	CHECK(strstr(eb.msg, "not an intent record") != NULL);
+	CHECK(holds(at("rec/other"), "o\n"));
+	artifact_set_release(&set);
+	buf_release(&b);
+}
+
+static void
+test_many_dirs(void)
+{
+	char out[TMPDIR_PATH_MAX], path[64], content[16];
+	struct output_opts o = { 0 };
+	struct artifact_set set;
+	struct errbuf eb;
+	struct rlimit rl, low;
+	int i;
+
+	artifact_set_init(&set);
+	for (i = 0; i < 300; i++) {
+		CHECK(snprintf(path, sizeof(path), "d%03d/f", i) > 0);
+		CHECK(snprintf(content, sizeof(content), "%d\n", i) > 0);
+		add(&set, path, content, ARTIFACT_MODE_NONE);
+	}
+	o.out_dir = keep(out, "many");
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	low = rl;
+	low.rlim_cur = 100;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	CHECK(output_install(&set, &o, &eb) == 0);
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	CHECK(holds(at("many/d299/f"), "299\n"));
+	CHECK(count_entries(at("many")) == 300);
+	artifact_set_release(&set);
+}
+
+static void
+test_checks(void)
+{
+	char out[TMPDIR_PATH_MAX], cmd[TMPDIR_PATH_MAX * 2];
+	struct output_result res;
+	struct output_opts o = { 0 };
+	struct artifact_set set;
+	struct errbuf eb;
+	int n;
+
+	artifact_set_init(&set);
+	add(&set, "a b", "good\n", ARTIFACT_MODE_NONE);
+	add(&set, "d/c", "good\n", ARTIFACT_MODE_NONE);
+	o.out_dir = keep(out, "chk");
+	o.result = &res;
+	o.check_cmd = "grep -qx good {}";
+	CHECK(output_install(&set, &o, &eb) == 0 && res.written == 2);
+	set.files[1].content[0] = 'b';
+	set.files[0].content[1] = 'x';
+	CHECK(output_install(&set, &o, &eb) == -1 && eb.code == EC_INVALID);
+	CHECK(strstr(eb.msg, "exit 1") != NULL);
+	CHECK(holds(at("chk/a b"), "good\n") && holds(at("chk/d/c"), "good\n"));
+	CHECK(count_entries(at("chk")) == 2 && count_entries(at("chk/d")) == 1);
+	/* The layout: every file at its place under {}. */
+	o.check_cmd = NULL;
+	CHECK(snprintf(cmd, sizeof(cmd), "test -f {}/'a b' && cp {}/d/c %s",
+	    at("copied")) > 0);
+	o.check_dir_cmd = cmd;
+	o.tmpdir = dir;
+	n = count_entries(dir);
+	CHECK(output_install(&set, &o, &eb) == 0 && res.written == 2);
+	CHECK(holds(at("copied"), "bood\n"));
+	/* "copied", and no cfgsync-check-* left. */
+	CHECK(count_entries(dir) == n + 1);
+	o.check_dir_cmd = "sleep 5";
+	o.check_timeout = 1;
+	set.files[0].content[0] = 'z';
+	CHECK(output_install(&set, &o, &eb) == -1 && eb.code == EC_INVALID);
+	CHECK(strstr(eb.msg, "timed out") != NULL);
+	CHECK(holds(at("chk/a b"), "gxod\n"));
+	artifact_set_release(&set);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -268,6 +447,10 @@ main(int argc, char **argv)
 	test_all_or_nothing();
 	test_routes();
 	test_unsafe();
+	test_unchanged();
+	test_recovery();
+	test_many_dirs();
+	test_checks();
 	tmpdir_remove(dir);
 	return check_done("test_output");
 }

@@ -1,0 +1,290 @@
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+# The installer under faults (issue 12) and its incremental write (issue
+# 11): fetch killed at several points of a 200-file install (strace fault
+# injection), a full disk, ulimit -f, ulimit -n, unchanged files and the
+# --check-cmd options.  OLD and NEW serve one node "n" of 200 files in 10
+# directories, with old and new content, and a node "other" of one file.
+setup_file() {
+	python3 - "$BATS_FILE_TMPDIR" <<'PY'
+import json, sys
+d = sys.argv[1]
+for tag in ('old', 'new'):
+    files = [{'path': 'd%02d/f%03d' % (i % 10, i), 'content': '%s %d\n' % (tag, i)}
+             for i in range(200)]
+    json.dump({'nodes': [{'identifier': 'n', 'files': files},
+                         {'identifier': 'other',
+                          'files': [{'path': 'other.txt', 'content': 'x\n'}]}]},
+              open('%s/%s.json' % (d, tag), 'w'))
+PY
+	start_server OLD "$BATS_FILE_TMPDIR" serve-bundle \
+	    "$BATS_FILE_TMPDIR/old.json"
+	start_server NEW "$BATS_FILE_TMPDIR" serve-bundle \
+	    "$BATS_FILE_TMPDIR/new.json"
+}
+
+teardown_file() {
+	stop_server OLD
+	stop_server NEW
+}
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	MNT=
+}
+
+teardown() {
+	stop_server OWN || true
+	if [ -n "$MNT" ]; then
+		umount "$MNT" 2>/dev/null || true
+	fi
+}
+
+# get URL ID DIR [ARGS...]: fetch ID's files from URL into DIR.
+get() {
+	local url=$1 id=$2 out=$3
+	shift 3
+	cfgsync fetch -q --server "$url" --id "$id" --ip 127.0.0.1 \
+	    --no-register --out "$out" "$@"
+}
+
+# count TAG: how many of the 200 files under $T/o hold TAG's content.
+count() {
+	cat "$T"/o/d*/f* 2>/dev/null | grep -c "^$1 " || true
+}
+
+# need_strace: skips the test where Debian's strace is missing (make
+# deps-test installs it).
+need_strace() {
+	command -v strace >/dev/null || skip "strace is not installed"
+}
+
+# killed_at SYSCALL N: the install of NEW over OLD, killed by SIGKILL at
+# the Nth call of SYSCALL, then a fetch of another node into the same
+# directory (the next run); prints "old", "new" or "mixed".
+killed_at() {
+	get "$OLD_URL" n "$T/o" || return 1
+	run strace -o /dev/null -e "inject=$1:signal=KILL:when=$2" \
+	    cfgsync fetch -q --server "$NEW_URL" --id n --ip 127.0.0.1 \
+	    --no-register --out "$T/o"
+	[ "$status" -ne 0 ] || { echo "not killed"; return 1; }
+	get "$OLD_URL" other "$T/o" || { echo "next run failed"; return 1; }
+	no_temporaries "$T/o" || return 1
+	[ ! -e "$T/o/.cfgsync-intent" ] || { echo "record left"; return 1; }
+	if [ "$(count old)" = 200 ]; then
+		echo old
+	elif [ "$(count new)" = 200 ]; then
+		echo new
+	else
+		echo mixed
+	fi
+}
+
+@test "install: killed at either intent record's rename, the next run leaves every old file" {
+	need_strace
+	run -0 killed_at rename,renameat,renameat2 1
+	assert_output old
+	rm -rf "$T/o"
+	run -0 killed_at rename,renameat,renameat2 2
+	assert_output old
+}
+
+@test "install: killed before the first file's rename, the next run finishes the install" {
+	need_strace
+	get "$OLD_URL" n "$T/o"
+	run strace -o /dev/null -e inject=rename,renameat,renameat2:signal=KILL:when=3 \
+	    cfgsync fetch -q --server "$NEW_URL" --id n --ip 127.0.0.1 \
+	    --no-register --out "$T/o"
+	[ "$status" -ne 0 ]
+	# Killed: the record is there, and every final path still old.
+	[ -e "$T/o/.cfgsync-intent" ]
+	assert_equal "$(count old)" 200
+	run -0 --separate-stderr get "$OLD_URL" other "$T/o"
+	assert_equal "$(count new)" 200
+	no_temporaries "$T/o"
+	[ ! -e "$T/o/.cfgsync-intent" ]
+}
+
+@test "install: killed between renames (after 1, 99 and 199 files), the next run leaves every new file" {
+	need_strace
+	local n
+	for n in 4 102 202; do
+		rm -rf "$T/o"
+		run -0 killed_at rename,renameat,renameat2 "$n"
+		assert_output new
+	done
+}
+
+@test "install: killed while staging, the next run leaves every old file and no temporary" {
+	need_strace
+	local n
+	for n in 1 57 200; do
+		rm -rf "$T/o"
+		run -0 killed_at fchmod "$n"
+		assert_output old
+	done
+}
+
+@test "install: killed at the syncfs, the next run leaves every old file" {
+	need_strace
+	run -0 killed_at syncfs 1
+	assert_output old
+}
+
+@test "install: the next fetch of the same node after a kill has every new file" {
+	need_strace
+	get "$OLD_URL" n "$T/o"
+	run strace -o /dev/null -e inject=rename,renameat,renameat2:signal=KILL:when=60 \
+	    cfgsync fetch -q --server "$NEW_URL" --id n --ip 127.0.0.1 \
+	    --no-register --out "$T/o"
+	[ "$status" -ne 0 ]
+	run -0 --separate-stderr cfgsync fetch --server "$NEW_URL" --id n \
+	    --ip 127.0.0.1 --no-register --out "$T/o"
+	assert_equal "${stderr_lines[0]}" \
+	    "cfgsync: fetch: finished 143 renames of an interrupted fetch"
+	assert_equal "${stderr_lines[1]}" "cfgsync: fetch: wrote 0 files, 200 unchanged"
+	assert_equal "$(count new)" 200
+	no_temporaries "$T/o"
+}
+
+@test "install: a full file system is exit 6 with every old file and nothing partial" {
+	MNT=$T/small
+	mkdir -p "$MNT"
+	if ! mount -t tmpfs -o size=256k tmpfs "$MNT" 2>/dev/null; then
+		MNT=
+		skip "cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)"
+	fi
+	python3 -c 'import json, sys
+json.dump({"nodes": [
+    {"identifier": "small", "files": [{"path": "a.txt", "content": "old\n"}]},
+    {"identifier": "big", "files": [{"path": "a.txt", "content": "new\n"},
+        {"path": "big/blob", "content": "x" * 600000}]}]},
+    open(sys.argv[1], "w"))' "$T/disk.json"
+	start_server OWN "$T" serve-bundle "$T/disk.json"
+	get "$OWN_URL" small "$MNT/o"
+	run -6 --separate-stderr get "$OWN_URL" big "$MNT/o"
+	assert_regex "$stderr" 'No space left on device'
+	assert_equal "$(cat "$MNT/o/a.txt")" old
+	[ ! -e "$MNT/o/big" ]
+	no_temporaries "$MNT/o"
+	assert_equal "$(find "$MNT/o" | wc -l)" 2
+}
+
+@test "install: a file over ulimit -f is exit 6, not SIGXFSZ, and leaves nothing partial" {
+	python3 -c 'import json, sys
+json.dump({"nodes": [{"identifier": "n", "files": [
+    {"path": "a.txt", "content": "new\n"},
+    {"path": "blob", "content": "x" * 400000}]}]},
+    open(sys.argv[1], "w"))' "$T/big.json"
+	start_server OWN "$T" serve-bundle "$T/big.json"
+	mkdir "$T/o"
+	echo old >"$T/o/a.txt"
+	run -6 --separate-stderr bash -c 'ulimit -f 100 && exec cfgsync fetch -q \
+	    --server "$1" --id n --ip 127.0.0.1 --no-register --out "$2"' \
+	    _ "$OWN_URL" "$T/o"
+	assert_regex "$stderr" 'File too large'
+	assert_equal "$(cat "$T/o/a.txt")" old
+	[ ! -e "$T/o/blob" ]
+	no_temporaries "$T/o"
+}
+
+@test "install: 1 100 files in 1 100 directories under ulimit -n 1024" {
+	python3 -c 'import json, sys
+json.dump({"nodes": [{"identifier": "n", "files": [
+    {"path": "d%04d/f" % i, "content": "%d\n" % i} for i in range(1100)]}]},
+    open(sys.argv[1], "w"))' "$T/many.json"
+	start_server OWN "$T" serve-bundle "$T/many.json"
+	run -0 --separate-stderr bash -c 'ulimit -n 1024 && exec cfgsync fetch \
+	    --server "$1" --id n --ip 127.0.0.1 --no-register --out "$2"' \
+	    _ "$OWN_URL" "$T/o"
+	assert_equal "$stderr" "cfgsync: fetch: wrote 1100 files, 0 unchanged"
+	assert_equal "$(cat "$T/o/d1099/f")" 1099
+	assert_equal "$(find "$T/o" -type f | wc -l)" 1100
+}
+
+@test "install: unchanged files keep their inode and mtime; only changed ones are written" {
+	get "$OLD_URL" n "$T/o"
+	touch -d '2001-02-03 04:05:06' "$T/o/d00/f000" "$T/o/d01/f001"
+	before=$(stat -c '%i %Y' "$T/o/d00/f000" "$T/o/d01/f001")
+	echo changed >"$T/o/d02/f002"
+	chmod 0600 "$T/o/d03/f003"
+	inode2=$(stat -c %i "$T/o/d02/f002")
+	run -0 --separate-stderr cfgsync fetch --server "$OLD_URL" --id n \
+	    --ip 127.0.0.1 --no-register --out "$T/o"
+	# No mode in the payload: the file's own mode is kept, no change.
+	assert_equal "$stderr" "cfgsync: fetch: wrote 1 files, 199 unchanged"
+	assert_equal "$(stat -c '%i %Y' "$T/o/d00/f000" "$T/o/d01/f001")" \
+	    "$before"
+	assert_equal "$(cat "$T/o/d02/f002")" "old 2"
+	[ "$(stat -c %i "$T/o/d02/f002")" != "$inode2" ]
+	assert_equal "$(stat -c %a "$T/o/d03/f003")" 600
+	run -0 --separate-stderr cfgsync fetch --server "$OLD_URL" --id n \
+	    --ip 127.0.0.1 --no-register --out "$T/o"
+	assert_equal "$stderr" "cfgsync: fetch: wrote 0 files, 200 unchanged"
+}
+
+@test "install: a mode that differs is a change" {
+	python3 -c 'import json, sys
+json.dump({"nodes": [{"identifier": "n", "files": [
+    {"path": "a", "content": "a\n", "mode": "0640"}]}]},
+    open(sys.argv[1], "w"))' "$T/m.json"
+	start_server OWN "$T" serve-bundle "$T/m.json"
+	mkdir "$T/o"
+	echo a >"$T/o/a"
+	chmod 0644 "$T/o/a"
+	run -0 --separate-stderr cfgsync fetch --server "$OWN_URL" --id n \
+	    --ip 127.0.0.1 --no-register --out "$T/o"
+	assert_equal "$stderr" "cfgsync: fetch: wrote 1 files, 0 unchanged"
+	assert_equal "$(stat -c %a "$T/o/a")" 640
+}
+
+@test "install: a failing --check-cmd leaves every old file, shows its stderr, exits 7" {
+	get "$OLD_URL" n "$T/o"
+	run -7 --separate-stderr get "$NEW_URL" n "$T/o" --check-cmd \
+	    'if grep -q "new 150" {}; then echo "bad file: 150" >&2; exit 3; fi'
+	assert_regex "$stderr" 'bad file: 150'
+	assert_regex "$stderr" 'd00/f150: check .*: exit 3'
+	assert_equal "$(count old)" 200
+	no_temporaries "$T/o"
+}
+
+@test "install: --check-cmd runs once per file to be written, on its staged copy" {
+	get "$OLD_URL" n "$T/o"
+	echo changed >"$T/o/d05/f005"
+	run -0 --separate-stderr get "$NEW_URL" n "$T/o" --check-cmd \
+	    "printf '%s %s\n' {} \"\$(cat {})\" >>'$T/log'; test ! -e '$T/o/d00/f010' || grep -q old '$T/o/d00/f010'"
+	assert_equal "$(wc -l <"$T/log")" 200
+	assert_regex "$(grep '/d00/\.f010\.cfgsync-' "$T/log")" ' new 10$'
+	assert_equal "$(count new)" 200
+	: >"$T/log"
+	echo changed >"$T/o/d05/f005"
+	run -0 --separate-stderr get "$NEW_URL" n "$T/o" --check-cmd \
+	    "echo {} >>'$T/log'"
+	assert_equal "$(wc -l <"$T/log")" 1
+	assert_regex "$(cat "$T/log")" '/d05/\.f005\.cfgsync-'
+}
+
+@test "install: --check-dir-cmd sees every file laid out as it will be" {
+	run -0 --separate-stderr get "$NEW_URL" n "$T/o" --check-dir-cmd \
+	    "find {} -type f | wc -l >'$T/n'; cat {}/d03/f123 >'$T/c'"
+	assert_equal "$(cat "$T/n")" 200
+	assert_equal "$(cat "$T/c")" "new 123"
+	run -7 --separate-stderr get "$OLD_URL" n "$T/o" --check-dir-cmd \
+	    'exit 1'
+	assert_equal "$(count new)" 200
+	[ -z "$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'cfgsync-check-*' \
+	    -newer "$T/n" 2>/dev/null)" ]
+}
+
+@test "install: a check past --check-timeout is killed, exit 7, nothing replaced" {
+	get "$OLD_URL" n "$T/o"
+	SECONDS=0
+	run -7 --separate-stderr get "$NEW_URL" n "$T/o" --check-timeout 1 \
+	    --check-dir-cmd 'sleep 30'
+	[ "$SECONDS" -lt 10 ]
+	assert_regex "$stderr" 'timed out after 1 s'
+	assert_equal "$(count old)" 200
+	no_temporaries "$T/o"
+}
