@@ -344,7 +344,7 @@ test_manifest_archives(void)
 	bundle_init(&b);
 	buf_init(&json, SIZE_MAX);
 	buf_init(&m, SIZE_MAX);
-	CHECK(bundle_parse_json(&b, every_attr, sizeof(every_attr) - 1, &l,
+	CHECK(bundle_parse_json(&b, every_attr, sizeof(every_attr) - 1, &l, NULL,
 	    &eb) == 0);
 	CHECK(bundle_render_json(&json, &b) == 0);
 	CHECK(json.len == sizeof(every_attr) - 1 &&
