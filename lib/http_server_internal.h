@@ -50,6 +50,13 @@ struct http_conn {
 	int			 too_large;	/* over the cap: 413 */
 	int			 suspended;
 	int			 answered;
+	struct http_server	*srv;
+	/* A deferred answer (http_server_answer), under srv->lock. */
+	int			 deferring;	/* suspended, waiting for it */
+	int			 fin_ready;	/* it came */
+	int			 fin_status;
+	const char		*fin_code;	/* borrowed; NULL: no body */
+	char			*fin_msg;	/* NULL: no body */
 	struct http_conn	*next;		/* in srv->parked */
 };
 
