@@ -103,6 +103,7 @@ UNIT_TESTS = \
 	test/unit/test_payload_index \
 	test/unit/test_registration \
 	test/unit/test_registry \
+	test/unit/test_store_journal \
 	test/unit/test_strmap
 
 .PHONY: all check unit bats lint deps deps-test demo install uninstall \
