@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,16 +126,52 @@ entry_metadata(const struct entry *e)
 	return e->text + e->idlen + 1 + e->iplen + 1;
 }
 
-/* Makes the text of reg's entry: a heap string, or NULL (no memory). */
+/*
+ * An entry's text, counted: a snapshot holds the texts it renders, so it
+ * can render them without the lock while the entries change.
+ */
+struct text {
+	unsigned long	refs;		/* atomic */
+	char		s[];
+};
+
+static struct text *
+text_of(char *s)
+{
+	return (struct text *)(void *)(s - offsetof(struct text, s));
+}
+
+static void
+text_hold(char *s)
+{
+	__atomic_add_fetch(&text_of(s)->refs, 1, __ATOMIC_RELAXED);
+}
+
+/* Drops one reference to s (or nothing, for NULL). */
+static void
+text_free(char *s)
+{
+	if (s != NULL && __atomic_sub_fetch(&text_of(s)->refs, 1,
+	    __ATOMIC_ACQ_REL) == 0)
+		free(text_of(s));
+}
+
+/*
+ * Makes the text of reg's entry, one reference held, or returns NULL (no
+ * memory).
+ */
 static char *
 text_new(const struct registration *reg)
 {
 	size_t idlen = strlen(reg->identifier), iplen = strlen(reg->ip);
+	struct text *h;
 	char *t, *p;
 
-	if ((t = malloc(idlen + iplen + reg->metadata_len + 3)) == NULL)
+	if ((h = malloc(sizeof(*h) + idlen + iplen + reg->metadata_len +
+	    3)) == NULL)
 		return NULL;
-	p = t;
+	h->refs = 1;
+	t = p = h->s;
 	memcpy(p, reg->identifier, idlen + 1);
 	p += idlen + 1;
 	memcpy(p, reg->ip, iplen + 1);
@@ -149,7 +186,7 @@ text_new(const struct registration *reg)
 static void
 entry_set(struct entry *e, const struct registration *reg, char *text)
 {
-	free(e->text);
+	text_free(e->text);
 	e->text = text;
 	e->idlen = (unsigned char)strlen(reg->identifier);
 	e->iplen = (unsigned char)strlen(reg->ip);
@@ -195,7 +232,7 @@ delete_entry(struct registry *r, size_t idx)
 
 	(void)strmap_remove(&r->index, r->entries[idx].text, NULL);
 	r->bytes -= entry_size(&r->entries[idx]);
-	free(r->entries[idx].text);
+	text_free(r->entries[idx].text);
 	if (idx != last) {
 		r->entries[idx] = r->entries[last];
 		/* Replacing a key's value never fails. */
@@ -259,7 +296,7 @@ apply_new(struct registry *r, const struct store_record *rec)
 			return -1;
 		if (lookup(r, rec->reg->identifier) == NULL &&
 		    reserve_new(r, rec->reg->identifier, 1) == -1) {
-			free(text);
+			text_free(text);
 			return -1;
 		}
 	}
@@ -455,7 +492,7 @@ prepare_batch(struct registry *r, struct pending *batch, size_t n,
 	return (ssize_t)k;
 fail:
 	for (i = 0; i < n; i++) {
-		free(batch[i].text);
+		text_free(batch[i].text);
 		batch[i].text = NULL;
 		if (batch[i].fresh)
 			(void)strmap_remove(&r->index, batch[i].reg.identifier,
@@ -474,7 +511,7 @@ answer_batch(struct pending *batch, size_t n, const struct errbuf *eb)
 	for (i = 0; i < n; i++) {
 		batch[i].done(batch[i].ctx, batch[i].token,
 		    batch[i].reg.identifier, batch[i].rc, eb);
-		free(batch[i].text);
+		text_free(batch[i].text);
 		registration_release(&batch[i].reg);
 	}
 }
@@ -603,7 +640,7 @@ registry_free(struct registry *r)
 		pthread_join(r->committer, NULL);
 	}
 	for (i = 0; i < r->len; i++)
-		free(r->entries[i].text);
+		text_free(r->entries[i].text);
 	free(r->entries);
 	free(r->queue);
 	free(r->batch);
@@ -800,46 +837,59 @@ registry_bytes(struct registry *r)
 static int
 cmp_entries(const void *a, const void *b)
 {
-	const struct entry *const *x = a, *const *y = b;
+	const struct entry *x = a, *y = b;
 
-	return strcmp((*x)->text, (*y)->text);
+	return strcmp(x->text, y->text);
 }
 
+/*
+ * Copies the entries, holding their texts, under the lock just long
+ * enough for that: sorting and rendering run without it, so a snapshot
+ * of a large set does not stall registrations.
+ */
 int
 registry_snapshot(struct registry *r, struct buf *doc,
     unsigned long *generation, size_t *count,
     unsigned char digest[REGISTRY_DIGEST_LEN])
 {
-	const struct entry **sorted = NULL;
+	struct entry *sorted = NULL;
 	struct registration view;
 	struct sha256_ctx ctx;
 	char when[CLOCK_UTC_LEN];
-	size_t i, start;
+	unsigned long gen;
+	size_t i, n, start;
 	int rc = -1;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->len > 0 && (sorted = calloc(r->len, sizeof(*sorted))) == NULL)
-		goto out;
-	for (i = 0; i < r->len; i++)
-		sorted[i] = &r->entries[i];
-	if (r->len > 1)
-		qsort(sorted, r->len, sizeof(*sorted), cmp_entries);
+	n = r->len;
+	gen = r->generation;
+	if (n > 0 && (sorted = calloc(n, sizeof(*sorted))) == NULL) {
+		pthread_mutex_unlock(&r->lock);
+		return -1;
+	}
+	if (n > 0)
+		memcpy(sorted, r->entries, n * sizeof(*sorted));
+	for (i = 0; i < n; i++)
+		text_hold(sorted[i].text);
+	pthread_mutex_unlock(&r->lock);
+	if (n > 1)
+		qsort(sorted, n, sizeof(*sorted), cmp_entries);
 	if (buf_addf(doc, "{\"schema_version\":1,\"generation\":%lu,"
-	    "\"registrations\":", r->generation) == -1)
+	    "\"registrations\":", gen) == -1)
 		goto out;
 	start = doc->len;
 	if (buf_addc(doc, '[') == -1)
 		goto out;
-	for (i = 0; i < r->len; i++) {
-		clock_utc(sorted[i]->registered_at, when);
-		entry_view(sorted[i], &view);
+	for (i = 0; i < n; i++) {
+		clock_utc(sorted[i].registered_at, when);
+		entry_view(&sorted[i], &view);
 		/* The registration's own members, then seq and time. */
 		if ((i > 0 && buf_addc(doc, ',') == -1) ||
 		    buf_addc(doc, '{') == -1 ||
 		    registration_render_members(doc, &view) == -1)
 			goto out;
 		if (buf_addf(doc, ",\"seq\":%lu,\"registered_at\":\"%s\"}",
-		    sorted[i]->seq, when) == -1)
+		    sorted[i].seq, when) == -1)
 			goto out;
 	}
 	if (buf_addc(doc, ']') == -1)
@@ -850,11 +900,12 @@ registry_snapshot(struct registry *r, struct buf *doc,
 	sha256_digest(&ctx, REGISTRY_DIGEST_LEN, digest);
 	if (buf_addc(doc, '}') == -1)
 		goto out;
-	*generation = r->generation;
-	*count = r->len;
+	*generation = gen;
+	*count = n;
 	rc = 0;
 out:
-	pthread_mutex_unlock(&r->lock);
+	for (i = 0; i < n; i++)
+		text_free(sorted[i].text);
 	free(sorted);
 	return rc;
 }
