@@ -17,6 +17,7 @@
 #include "errbuf.h"
 #include "registration.h"
 #include "registry.h"
+#include "banned.h"
 
 static long
 rss_kib(void)
@@ -45,7 +46,8 @@ main(int argc, char **argv)
 	struct buf doc;
 	unsigned long gen;
 	size_t count;
-	long n = argc > 1 ? atol(argv[1]) : 100000, i, before, after;
+	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 100000, i, before,
+	    after;
 
 	before = rss_kib();
 	if ((r = registry_new((size_t)n, NULL, &eb)) == NULL)
