@@ -289,12 +289,33 @@ defer(struct http_server *srv, struct http_conn *c,
 		resp->done(resp->done_arg);
 	buf_release(&resp->body);
 	pthread_mutex_lock(&srv->lock);
+	/* Stopping: the answer is near (see http_dispatch_settle). */
+	while (srv->no_defer && !c->fin_ready)
+		pthread_cond_wait(&srv->answered, &srv->lock);
 	if (!(ready = c->fin_ready)) {
 		c->deferring = 1;
+		srv->deferred++;
 		MHD_suspend_connection(c->conn);
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return ready ? send_deferred(srv, c) : MHD_YES;
+}
+
+unsigned long
+http_dispatch_settle(struct http_server *srv, unsigned ms)
+{
+	struct timespec ts;
+	unsigned long left;
+
+	ts = clock_deadline(clock_ns() + (uint64_t)ms * 1000000u);
+	pthread_mutex_lock(&srv->lock);
+	srv->no_defer = 1;
+	while (srv->deferred > 0 && pthread_cond_timedwait(&srv->answered,
+	    &srv->lock, &ts) == 0)
+		;
+	left = srv->deferred;
+	pthread_mutex_unlock(&srv->lock);
+	return left;
 }
 
 void
@@ -313,8 +334,10 @@ http_server_answer(struct http_deferred *d, int status, const char *code,
 	c->fin_ready = 1;
 	if (c->deferring) {
 		c->deferring = 0;
+		srv->deferred--;
 		MHD_resume_connection(c->conn);
 	}
+	pthread_cond_broadcast(&srv->answered);
 	pthread_mutex_unlock(&srv->lock);
 }
 

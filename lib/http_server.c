@@ -54,6 +54,7 @@
 #include <microhttpd.h>
 
 #include "clock.h"
+#include "diag.h"
 #include "errbuf.h"
 #include "exitcode.h"
 #include "http_server_internal.h"
@@ -163,6 +164,7 @@ server_free(struct http_server *srv)
 		explicit_bzero(srv->tls_key, strlen(srv->tls_key));
 		free(srv->tls_key);
 	}
+	pthread_cond_destroy(&srv->answered);
 	pthread_cond_destroy(&srv->cond);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
@@ -191,6 +193,13 @@ http_server_start(const struct http_server_config *cfg, struct errbuf *eb)
 	srv->token_len = cfg->token != NULL ? strlen(cfg->token) : 0;
 	pthread_mutex_init(&srv->lock, NULL);
 	if (clock_cond_init(&srv->cond) != 0) {
+		pthread_mutex_destroy(&srv->lock);
+		free(srv);
+		errbuf_set(eb, EC_INTERNAL, "cannot make a condition variable");
+		return NULL;
+	}
+	if (clock_cond_init(&srv->answered) != 0) {
+		pthread_cond_destroy(&srv->cond);
 		pthread_mutex_destroy(&srv->lock);
 		free(srv);
 		errbuf_set(eb, EC_INTERNAL, "cannot make a condition variable");
@@ -251,6 +260,9 @@ http_server_stop(struct http_server *srv)
 	while (__atomic_load_n(&srv->inflight, __ATOMIC_RELAXED) > 0 &&
 	    clock_ns() < until)
 		nanosleep(&pause, NULL);
+	/* A deferred request's answer must come before its connection goes. */
+	if (http_dispatch_settle(srv, HTTP_STOP_GRACE_MS) > 0)
+		diag_warn("stop: deferred requests left unanswered");
 	MHD_stop_daemon(srv->daemon);
 	server_free(srv);
 }

@@ -76,6 +76,14 @@ struct http_server {
 	int			 stopping;
 	pthread_t		 timer;
 	int			 timer_started;
+	/*
+	 * Deferred requests suspended for their answer, and, once the server
+	 * stops, no more suspending: a handler thread waits on answered
+	 * instead, so nothing deferred is left when libmicrohttpd stops.
+	 */
+	unsigned long		 deferred;
+	int			 no_defer;
+	pthread_cond_t		 answered;
 
 	unsigned long		 inflight;	/* atomics from here on */
 	unsigned long		 counts[HTTP_ROUTE_SLOTS][HTTP_NSTATUS];
@@ -146,6 +154,14 @@ void	http_metrics_count(struct http_server *, size_t r, int status,
  * cfg.metrics appends; a 500 error document when it does not fit.
  */
 void	http_metrics_render(struct http_server *, struct http_response *);
+
+/* http_dispatch.c, deferred answers */
+
+/*
+ * Stops suspending deferred requests and waits (at most ms) until none is
+ * suspended; srv->lock not held.  Returns how many are still waiting.
+ */
+unsigned long http_dispatch_settle(struct http_server *, unsigned ms);
 
 /* http_park.c */
 
