@@ -110,6 +110,7 @@ UNIT_TESTS = \
 	test/unit/test_payload_index \
 	test/unit/test_registration \
 	test/unit/test_registry \
+	test/unit/test_store_journal \
 	test/unit/test_strmap \
 	test/unit/test_supervise \
 	test/unit/test_yamlx

@@ -113,6 +113,8 @@ extern char **environ;
 #define OVERRIDES_SUFFIX	".overrides"
 #define MAX_REGISTRATIONS	100000
 #define SNAPSHOT_MAX		(SIZE_MAX / 2)
+/* The message of a deferred answer (an identifier and some words). */
+#define ANSWER_MAX		512
 /* --persist holds every node's files, secrets included: as --state. */
 #define PERSIST_MODE		0600
 /* The fewest bytes of output a file takes: {"path":"a","content":""} */
@@ -504,35 +506,81 @@ changed(struct serve_exec *se)
 	pthread_mutex_unlock(&se->lock);
 }
 
+/*
+ * What a registration's outcome is answered with: returns the status and
+ * sets *code (NULL: no body) and msg.
+ */
+static int
+put_answer(struct serve_exec *se, const char *id, int rc,
+    const struct errbuf *eb, const char **code, char *msg, size_t size)
+{
+	*code = NULL;
+	msg[0] = '\0';
+	switch (rc) {
+	case REGISTRY_CHANGED:
+		pthread_mutex_lock(&se->lock);
+		(void)snprintf(se->newest_id, sizeof(se->newest_id), "%s", id);
+		se->newest_at = time(NULL);
+		pthread_mutex_unlock(&se->lock);
+		changed(se);
+		/* FALLTHROUGH */
+	case REGISTRY_UNCHANGED:
+		return 202;
+	case REGISTRY_FULL:
+		*code = PROTOCOL_UNAVAILABLE;
+		(void)snprintf(msg, size, "registration limit reached: %s "
+		    "not registered", id);
+		return 503;
+	default:
+		diag_warn("register %s: %s", id, eb->msg);
+		*code = PROTOCOL_INTERNAL;
+		(void)snprintf(msg, size, "registration of %s not stored", id);
+		return 500;
+	}
+}
+
+/* A registration's commit came back (the committer thread). */
+static void
+registered(void *ctx, void *token, const char *id, int rc,
+    const struct errbuf *eb)
+{
+	char msg[ANSWER_MAX];
+	const char *code;
+	int status;
+
+	status = put_answer(ctx, id, rc, eb, &code, msg, sizeof(msg));
+	http_server_answer(token, status, code, msg);
+}
+
+/*
+ * With --state the 202 waits for the journal: the request is deferred
+ * (its connection suspended, its thread free) until the commit that
+ * holds it returns, so one fdatasync answers every registration that
+ * arrived while the one before it ran.
+ */
 static void
 on_register(void *ctx, struct http_request *req, struct http_response *resp)
 {
 	struct serve_exec *se = ctx;
 	struct registration reg;
 	struct errbuf eb;
+	char msg[ANSWER_MAX];
+	const char *code;
+	int rc, status;
 
 	if (node_request_parse(req, resp, &reg) == -1)
 		return;
-	switch (registry_put(se->registry, &reg, time(NULL), &eb)) {
-	case REGISTRY_CHANGED:
-		pthread_mutex_lock(&se->lock);
-		memcpy(se->newest_id, reg.identifier, sizeof(se->newest_id));
-		se->newest_at = time(NULL);
-		pthread_mutex_unlock(&se->lock);
-		changed(se);
-		/* FALLTHROUGH */
-	case REGISTRY_UNCHANGED:
-		resp->status = 202;
-		break;
-	case REGISTRY_FULL:
-		http_response_error(resp, 503, PROTOCOL_UNAVAILABLE,
-		    "registration limit reached: %s not registered",
-		    reg.identifier);
-		break;
-	default:
-		diag_warn("register %s: %s", reg.identifier, eb.msg);
-		http_response_error(resp, 500, PROTOCOL_INTERNAL,
-		    "registration of %s not stored", reg.identifier);
+	rc = registry_put_async(se->registry, &reg, time(NULL), registered,
+	    se, req->deferred, &eb);
+	if (rc == REGISTRY_PENDING) {
+		resp->defer = 1;
+	} else {
+		status = put_answer(se, reg.identifier, rc, &eb, &code, msg,
+		    sizeof(msg));
+		if (code != NULL)
+			http_response_error(resp, status, code, "%s", msg);
+		else
+			resp->status = status;
 	}
 	registration_release(&reg);
 }
@@ -640,12 +688,50 @@ on_list(void *ctx, struct http_request *req, struct http_response *resp)
 	resp->status = 200;
 }
 
+/* What a removal's outcome is answered with, as put_answer. */
+static int
+remove_answer(struct serve_exec *se, const char *id, int rc,
+    const struct errbuf *eb, const char **code, char *msg, size_t size)
+{
+	*code = NULL;
+	msg[0] = '\0';
+	switch (rc) {
+	case 1:
+		changed(se);
+		return 204;
+	case 0:
+		*code = PROTOCOL_NOT_FOUND;
+		(void)snprintf(msg, size, "%s is not registered", id);
+		return 404;
+	default:
+		diag_warn("delete %s: %s", id, eb->msg);
+		*code = PROTOCOL_INTERNAL;
+		(void)snprintf(msg, size, "removal of %s not stored", id);
+		return 500;
+	}
+}
+
+static void
+removed(void *ctx, void *token, const char *id, int rc,
+    const struct errbuf *eb)
+{
+	char msg[ANSWER_MAX];
+	const char *code;
+	int status;
+
+	status = remove_answer(ctx, id, rc, eb, &code, msg, sizeof(msg));
+	http_server_answer(token, status, code, msg);
+}
+
 static void
 on_delete(void *ctx, struct http_request *req, struct http_response *resp)
 {
 	struct serve_exec *se = ctx;
 	const char *id = req->path + strlen("/registrations/");
 	struct errbuf eb;
+	char msg[ANSWER_MAX];
+	const char *code;
+	int rc, status;
 
 	if (registration_identifier_check(id, strlen(id), &eb) == -1) {
 		http_response_error(resp, 400, PROTOCOL_BAD_REQUEST, "%s",
@@ -654,20 +740,17 @@ on_delete(void *ctx, struct http_request *req, struct http_response *resp)
 	}
 	(void)snprintf(req->identifier, sizeof(req->identifier), "%s", id);
 	override_remove(se, id);
-	switch (registry_remove(se->registry, id, &eb)) {
-	case 1:
-		changed(se);
-		resp->status = 204;
-		break;
-	case 0:
-		http_response_error(resp, 404, PROTOCOL_NOT_FOUND,
-		    "%s is not registered", id);
-		break;
-	default:
-		diag_warn("delete %s: %s", id, eb.msg);
-		http_response_error(resp, 500, PROTOCOL_INTERNAL,
-		    "removal of %s not stored", id);
+	rc = registry_remove_async(se->registry, id, removed, se,
+	    req->deferred, &eb);
+	if (rc == REGISTRY_PENDING) {
+		resp->defer = 1;
+		return;
 	}
+	status = remove_answer(se, id, rc, &eb, &code, msg, sizeof(msg));
+	if (code != NULL)
+		http_response_error(resp, status, code, "%s", msg);
+	else
+		resp->status = status;
 }
 
 /* Appends ,"name":"UTC time" or ,"name":null. */
@@ -975,6 +1058,7 @@ enum {
 	OPT_HOLD,
 	OPT_MATERIALIZER_TIMEOUT,
 	OPT_MAX_OUTPUT,
+	OPT_MAX_REGISTRATION_BYTES,
 	OPT_MAX_REGISTRATIONS,
 	OPT_PERSIST,
 	OPT_STATE
@@ -989,6 +1073,8 @@ static const struct cli_option serve_exec_options[] = {
 	    "kill a run after this long (default 30)" },
 	{ "max-output", 0, "BYTES", OPT_MAX_OUTPUT,
 	    "largest materializer output (default 64 MiB)" },
+	{ "max-registration-bytes", 0, "BYTES", OPT_MAX_REGISTRATION_BYTES,
+	    "most bytes of all registrations (default 256 MiB)" },
 	{ "max-registrations", 0, "N", OPT_MAX_REGISTRATIONS,
 	    "most registrations held (default 100000)" },
 	{ "persist", 0, "FILE", OPT_PERSIST,
@@ -1023,6 +1109,7 @@ cmd_serve_exec(int argc, char **argv)
 	struct errbuf eb;
 	const char *state = NULL;
 	size_t max_registrations = MAX_REGISTRATIONS, i;
+	size_t max_registration_bytes = REGISTRY_MAX_BYTES;
 	int id;
 
 	memset(&se, 0, sizeof(se));
@@ -1055,6 +1142,10 @@ cmd_serve_exec(int argc, char **argv)
 		case OPT_MAX_OUTPUT:
 			se.mat.max_output = cli_uint_opt("--max-output", p.arg,
 			    2, 1UL << 34);
+			break;
+		case OPT_MAX_REGISTRATION_BYTES:
+			max_registration_bytes = cli_uint_opt(
+			    "--max-registration-bytes", p.arg, 1, 1UL << 40);
 			break;
 		case OPT_MAX_REGISTRATIONS:
 			max_registrations = cli_uint_opt(
@@ -1091,6 +1182,7 @@ cmd_serve_exec(int argc, char **argv)
 	if ((se.registry = registry_new(max_registrations, store, &eb)) ==
 	    NULL)
 		cli_die_eb(&eb);
+	registry_set_max_bytes(se.registry, max_registration_bytes);
 	if (state != NULL)
 		diag_warn("state %s: %zu registrations, generation %lu", state,
 		    registry_count(se.registry),

@@ -464,6 +464,90 @@ admit(struct http_server *srv, struct http_conn *c, const char *method)
 	return MHD_YES;
 }
 
+/* Sends the answer http_server_answer left in c. */
+static enum MHD_Result
+send_deferred(struct http_server *srv, struct http_conn *c)
+{
+	struct http_response resp;
+	enum MHD_Result ret;
+
+	memset(&resp, 0, sizeof(resp));
+	buf_init(&resp.body, HTTP_LOG_MAX);
+	resp.status = c->fin_status;
+	if (c->fin_code != NULL)
+		http_response_error(&resp, c->fin_status, c->fin_code, "%s",
+		    c->fin_msg != NULL ? c->fin_msg : "");
+	ret = send_response(srv, c, &resp);
+	buf_release(&resp.body);
+	return ret;
+}
+
+/*
+ * The handler deferred its answer: suspend the connection until
+ * http_server_answer, unless the answer came already.
+ */
+static enum MHD_Result
+defer(struct http_server *srv, struct http_conn *c,
+    struct http_response *resp)
+{
+	int ready;
+
+	if (resp->done != NULL)
+		resp->done(resp->done_arg);
+	buf_release(&resp->body);
+	pthread_mutex_lock(&srv->lock);
+	/* Stopping: the answer is near (see http_dispatch_settle). */
+	while (srv->no_defer && !c->fin_ready)
+		pthread_cond_wait(&srv->answered, &srv->lock);
+	if (!(ready = c->fin_ready)) {
+		c->deferring = 1;
+		srv->deferred++;
+		MHD_suspend_connection(c->conn);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return ready ? send_deferred(srv, c) : MHD_YES;
+}
+
+unsigned long
+http_dispatch_settle(struct http_server *srv, unsigned ms)
+{
+	struct timespec ts;
+	unsigned long left;
+
+	ts = clock_deadline(clock_ns() + (uint64_t)ms * 1000000u);
+	pthread_mutex_lock(&srv->lock);
+	srv->no_defer = 1;
+	while (srv->deferred > 0 && pthread_cond_timedwait(&srv->answered,
+	    &srv->lock, &ts) == 0)
+		;
+	left = srv->deferred;
+	pthread_mutex_unlock(&srv->lock);
+	return left;
+}
+
+void
+http_server_answer(struct http_deferred *d, int status, const char *code,
+    const char *message)
+{
+	struct http_conn *c = (struct http_conn *)d;
+	struct http_server *srv = c->srv;
+
+	pthread_mutex_lock(&srv->lock);
+	c->fin_status = status;
+	c->fin_code = code;
+	/* Out of memory, the error document goes without its message. */
+	if (code != NULL && message != NULL)
+		c->fin_msg = strdup(message);
+	c->fin_ready = 1;
+	if (c->deferring) {
+		c->deferring = 0;
+		srv->deferred--;
+		MHD_resume_connection(c->conn);
+	}
+	pthread_cond_broadcast(&srv->answered);
+	pthread_mutex_unlock(&srv->lock);
+}
+
 static enum MHD_Result
 dispatch(struct http_server *srv, struct http_conn *c)
 {
@@ -486,8 +570,11 @@ dispatch(struct http_server *srv, struct http_conn *c)
 		buf_release(&resp.body);
 		return ret;
 	}
+	if (c->fin_ready)
+		return send_deferred(srv, c);	/* resumed by the answer */
 	c->req.body = c->body.data != NULL ? c->body.data : "";
 	c->req.body_len = c->body.len;
+	c->req.deferred = (struct http_deferred *)c;
 	for (;;) {
 		memset(&resp, 0, sizeof(resp));
 		buf_init(&resp.body, SIZE_MAX);
@@ -495,6 +582,8 @@ dispatch(struct http_server *srv, struct http_conn *c)
 		c->wake_seen = __atomic_load_n(&srv->wake_seq,
 		    __ATOMIC_ACQUIRE);
 		c->route->handler(srv->cfg.ctx, &c->req, &resp);
+		if (resp.defer)
+			return defer(srv, c, &resp);
 		negotiate(c, &resp);
 		if (!resp.suspend || c->req.wait == 0 || c->req.timed_out ||
 		    c->req.stopping)
@@ -543,6 +632,7 @@ http_dispatch_request(void *cls, struct MHD_Connection *conn, const char *url,
 		c->conn = conn;
 		c->sock = http_conns_sock(conn);
 		http_conns_head(srv, c->sock);
+		c->srv = srv;
 		c->start_ns = clock_ns();
 		c->req.arrived_ms = c->start_ns / 1000000u;
 		c->req.method = method;
@@ -594,6 +684,7 @@ http_dispatch_completed(void *cls, struct MHD_Connection *conn,
 		return;
 	http_conns_done(srv, c->sock);
 	buf_release(&c->body);
+	free(c->fin_msg);
 	free(c);
 	*con_cls = NULL;
 	__atomic_fetch_sub(&srv->inflight, 1, __ATOMIC_RELAXED);

@@ -56,6 +56,7 @@
 #include <microhttpd.h>
 
 #include "clock.h"
+#include "diag.h"
 #include "errbuf.h"
 #include "exitcode.h"
 #include "http_server_internal.h"
@@ -236,6 +237,7 @@ server_free(struct http_server *srv)
 	}
 	pthread_cond_destroy(&srv->socks_cond);
 	pthread_mutex_destroy(&srv->socks_lock);
+	pthread_cond_destroy(&srv->answered);
 	pthread_cond_destroy(&srv->cond);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
@@ -292,6 +294,13 @@ http_server_start(const struct http_server_config *cfg, struct errbuf *eb)
 	if (clock_cond_init(&srv->socks_cond) != 0) {
 		pthread_cond_destroy(&srv->cond);
 		pthread_mutex_destroy(&srv->socks_lock);
+		pthread_mutex_destroy(&srv->lock);
+		free(srv);
+		errbuf_set(eb, EC_INTERNAL, "cannot make a condition variable");
+		return NULL;
+	}
+	if (clock_cond_init(&srv->answered) != 0) {
+		pthread_cond_destroy(&srv->cond);
 		pthread_mutex_destroy(&srv->lock);
 		free(srv);
 		errbuf_set(eb, EC_INTERNAL, "cannot make a condition variable");
@@ -361,6 +370,9 @@ http_server_stop(struct http_server *srv)
 	    clock_ns() < until)
 		nanosleep(&pause, NULL);
 	reaper_stop(srv);
+	/* A deferred request's answer must come before its connection goes. */
+	if (http_dispatch_settle(srv, HTTP_STOP_GRACE_MS) > 0)
+		diag_warn("stop: deferred requests left unanswered");
 	MHD_stop_daemon(srv->daemon);
 	server_free(srv);
 }

@@ -20,6 +20,7 @@
 
 struct errbuf;
 struct http_body;
+struct http_deferred;
 struct http_server;
 
 /* seconds a long poll may ask */
@@ -52,6 +53,8 @@ struct http_request {
 	int		 stopping;	/* the server is shutting down */
 	/* for the log */
 	char		 identifier[HTTP_SERVER_ID_MAX + 1];
+	/* this request, for http_server_answer when the handler defers */
+	struct http_deferred *deferred;
 };
 
 struct http_response {
@@ -62,6 +65,8 @@ struct http_response {
 	const struct http_body	*prepared;
 	/* park until woken or wait passes */
 	int			 suspend;
+	/* answered later, by http_server_answer(req->deferred) */
+	int			 defer;
 	void			(*done)(void *);	/* run once queued */
 	void			*done_arg;
 	/* a 304's entity tag, set by the server itself */
@@ -141,6 +146,17 @@ void	http_server_wake(struct http_server *);
  * alone.
  */
 void	http_server_wake_held(struct http_server *);
+
+/*
+ * Answers a deferred request (its handler set resp->defer and handed
+ * req->deferred on): status, with an error document of code and message
+ * (copied) when code is not NULL, else no body.  Called exactly once per
+ * deferred request, from any thread (possibly before the handler has
+ * returned), and before http_server_stop gives up waiting for it.  A
+ * deferred request holds its connection suspended, costing no thread.
+ */
+void	http_server_answer(struct http_deferred *, int status,
+	    const char *code, const char *message);
 
 /*
  * Stops accepting, answers parked requests, waits (at most a few seconds)

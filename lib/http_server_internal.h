@@ -68,6 +68,13 @@ struct http_conn {
 	int			 too_large;	/* over the cap: 413 */
 	int			 suspended;
 	int			 answered;
+	struct http_server	*srv;
+	/* A deferred answer (http_server_answer), under srv->lock. */
+	int			 deferring;	/* suspended, waiting for it */
+	int			 fin_ready;	/* it came */
+	int			 fin_status;
+	const char		*fin_code;	/* borrowed; NULL: no body */
+	char			*fin_msg;	/* NULL: no body */
 	struct http_conn	*next;		/* in srv->parked */
 };
 
@@ -87,6 +94,14 @@ struct http_server {
 	int			 stopping;
 	pthread_t		 timer;
 	int			 timer_started;
+	/*
+	 * Deferred requests suspended for their answer, and, once the server
+	 * stops, no more suspending: a handler thread waits on answered
+	 * instead, so nothing deferred is left when libmicrohttpd stops.
+	 */
+	unsigned long		 deferred;
+	int			 no_defer;
+	pthread_cond_t		 answered;
 
 	pthread_mutex_t		 socks_lock;	/* guards what follows */
 	pthread_cond_t		 socks_cond;
@@ -211,6 +226,14 @@ void	*http_conns_reaper_thread(void *);
  * NUL marks the connection's socket bad_target (the request is then 400).
  */
 size_t	http_dispatch_unescape(void *cls, struct MHD_Connection *, char *);
+
+/* http_dispatch.c, deferred answers */
+
+/*
+ * Stops suspending deferred requests and waits (at most ms) until none is
+ * suspended; srv->lock not held.  Returns how many are still waiting.
+ */
+unsigned long http_dispatch_settle(struct http_server *, unsigned ms);
 
 /* http_park.c */
 

@@ -1,12 +1,28 @@
 /*
  * The registration set: see registry.h.  Entries live in an array, found
  * through a strmap of their identifiers, so registering is O(1) however
- * many nodes there are; only a snapshot sorts.
+ * many nodes there are; only a snapshot sorts.  An entry is one heap
+ * string (identifier, ip and metadata, each NUL-terminated) and a few
+ * numbers, so a node costs about its own bytes plus a hundred.
+ *
+ * With a store, the committer thread is the only one that changes the
+ * entries: it takes a batch off the queue (at most one change per
+ * identifier, so each change is decided against memory alone), decides
+ * each under the lock, reserves the memory their application needs, lets
+ * go of the lock for the store's commit, then applies the batch under the
+ * lock, which cannot fail any more, and only then answers.  An identifier
+ * new in a batch in flight is in the index with the value RESERVED, which
+ * every lookup reads as absent.  Compaction runs on the committer thread
+ * too, without the lock: nothing else writes the entries.
  */
 #include "registry.h"
 
+#include <sys/types.h>
+
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,23 +39,190 @@
 #include "strmap.h"
 #include "banned.h"
 
+/* Compaction: when superseded records outnumber the live ones, or... */
 #define COMPACT_MIN_RECORDS	256
+/* ...the store is this large and twice the live records' size. */
+#define COMPACT_MIN_BYTES	(1ULL << 20)
+/* A journal record's bytes beyond its registration's (about). */
+#define RECORD_OVERHEAD		128
+/* One batch: at most this many changes, about this many bytes. */
+#define BATCH_MAX		4096
+#define BATCH_MAX_BYTES		(8UL << 20)
+/* The index value of an identifier a batch in flight will add. */
+#define RESERVED		SIZE_MAX
 
 struct entry {
-	struct registration	reg;
-	unsigned long		seq;
-	time_t			registered_at;
+	char		*text;		/* identifier\0ip\0metadata\0 */
+	unsigned char	 idlen, iplen;
+	unsigned	 mdlen;		/* 0: no metadata */
+	unsigned long	 seq;
+	time_t		 registered_at;
+};
+
+/* A change waiting for (or in) a commit. */
+struct pending {
+	enum store_op		 op;
+	struct registration	 reg;	/* DELETE: the identifier only */
+	time_t			 now;
+	registry_done_fn	*done;
+	void			*ctx, *token;
+	int			 rc;	/* decided by the committer */
+	int			 fresh;	/* PUT of an identifier not held */
+	char			*text;	/* PUT CHANGED: the entry's */
+	struct store_record	 rec;
+};
+
+/* The set as it will be once the changes decided so far are applied. */
+struct projection {
+	size_t		len, bytes;
+	unsigned long	generation, next_seq;
 };
 
 struct registry {
 	pthread_mutex_t	  lock;
+	pthread_cond_t	  wake;		/* the committer waits on it */
+	pthread_cond_t	  answered;	/* registry_put waits on it */
 	struct entry	 *entries;	/* unordered */
-	size_t		  len, cap, max;
+	size_t		  len, cap;
+	size_t		  bytes;	/* of the entries, as max_bytes */
+	size_t		  max, max_bytes;
 	struct strmap	  index;	/* identifier to index into entries */
 	unsigned long	  generation;
 	unsigned long	  next_seq;
 	struct store	 *store;
+	/* The queue of pending changes, with a store only. */
+	struct pending	 *queue;
+	size_t		  qlen, qcap;
+	/* The committer's batch and its records, BATCH_MAX each. */
+	struct pending	 *batch;
+	struct store_record *recs;
+	int		  busy;		/* a batch is in flight */
+	int		  stopping;
+	int		  committer_started;
+	pthread_t	  committer;
 };
+
+static size_t
+reg_size(const struct registration *reg)
+{
+	return strlen(reg->identifier) + strlen(reg->ip) + reg->metadata_len;
+}
+
+static size_t
+entry_size(const struct entry *e)
+{
+	return (size_t)e->idlen + e->iplen + e->mdlen;
+}
+
+static const char *
+entry_ip(const struct entry *e)
+{
+	return e->text + e->idlen + 1;
+}
+
+static const char *
+entry_metadata(const struct entry *e)
+{
+	return e->text + e->idlen + 1 + e->iplen + 1;
+}
+
+/*
+ * An entry's text, counted: a snapshot holds the texts it renders, so it
+ * can render them without the lock while the entries change.
+ */
+struct text {
+	unsigned long	refs;		/* atomic */
+	char		s[];
+};
+
+static struct text *
+text_of(char *s)
+{
+	return (struct text *)(void *)(s - offsetof(struct text, s));
+}
+
+static void
+text_hold(char *s)
+{
+	__atomic_add_fetch(&text_of(s)->refs, 1, __ATOMIC_RELAXED);
+}
+
+/* Drops one reference to s (or nothing, for NULL). */
+static void
+text_free(char *s)
+{
+	if (s != NULL && __atomic_sub_fetch(&text_of(s)->refs, 1,
+	    __ATOMIC_ACQ_REL) == 0)
+		free(text_of(s));
+}
+
+/*
+ * Makes the text of reg's entry, one reference held, or returns NULL (no
+ * memory).
+ */
+static char *
+text_new(const struct registration *reg)
+{
+	size_t idlen = strlen(reg->identifier), iplen = strlen(reg->ip);
+	struct text *h;
+	char *t, *p;
+
+	if ((h = malloc(sizeof(*h) + idlen + iplen + reg->metadata_len +
+	    3)) == NULL)
+		return NULL;
+	h->refs = 1;
+	t = p = h->s;
+	memcpy(p, reg->identifier, idlen + 1);
+	p += idlen + 1;
+	memcpy(p, reg->ip, iplen + 1);
+	p += iplen + 1;
+	if (reg->metadata_len > 0)
+		memcpy(p, reg->metadata, reg->metadata_len);
+	p[reg->metadata_len] = '\0';
+	return t;
+}
+
+/* Fills e from reg and its text (taken). */
+static void
+entry_set(struct entry *e, const struct registration *reg, char *text)
+{
+	text_free(e->text);
+	e->text = text;
+	e->idlen = (unsigned char)strlen(reg->identifier);
+	e->iplen = (unsigned char)strlen(reg->ip);
+	e->mdlen = (unsigned)reg->metadata_len;
+}
+
+static int
+entry_equal(const struct entry *e, const struct registration *reg)
+{
+	return strcmp(e->text, reg->identifier) == 0 &&
+	    strcmp(entry_ip(e), reg->ip) == 0 &&
+	    e->mdlen == reg->metadata_len &&
+	    (e->mdlen == 0 || memcmp(entry_metadata(e), reg->metadata,
+	    e->mdlen) == 0);
+}
+
+/* Fills v to look like e's registration; v borrows e's metadata. */
+static void
+entry_view(const struct entry *e, struct registration *v)
+{
+	memcpy(v->identifier, e->text, (size_t)e->idlen + 1);
+	memcpy(v->ip, entry_ip(e), (size_t)e->iplen + 1);
+	v->metadata = e->mdlen > 0 ? (char *)entry_metadata(e) : NULL;
+	v->metadata_len = e->mdlen;
+}
+
+/* The entry of identifier, or NULL; RESERVED reads as absent. */
+static struct entry *
+lookup(const struct registry *r, const char *identifier)
+{
+	size_t i;
+
+	if (!strmap_get(&r->index, identifier, &i) || i == RESERVED)
+		return NULL;
+	return &r->entries[i];
+}
 
 /* Removes entries[idx]: out of the index, then swap-remove. */
 static void
@@ -47,35 +230,54 @@ delete_entry(struct registry *r, size_t idx)
 {
 	size_t last = r->len - 1;
 
-	(void)strmap_remove(&r->index, r->entries[idx].reg.identifier, NULL);
-	registration_release(&r->entries[idx].reg);
+	(void)strmap_remove(&r->index, r->entries[idx].text, NULL);
+	r->bytes -= entry_size(&r->entries[idx]);
+	text_free(r->entries[idx].text);
 	if (idx != last) {
 		r->entries[idx] = r->entries[last];
 		/* Replacing a key's value never fails. */
-		(void)strmap_put(&r->index, r->entries[idx].reg.identifier,
-		    idx);
+		(void)strmap_put(&r->index, r->entries[idx].text, idx);
 	}
 	r->len--;
 }
 
 /*
- * Stores a PUT record whose registration copy the caller made (taken)
- * with prepare_put, so this cannot fail.
+ * Reserves what applying a PUT of a new identifier needs: room for its
+ * entry and its key in the index (RESERVED).  Returns 0 or -1 (no memory).
  */
+static int
+reserve_new(struct registry *r, const char *identifier, size_t extra)
+{
+	if (ARRAY_GROW(r->entries, r->len + extra, r->cap) == -1 ||
+	    strmap_put(&r->index, identifier, RESERVED) == -1)
+		return -1;
+	return 0;
+}
+
+/* Applies one decided change, whose memory is reserved; cannot fail. */
 static void
-commit_put(struct registry *r, const struct store_record *rec,
-    struct registration *owned)
+apply_record(struct registry *r, const struct store_record *rec, char *text)
 {
 	struct entry *e;
-	size_t i = r->len;
+	size_t i;
 
-	(void)strmap_get(&r->index, owned->identifier, &i);
-	e = &r->entries[i];
-	if (i < r->len)
-		registration_release(&e->reg);
-	else
-		r->len++;
-	e->reg = *owned;
+	if (rec->op == STORE_DELETE) {
+		if (strmap_get(&r->index, rec->identifier, &i) &&
+		    i != RESERVED)
+			delete_entry(r, i);
+		r->generation = rec->generation;
+		return;
+	}
+	if ((e = lookup(r, rec->reg->identifier)) != NULL) {
+		r->bytes -= entry_size(e);
+	} else {
+		/* Replaces RESERVED, which never fails. */
+		(void)strmap_put(&r->index, rec->reg->identifier, r->len);
+		e = &r->entries[r->len++];
+		memset(e, 0, sizeof(*e));
+	}
+	entry_set(e, rec->reg, text);
+	r->bytes += entry_size(e);
 	e->seq = rec->seq;
 	e->registered_at = rec->registered_at;
 	if (rec->seq >= r->next_seq)
@@ -83,54 +285,22 @@ commit_put(struct registry *r, const struct store_record *rec,
 	r->generation = rec->generation;
 }
 
-/*
- * Takes what a PUT needs before anything is written: a copy of the
- * registration and, when the identifier is new, room for its entry and
- * its key in the index, mapped to the entry it will get (entries[len]).
- * Returns 0 or -1 (no memory).
- */
+/* Applies a record read from the store; 0 or -1 (no memory). */
 static int
-prepare_put(struct registry *r, const struct registration *reg,
-    struct registration *copy)
+apply_new(struct registry *r, const struct store_record *rec)
 {
-	if (registration_copy(copy, reg) == -1)
-		return -1;
-	if (!strmap_get(&r->index, reg->identifier, NULL) &&
-	    (ARRAY_GROW(r->entries, r->len + 1, r->cap) == -1 ||
-	    strmap_put(&r->index, reg->identifier, r->len) == -1)) {
-		registration_release(copy);
-		return -1;
+	char *text = NULL;
+
+	if (rec->op == STORE_PUT) {
+		if ((text = text_new(rec->reg)) == NULL)
+			return -1;
+		if (lookup(r, rec->reg->identifier) == NULL &&
+		    reserve_new(r, rec->reg->identifier, 1) == -1) {
+			text_free(text);
+			return -1;
+		}
 	}
-	return 0;
-}
-
-/* Undoes prepare_put when the store refused the record. */
-static void
-abandon_put(struct registry *r, struct registration *copy)
-{
-	size_t i;
-
-	if (strmap_get(&r->index, copy->identifier, &i) && i == r->len)
-		(void)strmap_remove(&r->index, copy->identifier, NULL);
-	registration_release(copy);
-}
-
-/* Applies one record from the store. */
-static int
-apply(struct registry *r, const struct store_record *rec)
-{
-	struct registration copy;
-	size_t i;
-
-	if (rec->op == STORE_DELETE) {
-		if (strmap_get(&r->index, rec->identifier, &i))
-			delete_entry(r, i);
-		r->generation = rec->generation;
-		return 0;
-	}
-	if (prepare_put(r, rec->reg, &copy) == -1)
-		return -1;
-	commit_put(r, rec, &copy);
+	apply_record(r, rec, text);
 	return 0;
 }
 
@@ -139,51 +309,271 @@ replay_one(void *arg, const struct store_record *rec)
 {
 	struct registry *r = arg;
 
-	if (apply(r, rec) == -1)
+	if (apply_new(r, rec) == -1)
 		diag_warn("journal: out of memory replaying a record");
 }
 
-/* Rewrites the store with one record per live entry. */
+/*
+ * Decides p against the entries and what the batch decided before it (pj),
+ * and fills p->rec when it changes the set.  Lock held.
+ */
 static int
-compact(struct registry *r, struct errbuf *eb)
+decide(const struct registry *r, struct pending *p, struct projection *pj)
 {
-	struct store_record *recs;
-	size_t i;
-	int rc;
+	const struct entry *e = lookup(r, p->reg.identifier);
+	size_t newsize, oldsize;
 
-	if ((recs = calloc(r->len + 1, sizeof(*recs))) == NULL)
-		return errbuf_set(eb, EC_INTERNAL, "out of memory");
-	for (i = 0; i < r->len; i++) {
-		recs[i].op = STORE_PUT;
-		recs[i].generation = r->generation;
-		recs[i].seq = r->entries[i].seq;
-		recs[i].registered_at = r->entries[i].registered_at;
-		recs[i].reg = &r->entries[i].reg;
+	memset(&p->rec, 0, sizeof(p->rec));
+	p->rec.op = p->op;
+	if (p->op == STORE_DELETE) {
+		if (e == NULL)
+			return 0;
+		pj->len--;
+		pj->bytes -= entry_size(e);
+		p->rec.generation = ++pj->generation;
+		p->rec.identifier = p->reg.identifier;
+		return 1;
 	}
-	rc = r->store->ops->compact(r->store, recs, r->len, eb);
-	free(recs);
-	return rc;
+	if (e != NULL && entry_equal(e, &p->reg))
+		return REGISTRY_UNCHANGED;
+	if (e == NULL && pj->len >= r->max)
+		return REGISTRY_FULL;
+	newsize = reg_size(&p->reg);
+	oldsize = e != NULL ? entry_size(e) : 0;
+	if (newsize > oldsize && pj->bytes + (newsize - oldsize) >
+	    r->max_bytes)
+		return REGISTRY_FULL;
+	pj->len += e == NULL;
+	pj->bytes = pj->bytes - oldsize + newsize;
+	p->rec.generation = ++pj->generation;
+	p->rec.seq = e != NULL ? e->seq : pj->next_seq++;
+	p->rec.registered_at = e != NULL ? e->registered_at : p->now;
+	p->rec.reg = &p->reg;
+	return REGISTRY_CHANGED;
 }
 
-/* Whether superseded records outnumber live ones enough to rewrite. */
-static int
-needs_compaction(const struct registry *r)
+static void
+project(const struct registry *r, struct projection *pj)
 {
-	return r->store != NULL && r->store->records > COMPACT_MIN_RECORDS &&
-	    r->store->records > 2 * r->len;
+	pj->len = r->len;
+	pj->bytes = r->bytes;
+	pj->generation = r->generation;
+	pj->next_seq = r->next_seq;
+}
+
+/* Whether p, as decided, changes the set. */
+static int
+changes(const struct pending *p)
+{
+	return p->op == STORE_DELETE ? p->rc == 1 : p->rc == REGISTRY_CHANGED;
+}
+
+/* Walks the entries for the store's compact. */
+struct walk {
+	const struct registry	*r;
+	size_t			 i;
+	struct registration	 view;
+};
+
+static int
+walk_next(void *arg, struct store_record *rec)
+{
+	struct walk *w = arg;
+	const struct entry *e;
+
+	if (w->i >= w->r->len)
+		return 0;
+	e = &w->r->entries[w->i++];
+	entry_view(e, &w->view);
+	memset(rec, 0, sizeof(*rec));
+	rec->op = STORE_PUT;
+	rec->generation = w->r->generation;
+	rec->seq = e->seq;
+	rec->registered_at = e->registered_at;
+	rec->reg = &w->view;
+	return 1;
 }
 
 /*
- * Compacts while running (lock held).  Amortized over the records that
- * made it due; a failure leaves the longer journal, still correct.
+ * Whether the store is large against what it must hold: superseded
+ * records outnumber live ones, or its bytes are past twice the live
+ * records' (so the journal stays within a small multiple of the live
+ * bytes, themselves within max_bytes).
  */
-static void
-maybe_compact(struct registry *r)
+static int
+needs_compaction(const struct registry *r)
 {
-	struct errbuf eb;
+	const struct store *s = r->store;
+	unsigned long long live;
 
-	if (needs_compaction(r) && compact(r, &eb) == -1)
-		diag_warn("journal: compaction failed: %s", eb.msg);
+	if (s == NULL)
+		return 0;
+	live = (unsigned long long)r->bytes +
+	    (unsigned long long)r->len * RECORD_OVERHEAD;
+	return (s->records > COMPACT_MIN_RECORDS && s->records > 2 * r->len) ||
+	    (s->bytes > COMPACT_MIN_BYTES && s->bytes > 2 * live);
+}
+
+/*
+ * Rewrites the store with one record per live entry.  Runs where nothing
+ * else changes the entries (the committer, or before it starts) and
+ * without the lock: readers only read.
+ */
+static int
+compact(struct registry *r, struct errbuf *eb)
+{
+	struct walk w;
+
+	memset(&w, 0, sizeof(w));
+	w.r = r;
+	return r->store->ops->compact(r->store, walk_next, &w, eb);
+}
+
+/*
+ * Takes the next batch off the queue into batch (which has room for
+ * BATCH_MAX): changes in arrival order, up to the first whose identifier
+ * is already in the batch.  Lock held.  Returns the batch's length.
+ */
+static size_t
+take_batch(struct registry *r, struct pending *batch, struct strmap *seen)
+{
+	const char *id;
+	size_t n = 0, bytes = 0;
+
+	while (n < r->qlen && n < BATCH_MAX && bytes < BATCH_MAX_BYTES) {
+		id = r->queue[n].reg.identifier;
+		if (strmap_get(seen, id, NULL))
+			break;
+		if (strmap_put(seen, id, n) == -1) {
+			if (n == 0)
+				n = 1;	/* alone, it needs no set */
+			break;
+		}
+		bytes += reg_size(&r->queue[n].reg);
+		n++;
+	}
+	memcpy(batch, r->queue, n * sizeof(*batch));
+	memmove(r->queue, r->queue + n, (r->qlen - n) * sizeof(*r->queue));
+	r->qlen -= n;
+	strmap_release(seen);
+	return n;
+}
+
+/*
+ * Decides every change of the batch and reserves their memory, filling
+ * recs with the records to commit.  Lock held.  Returns their number, or
+ * -1 (no memory: nothing is reserved).
+ */
+static ssize_t
+prepare_batch(struct registry *r, struct pending *batch, size_t n,
+    struct store_record *recs)
+{
+	struct projection pj;
+	size_t i, k = 0, fresh = 0;
+
+	project(r, &pj);
+	for (i = 0; i < n; i++) {
+		batch[i].rc = decide(r, &batch[i], &pj);
+		if (changes(&batch[i]))
+			recs[k++] = batch[i].rec;
+	}
+	for (i = 0; i < n; i++) {
+		if (batch[i].op != STORE_PUT || !changes(&batch[i]))
+			continue;
+		if ((batch[i].text = text_new(&batch[i].reg)) == NULL)
+			goto fail;
+		if (lookup(r, batch[i].reg.identifier) == NULL) {
+			if (reserve_new(r, batch[i].reg.identifier,
+			    ++fresh) == -1)
+				goto fail;
+			batch[i].fresh = 1;
+		}
+	}
+	return (ssize_t)k;
+fail:
+	for (i = 0; i < n; i++) {
+		text_free(batch[i].text);
+		batch[i].text = NULL;
+		if (batch[i].fresh)
+			(void)strmap_remove(&r->index, batch[i].reg.identifier,
+			    NULL);
+		batch[i].fresh = 0;
+	}
+	return -1;
+}
+
+/* Answers and frees the batch.  Lock not held. */
+static void
+answer_batch(struct pending *batch, size_t n, const struct errbuf *eb)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		batch[i].done(batch[i].ctx, batch[i].token,
+		    batch[i].reg.identifier, batch[i].rc, eb);
+		text_free(batch[i].text);
+		registration_release(&batch[i].reg);
+	}
+}
+
+static void *
+committer(void *arg)
+{
+	struct registry *r = arg;
+	struct pending *batch = r->batch;
+	struct store_record *recs = r->recs;
+	struct strmap seen;
+	struct errbuf eb;
+	size_t n, i;
+	ssize_t k;
+	int rc;
+
+	strmap_init(&seen);
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		while (r->qlen == 0 && !r->stopping)
+			pthread_cond_wait(&r->wake, &r->lock);
+		if (r->qlen == 0)
+			break;
+		n = take_batch(r, batch, &seen);
+		memset(&eb, 0, sizeof(eb));
+		if ((k = prepare_batch(r, batch, n, recs)) == -1) {
+			errbuf_set(&eb, EC_INTERNAL, "out of memory");
+			for (i = 0; i < n; i++)
+				batch[i].rc = -1;
+			pthread_mutex_unlock(&r->lock);
+			answer_batch(batch, n, &eb);
+			pthread_mutex_lock(&r->lock);
+			continue;
+		}
+		r->busy = 1;
+		pthread_mutex_unlock(&r->lock);
+		rc = k == 0 ? 0 : r->store->ops->commit(r->store, recs,
+		    (size_t)k, &eb);
+		pthread_mutex_lock(&r->lock);
+		for (i = 0; i < n; i++) {
+			if (!changes(&batch[i]))
+				continue;
+			if (rc == 0) {
+				apply_record(r, &batch[i].rec, batch[i].text);
+				batch[i].text = NULL;
+				continue;
+			}
+			if (batch[i].fresh)
+				(void)strmap_remove(&r->index,
+				    batch[i].reg.identifier, NULL);
+			batch[i].rc = -1;
+		}
+		r->busy = 0;
+		pthread_mutex_unlock(&r->lock);
+		answer_batch(batch, n, &eb);
+		if (needs_compaction(r) && compact(r, &eb) == -1)
+			diag_warn("journal: compaction failed: %s", eb.msg);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	strmap_release(&seen);
+	return NULL;
 }
 
 struct registry *
@@ -198,7 +588,10 @@ registry_new(size_t max, struct store *store, struct errbuf *eb)
 		return NULL;
 	}
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->wake, NULL);
+	pthread_cond_init(&r->answered, NULL);
 	r->max = max;
+	r->max_bytes = REGISTRY_MAX_BYTES;
 	r->next_seq = 1;
 	r->store = store;
 	strmap_init(&r->index);
@@ -208,10 +601,28 @@ registry_new(size_t max, struct store *store, struct errbuf *eb)
 		goto fail;
 	if (needs_compaction(r) && compact(r, eb) == -1)
 		goto fail;
+	if ((r->batch = calloc(BATCH_MAX, sizeof(*r->batch))) == NULL ||
+	    (r->recs = calloc(BATCH_MAX, sizeof(*r->recs))) == NULL) {
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+		goto fail;
+	}
+	if (pthread_create(&r->committer, NULL, committer, r) != 0) {
+		errbuf_set(eb, EC_INTERNAL, "cannot start a thread");
+		goto fail;
+	}
+	r->committer_started = 1;
 	return r;
 fail:
 	registry_free(r);
 	return NULL;
+}
+
+void
+registry_set_max_bytes(struct registry *r, size_t max)
+{
+	pthread_mutex_lock(&r->lock);
+	r->max_bytes = max;
+	pthread_mutex_unlock(&r->lock);
 }
 
 void
@@ -221,87 +632,162 @@ registry_free(struct registry *r)
 
 	if (r == NULL)
 		return;
+	if (r->committer_started) {
+		pthread_mutex_lock(&r->lock);
+		r->stopping = 1;
+		pthread_cond_signal(&r->wake);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->committer, NULL);
+	}
 	for (i = 0; i < r->len; i++)
-		registration_release(&r->entries[i].reg);
+		text_free(r->entries[i].text);
 	free(r->entries);
+	free(r->queue);
+	free(r->batch);
+	free(r->recs);
 	strmap_release(&r->index);
 	if (r->store != NULL)
 		r->store->ops->free(r->store);
+	pthread_cond_destroy(&r->answered);
+	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
+}
+
+/*
+ * Submits p (taken): decided and applied at once without a store, else
+ * queued for the committer.  Lock held.
+ */
+static int
+submit(struct registry *r, struct pending *p, struct errbuf *eb)
+{
+	struct projection pj;
+	int rc;
+
+	if (r->store == NULL || (r->qlen == 0 && !r->busy)) {
+		/* Nothing in flight: memory alone decides. */
+		project(r, &pj);
+		rc = p->rc = decide(r, p, &pj);
+		if (r->store == NULL && changes(p)) {
+			if (apply_new(r, &p->rec) == -1)
+				rc = errbuf_set(eb, EC_INTERNAL,
+				    "out of memory");
+			registration_release(&p->reg);
+			return rc;
+		}
+		if (!changes(p)) {
+			registration_release(&p->reg);
+			return rc;
+		}
+	}
+	if (ARRAY_GROW(r->queue, r->qlen + 1, r->qcap) == -1) {
+		registration_release(&p->reg);
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	}
+	r->queue[r->qlen++] = *p;
+	pthread_cond_signal(&r->wake);
+	return REGISTRY_PENDING;
+}
+
+int
+registry_put_async(struct registry *r, const struct registration *reg,
+    time_t now, registry_done_fn *done, void *ctx, void *token,
+    struct errbuf *eb)
+{
+	struct pending p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.op = STORE_PUT;
+	p.now = now;
+	p.done = done;
+	p.ctx = ctx;
+	p.token = token;
+	if (registration_copy(&p.reg, reg) == -1)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	pthread_mutex_lock(&r->lock);
+	rc = submit(r, &p, eb);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+int
+registry_remove_async(struct registry *r, const char *identifier,
+    registry_done_fn *done, void *ctx, void *token, struct errbuf *eb)
+{
+	struct pending p;
+	int n, rc;
+
+	memset(&p, 0, sizeof(p));
+	p.op = STORE_DELETE;
+	p.done = done;
+	p.ctx = ctx;
+	p.token = token;
+	n = snprintf(p.reg.identifier, sizeof(p.reg.identifier), "%s",
+	    identifier);
+	if (n < 0 || (size_t)n >= sizeof(p.reg.identifier))
+		return 0;	/* too long to be registered */
+	pthread_mutex_lock(&r->lock);
+	rc = submit(r, &p, eb);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* What registry_put waits on. */
+struct waiter {
+	int		 done;
+	int		 rc;
+	struct errbuf	*eb;
+};
+
+static void
+wait_done(void *ctx, void *token, const char *identifier, int rc,
+    const struct errbuf *eb)
+{
+	struct registry *r = ctx;
+	struct waiter *w = token;
+
+	(void)identifier;
+	pthread_mutex_lock(&r->lock);
+	w->rc = rc;
+	if (rc == -1)
+		*w->eb = *eb;
+	w->done = 1;
+	pthread_cond_broadcast(&r->answered);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Waits for a change submitted with wait_done and w. */
+static int
+wait_for(struct registry *r, struct waiter *w, int rc)
+{
+	if (rc != REGISTRY_PENDING)
+		return rc;
+	pthread_mutex_lock(&r->lock);
+	while (!w->done)
+		pthread_cond_wait(&r->answered, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+	return w->rc;
 }
 
 int
 registry_put(struct registry *r, const struct registration *reg, time_t now,
     struct errbuf *eb)
 {
-	struct store_record rec;
-	struct registration copy;
-	const struct entry *e;
-	size_t i;
-	int rc = REGISTRY_CHANGED;
+	struct waiter w = { 0, 0, eb };
 
-	pthread_mutex_lock(&r->lock);
-	e = strmap_get(&r->index, reg->identifier, &i) ? &r->entries[i] :
-	    NULL;
-	if (e != NULL && registration_equal(&e->reg, reg)) {
-		rc = REGISTRY_UNCHANGED;
-		goto out;
-	}
-	if (e == NULL && r->len >= r->max) {
-		rc = REGISTRY_FULL;
-		goto out;
-	}
-	memset(&rec, 0, sizeof(rec));
-	rec.op = STORE_PUT;
-	rec.generation = r->generation + 1;
-	rec.seq = e != NULL ? e->seq : r->next_seq;
-	rec.registered_at = e != NULL ? e->registered_at : now;
-	rec.reg = reg;
-	/* Memory first: once the store has the record, memory must too. */
-	if (prepare_put(r, reg, &copy) == -1) {
-		rc = errbuf_set(eb, EC_INTERNAL, "out of memory");
-		goto out;
-	}
-	if (r->store != NULL && r->store->ops->append(r->store, &rec,
-	    eb) == -1) {
-		abandon_put(r, &copy);
-		rc = -1;
-		goto out;
-	}
-	commit_put(r, &rec, &copy);
-	maybe_compact(r);
-out:
-	pthread_mutex_unlock(&r->lock);
-	return rc;
+	return wait_for(r, &w, registry_put_async(r, reg, now, wait_done, r,
+	    &w, eb));
 }
 
 int
 registry_remove(struct registry *r, const char *identifier,
     struct errbuf *eb)
 {
-	struct store_record rec;
-	int rc = 1;
+	struct waiter w = { 0, 0, eb };
 
-	pthread_mutex_lock(&r->lock);
-	if (!strmap_get(&r->index, identifier, NULL)) {
-		rc = 0;
-		goto out;
-	}
-	memset(&rec, 0, sizeof(rec));
-	rec.op = STORE_DELETE;
-	rec.generation = r->generation + 1;
-	rec.identifier = identifier;
-	if (r->store != NULL && r->store->ops->append(r->store, &rec,
-	    eb) == -1) {
-		rc = -1;
-		goto out;
-	}
-	(void)apply(r, &rec);	/* a delete needs no memory */
-	maybe_compact(r);
-out:
-	pthread_mutex_unlock(&r->lock);
-	return rc;
+	return wait_for(r, &w, registry_remove_async(r, identifier,
+	    wait_done, r, &w, eb));
 }
 
 int
@@ -310,7 +796,7 @@ registry_contains(struct registry *r, const char *identifier)
 	int found;
 
 	pthread_mutex_lock(&r->lock);
-	found = strmap_get(&r->index, identifier, NULL);
+	found = lookup(r, identifier) != NULL;
 	pthread_mutex_unlock(&r->lock);
 	return found;
 }
@@ -337,47 +823,73 @@ registry_count(struct registry *r)
 	return n;
 }
 
+size_t
+registry_bytes(struct registry *r)
+{
+	size_t n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->bytes;
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
 static int
 cmp_entries(const void *a, const void *b)
 {
-	const struct entry *const *x = a, *const *y = b;
+	const struct entry *x = a, *y = b;
 
-	return strcmp((*x)->reg.identifier, (*y)->reg.identifier);
+	return strcmp(x->text, y->text);
 }
 
+/*
+ * Copies the entries, holding their texts, under the lock just long
+ * enough for that: sorting and rendering run without it, so a snapshot
+ * of a large set does not stall registrations.
+ */
 int
 registry_snapshot(struct registry *r, struct buf *doc,
     unsigned long *generation, size_t *count,
     unsigned char digest[REGISTRY_DIGEST_LEN])
 {
-	const struct entry **sorted = NULL;
+	struct entry *sorted = NULL;
+	struct registration view;
 	struct sha256_ctx ctx;
 	char when[CLOCK_UTC_LEN];
-	size_t i, start;
+	unsigned long gen;
+	size_t i, n, start;
 	int rc = -1;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->len > 0 && (sorted = calloc(r->len, sizeof(*sorted))) == NULL)
-		goto out;
-	for (i = 0; i < r->len; i++)
-		sorted[i] = &r->entries[i];
-	if (r->len > 1)
-		qsort(sorted, r->len, sizeof(*sorted), cmp_entries);
+	n = r->len;
+	gen = r->generation;
+	if (n > 0 && (sorted = calloc(n, sizeof(*sorted))) == NULL) {
+		pthread_mutex_unlock(&r->lock);
+		return -1;
+	}
+	if (n > 0)
+		memcpy(sorted, r->entries, n * sizeof(*sorted));
+	for (i = 0; i < n; i++)
+		text_hold(sorted[i].text);
+	pthread_mutex_unlock(&r->lock);
+	if (n > 1)
+		qsort(sorted, n, sizeof(*sorted), cmp_entries);
 	if (buf_addf(doc, "{\"schema_version\":1,\"generation\":%lu,"
-	    "\"registrations\":", r->generation) == -1)
+	    "\"registrations\":", gen) == -1)
 		goto out;
 	start = doc->len;
 	if (buf_addc(doc, '[') == -1)
 		goto out;
-	for (i = 0; i < r->len; i++) {
-		clock_utc(sorted[i]->registered_at, when);
+	for (i = 0; i < n; i++) {
+		clock_utc(sorted[i].registered_at, when);
+		entry_view(&sorted[i], &view);
 		/* The registration's own members, then seq and time. */
 		if ((i > 0 && buf_addc(doc, ',') == -1) ||
 		    buf_addc(doc, '{') == -1 ||
-		    registration_render_members(doc, &sorted[i]->reg) == -1)
+		    registration_render_members(doc, &view) == -1)
 			goto out;
 		if (buf_addf(doc, ",\"seq\":%lu,\"registered_at\":\"%s\"}",
-		    sorted[i]->seq, when) == -1)
+		    sorted[i].seq, when) == -1)
 			goto out;
 	}
 	if (buf_addc(doc, ']') == -1)
@@ -388,11 +900,12 @@ registry_snapshot(struct registry *r, struct buf *doc,
 	sha256_digest(&ctx, REGISTRY_DIGEST_LEN, digest);
 	if (buf_addc(doc, '}') == -1)
 		goto out;
-	*generation = r->generation;
-	*count = r->len;
+	*generation = gen;
+	*count = n;
 	rc = 0;
 out:
-	pthread_mutex_unlock(&r->lock);
+	for (i = 0; i < n; i++)
+		text_free(sorted[i].text);
 	free(sorted);
 	return rc;
 }

@@ -2,8 +2,16 @@
  * The registration set of serve-exec: every node's latest registration
  * with its first-seen sequence number and time, a generation that moves on
  * each change of the set, and the snapshot document a materializer reads
- * (SPEC 4).  Thread-safe: every function takes the registry's own lock.
+ * (SPEC 4).  Thread-safe: every function takes the registry's own lock,
+ * and none holds it while waiting on the disk.
+ *
  * Changes reach the store, when there is one, before they are visible.
+ * With a store, changes go through one committer thread, by group commit:
+ * every change submitted while a commit is on its way to the disk goes
+ * into the next one, so one store commit (one fdatasync for the journal)
+ * covers many registrations, and a change is applied in memory, under the
+ * lock, only once its commit returned.  Without one, changes are applied
+ * at once by the calling thread.
  */
 #ifndef CFGSYNC_REGISTRY_H
 #define CFGSYNC_REGISTRY_H
@@ -19,31 +27,70 @@ struct store;
 
 #define REGISTRY_DIGEST_LEN	32
 
+/* The default cap on the bytes of all registrations. */
+#define REGISTRY_MAX_BYTES	(256UL << 20)
+
 enum registry_put_result {
 	REGISTRY_UNCHANGED,	/* the same content again: nothing to do */
 	REGISTRY_CHANGED,	/* added or replaced: a new generation */
-	REGISTRY_FULL		/* a new node past max: refused */
+	/* past max nodes, or max bytes: refused */
+	REGISTRY_FULL,
+	REGISTRY_PENDING	/* the outcome comes through done */
 };
 
 /*
- * Makes a registry of at most max nodes over store (taken; NULL for memory
- * only), replaying what the store holds.  Returns NULL with EC_INVALID
- * (damaged store), EC_WRITE or EC_INTERNAL.
+ * How a change submitted with registry_put_async or registry_remove_async
+ * turned out: result is what registry_put or registry_remove returns (on
+ * -1, eb says why).  Called exactly once per pending change, on the
+ * committer thread, without the registry's lock, after the change is
+ * durable and visible (or refused); identifier is borrowed for the call.
+ */
+typedef void registry_done_fn(void *ctx, void *token, const char *identifier,
+    int result, const struct errbuf *eb);
+
+/*
+ * Makes a registry of at most max nodes, and REGISTRY_MAX_BYTES of them,
+ * over store (taken; NULL for memory only), replaying what the store
+ * holds (whatever the caps).  Returns NULL with EC_INVALID (damaged
+ * store), EC_WRITE or EC_INTERNAL.
  */
 struct registry *registry_new(size_t max, struct store *, struct errbuf *);
+
+/*
+ * Caps the bytes of all registrations (identifiers, ips and metadata) at
+ * max: a change that would pass it is REGISTRY_FULL.  Call it before the
+ * first change.
+ */
+void	registry_set_max_bytes(struct registry *, size_t max);
+
+/* Commits what is pending, then frees r.  Accepts NULL. */
 void	registry_free(struct registry *);
 
 /*
  * Adds or replaces reg, stamped with now on first sight.  Returns a
  * registry_put_result, or -1 with EC_WRITE (the store failed; nothing
- * changed) or EC_INTERNAL.
+ * changed) or EC_INTERNAL.  Waits for the commit when there is a store.
  */
 int	registry_put(struct registry *, const struct registration *,
 	    time_t now, struct errbuf *);
 
+/*
+ * Like registry_put, without waiting: returns REGISTRY_PENDING when the
+ * outcome will come through done(ctx, token, ...), which may run before
+ * this returns; any other return is the outcome, and done is not called.
+ * reg is copied.
+ */
+int	registry_put_async(struct registry *, const struct registration *,
+	    time_t now, registry_done_fn *done, void *ctx, void *token,
+	    struct errbuf *);
+
 /* Removes identifier: 1 removed, 0 unknown, -1 with EC_WRITE. */
 int	registry_remove(struct registry *, const char *identifier,
 	    struct errbuf *);
+
+/* Like registry_remove as registry_put_async is like registry_put. */
+int	registry_remove_async(struct registry *, const char *identifier,
+	    registry_done_fn *done, void *ctx, void *token, struct errbuf *);
 
 /* Returns 1 when identifier is registered, else 0. */
 int	registry_contains(struct registry *, const char *identifier);
@@ -53,6 +100,9 @@ unsigned long registry_generation(struct registry *);
 
 /* The number of registered nodes. */
 size_t	registry_count(struct registry *);
+
+/* The bytes they hold, as max_bytes counts them. */
+size_t	registry_bytes(struct registry *);
 
 /*
  * Appends the snapshot document to doc, registrations sorted bytewise by

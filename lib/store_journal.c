@@ -1,12 +1,13 @@
 /*
- * The journal store (--state FILE): one JSON line per change, appended and
- * fsynced before the change is acknowledged, so a server killed at any
- * moment loses no registration it answered 202 for.  A torn last line (a
- * crash mid-write) is dropped with a warning and cut off; damage before
- * the last line is refused.  When superseded records outnumber live ones
- * (at start or as it runs) the registry has the file rewritten, atomically,
- * with one record per live entry, so re-registrations cannot grow it
- * without bound.
+ * The journal store (--state FILE): one JSON line per change, appended in
+ * batches, each batch with one write(2) and one fdatasync(2) before any
+ * of its changes is acknowledged, so a server killed at any moment loses
+ * no registration it answered 202 for.  A torn last line (a crash
+ * mid-write) is dropped with a warning and cut off; damage before the last
+ * line is refused.  When superseded records make the file large against
+ * the live ones (at start or as it runs) the registry has it rewritten,
+ * atomically, with one record per live entry, so re-registrations cannot
+ * grow it without bound.
  */
 #include "store.h"
 
@@ -35,6 +36,9 @@
 /* The file is ours and compacted as it grows: the cap is a sanity bound. */
 #define JOURNAL_MAX		(64UL << 30)
 #define JOURNAL_LINE_MAX	(2UL << 20)
+/* The append buffer kept between batches. */
+#define JOURNAL_KEEP		(1UL << 20)
+#define JOURNAL_BLOCK		(256UL << 10)
 
 struct journal {
 	struct store	 store;		/* first: the interface */
@@ -70,21 +74,39 @@ record_render(struct buf *b, const struct store_record *rec)
 }
 
 static int
-journal_append(struct store *s, const struct store_record *rec,
-    struct errbuf *eb)
+journal_reopen(struct journal *j, struct errbuf *eb)
 {
-	struct journal *j = (struct journal *)s;
-	off_t end;
-	int e;
-
 	/* After a failed reopen (compaction), try again rather than fail on. */
 	if (j->fd == -1 && (j->fd = open(j->path, O_RDWR | O_APPEND |
 	    O_CLOEXEC)) == -1)
 		return errbuf_set(eb, EC_WRITE, "journal %s: reopen: %s",
 		    j->path, strerror(errno));
+	return 0;
+}
+
+/*
+ * The whole batch in one write(2) and one fdatasync(2): the records of
+ * every registration that arrived while the previous batch was on its way
+ * to the disk share this one.
+ */
+static int
+journal_commit(struct store *s, const struct store_record *recs, size_t n,
+    struct errbuf *eb)
+{
+	struct journal *j = (struct journal *)s;
+	off_t end;
+	size_t i;
+	int e;
+
+	if (journal_reopen(j, eb) == -1)
+		return -1;
 	buf_reset(&j->line);
-	if (record_render(&j->line, rec) == -1)
-		return errbuf_set(eb, EC_INTERNAL, "journal: record too large");
+	for (i = 0; i < n; i++)
+		if (record_render(&j->line, &recs[i]) == -1) {
+			buf_release(&j->line);
+			return errbuf_set(eb, EC_INTERNAL,
+			    "journal: batch too large");
+		}
 	if ((end = lseek(j->fd, 0, SEEK_END)) == -1)
 		return errbuf_set(eb, EC_WRITE, "journal %s: %s", j->path,
 		    strerror(errno));
@@ -92,46 +114,54 @@ journal_append(struct store *s, const struct store_record *rec,
 	    fdatasync(j->fd) == -1) {
 		e = errno;
 		/*
-		 * Cut a partial record off, so it cannot end up in the middle
-		 * of the file once later appends succeed.
+		 * Cut a partial batch off, so it cannot end up in the middle
+		 * of the file once later commits succeed.
 		 */
 		(void)ftruncate(j->fd, end);
 		return errbuf_set(eb, EC_WRITE, "journal %s: %s", j->path,
 		    strerror(e));
 	}
-	s->records++;
+	s->records += n;
+	s->bytes = (unsigned long long)end + j->line.len;
+	/* A big batch's buffer is not kept for the small ones after it. */
+	if (j->line.cap > JOURNAL_KEEP)
+		buf_release(&j->line);
 	return 0;
 }
 
 static int
-journal_compact(struct store *s, const struct store_record *recs, size_t n,
+journal_compact(struct store *s, store_next_fn *next, void *arg,
     struct errbuf *eb)
 {
 	struct journal *j = (struct journal *)s;
+	struct store_record rec;
 	struct buf text;
-	size_t i;
+	unsigned long n = 0;
 	int fd, rc = -1;
 
 	buf_init(&text, JOURNAL_MAX);
-	for (i = 0; i < n; i++) {
-		if (record_render(&text, &recs[i]) == -1) {
+	while (next(arg, &rec)) {
+		if (record_render(&text, &rec) == -1) {
 			errbuf_set(eb, EC_INTERNAL, "journal: too large");
 			goto out;
 		}
+		n++;
 	}
 	if (fsx_write_atomic(j->path, text.data != NULL ? text.data : "",
 	    text.len, 0600, eb) == -1)
 		goto out;
 	fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
 	/* The old descriptor names the replaced file: never append there. */
-	close(j->fd);
+	if (j->fd != -1)
+		close(j->fd);
 	j->fd = fd;
+	s->records = n;
+	s->bytes = text.len;
 	if (fd == -1) {
 		errbuf_set(eb, EC_WRITE, "journal %s: %s", j->path,
 		    strerror(errno));
 		goto out;
 	}
-	s->records = n;
 	rc = 0;
 out:
 	buf_release(&text);
@@ -193,6 +223,10 @@ out:
 	return rc;
 }
 
+/*
+ * Reads the journal a block at a time, so a start costs one record's
+ * memory, not the file's.
+ */
 static int
 journal_replay(struct store *s, store_apply_fn *apply, void *arg,
     struct errbuf *eb)
@@ -201,53 +235,77 @@ journal_replay(struct store *s, store_apply_fn *apply, void *arg,
 	struct store_record rec;
 	struct registration reg;
 	char id[REGISTRATION_ID_MAX + 1];
-	struct buf text;
-	size_t pos = 0, good = 0, lineno = 0, len;
+	char *text;
+	size_t pos, lineno = 0, len, have = 0;
+	off_t good = 0;
 	const char *nl;
-	int rc = -1;
+	ssize_t got;
+	int rc = -1, eof = 0;
 
-	buf_init(&text, JOURNAL_MAX);
 	memset(&reg, 0, sizeof(reg));
-	if (fsx_read_file(j->path, &text, eb) == -1)
-		goto out;
-	while (pos < text.len) {
-		lineno++;
-		nl = memchr(text.data + pos, '\n', text.len - pos);
-		len = nl != NULL ? (size_t)(nl - (text.data + pos)) :
-		    text.len - pos;
-		if (nl == NULL) {
-			/*
-			 * A record is written with its newline in one
-			 * write(2): a last line without one was torn by a
-			 * crash, and was never acknowledged.
-			 */
-			diag_warn("journal %s: ignoring a torn last record "
-			    "(line %zu, %zu bytes)", j->path, lineno,
-			    text.len - pos);
-			break;
-		}
-		if (record_parse(text.data + pos, len, &rec, &reg, id,
-		    sizeof(id), eb) == -1) {
-			/* Complete but unreadable: damage, never dropped. */
-			errbuf_prefix(eb, "journal %s: line %zu", j->path,
-			    lineno);
-			goto out;
-		}
-		apply(arg, &rec);
-		s->records++;
-		registration_release(&reg);
-		pos += len + 1;
-		good = pos;
-	}
-	if (good < text.len && ftruncate(j->fd, (off_t)good) == -1) {
-		errbuf_set(eb, EC_WRITE, "journal %s: truncate: %s", j->path,
+	if ((text = malloc(JOURNAL_LINE_MAX + JOURNAL_BLOCK + 1)) == NULL)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	if (lseek(j->fd, 0, SEEK_SET) == -1) {
+		errbuf_set(eb, EC_WRITE, "journal %s: %s", j->path,
 		    strerror(errno));
 		goto out;
 	}
+	while (!eof) {
+		if (have > JOURNAL_LINE_MAX) {
+			errbuf_set(eb, EC_INVALID, "journal %s: line %zu: "
+			    "record over %lu bytes", j->path, lineno + 1,
+			    JOURNAL_LINE_MAX);
+			goto out;
+		}
+		if ((got = read(j->fd, text + have, JOURNAL_BLOCK)) == -1) {
+			if (errno == EINTR)
+				continue;
+			errbuf_set(eb, EC_WRITE, "journal %s: read: %s",
+			    j->path, strerror(errno));
+			goto out;
+		}
+		eof = got == 0;
+		have += (size_t)got;
+		text[have] = '\0';
+		pos = 0;
+		while ((nl = memchr(text + pos, '\n', have - pos)) != NULL) {
+			lineno++;
+			len = (size_t)(nl - (text + pos));
+			if (record_parse(text + pos, len, &rec, &reg, id,
+			    sizeof(id), eb) == -1) {
+				/* Complete but unreadable: damage, never dropped. */
+				errbuf_prefix(eb, "journal %s: line %zu",
+				    j->path, lineno);
+				goto out;
+			}
+			apply(arg, &rec);
+			s->records++;
+			registration_release(&reg);
+			pos += len + 1;
+			good += (off_t)(len + 1);
+		}
+		memmove(text, text + pos, have - pos);
+		have -= pos;
+	}
+	if (have > 0) {
+		/*
+		 * A batch is written with one write(2), each record with its
+		 * newline: a last line without one was torn by a crash, and
+		 * was never acknowledged.
+		 */
+		diag_warn("journal %s: ignoring a torn last record "
+		    "(line %zu, %zu bytes)", j->path, lineno + 1, have);
+		if (ftruncate(j->fd, good) == -1) {
+			errbuf_set(eb, EC_WRITE, "journal %s: truncate: %s",
+			    j->path, strerror(errno));
+			goto out;
+		}
+	}
+	s->bytes = (unsigned long long)good;
 	rc = 0;
 out:
 	registration_release(&reg);
-	buf_release(&text);
+	free(text);
 	return rc;
 }
 
@@ -267,7 +325,7 @@ journal_free(struct store *s)
 
 static const struct store_ops journal_ops = {
 	journal_replay,
-	journal_append,
+	journal_commit,
 	journal_compact,
 	journal_free
 };
@@ -285,7 +343,7 @@ store_journal_open(const char *path, struct errbuf *eb)
 		return NULL;
 	}
 	j->store.ops = &journal_ops;
-	buf_init(&j->line, JOURNAL_LINE_MAX);
+	buf_init(&j->line, JOURNAL_MAX);
 	if ((j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0600)) == -1) {
 		errbuf_set(eb, EC_WRITE, "journal %s: %s", path,

@@ -347,6 +347,114 @@ raw_send() {
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/o1/shared.yaml")" "n: 3"
 }
 
+@test "serve-exec: kill -9 during a burst of concurrent registrations loses no 202'd node" {
+	NEED=100000 start_exec -q --state "$BATS_TEST_TMPDIR/state" -- \
+	    "$FIXTURES/need2.sh"
+	# 16 clients register new nodes as fast as they can, each noting a
+	# node once it got its 202, until the server is gone (at most 60 s).
+	python3 - "$S_PORT" "$BATS_TEST_TMPDIR/acked" <<'PY' &
+import http.client, sys, threading, time
+port, out = int(sys.argv[1]), sys.argv[2]
+lock = threading.Lock()
+f = open(out, "w")
+def client(t):
+    end = time.time() + 60
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for i in range(1000000):
+            if time.time() > end:
+                return
+            body = ('{"identifier":"n%d-%d","ip":"10.0.0.1",'
+                    '"metadata":{"pad":"%s"}}' % (t, i, "x" * 100))
+            c.request("POST", "/register", body)
+            r = c.getresponse()
+            r.read()
+            if r.status != 202:
+                return
+            with lock:
+                f.write("n%d-%d\n" % (t, i))
+                f.flush()
+    except (OSError, http.client.HTTPException):
+        return
+ts = [threading.Thread(target=client, args=(t,)) for t in range(16)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+f.close()
+PY
+	burst=$!
+	# Kill once the burst is well under way.
+	wait_for sh -c "[ \$(wc -l <'$BATS_TEST_TMPDIR/acked') -ge 2000 ]"
+	kill -9 "$S_PID"
+	wait "$S_PID" || true
+	wait "$burst"
+	acked=$(wc -l <"$BATS_TEST_TMPDIR/acked")
+	echo "acknowledged before the kill: $acked"
+	[ "$acked" -ge 2000 ]
+	NEED=100000 start_exec -q --state "$BATS_TEST_TMPDIR/state" -- \
+	    "$FIXTURES/need2.sh"
+	curl -sf -o "$BATS_TEST_TMPDIR/regs" "$S_URL/registrations"
+	python3 - "$BATS_TEST_TMPDIR/regs" "$BATS_TEST_TMPDIR/acked" <<'PY'
+import json, sys
+have = {r["identifier"] for r in json.load(open(sys.argv[1]))["registrations"]}
+acked = [l.strip() for l in open(sys.argv[2]) if l.strip()]
+lost = [a for a in acked if a not in have]
+print("acked %d, held after restart %d, lost %d" % (len(acked), len(have), len(lost)))
+assert not lost, lost[:10]
+PY
+}
+
+@test "serve-exec: --max-registration-bytes answers 503 past the cap, for new and growing registrations" {
+	NEED=9 start_exec --max-registration-bytes 100 -- "$FIXTURES/need2.sh"
+	# node-1 10.0.0.1: 6 + 8 bytes; with 60 bytes of metadata, 74.
+	meta='{"pad":"'$(printf '%050d' 0)'"}'
+	run -0 curl -s -o /dev/null -w '%{http_code}' -X POST --data \
+	    "{\"identifier\":\"node-1\",\"ip\":\"10.0.0.1\",\"metadata\":$meta}" \
+	    "$S_URL/register"
+	assert_output 202
+	assert_equal "$(reg node-2)" 202
+	# node-3 would make 74 + 14 + 14 = 102 bytes.
+	run -0 curl -s -w ' %{http_code}' -X POST \
+	    --data '{"identifier":"node-3","ip":"10.0.0.1"}' "$S_URL/register"
+	assert_output --regexp '"code":"unavailable".*registration limit reached.* 503$'
+	# Growing node-2 past the cap is refused too; shrinking node-1 is not.
+	run -0 curl -s -o /dev/null -w '%{http_code}' -X POST --data \
+	    "{\"identifier\":\"node-2\",\"ip\":\"10.0.0.1\",\"metadata\":$meta}" \
+	    "$S_URL/register"
+	assert_output 503
+	assert_equal "$(reg node-1)" 202
+	assert_equal "$(reg node-3)" 202
+	run -0 curl -sf "$S_URL/registrations"
+	assert_output --regexp '"node-1","ip":"10.0.0.1","seq":1,.*"node-2","ip":"10.0.0.1","seq":2,.*"node-3"'
+}
+
+@test "serve-exec: with --state the journal stays within a small multiple of the live bytes" {
+	NEED=9 start_exec -q --state "$BATS_TEST_TMPDIR/state" -- "$FIXTURES/need2.sh"
+	# 2 nodes re-register 200 times with 50 KiB of metadata that
+	# changes: 10 MiB written, 100 KiB live, too few records for the
+	# count rule.
+	python3 - "$S_PORT" <<'PY'
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+for i in range(200):
+    body = ('{"identifier":"n%d","ip":"10.0.0.1","metadata":{"v":%d,'
+            '"pad":"%s"}}' % (i % 2, i, "x" * 50000))
+    c.request("POST", "/register", body)
+    r = c.getresponse()
+    r.read()
+    assert r.status == 202, r.status
+PY
+	size=$(stat -c %s "$BATS_TEST_TMPDIR/state")
+	echo "journal: $size bytes after 200 changes of 2 nodes"
+	[ "$size" -le $((3 * 1024 * 1024 / 2)) ]
+	stop_server S
+	NEED=9 start_exec --state "$BATS_TEST_TMPDIR/state" -- "$FIXTURES/need2.sh"
+	run -0 curl -sf "$S_URL/registrations"
+	assert_output --regexp '"generation":200,'
+	assert_output --partial '"identifier":"n1","ip":"10.0.0.1","metadata":{"v":199,'
+}
+
 @test "serve-exec: a torn last journal record is dropped with a warning, not a refusal" {
 	NEED=9 start_exec --state "$BATS_TEST_TMPDIR/state" -- "$FIXTURES/need2.sh"
 	reg node-1 >/dev/null

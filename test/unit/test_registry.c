@@ -2,15 +2,21 @@
  * Unit tests for lib/registry.c and lib/store_journal.c: the hash with
  * backward-shift deletion against a plain model under a long random mix
  * of puts and removes, generations, seq kept across replacement, and the
- * journal replayed into an equal registry.
+ * journal replayed into an equal registry; group commit over a slow store
+ * of the test's own (many changes to a commit, readers never waiting for
+ * it, nothing visible before it returns, a failed commit changing
+ * nothing), and the cap on bytes.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "errbuf.h"
+#include "exitcode.h"
 #include "registration.h"
 #include "registry.h"
 #include "store.h"
@@ -158,6 +164,281 @@ test_seq_and_cap(void)
 	registry_free(r);
 }
 
+/*
+ * A store of the test's own, as a second backend would be: commit sleeps
+ * COMMIT_MS, as a disk flush does, and notes what it saw.
+ */
+#define COMMIT_MS	5
+#define WRITERS		8
+#define PER_WRITER	200
+
+struct slow_store {
+	struct store	 store;
+	struct registry	*r;		/* to read from inside commit */
+	unsigned long	 commits, records, max_batch;
+	int		 fail_next;
+	int		 visible_early;	/* a record seen before its commit */
+	uint64_t	 slowest_read_ns;
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int
+slow_replay(struct store *s, store_apply_fn *apply, void *arg,
+    struct errbuf *eb)
+{
+	(void)s;
+	(void)apply;
+	(void)arg;
+	(void)eb;
+	return 0;
+}
+
+static int
+slow_commit(struct store *s, const struct store_record *recs, size_t n,
+    struct errbuf *eb)
+{
+	struct slow_store *ss = (struct slow_store *)s;
+	struct timespec pause = { 0, COMMIT_MS * 1000000L };
+	uint64_t t;
+	size_t i;
+
+	/*
+	 * The registry's lock is not held: reads go through at once.  Every
+	 * PUT here is of a new node, which must not be visible yet.
+	 */
+	for (i = 0; i < n; i++) {
+		t = now_ns();
+		if (recs[i].op == STORE_PUT &&
+		    registry_contains(ss->r, recs[i].reg->identifier))
+			ss->visible_early = 1;
+		(void)registry_generation(ss->r);
+		t = now_ns() - t;
+		if (t > ss->slowest_read_ns)
+			ss->slowest_read_ns = t;
+	}
+	nanosleep(&pause, NULL);
+	if (ss->fail_next) {
+		ss->fail_next = 0;
+		return errbuf_set(eb, EC_WRITE, "slow store: no");
+	}
+	ss->commits++;
+	ss->records += n;
+	if (n > ss->max_batch)
+		ss->max_batch = n;
+	return 0;
+}
+
+static int
+slow_compact(struct store *s, store_next_fn *next, void *arg,
+    struct errbuf *eb)
+{
+	struct store_record rec;
+
+	(void)eb;
+	s->records = 0;
+	while (next(arg, &rec))
+		s->records++;
+	return 0;
+}
+
+static void
+slow_free(struct store *s)
+{
+	(void)s;
+}
+
+static const struct store_ops slow_ops = {
+	slow_replay, slow_commit, slow_compact, slow_free
+};
+
+struct writer {
+	struct registry	*r;
+	int		 t;
+	unsigned long	 answered, changed;	/* under lock */
+	pthread_mutex_t	*lock;
+	pthread_cond_t	*cond;
+};
+
+static void
+writer_done(void *ctx, void *token, const char *identifier, int rc,
+    const struct errbuf *eb)
+{
+	struct writer *w = token;
+
+	(void)ctx;
+	(void)identifier;
+	(void)eb;
+	pthread_mutex_lock(w->lock);
+	w->answered++;
+	if (rc == REGISTRY_CHANGED)
+		w->changed++;
+	pthread_cond_broadcast(w->cond);
+	pthread_mutex_unlock(w->lock);
+}
+
+/* Submits PER_WRITER new nodes without waiting, as the HTTP handlers do. */
+static void *
+writer_run(void *arg)
+{
+	struct writer *w = arg;
+	struct registration reg;
+	struct errbuf eb;
+	char name[32];
+	int i, rc;
+
+	for (i = 0; i < PER_WRITER; i++) {
+		memset(&reg, 0, sizeof(reg));
+		(void)snprintf(name, sizeof(name), "w%d-%d", w->t, i);
+		if (registration_set(&reg, name, "10.0.0.1", NULL, &eb) == -1)
+			abort();
+		rc = registry_put_async(w->r, &reg, 1, writer_done, NULL, w,
+		    &eb);
+		if (rc != REGISTRY_PENDING)
+			writer_done(NULL, w, name, rc, &eb);
+		registration_release(&reg);
+	}
+	return NULL;
+}
+
+static void
+test_group_commit(void)
+{
+	struct slow_store ss;
+	struct writer w[WRITERS];
+	pthread_t th[WRITERS];
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+	struct registration reg;
+	struct registry *r;
+	struct errbuf eb;
+	unsigned long answered, changed, gen;
+	int i, bad = 0;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.store.ops = &slow_ops;
+	r = registry_new(WRITERS * PER_WRITER, &ss.store, &eb);
+	CHECK(r != NULL);
+	ss.r = r;
+	for (i = 0; i < WRITERS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].r = r;
+		w[i].t = i;
+		w[i].lock = &lock;
+		w[i].cond = &cond;
+		if (pthread_create(&th[i], NULL, writer_run, &w[i]) != 0)
+			abort();
+	}
+	for (i = 0; i < WRITERS; i++)
+		pthread_join(th[i], NULL);
+	/* Every change is answered, within a bounded wait. */
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < 1000; i++) {
+		size_t k;
+
+		answered = changed = 0;
+		for (k = 0; k < WRITERS; k++) {
+			answered += w[k].answered;
+			changed += w[k].changed;
+		}
+		if (answered == WRITERS * PER_WRITER)
+			break;
+		pthread_mutex_unlock(&lock);
+		usleep(10000);
+		pthread_mutex_lock(&lock);
+	}
+	pthread_mutex_unlock(&lock);
+	CHECK(answered == WRITERS * PER_WRITER);
+	CHECK(changed == WRITERS * PER_WRITER);
+	CHECK(registry_count(r) == WRITERS * PER_WRITER);
+	CHECK(registry_generation(r) == WRITERS * PER_WRITER);
+	CHECK(ss.records == WRITERS * PER_WRITER);
+	/* 1 600 changes at 5 ms a commit: far fewer commits than changes. */
+	fprintf(stderr, "group commit: %lu changes in %lu commits, "
+	    "largest %lu; slowest read during a commit %.3f ms\n",
+	    ss.records, ss.commits, ss.max_batch,
+	    (double)ss.slowest_read_ns / 1e6);
+	CHECK(ss.commits * 10 <= ss.records);
+	CHECK(ss.max_batch > 1);
+	CHECK(ss.slowest_read_ns < COMMIT_MS * 1000000u / 2);
+	CHECK(!ss.visible_early);
+
+	/* At the node cap: one more is refused without a commit. */
+	make_reg(&reg, 9999, 1);
+	changed = ss.commits;
+	CHECK(registry_put(r, &reg, 5, &eb) == REGISTRY_FULL);
+	CHECK(ss.commits == changed);
+	CHECK(registry_remove(r, "w0-0", &eb) == 1);
+	/* A failed commit changes nothing and says why; the next works. */
+	gen = registry_generation(r);
+	ss.fail_next = 1;
+	CHECK(registry_put(r, &reg, 5, &eb) == -1);
+	CHECK(eb.code == EC_WRITE && strstr(eb.msg, "slow store") != NULL);
+	CHECK(!registry_contains(r, reg.identifier));
+	CHECK(registry_generation(r) == gen);
+	CHECK(registry_put(r, &reg, 5, &eb) == REGISTRY_CHANGED);
+	CHECK(registry_contains(r, reg.identifier));
+	CHECK(registry_generation(r) == gen + 1);
+	/* The same content again is answered without a commit. */
+	changed = ss.commits;
+	CHECK(registry_put(r, &reg, 6, &eb) == REGISTRY_UNCHANGED);
+	CHECK(ss.commits == changed);
+	registration_release(&reg);
+	for (i = 0; i < WRITERS * PER_WRITER; i++) {
+		char name[32];
+
+		(void)snprintf(name, sizeof(name), "w%d-%d", i / PER_WRITER,
+		    i % PER_WRITER);
+		if (registry_contains(r, name) != (i != 0))
+			bad++;
+	}
+	CHECK(bad == 0);
+	registry_free(r);
+}
+
+static void
+test_byte_cap(void)
+{
+	struct registration a, b;
+	struct registry *r;
+	struct errbuf eb;
+
+	r = registry_new(10, NULL, &eb);
+	CHECK(registry_bytes(r) == 0);
+	/* node-1 10.0.2.2 {"k": 1}: 6 + 8 + 8 = 22 bytes */
+	registry_set_max_bytes(r, 44);
+	make_reg(&a, 1, 502);
+	make_reg(&b, 2, 502);
+	CHECK(registry_put(r, &a, 1, &eb) == REGISTRY_CHANGED);
+	CHECK(registry_bytes(r) == 22);
+	CHECK(registry_put(r, &b, 1, &eb) == REGISTRY_CHANGED);
+	CHECK(registry_bytes(r) == 44);
+	registration_release(&b);
+	make_reg(&b, 3, 502);
+	CHECK(registry_put(r, &b, 1, &eb) == REGISTRY_FULL);
+	/* Growing is refused, shrinking not. */
+	registration_release(&a);
+	make_reg(&a, 1, 5012);	/* 10.0.20.12: two bytes more */
+	CHECK(registry_put(r, &a, 1, &eb) == REGISTRY_FULL);
+	registration_release(&a);
+	make_reg(&a, 1, 3);	/* 10.0.0.3, no metadata: 14 bytes */
+	CHECK(registry_put(r, &a, 1, &eb) == REGISTRY_CHANGED);
+	CHECK(registry_bytes(r) == 36);
+	CHECK(registry_remove(r, "node-2", &eb) == 1);
+	CHECK(registry_bytes(r) == 14);
+	CHECK(registry_put(r, &b, 1, &eb) == REGISTRY_CHANGED);
+	registration_release(&a);
+	registration_release(&b);
+	registry_free(r);
+}
+
 int
 main(void)
 {
@@ -170,5 +451,7 @@ main(void)
 	test_random_mix(journal);
 	unlink(journal);
 	test_seq_and_cap();
+	test_group_commit();
+	test_byte_cap();
 	return check_done("test_registry");
 }

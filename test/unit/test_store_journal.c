@@ -1,0 +1,213 @@
+/*
+ * Unit tests for lib/store_journal.c through the store interface: a
+ * batch commit kept in order and counted in records and bytes, replay of
+ * records longer than the reading block, a torn last record cut off and
+ * a damaged one refused, and compaction from an iterator.
+ */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "errbuf.h"
+#include "exitcode.h"
+#include "registration.h"
+#include "store.h"
+#include "check.h"
+#include "tmpdir.h"
+#include "banned.h"
+
+#define BIG_META	(300 * 1024)	/* past the journal's read block */
+
+struct seen {
+	size_t		n;
+	unsigned long	generations[16];
+	char		ids[16][REGISTRATION_ID_MAX + 1];
+	size_t		metadata_len[16];
+};
+
+static void
+note(void *arg, const struct store_record *rec)
+{
+	struct seen *s = arg;
+
+	if (s->n >= 16)
+		return;
+	s->generations[s->n] = rec->generation;
+	(void)snprintf(s->ids[s->n], sizeof(s->ids[s->n]), "%s",
+	    rec->op == STORE_PUT ? rec->reg->identifier : rec->identifier);
+	s->metadata_len[s->n] = rec->op == STORE_PUT ?
+	    rec->reg->metadata_len : 0;
+	s->n++;
+}
+
+static void
+make(struct registration *r, const char *id, const char *meta)
+{
+	struct errbuf eb;
+
+	memset(r, 0, sizeof(*r));
+	if (registration_set(r, id, "10.0.0.1", meta, &eb) == -1)
+		abort();
+}
+
+static off_t
+size_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Yields the registrations of a test array for compact. */
+struct walk {
+	const struct registration	*regs;
+	size_t				 n, i;
+};
+
+static int
+walk_next(void *arg, struct store_record *rec)
+{
+	struct walk *w = arg;
+
+	if (w->i >= w->n)
+		return 0;
+	memset(rec, 0, sizeof(*rec));
+	rec->op = STORE_PUT;
+	rec->generation = 7;
+	rec->seq = w->i + 1;
+	rec->registered_at = 1;
+	rec->reg = &w->regs[w->i++];
+	return 1;
+}
+
+int
+main(void)
+{
+	char dir[TMPDIR_PATH_MAX], path[TMPDIR_PATH_MAX + 16];
+	struct registration a, b, big;
+	struct store_record recs[3];
+	struct store *st;
+	struct errbuf eb;
+	struct seen seen;
+	struct walk w;
+	char *meta;
+	FILE *f;
+	off_t size;
+
+	tmpdir_make(dir, "journal");
+	(void)snprintf(path, sizeof(path), "%s/state", dir);
+	make(&a, "node-a", "{\"k\":1}");
+	make(&b, "node-b", NULL);
+	if ((meta = malloc(BIG_META + 16)) == NULL)
+		abort();
+	memcpy(meta, "\"", 1);
+	memset(meta + 1, 'x', BIG_META);
+	memcpy(meta + 1 + BIG_META, "\"", 2);
+	make(&big, "node-big", meta);
+
+	/* One batch: three records, in order, counted. */
+	st = store_journal_open(path, &eb);
+	CHECK(st != NULL);
+	memset(recs, 0, sizeof(recs));
+	recs[0].op = STORE_PUT;
+	recs[0].generation = 1;
+	recs[0].seq = 1;
+	recs[0].reg = &a;
+	recs[1].op = STORE_PUT;
+	recs[1].generation = 2;
+	recs[1].seq = 2;
+	recs[1].reg = &big;
+	recs[2].op = STORE_DELETE;
+	recs[2].generation = 3;
+	recs[2].identifier = "node-a";
+	CHECK(st->ops->commit(st, recs, 3, &eb) == 0);
+	CHECK(st->records == 3);
+	size = size_of(path);
+	CHECK(size > BIG_META && (unsigned long long)size == st->bytes);
+	recs[0].reg = &b;
+	recs[0].generation = 4;
+	recs[0].seq = 3;
+	CHECK(st->ops->commit(st, recs, 1, &eb) == 0);
+	CHECK(st->records == 4);
+	CHECK((unsigned long long)size_of(path) == st->bytes);
+	st->ops->free(st);
+
+	/* Replayed in order, the long record across read blocks whole. */
+	st = store_journal_open(path, &eb);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(st->ops->replay(st, note, &seen, &eb) == 0);
+	CHECK(seen.n == 4);
+	CHECK_STR(seen.ids[0], "node-a");
+	CHECK_STR(seen.ids[1], "node-big");
+	CHECK(seen.metadata_len[1] == BIG_META + 2);
+	CHECK_STR(seen.ids[2], "node-a");
+	CHECK_STR(seen.ids[3], "node-b");
+	CHECK(seen.generations[3] == 4);
+	CHECK(st->records == 4);
+	CHECK((unsigned long long)size_of(path) == st->bytes);
+	st->ops->free(st);
+
+	/* A torn last record (no newline) is cut off; the rest is kept. */
+	size = size_of(path);
+	f = fopen(path, "a");
+	CHECK(f != NULL);
+	fputs("{\"op\":\"put\",\"generation\":5,\"se", f);
+	fclose(f);
+	st = store_journal_open(path, &eb);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(st->ops->replay(st, note, &seen, &eb) == 0);
+	CHECK(seen.n == 4);
+	CHECK(size_of(path) == size);
+	CHECK(st->bytes == (unsigned long long)size);
+
+	/* Compaction keeps what the iterator yields, nothing else. */
+	{
+		struct registration keep[2];
+
+		keep[0] = b;
+		keep[1] = a;
+		w.regs = keep;
+		w.n = 2;
+		w.i = 0;
+		CHECK(st->ops->compact(st, walk_next, &w, &eb) == 0);
+	}
+	CHECK(st->records == 2);
+	CHECK((unsigned long long)size_of(path) == st->bytes);
+	CHECK(st->bytes < 400);
+	/* And appends go to the new file. */
+	recs[0].reg = &big;
+	recs[0].generation = 8;
+	CHECK(st->ops->commit(st, recs, 1, &eb) == 0);
+	CHECK((unsigned long long)size_of(path) == st->bytes);
+	st->ops->free(st);
+	st = store_journal_open(path, &eb);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(st->ops->replay(st, note, &seen, &eb) == 0);
+	CHECK(seen.n == 3);
+	CHECK_STR(seen.ids[0], "node-b");
+	CHECK_STR(seen.ids[1], "node-a");
+	CHECK_STR(seen.ids[2], "node-big");
+	st->ops->free(st);
+
+	/* A complete line that does not parse is damage: refused. */
+	f = fopen(path, "a");
+	fputs("not json\n{\"op\":\"delete\",\"generation\":9,"
+	    "\"identifier\":\"node-b\"}\n", f);
+	fclose(f);
+	st = store_journal_open(path, &eb);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(st->ops->replay(st, note, &seen, &eb) == -1);
+	CHECK(eb.code == EC_INVALID && strstr(eb.msg, "line 4") != NULL);
+	st->ops->free(st);
+
+	registration_release(&a);
+	registration_release(&b);
+	registration_release(&big);
+	free(meta);
+	tmpdir_remove(dir);
+	return check_done("test_store_journal");
+}
