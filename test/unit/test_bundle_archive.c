@@ -48,7 +48,8 @@ test_parse(void)
 		"/etc/passwd", "nodes/../x", "nodes/n1/../../x", "README",
 		"nodes/n1", "shared", "nodes", "nodes/bad id/x",
 		"nodes/n1//x", "nodes/n1/./x", "shared/a\tb", "shared/\xff",
-		".//shared/x", "nodes/../shared/x", "sharedx/a", "nodesx/n/a",
+		".//shared/x", "nodes/.." "/shared/x",	/* not a path to ../shared */
+		"sharedx/a", "nodesx/n/a",
 	};
 	struct bundle_tree_entry e;
 	struct errbuf eb;
