@@ -48,7 +48,7 @@ test_parse(void)
 		"/etc/passwd", "nodes/../x", "nodes/n1/../../x", "README",
 		"nodes/n1", "shared", "nodes", "nodes/bad id/x",
 		"nodes/n1//x", "nodes/n1/./x", "shared/a\tb", "shared/\xff",
-		".//shared/x", "nodes/.." "/shared/x",	/* not a path to ../shared */
+		".//shared/x", "nodes/.." "/shared/x",	/* escapes nodes/ */
 		"sharedx/a", "nodesx/n/a",
 	};
 	struct bundle_tree_entry e;
