@@ -454,3 +454,19 @@ original_client() {
 	[ "$worst" -lt 4000 ]
 	stop_server S
 }
+
+@test "serve: POST /node/replace on the original's registration kind" {
+	local T=$BATS_TEST_TMPDIR
+	cp "$DROPIN/artifacts.yaml" "$T/a.yaml"
+	serve_config OWN "$T" 'port: 4400' 'source:' '  kind: registration' \
+	    '  artifacts_path: a.yaml'
+	run -0 curl -s -o /dev/null -w '%{http_code}' --data \
+	    '{"identifier":"node-1","files":[{"path":"new.txt","content":"n\n"}]}' \
+	    "$OWN_URL/node/replace"
+	assert_output 202
+	assert_equal "$(status_of "$OWN_URL" node-1 /register)" 202
+	run -0 curl -s --data '{"identifier":"node-1","ip":"10.0.0.1"}' \
+	    "$OWN_URL/node"
+	assert_equal "$(jq -c '[.files[].path]' <<<"$output")" \
+	    '["new.txt","deployment-settings.yaml"]'
+}
