@@ -330,7 +330,7 @@ materializer_run(const struct materializer *m, const char *snapshot,
 	char path[PATH_MAX], gen[64], cnt[64], chunk[65536];
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	struct materializer_exit ex;
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];		/* stdout, stderr, stdin, the pidfd */
 	struct buf outb, errb;
 	char **env = NULL;
 	size_t written = 0, logged = 0;
