@@ -24,6 +24,7 @@ setup() {
 
 teardown() {
 	stop_server OWN || true
+	stop_server TLS || true
 	if [ -n "$LOCKED" ]; then
 		chattr -i "$LOCKED" 2>/dev/null || true
 	fi
