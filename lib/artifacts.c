@@ -317,6 +317,24 @@ hexval(char c)
 	return -1;
 }
 
+int
+artifact_sha256_parse(const char *s, size_t len,
+    unsigned char out[ARTIFACT_SHA256_LEN])
+{
+	size_t i;
+	int hi, lo;
+
+	if (len != 2 * ARTIFACT_SHA256_LEN)
+		return -1;
+	for (i = 0; i < ARTIFACT_SHA256_LEN; i++) {
+		if ((hi = hexval(s[2 * i])) < 0 ||
+		    (lo = hexval(s[2 * i + 1])) < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 static int
 decode_base64(struct artifact_file *f, const char *s, size_t len)
 {
@@ -398,7 +416,7 @@ artifact_file_from_json(struct artifact_file *f, struct json_object *o,
     struct errbuf *eb)
 {
 	const char *s, *content;
-	size_t len, clen, i;
+	size_t len, clen;
 	int r, base64 = 0;
 
 	if (!json_object_is_type(o, json_type_object))
@@ -453,20 +471,10 @@ artifact_file_from_json(struct artifact_file *f, struct json_object *o,
 	if (r == 0 && (f->group = strdup(s)) == NULL)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	if ((r = jsonx_get_string(o, "sha256", &s, &len)) == -1 ||
-	    (r == 0 && len != 2 * ARTIFACT_SHA256_LEN))
+	    (r == 0 && artifact_sha256_parse(s, len, f->sha256) == -1))
 		return errbuf_set(eb, EC_INVALID,
 		    "%s: sha256: not 64 hex digits", f->path);
-	if (r == 0) {
-		for (i = 0; i < ARTIFACT_SHA256_LEN; i++) {
-			int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-			if (hi < 0 || lo < 0)
-				return errbuf_set(eb, EC_INVALID,
-				    "%s: sha256: not 64 hex digits", f->path);
-			f->sha256[i] = (unsigned char)(hi << 4 | lo);
-		}
-		f->has_sha256 = 1;
-	}
+	f->has_sha256 = r == 0;
 	return 0;
 }
 

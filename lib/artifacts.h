@@ -157,6 +157,10 @@ int	artifact_set_render(struct buf *, const struct artifact_set *);
 /* Appends "file,file,..." (no brackets), for a list that goes on. */
 int	artifact_set_render_items(struct buf *, const struct artifact_set *);
 
+/* Reads 64 hex digits s[0..len) into out; 0, or -1 when they are not. */
+int	artifact_sha256_parse(const char *s, size_t len,
+	    unsigned char out[ARTIFACT_SHA256_LEN]);
+
 /* Computes the SHA-256 of content into file->sha256 and sets has_sha256. */
 void	artifact_file_hash(struct artifact_file *);
 

@@ -311,18 +311,6 @@ out:
 	return rc;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Gets member key of o as a boolean: 0 (absent is false) or -1. */
 static int
 get_bool(struct json_object *o, const char *key, int *out)
@@ -357,7 +345,7 @@ entry_from_json(struct mentry *m, struct json_object *o, size_t i,
 	struct bundle_tree_entry te;
 	const char *s;
 	size_t len, k;
-	int r, hi, lo;
+	int r;
 
 	if (!json_object_is_type(o, json_type_object))
 		return bad_entry(eb, i, "not an object");
@@ -394,18 +382,9 @@ entry_from_json(struct mentry *m, struct json_object *o, size_t i,
 		return bad_entry(eb, i, "group: not a group name or id");
 	m->group = r == 0 ? s : NULL;
 	if ((r = jsonx_get_string(o, "sha256", &s, &len)) == -1 ||
-	    (r == 0 && len != 2 * ARTIFACT_SHA256_LEN))
+	    (r == 0 && artifact_sha256_parse(s, len, m->sha256) == -1))
 		return bad_entry(eb, i, "sha256: not 64 hex digits");
-	if (r == 0) {
-		for (k = 0; k < ARTIFACT_SHA256_LEN; k++) {
-			if ((hi = hexval(s[2 * k])) < 0 ||
-			    (lo = hexval(s[2 * k + 1])) < 0)
-				return bad_entry(eb, i,
-				    "sha256: not 64 hex digits");
-			m->sha256[k] = (unsigned char)(hi << 4 | lo);
-		}
-		m->has_sha256 = 1;
-	}
+	m->has_sha256 = r == 0;
 	return 0;
 }
 
