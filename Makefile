@@ -61,6 +61,7 @@ LIB_OBJS = \
 	lib/http_server.o \
 	lib/jsonx.o \
 	lib/materializer.o \
+	lib/node_auth.o \
 	lib/node_client.o \
 	lib/node_request.o \
 	lib/output.o \
@@ -103,6 +104,7 @@ UNIT_TESTS = \
 	test/unit/test_bundle_archive \
 	test/unit/test_exec_sched \
 	test/unit/test_materializer \
+	test/unit/test_node_auth \
 	test/unit/test_http_request \
 	test/unit/test_prom \
 	test/unit/test_fsx \

@@ -13,6 +13,7 @@
 #include "errbuf.h"
 #include "exitcode.h"
 #include "fsx.h"
+#include "node_auth.h"
 #include "tls_pin.h"
 #include "banned.h"
 
@@ -31,6 +32,8 @@ const struct cli_option cli_server_options[] = {
 	    "most connections at a time (default: open files)" },
 	{ "max-connections-per-ip", 0, "N", CLI_OPT_MAX_CONN_PER_IP,
 	    "most from one address (default 1/2; 0: no limit)" },
+	{ "node-tokens", 0, "FILE|DIR", CLI_OPT_NODE_TOKENS,
+	    "each node's own token: IDENTIFIER TOKEN lines, or a file each" },
 	{ "port-file", 0, "FILE", CLI_OPT_PORT_FILE,
 	    "write the port number here once listening" },
 	{ "quiet", 'q', NULL, CLI_OPT_SERVER_QUIET,
@@ -43,6 +46,12 @@ const struct cli_option cli_server_options[] = {
 	    "PEM private key of --tls-cert" },
 	{ "token-file", 0, "FILE", CLI_OPT_SERVER_TOKEN_FILE,
 	    "require the bearer token on the first line of FILE" },
+	CLI_OPTIONS_END
+};
+
+const struct cli_option cli_bind_options[] = {
+	{ "bind-first", 0, NULL, CLI_OPT_BIND_FIRST,
+	    "a node's first registration binds the token it shows" },
 	CLI_OPTIONS_END
 };
 
@@ -127,6 +136,12 @@ cli_server_opt(struct cli_server *s, int id, const char *arg)
 	case CLI_OPT_TLS_KEY:
 		s->cfg.tls_key = arg;
 		break;
+	case CLI_OPT_NODE_TOKENS:
+		s->node_tokens = arg;
+		break;
+	case CLI_OPT_BIND_FIRST:
+		s->bind_first = 1;
+		break;
 	case CLI_OPT_SERVER_TOKEN_FILE:
 		cli_token_free(s->token);
 		s->token = cli_read_token(arg);
@@ -208,6 +223,46 @@ cli_server_wait(void (*on_hup)(void *), void *arg)
 		diag_warn("signal %d: stopping", sig);
 		return;
 	}
+}
+
+struct node_auth *
+cli_server_node_auth(struct cli_server *s, const char *bindings)
+{
+	struct node_auth *na;
+	struct errbuf eb;
+
+	if (s->node_tokens == NULL && !s->bind_first)
+		return NULL;
+	if ((na = node_auth_new(s->node_tokens, s->bind_first, bindings,
+	    &eb)) == NULL)
+		cli_die_eb(&eb);
+	s->cfg.node_auth = 1;
+	if (s->node_tokens != NULL)
+		diag_warn("node tokens %s: %zu nodes", s->node_tokens,
+		    node_auth_listed(na));
+	if (s->bind_first)
+		diag_warn("bind-first: %zu nodes bound%s%s",
+		    node_auth_bound(na), bindings != NULL ? ", kept in " : "",
+		    bindings != NULL ? bindings : "");
+	if (s->token == NULL)
+		diag_warn("no --token-file: the operator's routes answer 401 "
+		    "to every request");
+	return na;
+}
+
+void
+cli_server_node_auth_reload(struct node_auth *na)
+{
+	struct errbuf eb;
+
+	if (na == NULL)
+		return;
+	if (node_auth_reload(na, &eb) == -1)
+		diag_warn("node tokens: reload refused, keeping the old "
+		    "table: %s", eb.msg);
+	else
+		diag_warn("node tokens: reloaded, %zu nodes",
+		    node_auth_listed(na));
 }
 
 void

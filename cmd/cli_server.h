@@ -12,6 +12,7 @@
 #include "http_server.h"
 
 struct buf;
+struct node_auth;
 
 enum {
 	CLI_OPT_CONN_TIMEOUT = CLI_OPT_SHARED,
@@ -25,17 +26,24 @@ enum {
 	CLI_OPT_THREADS,
 	CLI_OPT_TLS_CERT,
 	CLI_OPT_TLS_KEY,
-	CLI_OPT_SERVER_TOKEN_FILE
+	CLI_OPT_SERVER_TOKEN_FILE,
+	CLI_OPT_NODE_TOKENS,
+	CLI_OPT_BIND_FIRST
 };
 
 /* The rows of the server options, for a cli_command's sets. */
 extern const struct cli_option cli_server_options[];
+
+/* --bind-first, for the servers that take it (serve-bundle, serve-exec). */
+extern const struct cli_option cli_bind_options[];
 
 struct cli_server {
 	struct http_server_config cfg;
 	const char	*port_file;
 	char		*token;		/* read from --token-file */
 	char		 listen[300];	/* --listen, HOST filled in */
+	const char	*node_tokens;	/* --node-tokens FILE|DIR */
+	int		 bind_first;	/* --bind-first */
 };
 
 /* Sets the server defaults. */
@@ -64,6 +72,19 @@ struct http_server *cli_server_start(struct cli_server *,
  * SIGINT return, so the caller stops the server.
  */
 void	cli_server_wait(void (*on_hup)(void *), void *arg);
+
+/*
+ * With --node-tokens or --bind-first, makes the per-node credentials
+ * (bindings kept in the file of that name when not NULL) and turns them
+ * on in the server's config; call before cli_server_start.  Returns them
+ * (the caller frees them with node_auth_free after the server stops), or
+ * NULL without either option.  Dies on a bad tokens file (exit 2).
+ */
+struct node_auth *cli_server_node_auth(struct cli_server *,
+	    const char *bindings);
+
+/* Reads the node tokens again (SIGHUP), saying so in one log line. */
+void	cli_server_node_auth_reload(struct node_auth *);
 
 void	cli_server_release(struct cli_server *);
 

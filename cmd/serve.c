@@ -30,6 +30,7 @@
 #include "exitcode.h"
 #include "fsx.h"
 #include "http_server.h"
+#include "node_auth.h"
 #include "yamlx.h"
 #include "banned.h"
 
@@ -125,12 +126,20 @@ read_config(const char *file, struct serve_config *sc)
 	json_object_put(doc);
 }
 
+/* What SIGHUP reloads: the bundle, and the node tokens if any. */
+struct served {
+	struct bundle_service	*bs;
+	struct node_auth	*auth;		/* NULL: none */
+};
+
 static void
 reload(void *arg)
 {
-	struct bundle_service *bs = arg;
+	struct served *sv = arg;
+	struct bundle_service *bs = sv->bs;
 	struct errbuf eb;
 
+	cli_server_node_auth_reload(sv->auth);
 	if (bundle_service_reload(bs, &eb) == -1)
 		diag_warn("reload refused, keeping the old artifacts: %s",
 		    eb.msg);
@@ -150,6 +159,7 @@ cmd_serve(int argc, char **argv)
 	const struct http_route *routes;
 	struct bundle_limits limits;
 	struct bundle_service *bs;
+	struct served sv;
 	struct serve_config sc;
 	struct cli_server server;
 	struct cli_parser p;
@@ -180,15 +190,19 @@ cmd_serve(int argc, char **argv)
 	if ((bs = bundle_service_new(sc.artifacts, &limits, sc.kind,
 	    &eb)) == NULL)
 		cli_die_eb(&eb);
+	sv.bs = bs;
+	sv.auth = cli_server_node_auth(&server, NULL);
+	bundle_service_set_auth(bs, sv.auth);
 	routes = bundle_service_routes(&nroutes);
 	srv = cli_server_start(&server, routes, nroutes, bs,
 	    bundle_service_metrics);
 	diag_warn("serving %s (%s): %zu nodes", sc.artifacts,
 	    sc.kind == BUNDLE_SERVICE_REGISTRATION ? "registration" :
 	    "static", bundle_service_nodes(bs));
-	cli_server_wait(reload, bs);
+	cli_server_wait(reload, &sv);
 	http_server_stop(srv);
 	bundle_service_free(bs);
+	node_auth_free(sv.auth);
 	cli_server_release(&server);
 	return EC_OK;
 }

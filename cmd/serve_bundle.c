@@ -13,14 +13,23 @@
 #include "errbuf.h"
 #include "exitcode.h"
 #include "http_server.h"
+#include "node_auth.h"
 #include "banned.h"
+
+/* What SIGHUP reloads: the bundle, and the node tokens if any. */
+struct served {
+	struct bundle_service	*bs;
+	struct node_auth	*auth;		/* NULL: none */
+};
 
 static void
 reload(void *arg)
 {
-	struct bundle_service *bs = arg;
+	struct served *sv = arg;
+	struct bundle_service *bs = sv->bs;
 	struct errbuf eb;
 
+	cli_server_node_auth_reload(sv->auth);
 	if (bundle_service_reload(bs, &eb) == -1)
 		diag_warn("reload refused, keeping the old bundle: %s", eb.msg);
 	else
@@ -30,7 +39,8 @@ reload(void *arg)
 static const struct cli_command serve_bundle_command = {
 	.name = "serve-bundle",
 	.operands = "BUNDLE",
-	.sets = { cli_server_options, cli_limits_options, NULL },
+	.sets = { cli_server_options, cli_bind_options, cli_limits_options,
+	    NULL },
 };
 
 int
@@ -39,6 +49,7 @@ cmd_serve_bundle(int argc, char **argv)
 	const struct http_route *routes;
 	struct bundle_limits limits;
 	struct bundle_service *bs;
+	struct served sv;
 	struct cli_server server;
 	struct cli_parser p;
 	struct http_server *srv;
@@ -60,15 +71,19 @@ cmd_serve_bundle(int argc, char **argv)
 	if ((bs = bundle_service_new(path, &limits, BUNDLE_SERVICE_STATIC,
 	    &eb)) == NULL)
 		cli_die_eb(&eb);
+	sv.bs = bs;
+	sv.auth = cli_server_node_auth(&server, NULL);
+	bundle_service_set_auth(bs, sv.auth);
 	routes = bundle_service_routes(&nroutes);
 	srv = cli_server_start(&server, routes, nroutes, bs,
 	    bundle_service_metrics);
 	bundle_service_set_server(bs, srv);
 	diag_warn("serving %s: %zu nodes", path, bundle_service_nodes(bs));
-	cli_server_wait(reload, bs);
+	cli_server_wait(reload, &sv);
 	bundle_service_set_server(bs, NULL);
 	http_server_stop(srv);
 	bundle_service_free(bs);
+	node_auth_free(sv.auth);
 	cli_server_release(&server);
 	return EC_OK;
 }

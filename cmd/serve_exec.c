@@ -95,6 +95,7 @@
 #include "fsx.h"
 #include "http_server.h"
 #include "materializer.h"
+#include "node_auth.h"
 #include "node_request.h"
 #include "payload_index.h"
 #include "prom.h"
@@ -200,6 +201,8 @@ struct serve_exec {
 	int			 cancel;	/* atomic: stop a running run */
 	unsigned long		 runs[4];	/* atomic, by outcome */
 	struct prom_histogram	 run_duration;	/* atomic */
+
+	struct node_auth	*auth;		/* per-node tokens, or NULL */
 };
 
 static const char *const outcome_names[] = {
@@ -570,6 +573,11 @@ on_register(void *ctx, struct http_request *req, struct http_response *resp)
 
 	if (node_request_parse(req, resp, &reg) == -1)
 		return;
+	/* A binding is kept before the registration it comes with. */
+	if (node_auth_request(se->auth, req, resp, reg.identifier, 1) == -1) {
+		registration_release(&reg);
+		return;
+	}
 	rc = registry_put_async(se->registry, &reg, time(NULL), registered,
 	    se, req->deferred, &eb);
 	if (rc == REGISTRY_PENDING) {
@@ -609,6 +617,8 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	if (node_request_parse(req, resp, &reg) == -1)
 		return;
 	registration_release(&reg);
+	if (node_auth_request(se->auth, req, resp, req->identifier, 0) == -1)
+		return;
 	/* An override wins over every result until it is deleted. */
 	if ((ob = override_find(se, req->identifier)) != NULL) {
 		resp->prepared = ob->body;
@@ -740,6 +750,9 @@ on_delete(void *ctx, struct http_request *req, struct http_response *resp)
 	}
 	(void)snprintf(req->identifier, sizeof(req->identifier), "%s", id);
 	override_remove(se, id);
+	/* A re-provisioned node may bind again. */
+	if (se->auth != NULL && node_auth_unbind(se->auth, id, &eb) == -1)
+		diag_warn("delete %s: bindings not stored: %s", id, eb.msg);
 	rc = registry_remove_async(se->registry, id, removed, se,
 	    req->deferred, &eb);
 	if (rc == REGISTRY_PENDING) {
@@ -1084,23 +1097,32 @@ static const struct cli_option serve_exec_options[] = {
 	CLI_OPTIONS_END
 };
 
+/* SIGHUP: the node tokens are read again (nothing else is). */
+static void
+reload_tokens(void *arg)
+{
+	cli_server_node_auth_reload(arg);
+}
+
 static const struct cli_command serve_exec_command = {
 	.name = "serve-exec",
 	.operands = "-- PROGRAM [ARG ...]",
-	.sets = { cli_server_options, serve_exec_options, NULL },
+	.sets = { cli_server_options, cli_bind_options, serve_exec_options,
+	    NULL },
 };
 
 int
 cmd_serve_exec(int argc, char **argv)
 {
 	static const struct http_route routes[] = {
-		{ "POST", "/init-with-node", "init-with-node", on_node },
-		{ "POST", "/node", "node", on_node },
-		{ "POST", "/node/replace", "replace", on_replace },
-		{ "POST", "/register", "register", on_register },
-		{ "GET", "/registrations", "registrations", on_list },
-		{ "GET", "/status", "status", on_status },
-		{ "DELETE", "/registrations/", "registrations", on_delete },
+		{ "POST", "/init-with-node", "init-with-node", on_node, 1 },
+		{ "POST", "/node", "node", on_node, 1 },
+		{ "POST", "/node/replace", "replace", on_replace, 0 },
+		{ "POST", "/register", "register", on_register, 1 },
+		{ "GET", "/registrations", "registrations", on_list, 0 },
+		{ "GET", "/status", "status", on_status, 0 },
+		{ "DELETE", "/registrations/", "registrations", on_delete,
+		    0 },
 	};
 	struct serve_exec se;
 	struct cli_server server;
@@ -1108,6 +1130,7 @@ cmd_serve_exec(int argc, char **argv)
 	struct store *store = NULL;
 	struct errbuf eb;
 	const char *state = NULL;
+	char *bindings = NULL;
 	size_t max_registrations = MAX_REGISTRATIONS, i;
 	size_t max_registration_bytes = REGISTRY_MAX_BYTES;
 	int id;
@@ -1205,11 +1228,15 @@ cmd_serve_exec(int argc, char **argv)
 	if (clock_cond_init(&se.cond) != 0)
 		cli_die(EC_INTERNAL, "cannot make a condition variable");
 	se.result.outcome = MATERIALIZER_NOT_READY;
+	if (state != NULL && asprintf(&bindings, "%s%s", state,
+	    NODE_AUTH_BINDINGS_SUFFIX) == -1)
+		cli_die(EC_INTERNAL, "out of memory");
+	se.auth = cli_server_node_auth(&server, bindings);
 	se.srv = cli_server_start(&server, routes,
 	    nitems(routes), &se, metrics);
 	if (pthread_create(&se.worker, NULL, worker, &se) != 0)
 		cli_die(EC_INTERNAL, "cannot start the worker thread");
-	cli_server_wait(NULL, NULL);
+	cli_server_wait(se.auth != NULL ? reload_tokens : NULL, se.auth);
 	/* Stop the worker first: a run in progress is cut short. */
 	__atomic_store_n(&se.cancel, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&se.lock);
@@ -1234,6 +1261,8 @@ cmd_serve_exec(int argc, char **argv)
 	pthread_rwlock_destroy(&se.override_lock);
 	pthread_mutex_destroy(&se.override_save);
 	free(se.overrides_path);
+	node_auth_free(se.auth);
+	free(bindings);
 	cli_server_release(&server);
 	return EC_OK;
 }

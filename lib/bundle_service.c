@@ -16,6 +16,7 @@
 #include "errbuf.h"
 #include "exitcode.h"
 #include "http_server.h"
+#include "node_auth.h"
 #include "node_request.h"
 #include "payload_index.h"
 #include "prom.h"
@@ -34,6 +35,7 @@ struct bundle_service {
 	unsigned long		 reloads;	/* atomic */
 	unsigned long		 reload_failures;	/* atomic */
 	struct http_server	*srv;		/* borrowed; atomic */
+	struct node_auth	*auth;		/* borrowed; NULL: none */
 };
 
 /* Resumes parked requests: the answers they wait on may have changed. */
@@ -50,6 +52,12 @@ void
 bundle_service_set_server(struct bundle_service *bs, struct http_server *srv)
 {
 	__atomic_store_n(&bs->srv, srv, __ATOMIC_RELEASE);
+}
+
+void
+bundle_service_set_auth(struct bundle_service *bs, struct node_auth *na)
+{
+	bs->auth = na;
 }
 
 /* Loads the bundle at path, ready to serve; NULL with eb set on failure. */
@@ -93,6 +101,11 @@ on_register(void *ctx, struct http_request *req, struct http_response *resp)
 		return;
 	if (bs->kind == BUNDLE_SERVICE_REGISTRATION) {
 		/* As the original: any valid node may register. */
+		if (node_auth_request(bs->auth, req, resp, reg.identifier,
+		    1) == -1) {
+			registration_release(&reg);
+			return;
+		}
 		r = registry_put(bs->registered, &reg, time(NULL), &eb);
 		if (r == -1)
 			http_response_error(resp, 500, PROTOCOL_INTERNAL, "%s",
@@ -108,10 +121,14 @@ on_register(void *ctx, struct http_request *req, struct http_response *resp)
 	pthread_rwlock_rdlock(&bs->lock);
 	known = payload_index_find(bs->cur, reg.identifier) != NULL;
 	pthread_rwlock_unlock(&bs->lock);
-	if (known)
-		resp->status = 202;
-	else
-		missing(resp, reg.identifier);
+	/* Only a node the bundle holds may bind a token. */
+	if (node_auth_request(bs->auth, req, resp, reg.identifier,
+	    known) == 0) {
+		if (known)
+			resp->status = 202;
+		else
+			missing(resp, reg.identifier);
+	}
 	registration_release(&reg);
 }
 
@@ -124,6 +141,10 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 
 	if (node_request_parse(req, resp, &reg) == -1)
 		return;
+	if (node_auth_request(bs->auth, req, resp, reg.identifier, 0) == -1) {
+		registration_release(&reg);
+		return;
+	}
 	if (bs->kind == BUNDLE_SERVICE_REGISTRATION &&
 	    !registry_contains(bs->registered, reg.identifier)) {
 		http_response_error(resp, 425, PROTOCOL_NOT_READY,
@@ -210,11 +231,11 @@ on_status(void *ctx, struct http_request *req, struct http_response *resp)
 }
 
 static const struct http_route routes[] = {
-	{ "POST", "/init-with-node", "init-with-node", on_node },
-	{ "POST", "/node", "node", on_node },
-	{ "POST", "/node/replace", "replace", on_replace },
-	{ "POST", "/register", "register", on_register },
-	{ "GET", "/status", "status", on_status },
+	{ "POST", "/init-with-node", "init-with-node", on_node, 1 },
+	{ "POST", "/node", "node", on_node, 1 },
+	{ "POST", "/node/replace", "replace", on_replace, 0 },
+	{ "POST", "/register", "register", on_register, 1 },
+	{ "GET", "/status", "status", on_status, 0 },
 };
 
 const struct http_route *

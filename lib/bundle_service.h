@@ -25,6 +25,7 @@ struct bundle_service;
 struct errbuf;
 struct http_route;
 struct http_server;
+struct node_auth;
 
 /* Registrations the registration kind holds at most. */
 #define BUNDLE_SERVICE_MAX_REGISTRATIONS	100000
@@ -62,6 +63,12 @@ int	bundle_service_reload(struct bundle_service *, struct errbuf *);
  */
 void	bundle_service_set_server(struct bundle_service *,
 	    struct http_server *);
+
+/*
+ * The per-node credentials the node routes check (borrowed for the
+ * service's life; NULL: none).  Set before the server starts.
+ */
+void	bundle_service_set_auth(struct bundle_service *, struct node_auth *);
 
 /* The number of nodes the bundle names. */
 size_t	bundle_service_nodes(struct bundle_service *);

@@ -422,15 +422,23 @@ admit(struct http_server *srv, struct http_conn *c, const char *method)
 			    "use GET for /healthz");
 		return MHD_YES;
 	}
-	if (srv->cfg.token != NULL && !http_token_ok(srv->cfg.token,
-	    srv->token_len, MHD_lookup_connection_value(c->conn,
-	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
+	c->req.authorization = MHD_lookup_connection_value(c->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (srv->cfg.token != NULL)
+		c->req.is_operator = http_token_ok(srv->cfg.token,
+		    srv->token_len, c->req.authorization);
+	else
+		c->req.is_operator = !srv->cfg.node_auth;
+	if (!c->req.is_operator && !srv->cfg.node_auth) {
 		c->route_idx = HTTP_ROUTE_NONE(srv);
 		return send_error(srv, c, 401, PROTOCOL_UNAUTHORIZED,
 		    "missing or wrong bearer token");
 	}
 	if (strcmp(c->req.path, "/metrics") == 0) {
 		c->route_idx = HTTP_ROUTE_METRICS(srv);
+		if (!c->req.is_operator)
+			return send_error(srv, c, 401, PROTOCOL_UNAUTHORIZED,
+			    "/metrics needs the operator's token");
 		if (strcmp(method, "GET") != 0)
 			return send_error(srv, c, 405, PROTOCOL_METHOD,
 			    "use GET for /metrics");
@@ -439,6 +447,18 @@ admit(struct http_server *srv, struct http_conn *c, const char *method)
 	c->route_idx = HTTP_ROUTE_NONE(srv);
 	r = http_route_find(srv->cfg.routes, srv->cfg.nroutes, method,
 	    c->req.path, &c->route_idx);
+	/*
+	 * Per-node tokens: a node's token (or none) reaches a node's route
+	 * only, where the handler checks it; nothing else tells it apart
+	 * from a wrong token, not even which routes exist.
+	 */
+	if (!c->req.is_operator && (r == 404 ||
+	    !srv->cfg.routes[c->route_idx].node)) {
+		c->route_idx = HTTP_ROUTE_NONE(srv);
+		return send_error(srv, c, 401, PROTOCOL_UNAUTHORIZED,
+		    "missing or wrong bearer token (this route is the "
+		    "operator's)");
+	}
 	if (r != 404)
 		c->route = &srv->cfg.routes[c->route_idx];
 	if (r == 404)

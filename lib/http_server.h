@@ -55,6 +55,10 @@ struct http_request {
 	char		 identifier[HTTP_SERVER_ID_MAX + 1];
 	/* this request, for http_server_answer when the handler defers */
 	struct http_deferred *deferred;
+	/* borrowed: the Authorization header, or NULL */
+	const char	*authorization;
+	/* it carries cfg.token, the operator's (always 1 without one) */
+	int		 is_operator;
 };
 
 struct http_response {
@@ -81,11 +85,19 @@ struct http_route {
 	const char	*path;		/* "/node", or a prefix ending in "/" */
 	const char	*name;		/* label for metrics */
 	http_handler_fn	*handler;
+	/*
+	 * With cfg.node_auth, whether a node calls it: then a request
+	 * without the operator's token reaches the handler, which checks
+	 * the node's own (lib/node_auth); any other route needs cfg.token.
+	 */
+	int		 node;
 };
 
 struct http_server_config {
 	const char		*listen;	/* "[HOST:]PORT" */
 	const char		*token;		/* bearer token, or NULL */
+	/* per-node tokens: see http_route.node */
+	int			 node_auth;
 	const char		*tls_cert;	/* PEM file, or NULL */
 	const char		*tls_key;	/* PEM file, or NULL */
 	size_t			 max_body;

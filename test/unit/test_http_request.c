@@ -18,11 +18,11 @@ handler(void *ctx, struct http_request *req, struct http_response *resp)
 }
 
 static const struct http_route routes[] = {
-	{ "POST", "/init-with-node", "init-with-node", handler },
-	{ "POST", "/node", "node", handler },
-	{ "POST", "/node/replace", "replace", handler },
-	{ "DELETE", "/registrations/", "delete", handler },
-	{ "GET", "/registrations", "registrations", handler },
+	{ "POST", "/init-with-node", "init-with-node", handler, 0 },
+	{ "POST", "/node", "node", handler, 0 },
+	{ "POST", "/node/replace", "replace", handler, 0 },
+	{ "DELETE", "/registrations/", "delete", handler, 0 },
+	{ "GET", "/registrations", "registrations", handler, 0 },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 

@@ -45,7 +45,7 @@ node_handler(void *ctx, struct http_request *req, struct http_response *resp)
 }
 
 static const struct http_route routes[] = {
-	{ "POST", "/node", "node", node_handler },
+	{ "POST", "/node", "node", node_handler, 0 },
 };
 
 /*
