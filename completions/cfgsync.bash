@@ -26,7 +26,7 @@ _cfgsync_complete_arg()
 {
 	local IFS=$'\n'
 	case $1 in
-	FILE|OUT|BUNDLE)
+	FILE|OUT|BUNDLE|'FILE|DIR')
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		;;

@@ -35,7 +35,7 @@ end
 function __cfgsync_complete_arg
     set -l arg (__cfgsync_prev_arg)
     switch $arg
-        case FILE OUT BUNDLE
+        case FILE OUT BUNDLE 'FILE|DIR'
             __fish_complete_path (commandline -ct)
         case DIR
             __fish_complete_directories (commandline -ct)
