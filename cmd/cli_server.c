@@ -33,7 +33,7 @@ const struct cli_option cli_server_options[] = {
 	{ "max-connections-per-ip", 0, "N", CLI_OPT_MAX_CONN_PER_IP,
 	    "most from one address (default 1/2; 0: no limit)" },
 	{ "node-tokens", 0, "FILE|DIR", CLI_OPT_NODE_TOKENS,
-	    "each node's own token: IDENTIFIER TOKEN lines, or a file each" },
+	    "a token per node: IDENTIFIER TOKEN lines, or a DIR" },
 	{ "port-file", 0, "FILE", CLI_OPT_PORT_FILE,
 	    "write the port number here once listening" },
 	{ "quiet", 'q', NULL, CLI_OPT_SERVER_QUIET,
