@@ -1232,6 +1232,9 @@ cmd_serve_exec(int argc, char **argv)
 	    NODE_AUTH_BINDINGS_SUFFIX) == -1)
 		cli_die(EC_INTERNAL, "out of memory");
 	se.auth = cli_server_node_auth(&server, bindings);
+	/* No more bindings than registrations: a flood of names binds none. */
+	if (se.auth != NULL)
+		node_auth_set_max_bound(se.auth, max_registrations);
 	se.srv = cli_server_start(&server, routes,
 	    nitems(routes), &se, metrics);
 	if (pthread_create(&se.worker, NULL, worker, &se) != 0)

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct node_auth {
 	pthread_rwlock_t lock;		/* guards listed and bound */
 	struct table	*listed;
 	struct table	 bound;
+	size_t		 max_bound;
 	pthread_mutex_t	 save;		/* one bindings write at a time */
 };
 
@@ -541,6 +543,7 @@ node_auth_new(const char *tokens, int bind_first, const char *bindings,
 	pthread_rwlock_init(&na->lock, NULL);
 	pthread_mutex_init(&na->save, NULL);
 	na->bind_first = bind_first;
+	na->max_bound = SIZE_MAX;
 	if ((tokens != NULL && (na->tokens = strdup(tokens)) == NULL) ||
 	    (bindings != NULL && bind_first &&
 	    (na->bindings_path = strdup(bindings)) == NULL)) {
@@ -573,6 +576,14 @@ node_auth_reload(struct node_auth *na, struct errbuf *eb)
 	pthread_rwlock_unlock(&na->lock);
 	table_free(old);
 	return 0;
+}
+
+void
+node_auth_set_max_bound(struct node_auth *na, size_t max)
+{
+	pthread_rwlock_wrlock(&na->lock);
+	na->max_bound = max;
+	pthread_rwlock_unlock(&na->lock);
 }
 
 size_t
@@ -636,6 +647,11 @@ node_auth_check(struct node_auth *na, const char *id, const char *header,
 	pthread_mutex_lock(&na->save);
 	pthread_rwlock_wrlock(&na->lock);
 	v = verdict_locked(na, id, digest, &unbound);
+	if (unbound && na->bound.n >= na->max_bound) {
+		pthread_rwlock_unlock(&na->lock);
+		pthread_mutex_unlock(&na->save);
+		return NODE_AUTH_FULL;
+	}
 	if (unbound) {
 		if (table_add(&na->bound, id, digest) == -1) {
 			pthread_rwlock_unlock(&na->lock);
@@ -690,6 +706,9 @@ node_auth_request(struct node_auth *na, const struct http_request *req,
 	if (v == -1)
 		http_response_error(resp, 500, PROTOCOL_INTERNAL,
 		    "binding of %s not stored", id);
+	else if (v == NODE_AUTH_FULL)
+		http_response_error(resp, 503, PROTOCOL_UNAVAILABLE,
+		    "binding limit reached: %s not bound", id);
 	else
 		http_response_error(resp, 401, PROTOCOL_UNAUTHORIZED,
 		    "missing or wrong bearer token for %s", id);

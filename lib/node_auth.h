@@ -29,7 +29,8 @@ struct node_auth;
 
 enum node_auth_verdict {
 	NODE_AUTH_DENY = 0,
-	NODE_AUTH_ALLOW = 1
+	NODE_AUTH_ALLOW = 1,
+	NODE_AUTH_FULL = 2		/* would bind past the cap */
 };
 
 /*
@@ -50,6 +51,12 @@ struct node_auth *node_auth_new(const char *tokens, int bind_first,
  */
 int	node_auth_reload(struct node_auth *, struct errbuf *);
 
+/*
+ * Caps the bindings at max (by default, none): a registration that would
+ * bind one more is NODE_AUTH_FULL, until the operator deletes some.
+ */
+void	node_auth_set_max_bound(struct node_auth *, size_t max);
+
 /* The number of nodes listed, and of those bound. */
 size_t	node_auth_listed(struct node_auth *);
 size_t	node_auth_bound(struct node_auth *);
@@ -67,7 +74,7 @@ int	node_auth_bearer(const char *header, const char **token, size_t *len);
  * bind-first, with the token it is bound to, or when bind is set (its
  * registration) and it is not bound yet, with any token, which it then
  * binds (kept before this returns).  Returns NODE_AUTH_ALLOW,
- * NODE_AUTH_DENY, or -1 with EC_WRITE or EC_INTERNAL when a binding could
+ * NODE_AUTH_DENY, NODE_AUTH_FULL (past the cap of bindings), or -1 with EC_WRITE or EC_INTERNAL when a binding could
  * not be kept.
  */
 int	node_auth_check(struct node_auth *, const char *id,
@@ -86,7 +93,8 @@ int	node_auth_unbind(struct node_auth *, const char *id, struct errbuf *);
  * known: returns 0 when na is NULL, the request carries the operator's
  * token (req->is_operator) or node_auth_check allows it; else makes resp a
  * 401 unauthorized (the same for no token, a wrong one and another
- * node's) or a 500 when a binding could not be kept, and returns -1.
+ * node's), a 503 at the cap of bindings or a 500 when a binding could
+ * not be kept, and returns -1.
  */
 int	node_auth_request(struct node_auth *na, const struct http_request *,
 	    struct http_response *, const char *id, int bind);

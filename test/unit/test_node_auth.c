@@ -217,6 +217,13 @@ test_bind(void)
 	    NODE_AUTH_DENY);
 	CHECK(node_auth_check(na, "new-2", "Bearer b2", 1, &eb) ==
 	    NODE_AUTH_ALLOW);
+	/* At the cap: no new binding, the bound ones still served. */
+	node_auth_set_max_bound(na, 2);
+	CHECK(node_auth_check(na, "new-3", "Bearer b3", 1, &eb) ==
+	    NODE_AUTH_FULL);
+	CHECK(node_auth_check(na, "new-2", "Bearer b2", 1, &eb) ==
+	    NODE_AUTH_ALLOW);
+	CHECK(node_auth_bound(na) == 2);
 	node_auth_free(na);
 
 	/* Read back; a torn last line (a crash mid-append) is dropped. */
