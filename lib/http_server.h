@@ -57,7 +57,7 @@ struct http_request {
 	struct http_deferred *deferred;
 	/* borrowed: the Authorization header, or NULL */
 	const char	*authorization;
-	/* it carries cfg.token, the operator's (always 1 without one) */
+	/* it carries cfg.token (1 without one, unless cfg.node_auth) */
 	int		 is_operator;
 };
 
