@@ -316,3 +316,26 @@ reg() {
 		printf "%s\n" "${COMPREPLY[@]}"' _ "$TOP" "$T/c"
 	assert_output nodes.txt
 }
+
+@test "bind-first: a binding acknowledged is kept through SIGKILL; past --max-registrations none is made" {
+	local d=$T
+	NEED=1 start_server K "$d" serve-exec --bind-first --state "$d/state" \
+	    --max-registrations 2 -- "$FIXTURES/need2.sh"
+	run reg "$K_URL" k-1 first
+	assert_output 202
+	run reg "$K_URL" k-2 second
+	assert_output 202
+	run reg "$K_URL" k-3 third
+	assert_output 503
+	run grep -c '^k-' "$d/state.bindings"
+	assert_output 2
+	kill -KILL "$K_PID"
+	wait "$K_PID" || true
+	NEED=1 start_server K "$d" serve-exec --bind-first --state "$d/state" \
+	    --max-registrations 2 -- "$FIXTURES/need2.sh"
+	run reg "$K_URL" k-1 other
+	assert_output 401
+	run reg "$K_URL" k-1 first /node
+	assert_output 200
+	stop_server K
+}
