@@ -106,6 +106,35 @@ read_head(int fd, const char *path, struct buf *text, struct errbuf *eb)
 }
 
 /*
+ * Reads an archive, from fd (at offset start) or data[0..len), as c says.
+ * To keep its contents (c NULL or KEEP), it is read through once without
+ * them first, so a bomb is refused at the block that passes a limit
+ * before memory is spent on what it claims to hold; only an archive that
+ * passes every check is read again, and kept.
+ */
+static int
+read_archive(struct bundle *b, int fd, off_t start, const void *data,
+    size_t len, const struct bundle_limits *l, struct bundle_content *c,
+    struct bundle_report *r, struct errbuf *eb)
+{
+	struct bundle_content drop;
+	struct bundle first;
+	int rc;
+
+	if (c != NULL && c->mode != BUNDLE_CONTENT_KEEP)
+		return bundle_archive_read_with(b, fd, data, len, l, c, r, eb);
+	bundle_content_init(&drop, BUNDLE_CONTENT_DROP, -1);
+	bundle_init(&first);
+	rc = bundle_archive_read_with(&first, fd, data, len, l, &drop, r, eb);
+	bundle_release(&first);
+	if (rc == -1)
+		return -1;
+	if (fd != -1 && lseek(fd, start, SEEK_SET) == -1)
+		return errbuf_set(eb, EC_INVALID, "seek: %s", strerror(errno));
+	return bundle_archive_read_with(b, fd, data, len, l, c, r, eb);
+}
+
+/*
  * The archive of a regular file is read from it in blocks, never whole:
  * a compressed one may hold far more than memory.  Anything else (a pipe)
  * is read whole within the limit, as zip needs its end first; the files
@@ -119,6 +148,7 @@ bundle_file_read_with(struct bundle *b, const char *path,
 	struct buf text;
 	struct stat st;
 	size_t i;
+	off_t start;
 	int fd, rc = -1, archive, reg;
 
 	buf_init(&text, l->max_total_size);
@@ -142,16 +172,15 @@ bundle_file_read_with(struct bundle *b, const char *path,
 		;
 	archive = (i == text.len || text.data[i] != '{') &&
 	    looks_archive(text.data, text.len);
-	if (archive && reg && text.len > 0 && lseek(fd, -(off_t)text.len,
-	    SEEK_CUR) != -1) {
-		rc = bundle_archive_read_with(b, fd, NULL, 0, l, c, r, eb);
+	if (archive && reg && text.len > 0 && (start = lseek(fd,
+	    -(off_t)text.len, SEEK_CUR)) != -1) {
+		rc = read_archive(b, fd, start, NULL, 0, l, c, r, eb);
 		goto out;
 	}
 	if (read_rest(fd, path, &text, eb) == -1)
 		goto bad;
 	if (archive)
-		rc = bundle_archive_read_with(b, -1, text.data, text.len, l, c,
-		    r, eb);
+		rc = read_archive(b, -1, 0, text.data, text.len, l, c, r, eb);
 	else
 		rc = bundle_parse_text(b, text.data, text.len, l, r, eb);
 	goto out;

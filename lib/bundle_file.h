@@ -19,6 +19,9 @@ struct errbuf;
  * non-space byte '{' means JSON), then validated.  Without a report the
  * first problem stops it; with one (for `bundle check`), every problem
  * goes to it, and the reported messages do not name the file, eb does.
+ * An archive is read through once without its contents first, so one
+ * that passes a limit is refused before memory is spent on it (see
+ * bundle_file_read_with), then read again to keep them.
  * Returns 0, or -1 with EC_INVALID, EC_USAGE (cannot read the file) or
  * EC_INTERNAL.  path "-" is the standard input.
  */
