@@ -296,16 +296,23 @@ stream_data(struct archive *ar, struct archive_entry *e, const char *name,
 	char chunk[READ_CHUNK];
 	struct sha256_ctx ctx;
 	size_t room = bu->l->max_total_size - bu->total, cap, got = 0;
+	size_t want = SIZE_MAX;
 	int spool = bu->c->mode == BUNDLE_CONTENT_SPOOL;
 	la_ssize_t n;
 
 	cap = bu->l->max_file_size < room ? bu->l->max_file_size : room;
-	/* A declared size is checked before a byte is inflated. */
-	if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0 &&
-	    (unsigned long long)archive_entry_size(e) > cap)
-		return over(bu, name, cap, eb);
+	/*
+	 * A declared size is checked before a byte is inflated, and then
+	 * read exactly, as read_sized does: nothing past it is asked for.
+	 */
+	if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0) {
+		if ((unsigned long long)archive_entry_size(e) > cap)
+			return over(bu, name, cap, eb);
+		want = (size_t)archive_entry_size(e);
+	}
 	sha256_init(&ctx);
-	while ((n = archive_read_data(ar, chunk, sizeof(chunk))) != 0) {
+	while (got < want && (n = archive_read_data(ar, chunk,
+	    want - got < sizeof(chunk) ? want - got : sizeof(chunk))) != 0) {
 		if (n < 0)
 			return errbuf_set(eb, EC_INVALID, "%.*s: %s", SHOW,
 			    name, aerr(ar));
@@ -318,8 +325,7 @@ stream_data(struct archive *ar, struct archive_entry *e, const char *name,
 			    SHOW, name, strerror(errno));
 		got += (size_t)n;
 	}
-	if (archive_entry_size_is_set(e) &&
-	    (unsigned long long)archive_entry_size(e) != got)
+	if (want != SIZE_MAX && got < want)
 		return errbuf_set(eb, EC_INVALID, "%.*s: %s", SHOW, name,
 		    "shorter than its header says");
 	if (spool && fsx_write_all(bu->c->spool, "", 1) == -1)
