@@ -211,6 +211,23 @@ read_sized(struct archive *ar, const char *name, size_t size,
 }
 
 /*
+ * Refuses entry name for passing cap, the room read_data or stream_data
+ * gave it, naming the limit that made cap.  Returns -1.
+ */
+static int
+over(const struct budget *bu, const char *name, size_t cap,
+    struct errbuf *eb)
+{
+	if (cap == bu->l->max_file_size)
+		return errbuf_set(eb, EC_INVALID,
+		    "%.*s: over the limit of %zu bytes per file", SHOW, name,
+		    bu->l->max_file_size);
+	return errbuf_set(eb, EC_INVALID,
+	    "%.*s: over the limit of %zu bytes in all", SHOW, name,
+	    bu->l->max_total_size);
+}
+
+/*
  * Reads the current entry's data into *content (malloc'd, NUL-terminated)
  * within the file and total limits, stopping at the first byte past one.
  */
@@ -259,27 +276,7 @@ read_data(struct archive *ar, struct archive_entry *e, const char *name,
 	return 0;
 over:
 	buf_release(&data);
-	if (cap == bu->l->max_file_size)
-		return errbuf_set(eb, EC_INVALID,
-		    "%.*s: over the limit of %zu bytes per file", SHOW, name,
-		    bu->l->max_file_size);
-	return errbuf_set(eb, EC_INVALID,
-	    "%.*s: over the limit of %zu bytes in all", SHOW, name,
-	    bu->l->max_total_size);
-}
-
-/* Says which limit a file of size bytes and more passes. */
-static int
-over(const struct budget *bu, const char *name, size_t cap,
-    struct errbuf *eb)
-{
-	if (cap == bu->l->max_file_size)
-		return errbuf_set(eb, EC_INVALID,
-		    "%.*s: over the limit of %zu bytes per file", SHOW, name,
-		    bu->l->max_file_size);
-	return errbuf_set(eb, EC_INVALID,
-	    "%.*s: over the limit of %zu bytes in all", SHOW, name,
-	    bu->l->max_total_size);
+	return over(bu, name, cap, eb);
 }
 
 /*
