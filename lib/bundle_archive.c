@@ -120,7 +120,7 @@ entry_refusal(struct archive_entry *e)
 
 /* A spooled file: where its content is, until the spool is mapped. */
 struct spooled {
-	size_t	node;		/* index into b->nodes, or SIZE_MAX: shared */
+	size_t	node;		/* into b->nodes, or SIZE_MAX: shared */
 	size_t	file;		/* index into that set */
 	size_t	off;		/* in the spool */
 };
@@ -132,10 +132,10 @@ struct budget {
 	size_t				 total;
 	char				*manifest;	/* or NULL */
 	size_t				 manifest_len;
-	struct bundle_content		*c;		/* or NULL: keep */
+	struct bundle_content		*c;	/* or NULL: keep */
 	struct spooled			*spooled;
 	size_t				 nspooled, spooledcap;
-	size_t				 spool_len;	/* bytes written */
+	size_t				 spool_len;	/* written */
 };
 
 void
