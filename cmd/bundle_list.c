@@ -11,6 +11,7 @@
 #include "artifacts.h"
 #include "buf.h"
 #include "bundle.h"
+#include "bundle_archive.h"
 #include "bundle_file.h"
 #include "bundle_tree.h"
 #include "cli.h"
@@ -67,6 +68,7 @@ const struct cli_command bundle_list_command = {
 int
 cmd_bundle_list(int argc, char **argv)
 {
+	struct bundle_content content;
 	struct bundle_limits limits;
 	struct cli_parser p;
 	struct bundle b;
@@ -91,8 +93,11 @@ cmd_bundle_list(int argc, char **argv)
 		}
 	}
 	cli_operands_end(&p, &path, 1, "one BUNDLE");
+	/* Only sizes and modes are printed: no content is kept. */
+	bundle_content_init(&content, BUNDLE_CONTENT_DROP, -1);
 	bundle_init(&b);
-	if (bundle_file_read(&b, path, &limits, NULL, &eb) == -1)
+	if (bundle_file_read_with(&b, path, &limits, &content, NULL,
+	    &eb) == -1)
 		cli_die_eb(&eb);
 	buf_init(&out, SIZE_MAX);
 	if (json && buf_addc(&out, '[') == -1)

@@ -6,6 +6,13 @@
  * tree cannot hold (a leading "/", owner, group, digest, a mode of 0644
  * given explicitly) goes to the manifest at the top (bundle_tree.h), which
  * pack reads back.
+ *
+ * An archive is read as a stream: each file's content goes to a spool, an
+ * unlinked file in DIR, through a fixed buffer, and is mapped back from
+ * it to be installed, so memory does not grow with what the archive
+ * holds and a bomb is refused at the block that passes a limit, before
+ * anything is installed.  A refused bundle leaves nothing: a DIR this run
+ * made is removed again.
  */
 #include <sys/stat.h>
 
@@ -19,6 +26,7 @@
 #include "artifacts.h"
 #include "buf.h"
 #include "bundle.h"
+#include "bundle_archive.h"
 #include "bundle_file.h"
 #include "bundle_tree.h"
 #include "cli.h"
@@ -26,6 +34,7 @@
 #include "cmds.h"
 #include "errbuf.h"
 #include "exitcode.h"
+#include "fsx.h"
 #include "output.h"
 #include "banned.h"
 
@@ -90,9 +99,40 @@ make_dirs(const char *dir, const struct bundle *b, const char *empty,
 	close(fd);
 }
 
+/*
+ * Makes dir if it is absent (*made then 1) and returns an empty file in
+ * it, open for reading and writing, that no name reaches: the spool.
+ */
+static int
+open_spool(const char *dir, int *made)
+{
+	char name[FSX_TEMP_NAME_MAX];
+	int dfd, fd;
+
+	if (!(*made = mkdir(dir, 0755) == 0) && errno != EEXIST)
+		cli_die(EC_WRITE, "mkdir %s: %s", dir, strerror(errno));
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		cli_die(EC_WRITE, "open %s: %s", dir, strerror(errno));
+	if (*made)
+		(void)fchmod(dfd, 0755);	/* whatever the umask */
+	if ((fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+	    0600)) == -1) {
+		/* No O_TMPFILE here: a temporary, unlinked at once. */
+		if (fsx_temp_name(name, sizeof(name), "unpack") == -1 ||
+		    (fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+			cli_die(EC_WRITE, "create a spool in %s: %s", dir,
+			    strerror(errno));
+		(void)unlinkat(dfd, name, 0);
+	}
+	close(dfd);
+	return fd;
+}
+
 int
 cmd_bundle_unpack(int argc, char **argv)
 {
+	struct bundle_content content;
 	struct bundle_limits limits;
 	struct output_opts oo;
 	struct artifact_set files;
@@ -102,6 +142,7 @@ cmd_bundle_unpack(int argc, char **argv)
 	const char *operands[2] = { NULL, NULL };
 	char *empty = NULL;
 	size_t i;
+	int spool, made;
 
 	cli_limits_only(&bundle_unpack_command, argc, argv, &limits, operands,
 	    2, "BUNDLE and DIR");
@@ -109,9 +150,15 @@ cmd_bundle_unpack(int argc, char **argv)
 		cli_usage_error("DIR: empty path");
 	bundle_init(&b);
 	artifact_set_init(&files);
-	if (bundle_file_read(&b, operands[0], &limits, NULL,
-	    &eb) == -1)
+	spool = open_spool(operands[1], &made);
+	bundle_content_init(&content, BUNDLE_CONTENT_SPOOL, spool);
+	if (bundle_file_read_with(&b, operands[0], &limits, &content, NULL,
+	    &eb) == -1) {
+		close(spool);
+		if (made)
+			(void)rmdir(operands[1]);
 		cli_die_eb(&eb);
+	}
 	if (b.nnodes > 0 && (empty = calloc(b.nnodes, 1)) == NULL)
 		cli_die(EC_INTERNAL, "out of memory");
 	for (i = 0; i < b.nnodes; i++)
@@ -127,12 +174,18 @@ cmd_bundle_unpack(int argc, char **argv)
 		cli_die_eb(&eb);
 	memset(&oo, 0, sizeof(oo));
 	oo.out_dir = operands[1];
-	if (output_install(&files, &oo, &eb) == -1)
+	if (output_install(&files, &oo, &eb) == -1) {
+		if (made)
+			(void)rmdir(operands[1]);	/* if still empty */
 		cli_die_eb(&eb);
+	}
 	make_dirs(operands[1], &b, empty, manifest.len > 0);
 	buf_release(&manifest);
 	free(empty);
+	bundle_content_disown(&content, &files);
 	artifact_set_release(&files);
 	bundle_release(&b);
+	bundle_content_release(&content);
+	close(spool);
 	return EC_OK;
 }

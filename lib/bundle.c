@@ -136,7 +136,7 @@ bundle_report_end(const struct bundle_report *r, size_t start,
  * size to *total; who names the set in messages.
  */
 static int
-check_files(const struct artifact_set *set, const char *who,
+check_files(const struct artifact_set *set, const char *who, int hashed,
     const struct bundle_limits *l, size_t *total, struct bundle_report *r,
     struct errbuf *eb)
 {
@@ -168,7 +168,7 @@ check_files(const struct artifact_set *set, const char *who,
 			if (bundle_report_problem(r, eb) == -1)
 				return -1;
 		}
-		if (!artifact_file_digest_ok(f)) {
+		if (!hashed && !artifact_file_digest_ok(f)) {
 			errbuf_set(eb, EC_INVALID, "%s: %s: sha256 mismatch",
 			    who, f->path);
 			if (bundle_report_problem(r, eb) == -1)
@@ -246,7 +246,8 @@ bundle_check(struct bundle *b, const struct bundle_limits *l,
 		if (bundle_report_problem(r, eb) == -1)
 			goto out;
 	}
-	if (check_files(&b->shared, "shared", l, &total, r, eb) == -1 ||
+	if (check_files(&b->shared, "shared", b->hashed, l, &total, r,
+	    eb) == -1 ||
 	    check_unique(&b->shared, "shared", NULL, 0, r, eb) == -1)
 		goto out;
 	sets[0] = &b->shared;
@@ -258,8 +259,8 @@ bundle_check(struct bundle *b, const struct bundle_limits *l,
 		/* Identifiers are at most this long once checked. */
 		(void)snprintf(who, sizeof(who), "node %.*s",
 		    REGISTRATION_ID_MAX, b->nodes[i].identifier);
-		if (check_files(&b->nodes[i].files, who, l, &total, r,
-		    eb) == -1 ||
+		if (check_files(&b->nodes[i].files, who, b->hashed, l,
+		    &total, r, eb) == -1 ||
 		    check_unique(&b->nodes[i].files, who, shared, nshared, r,
 		    eb) == -1)
 			goto out;

@@ -29,6 +29,14 @@ struct bundle {
 	struct artifact_set	 shared;
 	/* Identifier to node for bundle_node_get; emptied by the sort. */
 	struct strmap		 index;
+	/*
+	 * Set by a reader that hashed every file as it streamed it: each
+	 * file's sha256 holds its content's digest, declared (has_sha256)
+	 * or not, and a declared one was compared then, so neither the
+	 * manifest nor bundle_check reads the content again (which such a
+	 * reader may not keep: content is then NULL, or spooled).
+	 */
+	int			 hashed;
 };
 
 /* Caps on what a bundle may hold; archive readers enforce them per entry. */

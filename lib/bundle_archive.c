@@ -3,6 +3,8 @@
  */
 #include "bundle_archive.h"
 
+#include <sys/mman.h>
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <nettle/sha2.h>
 
 #include "array.h"
 #include "artifacts.h"
@@ -19,6 +22,7 @@
 #include "bundle_tree.h"
 #include "errbuf.h"
 #include "exitcode.h"
+#include "fsx.h"
 #include "banned.h"
 
 #define SHOW	BUNDLE_TREE_SHOW	/* of an entry name, in messages */
@@ -114,6 +118,13 @@ entry_refusal(struct archive_entry *e)
 	return bundle_tree_refusal((unsigned)archive_entry_filetype(e));
 }
 
+/* A spooled file: where its content is, until the spool is mapped. */
+struct spooled {
+	size_t	node;		/* into b->nodes, or SIZE_MAX: shared */
+	size_t	file;		/* index into that set */
+	size_t	off;		/* in the spool */
+};
+
 /* Limits counted across the entries of one archive. */
 struct budget {
 	const struct bundle_limits	*l;
@@ -121,7 +132,59 @@ struct budget {
 	size_t				 total;
 	char				*manifest;	/* or NULL */
 	size_t				 manifest_len;
+	struct bundle_content		*c;	/* or NULL: keep */
+	struct spooled			*spooled;
+	size_t				 nspooled, spooledcap;
+	size_t				 spool_len;	/* written */
 };
+
+void
+bundle_content_init(struct bundle_content *c, enum bundle_content_mode mode,
+    int spool)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = mode;
+	c->spool = spool;
+}
+
+static void
+disown_set(const char *map, size_t len, struct artifact_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->len; i++)
+		if (set->files[i].content >= map &&
+		    set->files[i].content < map + len)
+			set->files[i].content = NULL;
+}
+
+void
+bundle_content_disown(const struct bundle_content *c, struct artifact_set *set)
+{
+	if (c != NULL && c->map != NULL)
+		disown_set(c->map, c->map_len, set);
+}
+
+/* As bundle_content_disown, for every file of b. */
+static void
+disown_bundle(const struct bundle_content *c, struct bundle *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nnodes; i++)
+		bundle_content_disown(c, &b->nodes[i].files);
+	bundle_content_disown(c, &b->shared);
+}
+
+void
+bundle_content_release(struct bundle_content *c)
+{
+	if (c == NULL || c->map == NULL)
+		return;
+	(void)munmap(c->map, c->map_len);
+	c->map = NULL;
+	c->map_len = 0;
+}
 
 /* Reads exactly size bytes of the current entry into *content. */
 static int
@@ -145,6 +208,23 @@ read_sized(struct archive *ar, const char *name, size_t size,
 	p[size] = '\0';
 	*content = p;
 	return 0;
+}
+
+/*
+ * Refuses entry name for passing cap, the room read_data or stream_data
+ * gave it, naming the limit that made cap.  Returns -1.
+ */
+static int
+over(const struct budget *bu, const char *name, size_t cap,
+    struct errbuf *eb)
+{
+	if (cap == bu->l->max_file_size)
+		return errbuf_set(eb, EC_INVALID,
+		    "%.*s: over the limit of %zu bytes per file", SHOW, name,
+		    bu->l->max_file_size);
+	return errbuf_set(eb, EC_INVALID,
+	    "%.*s: over the limit of %zu bytes in all", SHOW, name,
+	    bu->l->max_total_size);
 }
 
 /*
@@ -196,13 +276,133 @@ read_data(struct archive *ar, struct archive_entry *e, const char *name,
 	return 0;
 over:
 	buf_release(&data);
-	if (cap == bu->l->max_file_size)
-		return errbuf_set(eb, EC_INVALID,
-		    "%.*s: over the limit of %zu bytes per file", SHOW, name,
-		    bu->l->max_file_size);
-	return errbuf_set(eb, EC_INVALID,
-	    "%.*s: over the limit of %zu bytes in all", SHOW, name,
-	    bu->l->max_total_size);
+	return over(bu, name, cap, eb);
+}
+
+/*
+ * Streams the current entry's data through a fixed buffer: counts it
+ * against the limits, refusing at the first block past one, hashes it
+ * into sha256 and, when spooling, appends it and a NUL to the spool.
+ * Sets *lenp and *offp (where it starts in the spool).
+ */
+static int
+stream_data(struct archive *ar, struct archive_entry *e, const char *name,
+    struct budget *bu, size_t *lenp, size_t *offp,
+    unsigned char sha256[SHA256_DIGEST_SIZE], struct errbuf *eb)
+{
+	char chunk[READ_CHUNK];
+	struct sha256_ctx ctx;
+	size_t room = bu->l->max_total_size - bu->total, cap, got = 0;
+	size_t want = SIZE_MAX;
+	int spool = bu->c->mode == BUNDLE_CONTENT_SPOOL;
+	la_ssize_t n;
+
+	cap = bu->l->max_file_size < room ? bu->l->max_file_size : room;
+	/*
+	 * A declared size is checked before a byte is inflated, and then
+	 * read exactly, as read_sized does: nothing past it is asked for.
+	 */
+	if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0) {
+		if ((unsigned long long)archive_entry_size(e) > cap)
+			return over(bu, name, cap, eb);
+		want = (size_t)archive_entry_size(e);
+	}
+	sha256_init(&ctx);
+	while (got < want && (n = archive_read_data(ar, chunk,
+	    want - got < sizeof(chunk) ? want - got : sizeof(chunk))) != 0) {
+		if (n < 0)
+			return errbuf_set(eb, EC_INVALID, "%.*s: %s", SHOW,
+			    name, aerr(ar));
+		if ((size_t)n > cap - got)
+			return over(bu, name, cap, eb);
+		sha256_update(&ctx, (size_t)n, (const uint8_t *)chunk);
+		if (spool && fsx_write_all(bu->c->spool, chunk,
+		    (size_t)n) == -1)
+			return errbuf_set(eb, EC_WRITE, "spool %.*s: %s",
+			    SHOW, name, strerror(errno));
+		got += (size_t)n;
+	}
+	if (want != SIZE_MAX && got < want)
+		return errbuf_set(eb, EC_INVALID, "%.*s: %s", SHOW, name,
+		    "shorter than its header says");
+	if (spool && fsx_write_all(bu->c->spool, "", 1) == -1)
+		return errbuf_set(eb, EC_WRITE, "spool %.*s: %s", SHOW, name,
+		    strerror(errno));
+	sha256_digest(&ctx, SHA256_DIGEST_SIZE, sha256);
+	*offp = bu->spool_len;
+	if (spool)
+		bu->spool_len += got + 1;
+	*lenp = got;
+	bu->total += got;
+	return 0;
+}
+
+/*
+ * Adds the file entry te to b without its content in memory (DROP,
+ * SPOOL): its size, the digest of its content and, when spooling, where
+ * the content is for map_spool.
+ */
+static int
+add_streamed(struct bundle *b, struct archive *ar, struct archive_entry *e,
+    const char *name, const struct bundle_tree_entry *te, struct budget *bu,
+    struct errbuf *eb)
+{
+	unsigned char sha256[SHA256_DIGEST_SIZE];
+	struct bundle_node *node = NULL;
+	struct artifact_set *set;
+	struct spooled *sp;
+	size_t len, off;
+
+	if (stream_data(ar, e, name, bu, &len, &off, sha256, eb) == -1)
+		return -1;
+	if (bundle_tree_add(b, te, NULL, len,
+	    bundle_tree_mode(archive_entry_perm(e)), eb) == -1)
+		return -1;
+	/* The file just added is the last of its set. */
+	if (te->identifier[0] != '\0' &&
+	    (node = bundle_node_get(b, te->identifier)) == NULL)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	set = node != NULL ? &node->files : &b->shared;
+	memcpy(set->files[set->len - 1].sha256, sha256, sizeof(sha256));
+	if (bu->c->mode != BUNDLE_CONTENT_SPOOL)
+		return 0;
+	if (ARRAY_GROW(bu->spooled, bu->nspooled + 1, bu->spooledcap) == -1)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	sp = &bu->spooled[bu->nspooled++];
+	sp->node = node != NULL ? (size_t)(node - b->nodes) : SIZE_MAX;
+	sp->file = set->len - 1;
+	sp->off = off;
+	return 0;
+}
+
+/*
+ * Maps the spool and points each spooled file's content into it, before
+ * anything reorders the files.
+ */
+static int
+map_spool(struct bundle *b, struct budget *bu, struct errbuf *eb)
+{
+	struct bundle_content *c = bu->c;
+	struct artifact_set *set;
+	const struct spooled *sp;
+	void *map;
+	size_t i;
+
+	if (c == NULL || c->mode != BUNDLE_CONTENT_SPOOL || bu->spool_len == 0)
+		return 0;
+	if ((map = mmap(NULL, bu->spool_len, PROT_READ, MAP_PRIVATE, c->spool,
+	    0)) == MAP_FAILED)
+		return errbuf_set(eb, EC_INTERNAL, "map the spool: %s",
+		    strerror(errno));
+	c->map = map;
+	c->map_len = bu->spool_len;
+	for (i = 0; i < bu->nspooled; i++) {
+		sp = &bu->spooled[i];
+		set = sp->node == SIZE_MAX ? &b->shared :
+		    &b->nodes[sp->node].files;
+		set->files[sp->file].content = c->map + sp->off;
+	}
+	return 0;
 }
 
 /*
@@ -245,6 +445,8 @@ read_entry(struct bundle *b, struct archive *ar, struct archive_entry *e,
 		return 1;
 	if (isdir)
 		return bundle_tree_add(b, &te, NULL, 0, 0, eb);
+	if (bu->c != NULL && bu->c->mode != BUNDLE_CONTENT_KEEP)
+		return add_streamed(b, ar, e, name, &te, bu, eb);
 	if (read_data(ar, e, name, bu, &content, &len, eb) == -1)
 		return -1;
 	return bundle_tree_add(b, &te, content, len,
@@ -256,6 +458,14 @@ bundle_archive_read(struct bundle *b, const void *data, size_t len,
     const struct bundle_limits *l, struct bundle_report *r,
     struct errbuf *eb)
 {
+	return bundle_archive_read_with(b, -1, data, len, l, NULL, r, eb);
+}
+
+int
+bundle_archive_read_with(struct bundle *b, int fd, const void *data,
+    size_t len, const struct bundle_limits *l, struct bundle_content *c,
+    struct bundle_report *r, struct errbuf *eb)
+{
 	struct archive *ar = NULL;
 	struct archive_entry *e;
 	struct budget bu;
@@ -264,7 +474,9 @@ bundle_archive_read(struct bundle *b, const void *data, size_t len,
 
 	memset(&bu, 0, sizeof(bu));
 	bu.l = l;
-	if (len == 0) {
+	bu.c = c;
+	b->hashed = c != NULL && c->mode != BUNDLE_CONTENT_KEEP;
+	if (fd == -1 && len == 0) {
 		errbuf_set(eb, EC_INVALID, "empty file: not a bundle");
 		goto fatal;
 	}
@@ -282,7 +494,8 @@ bundle_archive_read(struct bundle *b, const void *data, size_t len,
 		goto out;
 	}
 	/* Opening is where libarchive sniffs the filters and format. */
-	if (archive_read_open_memory(ar, data, len) < ARCHIVE_WARN) {
+	if ((fd != -1 ? archive_read_open_fd(ar, fd, READ_CHUNK) :
+	    archive_read_open_memory(ar, data, len)) < ARCHIVE_WARN) {
 		errbuf_set(eb, EC_INVALID, "%s: %s", NOT_A_BUNDLE, aerr(ar));
 		goto fatal;
 	}
@@ -304,6 +517,8 @@ bundle_archive_read(struct bundle *b, const void *data, size_t len,
 		if (bundle_report_problem(r, eb) == -1)
 			goto out;
 	}
+	if (map_spool(b, &bu, eb) == -1)
+		goto out;
 	if (bu.manifest != NULL && bundle_tree_manifest_apply(b, bu.manifest,
 	    bu.manifest_len, l, eb) == -1 && (eb->code != EC_INVALID ||
 	    bundle_report_problem(r, eb) == -1))
@@ -317,6 +532,11 @@ fatal:
 	if (bundle_report_problem(r, eb) == 0)
 		(void)bundle_report_end(r, start, eb);
 out:
+	if (rc == -1 && c != NULL) {
+		disown_bundle(c, b);
+		bundle_content_release(c);
+	}
+	free(bu.spooled);
 	free(bu.manifest);
 	archive_read_free(ar);
 	return rc;

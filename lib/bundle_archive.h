@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 struct artifact_file;
+struct artifact_set;
 struct buf;
 struct bundle;
 struct bundle_limits;
@@ -51,6 +52,50 @@ int	bundle_archive_format_from_path(const char *path,
 	    enum bundle_archive_format *fmt);
 
 /*
+ * What a reader does with each file's content.  Only an archive's files
+ * can be left out of memory; those of a JSON or YAML bundle are always
+ * kept, as its text is.
+ */
+enum bundle_content_mode {
+	BUNDLE_CONTENT_KEEP,	/* in memory: content malloc'd */
+	BUNDLE_CONTENT_DROP,	/* measured and hashed: content NULL */
+	BUNDLE_CONTENT_SPOOL	/* to a file, mapped back: see below */
+};
+
+/*
+ * Where the contents go.  DROP and SPOOL read each file through a fixed
+ * buffer, hash it (bundle.h, hashed) and count it against the limits as
+ * it streams, so the memory a read takes does not grow with the content.
+ * SPOOL appends each file's content and a NUL to the file spool (borrowed;
+ * empty, open for reading and writing), then maps the spool read-only
+ * (map, map_len) and points each file's content into the map: the pages
+ * are the spool's, read in only when a content is read.  Such a content
+ * is not the bundle's to free: hand the bundle, or the set its files move
+ * to, to bundle_content_disown before releasing it; a failed read does so
+ * itself.
+ */
+struct bundle_content {
+	enum bundle_content_mode mode;
+	int			 spool;
+	char			*map;		/* or NULL */
+	size_t			 map_len;
+};
+
+/* Readies c for mode, spool a file descriptor for SPOOL, else -1. */
+void	bundle_content_init(struct bundle_content *,
+	    enum bundle_content_mode, int spool);
+
+/*
+ * Sets to NULL every content of set that points into c's map, so
+ * releasing set frees only what it owns.
+ */
+void	bundle_content_disown(const struct bundle_content *,
+	    struct artifact_set *);
+
+/* Unmaps the spool (NULL is fine); the spool itself is the caller's. */
+void	bundle_content_release(struct bundle_content *);
+
+/*
  * Reads the archive data[0..len) into b, which must be empty (bundle_init),
  * applies its manifest entry if it has one (bundle_tree_manifest_apply),
  * then sorts and validates it (bundle_tree_finish).  Refuses with
@@ -67,6 +112,15 @@ int	bundle_archive_format_from_path(const char *path,
 int	bundle_archive_read(struct bundle *, const void *data, size_t len,
 	    const struct bundle_limits *, struct bundle_report *,
 	    struct errbuf *);
+
+/*
+ * Like bundle_archive_read, with the contents going where c says (NULL:
+ * kept), read from fd when it is not -1 (a regular file, at its start,
+ * read in blocks and never whole; not closed), else from data[0..len).
+ */
+int	bundle_archive_read_with(struct bundle *, int fd, const void *data,
+	    size_t len, const struct bundle_limits *, struct bundle_content *,
+	    struct bundle_report *, struct errbuf *);
 
 /* An archive being written, entry by entry. */
 struct bundle_archive_out;

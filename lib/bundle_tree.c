@@ -390,14 +390,17 @@ entry_from_json(struct mentry *m, struct json_object *o, size_t i,
 
 /* Gives f what its entry m records. */
 static int
-apply_entry(const struct mentry *m, struct artifact_file *f,
+apply_entry(const struct mentry *m, struct artifact_file *f, int hashed,
     struct errbuf *eb)
 {
 	size_t len;
 	char *p;
 
 	if (m->has_sha256) {
-		artifact_file_hash(f);
+		/* Hashed: the reader left the content's digest in sha256. */
+		if (!hashed)
+			artifact_file_hash(f);
+		f->has_sha256 = 1;
 		if (memcmp(f->sha256, m->sha256, sizeof(f->sha256)) != 0)
 			return errbuf_set(eb, EC_INVALID, "%s: %.*s: sha256 "
 			    "does not match the file (changed since unpacked? "
@@ -432,7 +435,7 @@ nomem:
 
 /* Applies the sorted entries m[0..n) to the files of set. */
 static int
-apply_set(struct artifact_set *set, const char *identifier,
+apply_set(struct artifact_set *set, const char *identifier, int hashed,
     struct mentry *m, size_t n, struct errbuf *eb)
 {
 	struct mentry key, *hit;
@@ -455,7 +458,7 @@ apply_set(struct artifact_set *set, const char *identifier,
 		    cmp_mentries)) == NULL)
 			continue;
 		hit->used = 1;
-		rc = apply_entry(hit, &set->files[i], eb);
+		rc = apply_entry(hit, &set->files[i], hashed, eb);
 	}
 	buf_release(&name);
 	return rc;
@@ -520,10 +523,10 @@ bundle_tree_manifest_apply(struct bundle *b, const char *text, size_t len,
 		}
 	}
 	for (i = 0; i < b->nnodes; i++)
-		if (apply_set(&b->nodes[i].files, b->nodes[i].identifier, m, n,
-		    eb) == -1)
+		if (apply_set(&b->nodes[i].files, b->nodes[i].identifier,
+		    b->hashed, m, n, eb) == -1)
 			goto out;
-	if (apply_set(&b->shared, NULL, m, n, eb) == -1)
+	if (apply_set(&b->shared, NULL, b->hashed, m, n, eb) == -1)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (!m[i].used) {

@@ -128,7 +128,8 @@ int	bundle_tree_manifest_render(struct buf *out, const struct bundle *);
 /*
  * Applies the manifest text[0..len) to b, as read from a tree (before
  * bundle_tree_finish): every entry must name a file of b and be well
- * formed, a digest must match the file's content.  Returns 0, or -1 with
+ * formed, a digest must match the file's content (when b->hashed, the
+ * digest its reader left in the file's sha256).  Returns 0, or -1 with
  * EC_INVALID naming the manifest and the entry, or EC_INTERNAL.
  */
 int	bundle_tree_manifest_apply(struct bundle *, const char *text,

@@ -146,6 +146,92 @@ assert_refused() {
 	assert [ ! -e "$t/u" ]
 }
 
+# assert_peak FILE MIB: the peak RSS `/usr/bin/time -f %M -o FILE` wrote
+# (KiB, its last line) is under MIB MiB.
+assert_peak() {
+	local kb
+	kb=$(tail -n 1 "$1")
+	[[ $kb =~ ^[0-9]+$ ]] || fail "no peak RSS in $1: $kb"
+	((kb < $2 * 1024)) || fail "peak RSS $kb KiB: over $2 MiB"
+}
+
+# assert_bomb BUNDLE REGEX: check, list and unpack refuse BUNDLE with exit
+# 7 and a message matching REGEX, each within 300 MiB and 60 s; unpack
+# leaves nothing, neither a DIR it would make nor a byte in one there is.
+assert_bomb() {
+	local b=$1 re=$2 t=$BATS_TEST_TMPDIR c
+	for c in check list; do
+		run -7 --separate-stderr timeout 60 /usr/bin/time -f %M \
+		    -o "$t/rss" cfgsync bundle $c "$b"
+		assert_equal "$output" ""
+		assert_regex "$stderr" "^cfgsync: bundle $c: $b: $re\$"
+		assert_peak "$t/rss" 300
+	done
+	run -7 --separate-stderr timeout 60 /usr/bin/time -f %M -o "$t/rss" \
+	    cfgsync bundle unpack "$b" "$t/u"
+	assert_regex "$stderr" "^cfgsync: bundle unpack: $b: $re\$"
+	assert_peak "$t/rss" 300
+	assert [ ! -e "$t/u" ]
+	mkdir "$t/u2"
+	printf 'kept\n' >"$t/u2/old"
+	run -7 cfgsync bundle unpack "$b" "$t/u2"
+	run -0 ls -A "$t/u2"
+	assert_output "old"
+	assert_equal "$(cat "$t/u2/old")" "kept"
+}
+
+@test "bundle check: a 1.2 MB gzip bomb, one 1.2 GB member, is refused at its header" {
+	local b=$BATS_TEST_TMPDIR/bomb.tar.gz
+	craft bomb "$b" 1200000000
+	assert [ "$(stat -c %s "$b")" -lt 1500000 ]
+	assert_bomb "$b" 'nodes/n1/zeros0: over the limit of 67108864 bytes per file'
+}
+
+@test "bundle check: a 1.2 MB gzip bomb, 20 members of 60 MB, is refused streaming, in under 300 MB" {
+	local b=$BATS_TEST_TMPDIR/bomb.tar.gz
+	craft bomb "$b" 60000000 20
+	assert [ "$(stat -c %s "$b")" -lt 1500000 ]
+	assert_bomb "$b" 'nodes/n1/zeros17: over the limit of 1073741824 bytes in all'
+}
+
+@test "bundle check: a bomb on the standard input is refused streaming too" {
+	local b=$BATS_TEST_TMPDIR/bomb.tar.gz t=$BATS_TEST_TMPDIR
+	craft bomb "$b" 60000000 20
+	run -7 --separate-stderr timeout 60 /usr/bin/time -f %M -o "$t/rss" \
+	    cfgsync bundle check - <"$b"
+	assert_regex "$stderr" '^cfgsync: bundle check: -: nodes/n1/zeros17: over the limit of 1073741824 bytes in all$'
+	assert_peak "$t/rss" 300
+}
+
+@test "bundle check: a JSON bundle over --max-total-size is refused by its size, unread" {
+	local b=$BATS_TEST_TMPDIR/big.json t=$BATS_TEST_TMPDIR
+	truncate -s 1200M "$b"	# sparse: no disk, and no byte read
+	assert_bomb "$b" "read $b: over 1073741824 bytes"
+}
+
+@test "bundle check: a manifest sha256 is checked against the file as it streams" {
+	local t=$BATS_TEST_TMPDIR good bad
+	mkdir -p "$t/tree/nodes/n1"
+	printf 'a: 1\n' >"$t/tree/nodes/n1/a"
+	good=$(sha256sum <"$t/tree/nodes/n1/a" | cut -d' ' -f1)
+	bad=$(printf 'b: 2\n' | sha256sum | cut -d' ' -f1)
+	printf '{"cfgsync_manifest":1,"files":[\n{"name":"nodes/n1/a","sha256":"%s"}\n]}\n' \
+	    "$good" >"$t/tree/.cfgsync-manifest.json"
+	tar -C "$t/tree" -czf "$t/good.tar.gz" .
+	run -0 cfgsync bundle check "$t/good.tar.gz"
+	run -0 cfgsync bundle unpack "$t/good.tar.gz" "$t/u"
+	run -0 cat "$t/u/.cfgsync-manifest.json"
+	assert_output --partial "\"sha256\":\"$good\""
+	printf '{"cfgsync_manifest":1,"files":[\n{"name":"nodes/n1/a","sha256":"%s"}\n]}\n' \
+	    "$bad" >"$t/tree/.cfgsync-manifest.json"
+	tar -C "$t/tree" -czf "$t/bad.tar.gz" .
+	run -7 --separate-stderr cfgsync bundle check "$t/bad.tar.gz"
+	assert_regex "$stderr" 'bad.tar.gz: .cfgsync-manifest.json: nodes/n1/a: sha256 does not match the file'
+	run -7 cfgsync bundle list "$t/bad.tar.gz"
+	run -7 cfgsync bundle unpack "$t/bad.tar.gz" "$t/u3"
+	assert [ ! -e "$t/u3" ]
+}
+
 @test "bundle check: the default file size limit refuses a 100 MiB entry" {
 	local t=$BATS_TEST_TMPDIR
 	craft zeros "$t/bomb.tar.gz" $((100 << 20))

@@ -428,6 +428,53 @@ assert_prom_families() {
 	    "$BATS_TEST_TMPDIR/body"
 }
 
+# assert_peak FILE MIB: the peak RSS `/usr/bin/time -f %M -o FILE` wrote
+# (KiB, its last line) is under MIB MiB.
+assert_peak() {
+	local kb
+	kb=$(tail -n 1 "$1")
+	[[ $kb =~ ^[0-9]+$ ]] || fail "no peak RSS in $1: $kb"
+	((kb < $2 * 1024)) || fail "peak RSS $kb KiB: over $2 MiB"
+}
+
+@test "serve-bundle: a 1.2 MB gzip bomb is refused at start in under 300 MB" {
+	local t=$BATS_TEST_TMPDIR
+	python3 "$FIXTURES/craft.py" bomb "$t/bomb.tar.gz" 60000000 20
+	run -7 --separate-stderr timeout 60 /usr/bin/time -f %M -o "$t/rss" \
+	    cfgsync serve-bundle --listen 127.0.0.1:0 "$t/bomb.tar.gz"
+	assert_regex "$stderr" "^cfgsync: serve-bundle: $t/bomb.tar.gz: nodes/n1/zeros17: over the limit of 1073741824 bytes in all\$"
+	assert_peak "$t/rss" 300
+	# --max-total-size: refused at the member that passes it.
+	run -7 --separate-stderr timeout 60 /usr/bin/time -f %M -o "$t/rss" \
+	    cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    --max-total-size 100000000 "$t/bomb.tar.gz"
+	assert_regex "$stderr" 'nodes/n1/zeros1: over the limit of 100000000 bytes in all$'
+	assert_peak "$t/rss" 300
+}
+
+@test "serve-bundle: SIGHUP with a gzip bomb keeps the old bundle, in under 300 MB" {
+	local t=$BATS_TEST_TMPDIR b=$BATS_TEST_TMPDIR/live.tar.gz kb i
+	mkdir -p "$t/tree/nodes/node-1"
+	printf 'a: 1\n' >"$t/tree/nodes/node-1/a.yaml"
+	run -0 cfgsync bundle pack "$t/tree" -o "$b"
+	start_server OWN "$t" serve-bundle "$b"
+	python3 "$FIXTURES/craft.py" bomb "$b.new" 60000000 20
+	mv "$b.new" "$b"
+	kill -HUP "$OWN_PID"
+	for i in $(seq 1 1200); do
+		grep -q 'reload refused' "$t/OWN.log" && break
+		sleep 0.05
+	done
+	run -0 grep 'reload refused, keeping the old bundle: .*zeros17: over the limit of 1073741824 bytes in all$' "$t/OWN.log"
+	kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$OWN_PID/status")
+	((kb < 300 * 1024)) || fail "peak RSS $kb KiB: over 300 MiB"
+	req POST "$OWN_URL/node" --data-binary \
+	    '{"identifier":"node-1","ip":"10.0.0.1"}'
+	assert_equal "$STATUS" 200
+	run -0 jq -r '.files[0].content' "$t/body"
+	assert_output 'a: 1'
+}
+
 @test "serve-bundle: SIGHUP with a good bundle serves the new one" {
 	local b=$BATS_TEST_TMPDIR/live.json
 	cp "$(vec bundle.json)" "$b"

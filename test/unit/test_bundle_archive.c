@@ -6,6 +6,7 @@
  */
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -185,6 +186,113 @@ test_round_trip(void)
 		buf_release(&json2);
 	}
 	buf_release(&json);
+	bundle_release(&b);
+}
+
+/* Says whether every file of x has the size and digest of y's. */
+static int
+same_files(const struct bundle *x, const struct bundle *y, int content)
+{
+	const struct artifact_set *a, *c;
+	struct artifact_file f;
+	size_t i, k;
+
+	if (x->nnodes != y->nnodes)
+		return 0;
+	for (i = 0; i <= x->nnodes; i++) {
+		a = i < x->nnodes ? &x->nodes[i].files : &x->shared;
+		c = i < y->nnodes ? &y->nodes[i].files : &y->shared;
+		if (a->len != c->len)
+			return 0;
+		for (k = 0; k < a->len; k++) {
+			f = c->files[k];
+			artifact_file_hash(&f);
+			if (strcmp(a->files[k].path, f.path) != 0 ||
+			    a->files[k].len != f.len ||
+			    memcmp(a->files[k].sha256, f.sha256,
+			    sizeof(f.sha256)) != 0)
+				return 0;
+			if (content ? a->files[k].content == NULL ||
+			    memcmp(a->files[k].content, f.content,
+			    f.len + 1) != 0 : a->files[k].content != NULL)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * An archive read without its contents in memory: dropped (sizes and
+ * digests only) or spooled and mapped back, from memory and from a file;
+ * a declared digest checked against the one hashed as the file streamed.
+ */
+static void
+test_content_modes(void)
+{
+	char path[] = "/tmp/test_bundle_archive.XXXXXX";
+	struct bundle_content c;
+	struct bundle_limits l;
+	struct bundle b, back;
+	struct buf ar;
+	struct errbuf eb;
+	int fd, spool, from;
+
+	make_bundle(&b);
+	bundle_limits_default(&l);
+	buf_init(&ar, SIZE_MAX);
+	CHECK(bundle_archive_write(&ar, &b, BUNDLE_ARCHIVE_TAR_GZ, &eb) == 0);
+	if ((fd = mkstemp(path)) == -1) {
+		CHECK(0);
+		return;
+	}
+	CHECK(write(fd, ar.data, ar.len) == (ssize_t)ar.len);
+	for (from = 0; from < 2; from++) {
+		CHECK(lseek(fd, 0, SEEK_SET) == 0);
+		bundle_content_init(&c, BUNDLE_CONTENT_DROP, -1);
+		bundle_init(&back);
+		CHECK(bundle_archive_read_with(&back, from ? fd : -1, ar.data,
+		    ar.len, &l, &c, NULL, &eb) == 0);
+		CHECK(back.hashed && same_files(&back, &b, 0));
+		bundle_release(&back);
+
+		CHECK(lseek(fd, 0, SEEK_SET) == 0);
+		spool = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+		CHECK(spool != -1);
+		bundle_content_init(&c, BUNDLE_CONTENT_SPOOL, spool);
+		bundle_init(&back);
+		CHECK(bundle_archive_read_with(&back, from ? fd : -1, ar.data,
+		    ar.len, &l, &c, NULL, &eb) == 0);
+		CHECK(c.map != NULL && same_files(&back, &b, 1));
+		bundle_content_disown(&c, &back.shared);
+		CHECK(back.shared.files[0].content == NULL);
+		bundle_content_disown(&c, &back.nodes[2].files);
+		bundle_content_disown(&c, &back.nodes[1].files);
+		bundle_release(&back);
+		bundle_content_release(&c);
+		CHECK(c.map == NULL);
+		close(spool);
+	}
+	/* A digest the content does not have: refused. */
+	memset(b.shared.files[0].sha256, 0, ARTIFACT_SHA256_LEN);
+	b.shared.files[0].has_sha256 = 1;
+	buf_reset(&ar);
+	CHECK(bundle_archive_write(&ar, &b, BUNDLE_ARCHIVE_TAR, &eb) == 0);
+	bundle_content_init(&c, BUNDLE_CONTENT_DROP, -1);
+	bundle_init(&back);
+	CHECK(bundle_archive_read_with(&back, -1, ar.data, ar.len, &l, &c,
+	    NULL, &eb) == -1 && eb.code == EC_INVALID &&
+	    strstr(eb.msg, "shared/shared.yaml: sha256 does not match") !=
+	    NULL);
+	bundle_release(&back);
+	/* A limit passed while streaming: refused, naming it. */
+	l.max_total_size = 5 + 10 + 5 + 2 - 1;
+	bundle_init(&back);
+	CHECK(bundle_archive_read_with(&back, -1, ar.data, ar.len, &l, &c,
+	    NULL, &eb) == -1 && strstr(eb.msg, "bytes in all") != NULL);
+	bundle_release(&back);
+	close(fd);
+	unlink(path);
+	buf_release(&ar);
 	bundle_release(&b);
 }
 
@@ -553,6 +661,7 @@ main(void)
 	test_parse();
 	test_modes_and_formats();
 	test_round_trip();
+	test_content_modes();
 	test_report();
 	test_streamed_order();
 	test_manifest_archives();
