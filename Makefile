@@ -47,6 +47,7 @@ LIB_OBJS = \
 	lib/bundle_service.o \
 	lib/bundle_shape.o \
 	lib/bundle_tree.o \
+	lib/cgroup.o \
 	lib/clock.o \
 	lib/diag.o \
 	lib/errbuf.o \
