@@ -1094,6 +1094,7 @@ contain(struct serve_exec *se, int no_cgroup)
 		return;
 	}
 	se->mat.cgroup = se->cgroup;
+	materializer_sweep(se->cgroup);
 	diag_info("materializer containment: a cgroup per run under %s",
 	    se->cgroup);
 }

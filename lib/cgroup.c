@@ -173,9 +173,10 @@ join(char *out, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= CGROUP_PATH_MAX ? -1 : 0;
 }
 
-int
-cgroup_make(struct cgroup *cg, const char *parent, const char *name,
-    struct errbuf *eb)
+/* cgroup_make and cgroup_open: mkdir it first when make is 1. */
+static int
+cgroup_get(struct cgroup *cg, const char *parent, const char *name,
+    int make, struct errbuf *eb)
 {
 	char kill_path[CGROUP_PATH_MAX];
 
@@ -187,7 +188,7 @@ cgroup_make(struct cgroup *cg, const char *parent, const char *name,
 		cg->path[0] = '\0';
 		return errbuf_set(eb, EC_INTERNAL, "cgroup path too long");
 	}
-	if (mkdir(cg->path, 0755) == -1) {
+	if (make && mkdir(cg->path, 0755) == -1) {
 		errbuf_set(eb, EC_INTERNAL, "mkdir %s: %s", cg->path,
 		    strerror(errno));
 		cg->path[0] = '\0';
@@ -200,12 +201,27 @@ cgroup_make(struct cgroup *cg, const char *parent, const char *name,
 		if (cg->dirfd != -1)
 			close(cg->dirfd);
 		cg->dirfd = -1;
-		(void)rmdir(cg->path);
+		if (make)
+			(void)rmdir(cg->path);
 		cg->path[0] = '\0';
 		return -1;
 	}
 	cg->has_kill = access(kill_path, W_OK) == 0;
 	return 0;
+}
+
+int
+cgroup_make(struct cgroup *cg, const char *parent, const char *name,
+    struct errbuf *eb)
+{
+	return cgroup_get(cg, parent, name, 1, eb);
+}
+
+int
+cgroup_open(struct cgroup *cg, const char *parent, const char *name,
+    struct errbuf *eb)
+{
+	return cgroup_get(cg, parent, name, 0, eb);
 }
 
 pid_t

@@ -42,6 +42,10 @@ int	cgroup_probe(char *dir, size_t size, struct errbuf *);
 int	cgroup_make(struct cgroup *, const char *parent, const char *name,
 	    struct errbuf *);
 
+/* Opens the cgroup parent/name, which exists, as cgroup_make does. */
+int	cgroup_open(struct cgroup *, const char *parent, const char *name,
+	    struct errbuf *);
+
 /*
  * Forks a child that starts in the cgroup: clone3 with CLONE_INTO_CGROUP
  * (Linux 5.7), else fork and the child writes itself to cgroup.procs

@@ -46,6 +46,7 @@
 #define REAP_ROUNDS_MAX	50	/* scans for what a run left behind */
 #define FD_FALLBACK_MAX	1024	/* closed in the child without sysconf */
 #define RUN_CHUNK	65536	/* bytes a pipe is read or written by */
+#define RUN_CGROUP_PREFIX	"cfgsync-run-"	/* then PID-N */
 
 /* Finds prog in PATH (from envp) the way execvp would; 0 or -1. */
 static int
@@ -413,7 +414,7 @@ run_spawn(struct run *r, const char *path, char **env, struct errbuf *eb)
 	if ((maxfd = sysconf(_SC_OPEN_MAX)) < 0)
 		maxfd = FD_FALLBACK_MAX;
 	if (r->m->cgroup != NULL) {
-		n = snprintf(name, sizeof(name), "cfgsync-run-%ld-%lu",
+		n = snprintf(name, sizeof(name), RUN_CGROUP_PREFIX "%ld-%lu",
 		    (long)getpid(), __atomic_add_fetch(&run_serial, 1,
 		    __ATOMIC_RELAXED));
 		if (n < 0 || (size_t)n >= sizeof(name) ||
@@ -724,6 +725,35 @@ out:
 	buf_release(&r->errb);
 	free(r);
 	return rc;
+}
+
+void
+materializer_sweep(const char *dir)
+{
+	struct errbuf eb;
+	struct cgroup cg;
+	struct dirent *d;
+	long pid;
+	unsigned long n;
+	char end;
+	DIR *parent;
+
+	if ((parent = opendir(dir)) == NULL)
+		return;
+	while ((d = readdir(parent)) != NULL) {
+		if (sscanf(d->d_name, RUN_CGROUP_PREFIX "%ld-%lu%c", &pid, &n,
+		    &end) != 2 || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (cgroup_open(&cg, dir, d->d_name, &eb) == -1)
+			continue;
+		diag_warn("materializer: removing %s, left by a server that "
+		    "is gone", cg.path);
+		if (cgroup_remove(&cg, reap_exited) == -1)
+			diag_warn("materializer: %s/%s still populated",
+			    dir, d->d_name);
+	}
+	closedir(parent);
 }
 
 int

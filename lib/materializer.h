@@ -99,6 +99,12 @@ void	materializer_classify(const struct materializer *,
 	    struct materializer_result *);
 
 /*
+ * Kills and removes the run cgroups under dir (cgroup_probe's) that a
+ * server which is gone left behind (killed before its runs ended).
+ */
+void	materializer_sweep(const char *dir);
+
+/*
  * Checks, before a server starts, that argv[0] names an executable regular
  * file (searched in PATH as a run searches it).  Returns 0, or -1 with
  * EC_USAGE saying what is wrong.

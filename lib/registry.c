@@ -1023,18 +1023,15 @@ int
 registry_view_render(const struct registry_view *v, struct buf *doc)
 {
 	struct registry_reader rd;
-	char chunk[REGISTRY_CHUNK];
-	ssize_t n;
 	int rc = 0;
 
+	/* Piece by piece straight into doc, without a chunk between. */
 	registry_reader_init(&rd, v);
-	while ((n = registry_reader_read(&rd, chunk, sizeof(chunk))) > 0)
-		if (buf_add(doc, chunk, (size_t)n) == -1) {
+	do {
+		if (reader_fill(&rd) == -1 ||
+		    buf_add(doc, rd.piece.data, rd.piece.len) == -1)
 			rc = -1;
-			break;
-		}
-	if (n == -1)
-		rc = -1;
+	} while (rc == 0 && rd.piece.len > 0);
 	registry_reader_release(&rd);
 	return rc;
 }

@@ -33,8 +33,6 @@ struct store;
 
 /* The most bytes of the document a reader renders ahead: one entry's. */
 #define REGISTRY_PIECE_MAX	(SIZE_MAX / 2)
-/* The chunk registry_view_render copies through. */
-#define REGISTRY_CHUNK		65536
 
 /* The default cap on the bytes of all registrations. */
 #define REGISTRY_MAX_BYTES	(256UL << 20)

@@ -155,3 +155,25 @@ stop_ends_tree() {
 @test "materializer tree: a server stopped during a run leaves nothing of it (--no-cgroup)" {
 	stop_ends_tree --no-cgroup
 }
+
+@test "materializer tree: a server killed during a run has its run's cgroup ended by the next one" {
+	local daemon old cg
+	TREE_MODE=hang start_tree
+	[ "$(containment)" = cgroup ] || skip "no writable cgroup v2 directory"
+	assert_equal "$(reg node-1)" 202
+	wait_for test -s "$BATS_TEST_TMPDIR/daemon"
+	daemon=$(cat "$BATS_TEST_TMPDIR/daemon")
+	run -0 sed -n 's/^0:://p' "/proc/$daemon/cgroup"
+	cg=$(cgroup_mount)$output
+	old=$S_PID
+	kill -KILL "$old"
+	wait "$old" 2>/dev/null || true
+	# Nothing could end it: the daemon lives on in the old run's cgroup.
+	kill -0 "$daemon"
+	assert [ -d "$cg" ]
+	start_tree
+	wait_for gone "$daemon"
+	wait_for test ! -d "$cg"
+	grep -q "removing .*cfgsync-run-$old-.*, left by a server that is gone" \
+	    "$BATS_TEST_TMPDIR/S.log"
+}
