@@ -102,6 +102,7 @@ UNIT_TESTS = \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
+	test/unit/test_cgroup \
 	test/unit/test_exec_sched \
 	test/unit/test_materializer \
 	test/unit/test_http_request \

@@ -233,6 +233,8 @@ cgroup_fork(const struct cgroup *cg)
 #if defined(SYS_clone3) && defined(CLONE_INTO_CGROUP)
 	struct clone_args args;
 
+	if (cg->no_clone3)
+		goto join;
 	memset(&args, 0, sizeof(args));
 	args.flags = CLONE_INTO_CGROUP;
 	args.exit_signal = SIGCHLD;
@@ -240,6 +242,7 @@ cgroup_fork(const struct cgroup *cg)
 	if ((pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args))) != -1)
 		return pid;
 	/* Older kernels: ENOSYS, E2BIG or EINVAL; fork and join below. */
+join:
 #endif
 	if ((pid = fork()) != 0)
 		return pid;

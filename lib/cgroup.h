@@ -24,6 +24,7 @@ struct cgroup {
 	char	procs[CGROUP_PATH_MAX];	/* its cgroup.procs */
 	int	dirfd;			/* for CLONE_INTO_CGROUP; -1: none */
 	int	has_kill;		/* cgroup.kill exists (Linux 5.14) */
+	int	no_clone3;		/* fork and join, as before 5.7 */
 };
 
 /*
