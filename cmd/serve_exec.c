@@ -1085,17 +1085,17 @@ contain(struct serve_exec *se, int no_cgroup)
 	struct errbuf eb;
 
 	if (no_cgroup) {
-		diag_info("materializer containment: session (--no-cgroup)");
+		diag_warn("materializer containment: session (--no-cgroup)");
 		return;
 	}
 	if (cgroup_probe(se->cgroup, sizeof(se->cgroup), &eb) == -1) {
-		diag_info("materializer containment: session (no cgroup: %s)",
+		diag_warn("materializer containment: session (no cgroup: %s)",
 		    eb.msg);
 		return;
 	}
 	se->mat.cgroup = se->cgroup;
 	materializer_sweep(se->cgroup);
-	diag_info("materializer containment: a cgroup per run under %s",
+	diag_warn("materializer containment: a cgroup per run under %s",
 	    se->cgroup);
 }
 
