@@ -47,6 +47,7 @@ LIB_OBJS = \
 	lib/bundle_service.o \
 	lib/bundle_shape.o \
 	lib/bundle_tree.o \
+	lib/cgroup.o \
 	lib/clock.o \
 	lib/diag.o \
 	lib/errbuf.o \
@@ -102,6 +103,7 @@ UNIT_TESTS = \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
+	test/unit/test_cgroup \
 	test/unit/test_exec_sched \
 	test/unit/test_materializer \
 	test/unit/test_node_auth \

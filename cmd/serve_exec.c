@@ -85,6 +85,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "bundle.h"
+#include "cgroup.h"
 #include "cli.h"
 #include "cli_server.h"
 #include "cmds.h"
@@ -113,7 +114,6 @@ extern char **environ;
 #define OVERRIDES_MAX		(256UL << 20)	/* --state's overrides file */
 #define OVERRIDES_SUFFIX	".overrides"
 #define MAX_REGISTRATIONS	100000
-#define SNAPSHOT_MAX		(SIZE_MAX / 2)
 /* The message of a deferred answer (an identifier and some words). */
 #define ANSWER_MAX		512
 /* --persist holds every node's files, secrets included: as --state. */
@@ -199,6 +199,8 @@ struct serve_exec {
 	/* settled results: struct served * or NULL; worker only */
 	struct exec_cache	 cache;
 	int			 cancel;	/* atomic: stop a running run */
+	/* the cgroup v2 directory runs get a cgroup under; "": none */
+	char			 cgroup[CGROUP_PATH_MAX];
 	unsigned long		 runs[4];	/* atomic, by outcome */
 	struct prom_histogram	 run_duration;	/* atomic */
 
@@ -808,7 +810,8 @@ on_status(void *ctx, struct http_request *req, struct http_response *resp)
 	if (ready > count)
 		ready = count;
 	rc = buf_addf(b, "{\"server\":\"serve-exec\",\"registrations\":%zu,"
-	    "\"newest\":", count);
+	    "\"containment\":\"%s\",\"newest\":", count,
+	    se->mat.cgroup != NULL ? "cgroup" : "session");
 	if (newest_at == 0)
 		rc |= buf_adds(b, "null");
 	else
@@ -891,6 +894,11 @@ metrics(void *ctx, struct buf *b)
 	    "without a run.");
 	rc |= prom_sample_u64(b, "cfgsync_materializer_reused_total", NULL, 0,
 	    reused);
+	rc |= prom_family(b, "cfgsync_materializer_cgroup", PROM_GAUGE,
+	    "1 when each run gets a cgroup of its own, 0 when its session "
+	    "and a scan of reparented processes contain it.");
+	rc |= prom_sample_u64(b, "cfgsync_materializer_cgroup", NULL, 0,
+	    se->mat.cgroup != NULL);
 	return rc;
 }
 
@@ -943,14 +951,23 @@ persist(struct serve_exec *se, const struct bundle *b)
  * set settled before (its result is served again).  Returns the outcome
  * and sets *generation to the snapshot's (0 when none was taken).
  */
+/* The materializer's input: the snapshot document, read from a view. */
+static ssize_t
+snapshot_read(void *ctx, char *out, size_t size)
+{
+	return registry_reader_read(ctx, out, size);
+}
+
 static enum materializer_outcome
 run_once(struct serve_exec *se, unsigned long *generation)
 {
 	unsigned char digest[REGISTRY_DIGEST_LEN];
 	struct materializer_result mr;
+	struct materializer_input input;
+	struct registry_reader reader;
+	struct registry_view *view;
 	struct result fresh;
 	struct errbuf eb;
-	struct buf snap;
 	struct payload_index *index;
 	void *hit;
 	unsigned long gen;
@@ -958,20 +975,20 @@ run_once(struct serve_exec *se, unsigned long *generation)
 	size_t count;
 
 	*generation = 0;
-	buf_init(&snap, SNAPSHOT_MAX);
 	snapshot_ms = clock_ms();
-	if (registry_snapshot(se->registry, &snap, &gen, &count,
-	    digest) == -1) {
-		buf_release(&snap);
+	if ((view = registry_view_take(se->registry)) == NULL) {
 		diag_warn("snapshot: out of memory");
 		return MATERIALIZER_FAILED;
 	}
+	gen = registry_view_generation(view);
+	count = registry_view_count(view);
+	memcpy(digest, registry_view_digest(view), sizeof(digest));
 	*generation = gen;
 	memset(&fresh, 0, sizeof(fresh));
 	fresh.generation = gen;
 	fresh.snapshot_ms = snapshot_ms;
 	if (exec_cache_find(&se->cache, digest, &fresh.outcome, &hit)) {
-		buf_release(&snap);
+		registry_view_free(view);
 		fresh.served = hit;
 		served_hold(fresh.served);
 		install(se, &fresh);
@@ -980,12 +997,16 @@ run_once(struct serve_exec *se, unsigned long *generation)
 		pthread_mutex_unlock(&se->lock);
 		return fresh.outcome;
 	}
-	if (materializer_run(&se->mat, snap.data, snap.len, gen, count, &mr,
-	    &eb) == -1) {
+	/* The document is rendered as the pipe takes it, never whole. */
+	registry_reader_init(&reader, view);
+	input.read = snapshot_read;
+	input.ctx = &reader;
+	if (materializer_run(&se->mat, &input, gen, count, &mr, &eb) == -1) {
 		mr.outcome = MATERIALIZER_FAILED;
 		(void)snprintf(mr.reason, sizeof(mr.reason), "%s", eb.msg);
 	}
-	buf_release(&snap);
+	registry_reader_release(&reader);
+	registry_view_free(view);
 	__atomic_fetch_add(&se->runs[mr.outcome], 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&se->lock);
 	se->run_seconds += mr.seconds;
@@ -1066,6 +1087,31 @@ worker(void *arg)
 	return NULL;
 }
 
+/*
+ * Decides, once, how runs are contained, and says so: a cgroup of their
+ * own under the server's, where that is writable, else their session and
+ * a scan of the processes reparented to the server.
+ */
+static void
+contain(struct serve_exec *se, int no_cgroup)
+{
+	struct errbuf eb;
+
+	if (no_cgroup) {
+		diag_warn("materializer containment: session (--no-cgroup)");
+		return;
+	}
+	if (cgroup_probe(se->cgroup, sizeof(se->cgroup), &eb) == -1) {
+		diag_warn("materializer containment: session (no cgroup: %s)",
+		    eb.msg);
+		return;
+	}
+	se->mat.cgroup = se->cgroup;
+	materializer_sweep(se->cgroup);
+	diag_warn("materializer containment: a cgroup per run under %s",
+	    se->cgroup);
+}
+
 enum {
 	OPT_DEBOUNCE = CLI_OPT_OWN,
 	OPT_HOLD,
@@ -1073,6 +1119,7 @@ enum {
 	OPT_MAX_OUTPUT,
 	OPT_MAX_REGISTRATION_BYTES,
 	OPT_MAX_REGISTRATIONS,
+	OPT_NO_CGROUP,
 	OPT_PERSIST,
 	OPT_STATE
 };
@@ -1090,6 +1137,8 @@ static const struct cli_option serve_exec_options[] = {
 	    "most bytes of all registrations (default 256 MiB)" },
 	{ "max-registrations", 0, "N", OPT_MAX_REGISTRATIONS,
 	    "most registrations held (default 100000)" },
+	{ "no-cgroup", 0, NULL, OPT_NO_CGROUP,
+	    "contain runs by session only, not in a cgroup" },
 	{ "persist", 0, "FILE", OPT_PERSIST,
 	    "write each ready result to FILE as a bundle" },
 	{ "state", 0, "FILE", OPT_STATE,
@@ -1133,7 +1182,7 @@ cmd_serve_exec(int argc, char **argv)
 	char *bindings = NULL;
 	size_t max_registrations = MAX_REGISTRATIONS, i;
 	size_t max_registration_bytes = REGISTRY_MAX_BYTES;
-	int id;
+	int id, no_cgroup = 0;
 
 	memset(&se, 0, sizeof(se));
 	cli_server_init(&server);
@@ -1174,6 +1223,9 @@ cmd_serve_exec(int argc, char **argv)
 			max_registrations = cli_uint_opt(
 			    "--max-registrations", p.arg, 1, 100000000);
 			break;
+		case OPT_NO_CGROUP:
+			no_cgroup = 1;
+			break;
 		case OPT_PERSIST:
 			se.persist = p.arg;
 			break;
@@ -1189,6 +1241,7 @@ cmd_serve_exec(int argc, char **argv)
 	if (materializer_check(&se.mat, &eb) == -1)
 		cli_usage_error("%s", eb.msg);
 	se.mat.cancel = &se.cancel;
+	contain(&se, no_cgroup);
 	if (se.mat.max_output < se.mat.limits.max_total_size)
 		se.mat.limits.max_total_size = se.mat.max_output;
 	/*

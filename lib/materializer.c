@@ -32,6 +32,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "cgroup.h"
 #include "clock.h"
 #include "diag.h"
 #include "errbuf.h"
@@ -44,6 +45,8 @@
 #define KILL_GRACE_MS	2000
 #define REAP_ROUNDS_MAX	50	/* scans for what a run left behind */
 #define FD_FALLBACK_MAX	1024	/* closed in the child without sysconf */
+#define RUN_CHUNK	65536	/* bytes a pipe is read or written by */
+#define RUN_CGROUP_PREFIX	"cfgsync-run-"	/* then PID-N */
 
 /* Finds prog in PATH (from envp) the way execvp would; 0 or -1. */
 static int
@@ -218,6 +221,11 @@ materializer_classify(const struct materializer *m,
 	bundle_init(&res->bundle);
 	res->reason[0] = '\0';
 	res->outcome = MATERIALIZER_FAILED;
+	if (ex->input_failed) {
+		(void)snprintf(res->reason, sizeof(res->reason),
+		    "materializer input: out of memory");
+		return;
+	}
 	if (ex->overflow) {
 		(void)snprintf(res->reason, sizeof(res->reason),
 		    "materializer output over %zu bytes", m->max_output);
@@ -322,36 +330,354 @@ reap_escaped(void)
 	}
 }
 
-int
-materializer_run(const struct materializer *m, const char *snapshot,
-    size_t len, unsigned long generation, size_t count,
-    struct materializer_result *res, struct errbuf *eb)
+ssize_t
+materializer_mem_read(void *ctx, char *out, size_t size)
 {
-	char path[PATH_MAX], gen[64], cnt[64], chunk[65536];
+	struct materializer_mem *mem = ctx;
+	size_t n = mem->len - mem->off;
+
+	if (n > size)
+		n = size;
+	if (n > 0)
+		memcpy(out, mem->data + mem->off, n);
+	mem->off += n;
+	return (ssize_t)n;
+}
+
+/* One run, from spawn to reap: what the steps below share. */
+struct run {
+	const struct materializer	*m;
+	const struct materializer_input	*input;
+	struct materializer_result	*res;
+	struct cgroup	 cg;		/* path "": not in a cgroup */
+	pid_t		 pid;
+	int		 pidfd;		/* -1: none (before Linux 5.3) */
+	int		 in, out, err;	/* our ends; -1 once closed */
+	/* stdin: in_buf[in_off..in_len) is read from input, not written */
+	char		 in_buf[RUN_CHUNK];
+	size_t		 in_off, in_len;
+	int		 input_failed;
+	struct buf	 outb, errb;
+	size_t		 logged;	/* bytes of stderr logged */
+	uint64_t	 start, deadline, killed_at;
+	int		 timed_out, overflow, exited;
+	char		 chunk[RUN_CHUNK];	/* read from stdout, stderr */
+};
+
+/* How many runs this process made: each cgroup gets a name of its own. */
+static unsigned long run_serial;	/* atomic */
+
+/*
+ * Kills the run's process group and, in a cgroup, everything in it (an
+ * escaped daemon holding a pipe included), and notes when.
+ */
+static void
+run_kill(struct run *r)
+{
+	(void)kill(-r->pid, SIGKILL);
+	(void)cgroup_kill(&r->cg);
+	if (r->killed_at == 0)
+		r->killed_at = clock_ms();
+}
+
+/* Kills the run when it is out of time; 1 when it did, now or before. */
+static int
+run_check_time(struct run *r)
+{
+	if (r->killed_at == 0 && out_of_time(r->m, r->deadline)) {
+		r->timed_out = 1;
+		run_kill(r);
+	}
+	return r->killed_at != 0;
+}
+
+/*
+ * Step 1: pipes, a cgroup of its own when the server has a writable one
+ * (else the session alone), the child, its pidfd.  Returns 0, or -1 with
+ * EC_INTERNAL when nothing could be started.
+ */
+static int
+run_spawn(struct run *r, const char *path, char **env, struct errbuf *eb)
+{
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	struct materializer_exit ex;
-	struct pollfd pfd[4];		/* stdout, stderr, stdin, the pidfd */
-	struct buf outb, errb;
-	char **env = NULL;
-	size_t written = 0, logged = 0;
-	uint64_t start = clock_ms(), deadline = 0, killed_at = 0;
-	pid_t pid = -1;
+	struct errbuf cgeb;
+	char name[64];
 	long maxfd;
+	int n;
+
+	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
+	    pipe2(err, O_CLOEXEC) == -1) {
+		errbuf_set(eb, EC_INTERNAL, "materializer: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	if ((maxfd = sysconf(_SC_OPEN_MAX)) < 0)
+		maxfd = FD_FALLBACK_MAX;
+	if (r->m->cgroup != NULL) {
+		n = snprintf(name, sizeof(name), RUN_CGROUP_PREFIX "%ld-%lu",
+		    (long)getpid(), __atomic_add_fetch(&run_serial, 1,
+		    __ATOMIC_RELAXED));
+		if (n < 0 || (size_t)n >= sizeof(name) ||
+		    cgroup_make(&r->cg, r->m->cgroup, name, &cgeb) == -1)
+			diag_warn("materializer: no cgroup for this run, its "
+			    "session only: %s", n < 0 || (size_t)n >=
+			    sizeof(name) ? "name too long" : cgeb.msg);
+	}
+	r->pid = r->cg.path[0] != '\0' ? cgroup_fork(&r->cg) : fork();
+	if (r->pid == -1) {
+		errbuf_set(eb, EC_INTERNAL, "materializer: fork: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	if (r->pid == 0)
+		child(path, r->m->argv, env, in[0], out[1], err[1], maxfd);
+	r->res->in_cgroup = r->cg.path[0] != '\0';
+	/* Readable once the program itself has exited (Linux 5.3 on). */
+	r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	r->in = in[1];
+	r->out = out[0];
+	r->err = err[0];
+	(void)fcntl(r->in, F_SETFL, O_NONBLOCK);
+	(void)fcntl(r->out, F_SETFL, O_NONBLOCK);
+	(void)fcntl(r->err, F_SETFL, O_NONBLOCK);
+	return 0;
+fail:
+	for (n = 0; n < 2; n++) {
+		if (in[n] != -1)
+			close(in[n]);
+		if (out[n] != -1)
+			close(out[n]);
+		if (err[n] != -1)
+			close(err[n]);
+	}
+	(void)cgroup_remove(&r->cg, NULL);
+	return -1;
+}
+
+/* Closes *fd if open. */
+static void
+close_fd(int *fd)
+{
+	if (*fd != -1)
+		close(*fd);
+	*fd = -1;
+}
+
+/*
+ * Step 2: writes what the pipe takes of the snapshot, reading the next
+ * chunk from the input source when the last one is all written; closes
+ * stdin at its end, or when the program stopped reading (EPIPE).
+ */
+static void
+run_feed(struct run *r)
+{
 	ssize_t n;
-	int timed_out = 0, overflow = 0, rc = -1, npfd, i, pidfd = -1;
-	int exited = 0;
+
+	for (;;) {
+		if (r->in_off == r->in_len) {
+			n = r->input->read(r->input->ctx, r->in_buf,
+			    sizeof(r->in_buf));
+			if (n <= 0) {
+				if (n == -1) {
+					/* It would read a cut document. */
+					r->input_failed = 1;
+					run_kill(r);
+				}
+				close_fd(&r->in);
+				return;
+			}
+			r->in_off = 0;
+			r->in_len = (size_t)n;
+		}
+		n = write(r->in, r->in_buf + r->in_off, r->in_len - r->in_off);
+		if (n > 0) {
+			r->in_off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		close_fd(&r->in);	/* EPIPE: it stopped reading */
+		return;
+	}
+}
+
+/* Adds what stderr gave to the lines to log. */
+static void
+run_stderr(struct run *r, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		if (buf_addc(&r->errb, r->chunk[k]) == -1)
+			break;
+		if (r->chunk[k] == '\n' || r->errb.len >= STDERR_LINE_MAX)
+			log_lines(&r->errb, 0, &r->logged,
+			    r->res->stderr_tail);
+	}
+}
+
+/*
+ * Step 3: reads what *fd (stdout or stderr) holds: stdout is kept under
+ * the cap (past it the run is killed), stderr logged line by line.
+ * Closes *fd at its end, which is also when the program has exited and
+ * the pipe is read dry: its output is complete, whoever still holds the
+ * pipe (a child that escaped the group).
+ */
+static void
+run_collect(struct run *r, int *fd)
+{
+	ssize_t n;
+
+	n = read(*fd, r->chunk, sizeof(r->chunk));
+	if (n == -1 && errno == EAGAIN && r->exited)
+		n = 0;
+	else if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close_fd(fd);
+		return;
+	}
+	if (fd == &r->err)
+		run_stderr(r, (size_t)n);
+	else if (!r->overflow && buf_add(&r->outb, r->chunk, (size_t)n) ==
+	    -1) {
+		r->overflow = 1;
+		run_kill(r);
+	}
+}
+
+/*
+ * The pipes' loop: steps 2 and 3 as poll says, until stdout and stderr
+ * are closed, or a killed run's pipes stay open past the grace (an
+ * escaped grandchild holding them is not waited on for ever).
+ */
+static void
+run_io(struct run *r)
+{
+	struct pollfd pfd[4];		/* stdout, stderr, stdin, the pidfd */
+	int npfd, i, wait_ms;
+
+	while (r->out != -1 || r->err != -1) {
+		npfd = 0;
+		if (r->out != -1)
+			pfd[npfd++] = (struct pollfd){ r->out, POLLIN, 0 };
+		if (r->err != -1)
+			pfd[npfd++] = (struct pollfd){ r->err, POLLIN, 0 };
+		if (r->in != -1)
+			pfd[npfd++] = (struct pollfd){ r->in, POLLOUT, 0 };
+		if (r->pidfd != -1 && !r->exited)
+			pfd[npfd++] = (struct pollfd){ r->pidfd, POLLIN, 0 };
+		if (run_check_time(r) &&
+		    clock_ms() >= r->killed_at + KILL_GRACE_MS)
+			break;
+		/* Short naps, so a cancel is seen within a poll interval. */
+		wait_ms = r->exited ? 0 : r->killed_at != 0 ? 100 :
+		    (int)MIN(r->deadline - clock_ms() + 1, 200);
+		if (poll(pfd, (nfds_t)npfd, wait_ms) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < npfd; i++) {
+			/* Once it has exited, read each pipe dry, then stop. */
+			if (r->exited && (pfd[i].fd == r->out ||
+			    pfd[i].fd == r->err))
+				pfd[i].revents |= POLLIN;
+			if (pfd[i].revents == 0)
+				continue;
+			if (pfd[i].fd == r->pidfd)
+				r->exited = 1;
+			else if (pfd[i].fd == r->in)
+				run_feed(r);
+			else
+				run_collect(r, pfd[i].fd == r->out ? &r->out :
+				    &r->err);
+		}
+	}
+	close_fd(&r->in);
+	if (r->errb.len > 0)
+		log_lines(&r->errb, 1, &r->logged, r->res->stderr_tail);
+}
+
+/*
+ * Step 4: the pipes are closed, the program may still run: waits for its
+ * own exit, to its deadline.  WNOWAIT leaves the exited leader a zombie,
+ * which keeps its process group id from being reused until the group
+ * kill of step 5.
+ */
+static void
+run_wait_exit(struct run *r)
+{
+	siginfo_t si;
+
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)r->pid, &si, WEXITED | WNOHANG |
+		    WNOWAIT) == -1) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (si.si_pid == r->pid)
+			return;
+		(void)run_check_time(r);
+		nanosleep(&(struct timespec){ 0, 5 * 1000000L }, NULL);
+	}
+}
+
+/* Reaps every child that has exited, without waiting. */
+static void
+reap_exited(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+/*
+ * Step 5: nothing the program started outlives its run.  Kills the
+ * group, reaps the program for its status, then ends the rest of its
+ * tree: the cgroup killed until empty and removed, or, without one, the
+ * scan for what was reparented to us.
+ */
+static void
+run_reap(struct run *r, int *status)
+{
+	(void)kill(-r->pid, SIGKILL);
+	(void)cgroup_kill(&r->cg);
+	while (waitpid(r->pid, status, 0) == -1 && errno == EINTR)
+		;
+	if (r->cg.path[0] != '\0') {
+		if (cgroup_remove(&r->cg, reap_exited) == -1)
+			diag_warn("materializer: cgroup %s still populated; "
+			    "left behind", r->cg.path);
+		reap_exited();
+	} else
+		reap_escaped();
+}
+
+int
+materializer_run(const struct materializer *m,
+    const struct materializer_input *input, unsigned long generation,
+    size_t count, struct materializer_result *res, struct errbuf *eb)
+{
+	char path[PATH_MAX], gen[64], cnt[64];
+	struct materializer_exit ex;
+	struct run *r;
+	char **env = NULL;
+	int rc = -1;
 
 	/*
 	 * What the program starts and leaves behind (a daemon that called
 	 * setsid, out of its process group) is reparented to us, not to
-	 * init, so reap_escaped can find and end it.
+	 * init, so it can be found and ended, and reaped.
 	 */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	memset(res, 0, sizeof(*res));
 	memset(&ex, 0, sizeof(ex));
 	bundle_init(&res->bundle);
-	buf_init(&outb, m->max_output);
-	buf_init(&errb, STDERR_LINE_MAX * 2);
 	if (find_program(m->argv[0], m->envp, path, sizeof(path)) == -1) {
 		res->outcome = MATERIALIZER_FAILED;
 		(void)snprintf(res->reason, sizeof(res->reason),
@@ -359,175 +685,75 @@ materializer_run(const struct materializer *m, const char *snapshot,
 		    m->argv[0]);
 		return 0;
 	}
-	if ((env = make_env(m->envp, generation, count, gen, sizeof(gen), cnt,
-	    sizeof(cnt))) == NULL ||
-	    pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
-	    pipe2(err, O_CLOEXEC) == -1) {
-		errbuf_set(eb, EC_INTERNAL, "materializer: %s",
-		    strerror(errno));
+	/* Two chunks of 64 KiB: on the heap, not a worker's stack. */
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (env = make_env(m->envp, generation, count, gen, sizeof(gen),
+	    cnt, sizeof(cnt))) == NULL) {
+		free(r);
+		return errbuf_set(eb, EC_INTERNAL, "materializer: out of "
+		    "memory");
+	}
+	r->m = m;
+	r->input = input;
+	r->res = res;
+	r->cg.dirfd = -1;
+	r->pidfd = r->in = r->out = r->err = -1;
+	buf_init(&r->outb, m->max_output);
+	buf_init(&r->errb, STDERR_LINE_MAX * 2);
+	r->start = clock_ms();
+	r->deadline = r->start + (uint64_t)m->timeout * 1000u;
+	if (run_spawn(r, path, env, eb) == -1)
 		goto out;
-	}
-	if ((maxfd = sysconf(_SC_OPEN_MAX)) < 0)
-		maxfd = FD_FALLBACK_MAX;
-	if ((pid = fork()) == -1) {
-		errbuf_set(eb, EC_INTERNAL, "materializer: fork: %s",
-		    strerror(errno));
-		goto out;
-	}
-	if (pid == 0)
-		child(path, m->argv, env, in[0], out[1], err[1], maxfd);
-	/* Readable once the program itself has exited (Linux 5.3 on). */
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	in[0] = out[1] = err[1] = -1;
-	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
-	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
-	(void)fcntl(err[0], F_SETFL, O_NONBLOCK);
-	deadline = start + (uint64_t)m->timeout * 1000u;
-	while (out[0] != -1 || err[0] != -1) {
-		npfd = 0;
-		if (out[0] != -1)
-			pfd[npfd++] = (struct pollfd){ out[0], POLLIN, 0 };
-		if (err[0] != -1)
-			pfd[npfd++] = (struct pollfd){ err[0], POLLIN, 0 };
-		if (in[1] != -1)
-			pfd[npfd++] = (struct pollfd){ in[1], POLLOUT, 0 };
-		if (pidfd != -1 && !exited)
-			pfd[npfd++] = (struct pollfd){ pidfd, POLLIN, 0 };
-		if (killed_at == 0 && out_of_time(m, deadline)) {
-			timed_out = 1;
-			(void)kill(-pid, SIGKILL);
-			killed_at = clock_ms();
-		}
-		/* A killed group whose pipes stay open (an escaped
-		 * grandchild holding them) is not waited on for ever. */
-		if (killed_at != 0 && clock_ms() >= killed_at + KILL_GRACE_MS)
-			break;
-		/* Short naps, so a cancel is seen within a poll interval. */
-		if (poll(pfd, (nfds_t)npfd, exited ? 0 : killed_at != 0 ? 100 :
-		    (int)MIN(deadline - clock_ms() + 1, 200)) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (i = 0; i < npfd; i++) {
-			/* Once it has exited, read each pipe dry, then stop. */
-			if (exited && (pfd[i].fd == out[0] ||
-			    pfd[i].fd == err[0]))
-				pfd[i].revents |= POLLIN;
-			if (pfd[i].revents == 0)
-				continue;
-			if (pfd[i].fd == pidfd) {
-				exited = 1;
-				continue;
-			}
-			if (pfd[i].fd == in[1]) {
-				n = write(in[1], snapshot + written,
-				    len - written);
-				if (n > 0)
-					written += (size_t)n;
-				if (n == -1 && errno == EAGAIN)
-					continue;
-				if (n == -1 || written == len) {
-					/* Done, or EPIPE: stopped reading. */
-					close(in[1]);
-					in[1] = -1;
-				}
-				continue;
-			}
-			n = read(pfd[i].fd, chunk, sizeof(chunk));
-			if (n == -1 && errno == EAGAIN && exited) {
-				/*
-				 * The program exited and all it wrote is read:
-				 * its output is complete, whoever still holds
-				 * the pipe (a child that escaped the group).
-				 */
-				n = 0;
-			} else if (n == -1 && (errno == EINTR ||
-			    errno == EAGAIN))
-				continue;
-			if (n <= 0) {
-				if (pfd[i].fd == out[0]) {
-					close(out[0]);
-					out[0] = -1;
-				} else {
-					close(err[0]);
-					err[0] = -1;
-				}
-				continue;
-			}
-			if (pfd[i].fd == err[0]) {
-				for (size_t k = 0; k < (size_t)n; k++) {
-					if (buf_addc(&errb, chunk[k]) == -1)
-						break;
-					if (chunk[k] == '\n' ||
-					    errb.len >= STDERR_LINE_MAX)
-						log_lines(&errb, 0, &logged,
-						    res->stderr_tail);
-				}
-			} else if (!overflow &&
-			    buf_add(&outb, chunk, (size_t)n) == -1) {
-				overflow = 1;
-				(void)kill(-pid, SIGKILL);
-				killed_at = clock_ms();
-			}
-		}
-	}
-	if (errb.len > 0)
-		log_lines(&errb, 1, &logged, res->stderr_tail);
-	/*
-	 * Pipes closed; the program may still run: wait to its deadline.
-	 * WNOWAIT leaves the exited leader a zombie, which keeps its
-	 * process group id from being reused until the group kill below.
-	 */
-	for (;;) {
-		siginfo_t si;
-
-		memset(&si, 0, sizeof(si));
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG |
-		    WNOWAIT) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (si.si_pid == pid)
-			break;
-		if (killed_at == 0 && out_of_time(m, deadline)) {
-			timed_out = 1;
-			(void)kill(-pid, SIGKILL);
-			killed_at = clock_ms();
-		}
-		nanosleep(&(struct timespec){ 0, 5 * 1000000L }, NULL);
-	}
-	/* Nothing the program started outlives its run. */
-	(void)kill(-pid, SIGKILL);
-	while (waitpid(pid, &ex.status, 0) == -1 && errno == EINTR)
-		;
-	reap_escaped();
-	res->seconds = (double)(clock_ms() - start) / 1000.0;
-	ex.overflow = overflow;
-	ex.timed_out = timed_out;
+	run_io(r);
+	run_wait_exit(r);
+	run_reap(r, &ex.status);
+	res->seconds = (double)(clock_ms() - r->start) / 1000.0;
+	ex.overflow = r->overflow;
+	ex.timed_out = r->timed_out;
+	ex.input_failed = r->input_failed;
 	ex.cancelled = m->cancel != NULL &&
 	    __atomic_load_n(m->cancel, __ATOMIC_RELAXED);
-	materializer_classify(m, &ex, outb.data, outb.len, res);
+	materializer_classify(m, &ex, r->outb.data, r->outb.len, res);
 	rc = 0;
 out:
-	if (pidfd != -1)
-		close(pidfd);
-	for (i = 0; i < 2; i++) {
-		if (in[i] != -1)
-			close(in[i]);
-		if (out[i] != -1)
-			close(out[i]);
-		if (err[i] != -1)
-			close(err[i]);
-	}
+	close_fd(&r->pidfd);
+	close_fd(&r->in);
+	close_fd(&r->out);
+	close_fd(&r->err);
 	free(env);
-	buf_release(&outb);
-	buf_release(&errb);
+	buf_release(&r->outb);
+	buf_release(&r->errb);
+	free(r);
 	return rc;
+}
+
+void
+materializer_sweep(const char *dir)
+{
+	struct errbuf eb;
+	struct cgroup cg;
+	struct dirent *d;
+	long pid;
+	unsigned long n;
+	char end;
+	DIR *parent;
+
+	if ((parent = opendir(dir)) == NULL)
+		return;
+	while ((d = readdir(parent)) != NULL) {
+		if (sscanf(d->d_name, RUN_CGROUP_PREFIX "%ld-%lu%c", &pid, &n,
+		    &end) != 2 || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (cgroup_open(&cg, dir, d->d_name, &eb) == -1)
+			continue;
+		diag_warn("materializer: removing %s, left by a server that "
+		    "is gone", cg.path);
+		if (cgroup_remove(&cg, reap_exited) == -1)
+			diag_warn("materializer: %s/%s still populated",
+			    dir, d->d_name);
+	}
+	closedir(parent);
 }
 
 int

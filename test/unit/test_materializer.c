@@ -1,16 +1,28 @@
 /*
  * Unit tests for the materializer's outcome classification (SPEC 4),
- * materializer_classify, on made-up exits: no process is started.
+ * materializer_classify, on made-up exits; then real runs of /bin/sh with
+ * stdin streamed from an input source of the test's own (every byte
+ * arrives, in order, through a pipe that takes less at a time; a failing
+ * source fails the run), with a cgroup per run where one can be made and
+ * without.
  */
 #include <sys/wait.h>
 
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bundle.h"
+#include "cgroup.h"
+#include "errbuf.h"
 #include "materializer.h"
 #include "check.h"
 #include "banned.h"
+
+extern char **environ;
 
 static struct materializer mat;
 
@@ -120,6 +132,94 @@ test_failed(void)
 	CHECK(res.outcome == MATERIALIZER_TEMPFAIL);
 }
 
+/* An input of the test's own: total bytes of a pattern, failing at fail. */
+#define STREAM_BYTES	3000000UL	/* many times a pipe's capacity */
+
+struct pattern {
+	size_t	 off, total, fail;	/* fail: 0 never */
+	size_t	 calls;
+};
+
+static ssize_t
+pattern_read(void *ctx, char *out, size_t size)
+{
+	struct pattern *p = ctx;
+	size_t i;
+
+	p->calls++;
+	if (p->fail != 0 && p->off >= p->fail)
+		return -1;
+	for (i = 0; i < size && p->off < p->total; i++, p->off++)
+		out[i] = (char)('a' + p->off % 26);
+	return (ssize_t)i;
+}
+
+/*
+ * Runs sh -c script on the pattern; the script prints {"ready":false}
+ * only when its stdin was exactly the pattern.
+ */
+static enum materializer_outcome
+run_sh(const char *cgdir, struct pattern *p, struct materializer_result *res)
+{
+	char script[256];
+	char *argv[] = { "/bin/sh", "-c", script, NULL };
+	struct materializer m = mat;
+	struct materializer_input in = { pattern_read, p };
+	struct errbuf eb;
+
+	/* The pattern's digest, by the same pattern made by awk. */
+	(void)snprintf(script, sizeof(script), "a=$(cksum); b=$(awk 'BEGIN "
+	    "{ for (i = 0; i < %lu; i++) printf \"%%c\", 97 + i %% 26 }' "
+	    "| cksum); [ \"$a\" = \"$b\" ] && echo '{\"ready\":false}'",
+	    (unsigned long)p->total);
+	m.argv = argv;
+	m.envp = environ;
+	m.timeout = 60;
+	m.cgroup = cgdir;
+	CHECK(materializer_run(&m, &in, 1, 0, res, &eb) == 0);
+	bundle_release(&res->bundle);
+	return res->outcome;
+}
+
+static void
+test_stream(const char *cgdir)
+{
+	struct materializer_result res;
+	struct pattern p;
+
+	memset(&p, 0, sizeof(p));
+	p.total = STREAM_BYTES;
+	CHECK(run_sh(cgdir, &p, &res) == MATERIALIZER_NOT_READY);
+	CHECK(p.off == STREAM_BYTES);
+	/* In chunks, not all at once. */
+	CHECK(p.calls > STREAM_BYTES / 65536);
+	CHECK(res.in_cgroup == (cgdir != NULL));
+	/* A source that fails mid-way fails the run. */
+	memset(&p, 0, sizeof(p));
+	p.total = STREAM_BYTES;
+	p.fail = 200000;
+	CHECK(run_sh(cgdir, &p, &res) == MATERIALIZER_FAILED);
+	CHECK_STR(res.reason, "materializer input: out of memory");
+	/* An empty one is an empty stdin. */
+	memset(&p, 0, sizeof(p));
+	CHECK(run_sh(cgdir, &p, &res) == MATERIALIZER_NOT_READY);
+}
+
+/* The same in a cgroup per run, where this process may make one. */
+static void
+test_stream_cgroup(void)
+{
+	char dir[CGROUP_PATH_MAX];
+	struct errbuf eb;
+
+	if (cgroup_probe(dir, sizeof(dir), &eb) == -1) {
+		printf("test_materializer: no cgroup (%s): runs in one not "
+		    "tested\n", eb.msg);
+		return;
+	}
+	test_stream(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -131,5 +231,7 @@ main(int argc, char **argv)
 	test_ready();
 	test_not_ready();
 	test_failed();
+	test_stream(NULL);
+	test_stream_cgroup();
 	return check_done("test_materializer");
 }
