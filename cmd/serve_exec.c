@@ -1241,7 +1241,6 @@ cmd_serve_exec(int argc, char **argv)
 	if (materializer_check(&se.mat, &eb) == -1)
 		cli_usage_error("%s", eb.msg);
 	se.mat.cancel = &se.cancel;
-	contain(&se, no_cgroup);
 	if (se.mat.max_output < se.mat.limits.max_total_size)
 		se.mat.limits.max_total_size = se.mat.max_output;
 	/*
@@ -1288,6 +1287,8 @@ cmd_serve_exec(int argc, char **argv)
 	/* No more bindings than registrations: a flood of names binds none. */
 	if (se.auth != NULL)
 		node_auth_set_max_bound(se.auth, max_registrations);
+	/* After every start-up check: a refused start says only why. */
+	contain(&se, no_cgroup);
 	se.srv = cli_server_start(&server, routes,
 	    nitems(routes), &se, metrics);
 	if (pthread_create(&se.worker, NULL, worker, &se) != 0)
