@@ -44,6 +44,7 @@
 #include "http_server.h"
 #include "protocol.h"
 #include "registration.h"
+#include "strmap.h"
 #include "banned.h"
 
 /* Shared tails up to this size are copied into each node's answer. */
@@ -107,6 +108,7 @@ struct node_lazy {
 	const struct payload_index *idx;
 	size_t			 at;		/* its files, rendered, */
 	size_t			 len;		/* in idx->items */
+	int			 dup;		/* its body an earlier node's */
 };
 
 struct payload_index {
@@ -742,24 +744,36 @@ out:
 /*
  * The JSON answer of node i of idx, whose files are rendered in
  * idx->items at the place idx->lazy[i] names; its variants come later.
+ * A node served the same bytes as an earlier one (seen maps each answer's
+ * digest to the first node given it) shares that node's answer.
  */
-static struct http_body *
-lazy_body(struct payload_index *idx, size_t i)
+static int
+lazy_body(struct payload_index *idx, size_t i, struct strmap *seen)
 {
-	const struct node_lazy *nl = &idx->lazy[i];
+	struct node_lazy *nl = &idx->lazy[i];
 	char h[2 * DIGEST_LEN + 1];
 	const struct tail_form *f;
-	struct http_body *body = NULL;
 	struct buf own;
+	size_t first;
+	int rc = -1;
 
 	f = nl->len > 0 ? &idx->tail->comma : &idx->tail->bare;
 	buf_init(&own, SIZE_MAX);
-	if (own_part(&own, idx->items.data + nl->at, nl->len, f, h) == 0 &&
-	    (body = json_body(&own, f, idx->tail, h)) != NULL)
-		http_body_set_variant_maker(body, node_variant,
-		    &idx->lazy[i]);
+	if (own_part(&own, idx->items.data + nl->at, nl->len, f, h) == -1)
+		goto out;
+	if (strmap_get(seen, h, &first)) {
+		idx->bodies[i] = idx->bodies[first];
+		nl->dup = 1;
+		rc = 0;
+		goto out;
+	}
+	if ((idx->bodies[i] = json_body(&own, f, idx->tail, h)) == NULL)
+		goto out;
+	http_body_set_variant_maker(idx->bodies[i], node_variant, nl);
+	rc = strmap_put(seen, h, i);
+out:
 	buf_release(&own);
-	return body;
+	return rc;
 }
 
 void
@@ -770,7 +784,8 @@ payload_index_free(struct payload_index *idx)
 	if (idx == NULL)
 		return;
 	for (i = 0; idx->bodies != NULL && i < idx->bundle.nnodes; i++)
-		http_body_free(idx->bodies[i]);
+		if (idx->lazy == NULL || !idx->lazy[i].dup)
+			http_body_free(idx->bodies[i]);
 	free(idx->bodies);
 	free(idx->lazy);
 	buf_release(&idx->items);
@@ -789,6 +804,7 @@ struct payload_index *
 payload_index_new(struct bundle *b, struct errbuf *eb)
 {
 	struct payload_index *idx;
+	struct strmap seen;
 	struct maker m;
 	size_t i, at;
 
@@ -828,9 +844,13 @@ payload_index_new(struct bundle *b, struct errbuf *eb)
 	}
 	if (idx->items.data == NULL && buf_addc(&idx->items, '\0') == -1)
 		goto nomem_made;
+	strmap_init(&seen);
 	for (i = 0; i < idx->bundle.nnodes; i++)
-		if ((idx->bodies[i] = lazy_body(idx, i)) == NULL)
+		if (lazy_body(idx, i, &seen) == -1) {
+			strmap_release(&seen);
 			goto nomem_made;
+		}
+	strmap_release(&seen);
 	artifact_set_release(&idx->bundle.shared);
 	return idx;
 nomem:

@@ -365,7 +365,7 @@ test_gzip_splice(void)
  * The files of node i in the lazy tests: text, a 0600 file, owners by
  * name and by number, binary bytes (base64 in the JSON), and for node 3
  * one large enough (3 000 bytes) that its gzip part is deflated, not
- * stored; node 5 has none.
+ * stored; nodes 5 and 6 have none, and 10 and 11 have node 9's.
  */
 static void
 lazy_files(unsigned i, struct artifact_set *set)
@@ -376,8 +376,10 @@ lazy_files(unsigned i, struct artifact_set *set)
 	char *big;
 	size_t k;
 
-	if (i == 5)
+	if (i == 5 || i == 6)
 		return;
+	if (i >= 10)
+		i = 9;
 	(void)snprintf(path, sizeof(path), "/etc/lazy%u/config.yaml", i);
 	(void)snprintf(text, sizeof(text), "id: node-%u\nport: %u\n", i,
 	    3000 + i);
@@ -585,6 +587,17 @@ test_lazy_equals_eager(size_t shared_size)
 	CHECK((served = lazy_index(shared_size)) != NULL);
 	if (served == NULL)
 		return;
+	/* Nodes served the same bytes share one answer, others do not. */
+	CHECK(payload_index_find(served, "node-9") ==
+	    payload_index_find(served, "node-10"));
+	CHECK(payload_index_find(served, "node-9") ==
+	    payload_index_find(served, "node-11"));
+	CHECK(payload_index_find(served, "node-5") ==
+	    payload_index_find(served, "node-6"));
+	CHECK(payload_index_find(served, "node-0") !=
+	    payload_index_find(served, "node-1"));
+	CHECK(payload_index_find(served, "node-5") !=
+	    payload_index_find(served, "node-4"));
 	for (i = 0; i < LAZY_NODES; i++) {
 		artifact_set_init(&files);
 		lazy_files(i, &files);
