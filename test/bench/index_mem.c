@@ -3,7 +3,9 @@
  * fleet.sh makes (config.yaml each, one shared line), parsed from its
  * JSON text, then indexed; prints the heap in use (mallinfo2) after the
  * parse, after indexing, and after every node's gzip and then tar
- * variant was asked for, and the bytes a node of each.
+ * variant was asked for, and the bytes a node of each.  SAME=1 gives
+ * every node the same config.yaml (nodes served the same bytes share one
+ * answer).
  * Build and run from the top of the tree:
  *   make && cc -O2 -D_GNU_SOURCE -Ilib -o /tmp/index_mem \
  *       test/bench/index_mem.c lib/libcfgsync.a -lmicrohttpd -ljson-c \
@@ -47,6 +49,8 @@ main(int argc, char **argv)
 	char id[64], line[256];
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 10000, i, start,
 	    parsed, indexed, gz, tar;
+	const char *env = getenv("SAME");
+	int same = env != NULL && strcmp(env, "1") == 0;
 
 	buf_init(&doc, SIZE_MAX);
 	if (buf_adds(&doc, "{\"nodes\":[") == -1)
@@ -55,7 +59,8 @@ main(int argc, char **argv)
 		(void)snprintf(line, sizeof(line), "%s{\"identifier\":"
 		    "\"node-%ld\",\"files\":[{\"path\":\"config.yaml\","
 		    "\"content\":\"id: node-%ld\\nport: %ld\\n\"}]}",
-		    i > 0 ? "," : "", i, i, 3000 + i % 1000);
+		    i > 0 ? "," : "", i, same ? 0 : i,
+		    3000 + (same ? 0 : i % 1000));
 		if (buf_adds(&doc, line) == -1)
 			return 1;
 	}
