@@ -3,7 +3,8 @@
  * fleet.sh makes (config.yaml each, one shared line), parsed from its
  * JSON text, then indexed; prints the heap in use (mallinfo2) after the
  * parse, after indexing, and after every node's gzip and then tar
- * variant was asked for, and the bytes a node of each.  SAME=1 gives
+ * variant was asked for, and the bytes a node of each; and how long
+ * indexing took (what a fleet waits for between a result and its 200s).  SAME=1 gives
  * every node the same config.yaml (nodes served the same bytes share one
  * answer).
  * Build and run from the top of the tree:
@@ -14,6 +15,7 @@
  */
 #include <malloc.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +30,15 @@ static long
 heap(void)
 {
 	return (long)mallinfo2().uordblks;
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static void
@@ -50,6 +61,7 @@ main(int argc, char **argv)
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 10000, i, start,
 	    parsed, indexed, gz, tar;
 	const char *env = getenv("SAME");
+	double t0, t1, t2, t3;
 	int same = env != NULL && strcmp(env, "1") == 0;
 
 	buf_init(&doc, SIZE_MAX);
@@ -77,8 +89,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	parsed = heap();
+	t0 = now_ms();
 	if ((idx = payload_index_new(&b, &eb)) == NULL)
 		return 1;
+	t1 = now_ms();
 	indexed = heap();
 	for (i = 0; i < n; i++) {
 		(void)snprintf(id, sizeof(id), "node-%ld", i);
@@ -86,17 +100,21 @@ main(int argc, char **argv)
 			(void)http_body_variant(body, HTTP_VARIANT_GZIP);
 	}
 	gz = heap();
+	t2 = now_ms();
 	for (i = 0; i < n; i++) {
 		(void)snprintf(id, sizeof(id), "node-%ld", i);
 		if ((body = payload_index_find(idx, id)) != NULL)
 			(void)http_body_variant(body, HTTP_VARIANT_TAR);
 	}
 	tar = heap();
+	t3 = now_ms();
 	printf("%ld nodes, bundle text %zu B\n", n, doc.len);
 	row("bundle, parsed", parsed - start, n);
 	row("index (bundle taken over)", indexed - start, n);
 	row("gzip variants asked for", gz - indexed, n);
 	row("tar variants asked for", tar - gz, n);
+	printf("indexing took %.1f ms, every tar variant %.1f ms\n", t1 - t0,
+	    t3 - t2);
 	payload_index_free(idx);
 	buf_release(&doc);
 	return 0;
