@@ -279,7 +279,7 @@ http_etag_matches(const char *v, const char *etag)
 static void
 negotiate(struct http_conn *c, struct http_response *resp)
 {
-	const struct http_body *b = resp->prepared;
+	const struct http_body *b = resp->prepared, *alt = NULL;
 	const char *format, *accept;
 	int tar;
 
@@ -297,12 +297,13 @@ negotiate(struct http_conn *c, struct http_response *resp)
 	}
 	tar = format != NULL ? strcmp(format, "tar") == 0 :
 	    accept != NULL && strstr(accept, "application/x-tar") != NULL;
-	if (tar && b->variants[HTTP_VARIANT_TAR] != NULL)
-		b = b->variants[HTTP_VARIANT_TAR];
-	else if (!tar && b->variants[HTTP_VARIANT_GZIP] != NULL &&
-	    http_accepts_gzip(MHD_lookup_connection_value(c->conn,
+	if (tar)
+		alt = http_body_variant(b, HTTP_VARIANT_TAR);
+	else if (http_accepts_gzip(MHD_lookup_connection_value(c->conn,
 	    MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)))
-		b = b->variants[HTTP_VARIANT_GZIP];
+		alt = http_body_variant(b, HTTP_VARIANT_GZIP);
+	if (alt != NULL)
+		b = alt;
 	resp->prepared = b;
 	if (!http_etag_matches(MHD_lookup_connection_value(c->conn,
 	    MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH), b->etag))

@@ -211,6 +211,43 @@ http_body_set_variant(struct http_body *b, enum http_variant v,
 }
 
 void
+http_body_set_variant_maker(struct http_body *b, http_variant_fn *make,
+    void *arg)
+{
+	b->make = make;
+	b->make_arg = arg;
+}
+
+/*
+ * The variants are a cache filled in by whichever thread asks first:
+ * no lock, a compare-and-swap of the pointer.  Two threads that race
+ * both make one and the loser frees its own; the bodies are equal, and a
+ * thread never waits behind another's deflate or tar.
+ */
+const struct http_body *
+http_body_variant(const struct http_body *cb, enum http_variant v)
+{
+	struct http_body *b = (struct http_body *)(uintptr_t)cb;
+	struct http_body *alt, *expected = NULL;
+
+	if ((alt = __atomic_load_n(&b->variants[v], __ATOMIC_ACQUIRE)) !=
+	    NULL || b->make == NULL ||
+	    __atomic_load_n(&b->none[v], __ATOMIC_ACQUIRE))
+		return alt;
+	if (b->make(b->make_arg, v, &alt) == -1)
+		return NULL;
+	if (alt == NULL) {
+		__atomic_store_n(&b->none[v], 1, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	if (__atomic_compare_exchange_n(&b->variants[v], &expected, alt, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return alt;
+	http_body_free(alt);		/* another thread's came first */
+	return expected;
+}
+
+void
 http_response_error(struct http_response *resp, int status, const char *code,
     const char *fmt, ...)
 {

@@ -233,6 +233,27 @@ enum http_variant {
 void	http_body_set_variant(struct http_body *, enum http_variant,
 	    struct http_body *alt);
 
+/*
+ * Makes b's variants on the first request that asks for one instead of
+ * before b is served: make(arg, v, &alt) returns 0 with variant v in alt
+ * (b takes it over) or alt NULL when b has none of that kind, or -1 when
+ * it failed (b itself is sent, and the next request tries again).  make
+ * runs on a serving thread; two first requests at once may each make
+ * one, the first made is kept and the others are freed, so make must
+ * give equal bodies.  arg must outlive b.  Set while b is not yet in use.
+ */
+typedef int http_variant_fn(void *arg, enum http_variant,
+	    struct http_body **alt);
+void	http_body_set_variant_maker(struct http_body *, http_variant_fn *,
+	    void *arg);
+
+/*
+ * b's variant v, made now (see http_body_set_variant_maker) if need be;
+ * NULL when b has none.  Safe from several threads at once.
+ */
+const struct http_body *http_body_variant(const struct http_body *,
+	    enum http_variant);
+
 /* Sets resp to status with {"code":code,"message":...}. */
 void	http_response_error(struct http_response *, int status,
 	    const char *code, const char *fmt, ...)

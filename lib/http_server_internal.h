@@ -35,7 +35,11 @@ struct http_body {
 	int			 status;
 	size_t			 len;
 	char			 etag[HTTP_ETAG_MAX];	/* "" for none */
-	struct http_body	*variants[HTTP_NVARIANTS];	/* owned */
+	/* owned; made lazily (atomic) when make is set */
+	struct http_body	*variants[HTTP_NVARIANTS];
+	unsigned char		 none[HTTP_NVARIANTS];	/* atomic: made, none */
+	http_variant_fn		*make;
+	void			*make_arg;
 };
 
 /*

@@ -9,7 +9,13 @@
  * the index while a response still sends them: each such response owns
  * its node part and one reference to the tail.
  *
- * The gzip and tar answers are made the same way.  gzip: the node's own
+ * The gzip and tar answers are made the same way, but of an index's
+ * nodes only on the first request that asks for one (most fleets never
+ * ask for tar, and a small payload has no gzip form worth sending): the
+ * index keeps each node's files rendered, one buffer for all nodes, and
+ * makes the variant from them (tar: from the files parsed back, which
+ * give the same entries).  Overrides and payload_index_body_with, a few
+ * nodes at most, are made whole at once.  gzip: the node's own
  * part is deflated alone and ends on a byte boundary (Z_SYNC_FLUSH), the
  * tail is deflated once (final), and a gzip member is the header, the
  * two, and a trailer whose CRC-32 crc32_combine makes from theirs.  tar:
@@ -38,6 +44,7 @@
 #include "http_server.h"
 #include "protocol.h"
 #include "registration.h"
+#include "strmap.h"
 #include "banned.h"
 
 /* Shared tails up to this size are copied into each node's answer. */
@@ -96,9 +103,19 @@ struct override {
 	struct http_body	*body;
 };
 
+/* What one node's variants are made from, when first asked for. */
+struct node_lazy {
+	const struct payload_index *idx;
+	size_t			 at;		/* its files, rendered, */
+	size_t			 len;		/* in idx->items */
+	int			 dup;		/* its body an earlier node's */
+};
+
 struct payload_index {
 	struct bundle		  bundle;	/* identifiers only, sorted */
 	struct http_body	**bodies;	/* one per node, same order */
+	struct node_lazy	 *lazy;		/* one per node, same order */
+	struct buf		  items;	/* every node's files, rendered */
 	struct shared_tail	 *tail;		/* one reference */
 	struct override		 *overrides;	/* sorted by identifier */
 	size_t			  noverrides;
@@ -526,60 +543,237 @@ gzip_body(z_stream *z, const char *own, size_t own_len,
 }
 
 /*
+ * A node's own part, the payload's head and its files (items), and the
+ * ETag of its answer in etag (h: the hex digest, for the tar's tag).
+ */
+static int
+own_part(struct buf *own, const char *items, size_t items_len,
+    const struct tail_form *f, char h[2 * DIGEST_LEN + 1])
+{
+	unsigned char d[DIGEST_LEN];
+
+	if (buf_adds(own, PROTOCOL_PAYLOAD_HEAD) == -1 ||
+	    buf_add(own, items, items_len) == -1)
+		return -1;
+	sha256_of(d, own->data, own->len, f->sha, sizeof(f->sha));
+	hex(h, d, sizeof(d));
+	return 0;
+}
+
+/* Gives body the ETag "h" (tar: "h-tar"); 0 or -1. */
+static int
+tag(struct http_body *body, const char *h, int tar)
+{
+	char etag[HTTP_ETAG_MAX];
+	int n;
+
+	n = snprintf(etag, sizeof(etag), tar ? "\"%s-tar\"" : "\"%s\"", h);
+	if (n <= 0 || (size_t)n >= sizeof(etag) ||
+	    http_body_set_etag(body, etag) == -1)
+		return -1;
+	if (tar)
+		return http_body_set_header(body, "Content-Type",
+		    "application/x-tar");
+	return http_body_set_header(body, "Vary", "Accept-Encoding");
+}
+
+/* The JSON answer: own, then the tail's form f. */
+static struct http_body *
+json_body(const struct buf *own, const struct tail_form *f,
+    struct shared_tail *tail, const char *h)
+{
+	struct http_body *body;
+
+	if ((body = spliced(own->data, own->len, f->json, f->json_len, "", 0,
+	    tail)) != NULL && tag(body, h, 0) == -1) {
+		http_body_free(body);
+		body = NULL;
+	}
+	return body;
+}
+
+/*
+ * The gzip answer (z may be NULL: one is made when needed), or in *out
+ * NULL when it would be no smaller than the JSON one.  0 or -1.
+ */
+static int
+gzip_variant(z_stream *z, const struct buf *own, const struct tail_form *f,
+    struct shared_tail *tail, const char *h, struct http_body **out)
+{
+	struct http_body *gz = NULL;
+	z_stream mine;
+	int made = 0;
+
+	*out = NULL;
+	if (z == NULL && own->len > PAYLOAD_STORED_MAX) {
+		/* Only a node's part too large to store needs a deflater. */
+		if (payload_deflate_init(&mine) == -1)
+			return -1;
+		z = &mine;
+		made = 1;
+	}
+	gz = gzip_body(z, own->data, own->len, f, tail);
+	if (made)
+		(void)deflateEnd(&mine);
+	if (gz == NULL || tag(gz, h, 0) == -1) {
+		http_body_free(gz);
+		return -1;
+	}
+	/* A tiny payload may come out larger compressed: plain it is. */
+	if (http_body_len(gz) >= own->len + f->json_len)
+		http_body_free(gz);
+	else
+		*out = gz;
+	return 0;
+}
+
+/* The tar answer: the node's entries (tar[0..tar_len)), then the tail's. */
+static struct http_body *
+tar_variant(const char *tar, size_t tar_len, struct shared_tail *tail,
+    const char *h)
+{
+	struct http_body *body;
+
+	if ((body = spliced(tar, tar_len, tail->tar, tail->tar_len, tar_end,
+	    sizeof(tar_end), tail)) != NULL && tag(body, h, 1) == -1) {
+		http_body_free(body);
+		body = NULL;
+	}
+	return body;
+}
+
+/*
  * Makes the answers of one node (src: its files, rendered as JSON items
  * and as tar entries), then the shared tail: the JSON body, with its gzip
- * and tar variants, each with its ETag.
+ * and tar variants, each with its ETag, all at once.
  */
 static struct http_body *
 node_body(z_stream *z, const struct node_src *src, struct shared_tail *tail)
 {
-	unsigned char d[DIGEST_LEN];
-	char h[2 * DIGEST_LEN + 1], etag[HTTP_ETAG_MAX];
+	char h[2 * DIGEST_LEN + 1];
 	const struct tail_form *f;
 	struct http_body *body = NULL, *gz = NULL, *tar = NULL;
 	struct buf own;
-	int n, ok;
 
 	f = src->items_len > 0 ? &tail->comma : &tail->bare;
 	buf_init(&own, SIZE_MAX);
-	if (buf_adds(&own, PROTOCOL_PAYLOAD_HEAD) == -1 ||
-	    buf_add(&own, src->items, src->items_len) == -1)
-		goto fail;
-	sha256_of(d, own.data, own.len, f->sha, sizeof(f->sha));
-	hex(h, d, sizeof(d));
-	if ((body = spliced(own.data, own.len, f->json, f->json_len, "", 0,
-	    tail)) == NULL ||
-	    (gz = gzip_body(z, own.data, own.len, f, tail)) == NULL ||
-	    (tar = spliced(src->tar, src->tar_len, tail->tar, tail->tar_len,
-	    tar_end, sizeof(tar_end), tail)) == NULL)
-		goto fail;
-	n = snprintf(etag, sizeof(etag), "\"%s\"", h);
-	ok = n > 0 && (size_t)n < sizeof(etag) &&
-	    http_body_set_etag(body, etag) == 0 &&
-	    http_body_set_etag(gz, etag) == 0 &&
-	    http_body_set_header(body, "Vary", "Accept-Encoding") == 0 &&
-	    http_body_set_header(gz, "Vary", "Accept-Encoding") == 0;
-	n = snprintf(etag, sizeof(etag), "\"%s-tar\"", h);
-	if (!ok || n <= 0 || (size_t)n >= sizeof(etag) ||
-	    http_body_set_etag(tar, etag) == -1 ||
-	    http_body_set_header(tar, "Content-Type",
-	    "application/x-tar") == -1)
-		goto fail;
-	buf_release(&own);
-	/* A tiny payload may come out larger compressed: plain it is. */
-	if (http_body_len(gz) >= http_body_len(body)) {
+	if (own_part(&own, src->items, src->items_len, f, h) == -1 ||
+	    (body = json_body(&own, f, tail, h)) == NULL ||
+	    gzip_variant(z, &own, f, tail, h, &gz) == -1 ||
+	    (tar = tar_variant(src->tar, src->tar_len, tail, h)) == NULL) {
+		buf_release(&own);
+		http_body_free(body);
 		http_body_free(gz);
-		gz = NULL;
+		return NULL;
 	}
+	buf_release(&own);
 	http_body_set_variant(body, HTTP_VARIANT_GZIP, gz);
 	http_body_set_variant(body, HTTP_VARIANT_TAR, tar);
 	return body;
-fail:
+}
+
+/*
+ * The tar entries of files rendered as JSON items: parsed back, they are
+ * the files the bundle gave, and make the same entries.
+ */
+static int
+tar_of_items(struct buf *tar, const char *items, size_t items_len,
+    time_t mtime)
+{
+	struct artifact_set files;
+	struct tar_writer tw;
+	struct errbuf eb;
+	struct buf doc;
+	int rc = -1;
+
+	artifact_set_init(&files);
+	buf_init(&doc, SIZE_MAX);
+	if (buf_adds(&doc, PROTOCOL_PAYLOAD_HEAD) == -1 ||
+	    buf_add(&doc, items, items_len) == -1 ||
+	    buf_adds(&doc, PROTOCOL_PAYLOAD_TAIL) == -1 ||
+	    protocol_parse_payload(&files, doc.data, doc.len, SIZE_MAX,
+	    &eb) == -1)
+		goto out;
+	if (tar_writer_init(&tw) == -1)
+		goto out;
+	rc = tar_entries(&tw, tar, &files, mtime);
+	tar_writer_release(&tw);
+out:
+	buf_release(&doc);
+	artifact_set_release(&files);
+	return rc;
+}
+
+/*
+ * http_variant_fn for an index's node: its gzip or tar answer, made from
+ * its rendered files on the first request that asks (any serving thread;
+ * it reads only what the index no longer changes).
+ */
+static int
+node_variant(void *arg, enum http_variant v, struct http_body **alt)
+{
+	const struct node_lazy *nl = arg;
+	const struct payload_index *idx = nl->idx;
+	const char *items = idx->items.data + nl->at;
+	char h[2 * DIGEST_LEN + 1];
+	const struct tail_form *f;
+	struct buf own, tar;
+	int rc = -1;
+
+	*alt = NULL;
+	f = nl->len > 0 ? &idx->tail->comma : &idx->tail->bare;
+	buf_init(&own, SIZE_MAX);
+	buf_init(&tar, SIZE_MAX);
+	if (own_part(&own, items, nl->len, f, h) == -1)
+		goto out;
+	if (v == HTTP_VARIANT_GZIP)
+		rc = gzip_variant(NULL, &own, f, idx->tail, h, alt);
+	else if (v == HTTP_VARIANT_TAR) {
+		if (tar_of_items(&tar, items, nl->len, idx->mtime) == 0 &&
+		    (*alt = tar_variant(tar.data != NULL ? tar.data : "",
+		    tar.len, idx->tail, h)) != NULL)
+			rc = 0;
+	} else
+		rc = 0;
+out:
 	buf_release(&own);
-	http_body_free(body);
-	http_body_free(gz);
-	http_body_free(tar);
-	return NULL;
+	buf_release(&tar);
+	return rc;
+}
+
+/*
+ * The JSON answer of node i of idx, whose files are rendered in
+ * idx->items at the place idx->lazy[i] names; its variants come later.
+ * A node served the same bytes as an earlier one (seen maps each answer's
+ * digest to the first node given it) shares that node's answer.
+ */
+static int
+lazy_body(struct payload_index *idx, size_t i, struct strmap *seen)
+{
+	struct node_lazy *nl = &idx->lazy[i];
+	char h[2 * DIGEST_LEN + 1];
+	const struct tail_form *f;
+	struct buf own;
+	size_t first;
+	int rc = -1;
+
+	f = nl->len > 0 ? &idx->tail->comma : &idx->tail->bare;
+	buf_init(&own, SIZE_MAX);
+	if (own_part(&own, idx->items.data + nl->at, nl->len, f, h) == -1)
+		goto out;
+	if (strmap_get(seen, h, &first)) {
+		idx->bodies[i] = idx->bodies[first];
+		nl->dup = 1;
+		rc = 0;
+		goto out;
+	}
+	if ((idx->bodies[i] = json_body(&own, f, idx->tail, h)) == NULL)
+		goto out;
+	http_body_set_variant_maker(idx->bodies[i], node_variant, nl);
+	rc = strmap_put(seen, h, i);
+out:
+	buf_release(&own);
+	return rc;
 }
 
 void
@@ -590,8 +784,11 @@ payload_index_free(struct payload_index *idx)
 	if (idx == NULL)
 		return;
 	for (i = 0; idx->bodies != NULL && i < idx->bundle.nnodes; i++)
-		http_body_free(idx->bodies[i]);
+		if (idx->lazy == NULL || !idx->lazy[i].dup)
+			http_body_free(idx->bodies[i]);
 	free(idx->bodies);
+	free(idx->lazy);
+	buf_release(&idx->items);
 	for (i = 0; i < idx->noverrides; i++) {
 		free(idx->overrides[i].items);
 		free(idx->overrides[i].tar);
@@ -607,10 +804,9 @@ struct payload_index *
 payload_index_new(struct bundle *b, struct errbuf *eb)
 {
 	struct payload_index *idx;
-	struct node_src src;
-	struct buf items, tar;
+	struct strmap seen;
 	struct maker m;
-	size_t i;
+	size_t i, at;
 
 	if ((idx = calloc(1, sizeof(*idx))) == NULL) {
 		bundle_release(b);
@@ -619,46 +815,47 @@ payload_index_new(struct bundle *b, struct errbuf *eb)
 	}
 	idx->bundle = *b;
 	bundle_init(b);
+	buf_init(&idx->items, SIZE_MAX);
 	idx->mtime = time(NULL);
 	if (maker_init(&m, idx->mtime) == -1) {
 		payload_index_free(idx);
 		errbuf_set(eb, EC_INTERNAL, "out of memory");
 		return NULL;
 	}
-	buf_init(&items, SIZE_MAX);
-	buf_init(&tar, SIZE_MAX);
 	if ((idx->tail = tail_new(&idx->bundle.shared, &m)) == NULL)
 		goto nomem;
-	if (idx->bundle.nnodes > 0 && (idx->bodies = calloc(idx->bundle.nnodes,
-	    sizeof(*idx->bodies))) == NULL)
-		goto nomem;
+	maker_release(&m);
+	if (idx->bundle.nnodes > 0 && ((idx->bodies = calloc(
+	    idx->bundle.nnodes, sizeof(*idx->bodies))) == NULL ||
+	    (idx->lazy = calloc(idx->bundle.nnodes,
+	    sizeof(*idx->lazy))) == NULL))
+		goto nomem_made;
+	/* Every node's files rendered first: the buffer moves as it grows. */
 	for (i = 0; i < idx->bundle.nnodes; i++) {
-		buf_reset(&items);
-		buf_reset(&tar);
-		if (artifact_set_render_items(&items,
-		    &idx->bundle.nodes[i].files) == -1 ||
-		    tar_entries(&m.tw, &tar, &idx->bundle.nodes[i].files,
-		    m.mtime) == -1)
-			goto nomem;
-		src.items = items.data != NULL ? items.data : "";
-		src.items_len = items.len;
-		src.tar = tar.data != NULL ? tar.data : "";
-		src.tar_len = tar.len;
-		if ((idx->bodies[i] = node_body(&m.z, &src,
-		    idx->tail)) == NULL)
-			goto nomem;
+		at = idx->items.len;
+		if (artifact_set_render_items(&idx->items,
+		    &idx->bundle.nodes[i].files) == -1)
+			goto nomem_made;
+		idx->lazy[i].idx = idx;
+		idx->lazy[i].at = at;
+		idx->lazy[i].len = idx->items.len - at;
 		/* Rendered: only the identifier is looked at from now on. */
 		artifact_set_release(&idx->bundle.nodes[i].files);
 	}
-	buf_release(&items);
-	buf_release(&tar);
-	maker_release(&m);
+	if (idx->items.data == NULL && buf_addc(&idx->items, '\0') == -1)
+		goto nomem_made;
+	strmap_init(&seen);
+	for (i = 0; i < idx->bundle.nnodes; i++)
+		if (lazy_body(idx, i, &seen) == -1) {
+			strmap_release(&seen);
+			goto nomem_made;
+		}
+	strmap_release(&seen);
 	artifact_set_release(&idx->bundle.shared);
 	return idx;
 nomem:
-	buf_release(&items);
-	buf_release(&tar);
 	maker_release(&m);
+nomem_made:
 	payload_index_free(idx);
 	errbuf_set(eb, EC_INTERNAL, "out of memory");
 	return NULL;

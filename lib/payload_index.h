@@ -4,10 +4,12 @@
  * POST /node is a binary search and a reference to a prepared response.
  * Both serve commands build one per bundle or materializer result.
  *
- * Each answer comes in three representations, all made here, once: the
- * JSON payload, the same gzip-compressed (the shared files compressed
- * once for all nodes and spliced after each node's own part), and a tar
- * archive of the files; each carries an ETag, the payload's digest.
+ * Each answer comes in three representations, each made here once: the
+ * JSON payload, made at load, and on the first request that asks for
+ * one, the same gzip-compressed (the shared files compressed once for all
+ * nodes and spliced after each node's own part) and a tar archive of the
+ * files; each carries an ETag, the payload's digest.  Nodes whose
+ * answers are the same bytes share one.
  */
 #ifndef CFGSYNC_PAYLOAD_INDEX_H
 #define CFGSYNC_PAYLOAD_INDEX_H
