@@ -69,6 +69,7 @@ LIB_OBJS = \
 	lib/protocol.o \
 	lib/registration.o \
 	lib/registry.o \
+	lib/server_list.o \
 	lib/status_text.o \
 	lib/store_journal.o \
 	lib/strmap.o \
@@ -110,6 +111,7 @@ UNIT_TESTS = \
 	test/unit/test_payload_index \
 	test/unit/test_registration \
 	test/unit/test_registry \
+	test/unit/test_server_list \
 	test/unit/test_store_journal \
 	test/unit/test_strmap \
 	test/unit/test_supervise \
