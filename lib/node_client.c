@@ -55,6 +55,7 @@ struct session {
 	struct server_list	 servers;	/* from o->server */
 	size_t			 untried;	/* servers left this round */
 	int			 moved;		/* to one not tried: no sleep */
+	int			 move_said;	/* since the last answer */
 	struct buf		 body;		/* the registration document */
 	char			 ip[REGISTRATION_IP_MAX + 1];	/* routed */
 	struct buf		 resp;
@@ -142,12 +143,12 @@ server(const struct session *s)
 
 /*
  * After a connect error, a timeout or a 5xx from the server asked now:
- * moves to the next one of a list, saying so.
+ * moves to the next one of a list, saying so once an outage.
  */
 static void
-move_on(struct session *s, const char *why)
+move_on(struct session *s)
 {
-	const char *from;
+	const char *from, *to;
 
 	if (s->servers.n < 2)
 		return;
@@ -156,8 +157,11 @@ move_on(struct session *s, const char *why)
 		s->untried--;
 		s->moved = 1;
 	}
-	diag_info("%.*s: %s: asking %.*s", URL_SHOWN_MAX, from, why,
-	    URL_SHOWN_MAX, server_list_next(&s->servers));
+	to = server_list_next(&s->servers);
+	if (!s->move_said)
+		diag_info("%.*s failed: asking %.*s", URL_SHOWN_MAX, from,
+		    URL_SHOWN_MAX, to);
+	s->move_said = 1;
 }
 
 /* An answer from the server asked now: a full round before a sleep. */
@@ -166,6 +170,7 @@ answered(struct session *s)
 {
 	s->untried = s->servers.n - 1;
 	s->moved = 0;
+	s->move_said = 0;
 }
 
 /* Says why the server refused: its message, or the status. */
@@ -256,7 +261,7 @@ ensure_body(struct session *s, struct errbuf *eb)
 				return -1;
 			}
 			set_state(s, WAIT_UNREACHABLE, err.msg);
-			move_on(s, err.msg);
+			move_on(s);
 			return 0;
 		}
 		ip = s->ip;
@@ -291,7 +296,7 @@ try_post(struct session *s, const char *path, struct errbuf *eb)
 			return -1;
 		}
 		set_state(s, WAIT_UNREACHABLE, err.msg);
-		move_on(s, err.msg);
+		move_on(s);
 		return 0;
 	}
 	if (status >= 200 && status < 300) {
@@ -300,7 +305,7 @@ try_post(struct session *s, const char *path, struct errbuf *eb)
 	}
 	r = final_status(s, status, url, eb);
 	if (r == 1 && status >= 500)
-		move_on(s, s->why);
+		move_on(s);
 	else
 		answered(s);
 	return r == 1 ? 0 : -1;
@@ -470,7 +475,7 @@ poll_node(struct session *s, struct poll *p, struct errbuf *eb)
 					return -1;
 			} else {
 				set_state(s, WAIT_UNREACHABLE, err.msg);
-				move_on(s, err.msg);
+				move_on(s);
 			}
 			/* The server may have restarted: register anew. */
 			p->registered = s->o->no_register;
@@ -484,7 +489,7 @@ poll_node(struct session *s, struct poll *p, struct errbuf *eb)
 				return -1;
 		} else if (status >= 500) {
 			/* Another instance may know this node: register there. */
-			move_on(s, s->why);
+			move_on(s);
 			if (s->servers.n > 1)
 				p->registered = s->o->no_register;
 		} else if (status == 425) {
