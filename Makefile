@@ -50,6 +50,7 @@ LIB_OBJS = \
 	lib/clock.o \
 	lib/diag.o \
 	lib/errbuf.o \
+	lib/etcd.o \
 	lib/exec_sched.o \
 	lib/fsx.o \
 	lib/http_client.o \
@@ -101,6 +102,7 @@ UNIT_TESTS = \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
+	test/unit/test_etcd \
 	test/unit/test_exec_sched \
 	test/unit/test_materializer \
 	test/unit/test_http_request \
