@@ -63,8 +63,8 @@ int	etcd_call(struct etcd *, const char *path, struct json_object *body,
  * -1 EC_REMOTE as soon as *stop is set (checked about once a second).
  */
 int	etcd_call_long(struct etcd *, const char *path,
-	    struct json_object *body, struct json_object **answer, const volatile int *stop,
-	    struct errbuf *);
+	    struct json_object *body, struct json_object **answer,
+	    const volatile int *stop, struct errbuf *);
 
 /*
  * Opens a watch (body = {"create_request":{...}}, borrowed) with the header
