@@ -1,9 +1,10 @@
 /*
  * The registration set: see registry.h.  Entries live in an array, found
  * through a strmap of their identifiers, so registering is O(1) however
- * many nodes there are; only a snapshot sorts.  An entry is one heap
- * string (identifier, ip and metadata, each NUL-terminated) and a few
- * numbers, so a node costs about its own bytes plus a hundred.
+ * many nodes there are; only a snapshot sorts.  An entry is one immutable,
+ * refcounted heap object (identifier, ip and metadata, each NUL-terminated,
+ * after a few numbers), so a node costs about its own bytes plus a
+ * hundred, and a snapshot (a view) is an array of references to them.
  *
  * With a store, the entries are a mirror: only the store's events change
  * them (apply_event, under the lock, on whichever thread the store
@@ -57,13 +58,19 @@
 /* Between tries while the store is unreachable. */
 #define RETRY_MS		100
 
+/*
+ * A registration as the registry holds it: made whole, never changed,
+ * shared by the registry and the snapshots that hold it, and freed with
+ * its last reference.  A change replaces an entry by a new one.
+ */
 struct entry {
-	char		*text;		/* identifier\0ip\0metadata\0 */
-	unsigned char	 idlen, iplen;
-	unsigned	 mdlen;		/* 0: no metadata */
+	unsigned long	 refs;		/* atomic */
 	unsigned long	 seq;
 	time_t		 registered_at;
 	uint64_t	 version;	/* the store's, for conditions */
+	unsigned	 mdlen;		/* 0: no metadata */
+	unsigned char	 idlen, iplen;
+	char		 text[];	/* identifier\0ip\0metadata\0 */
 };
 
 /* A change waiting for (or in) a commit. */
@@ -88,7 +95,7 @@ struct registry {
 	pthread_cond_t	  wake;		/* the committer waits on it */
 	pthread_cond_t	  answered;	/* registry_put waits on it */
 	pthread_cond_t	  applied;	/* the mirror moved on */
-	struct entry	 *entries;	/* unordered */
+	struct entry	**entries;	/* unordered; one reference each */
 	size_t		  len, cap;
 	size_t		  bytes;	/* of the entries, as max_bytes */
 	size_t		  max, max_bytes;
@@ -140,52 +147,43 @@ entry_metadata(const struct entry *e)
 	return e->text + e->idlen + 1 + e->iplen + 1;
 }
 
-/*
- * An entry's text, counted: a snapshot holds the texts it renders, so it
- * can render them without the lock while the entries change.
- */
-struct text {
-	unsigned long	refs;		/* atomic */
-	char		s[];
-};
-
-static struct text *
-text_of(char *s)
+static void
+entry_hold(struct entry *e)
 {
-	return (struct text *)(void *)(s - offsetof(struct text, s));
+	__atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
 }
 
+/* Drops one reference to e (or nothing, for NULL). */
 static void
-text_hold(char *s)
+entry_drop(struct entry *e)
 {
-	__atomic_add_fetch(&text_of(s)->refs, 1, __ATOMIC_RELAXED);
-}
-
-/* Drops one reference to s (or nothing, for NULL). */
-static void
-text_free(char *s)
-{
-	if (s != NULL && __atomic_sub_fetch(&text_of(s)->refs, 1,
+	if (e != NULL && __atomic_sub_fetch(&e->refs, 1,
 	    __ATOMIC_ACQ_REL) == 0)
-		free(text_of(s));
+		free(e);
 }
 
 /*
- * Makes the text of reg's entry, one reference held, or returns NULL (no
- * memory).
+ * Makes the entry of reg, first seen as seq at registered_at, one
+ * reference held, or returns NULL (no memory).
  */
-static char *
-text_new(const struct registration *reg)
+static struct entry *
+entry_new(const struct registration *reg, unsigned long seq,
+    time_t registered_at)
 {
 	size_t idlen = strlen(reg->identifier), iplen = strlen(reg->ip);
-	struct text *h;
-	char *t, *p;
+	struct entry *e;
+	char *p;
 
-	if ((h = malloc(sizeof(*h) + idlen + iplen + reg->metadata_len +
+	if ((e = malloc(sizeof(*e) + idlen + iplen + reg->metadata_len +
 	    3)) == NULL)
 		return NULL;
-	h->refs = 1;
-	t = p = h->s;
+	e->refs = 1;
+	e->seq = seq;
+	e->registered_at = registered_at;
+	e->idlen = (unsigned char)idlen;
+	e->iplen = (unsigned char)iplen;
+	e->mdlen = (unsigned)reg->metadata_len;
+	p = e->text;
 	memcpy(p, reg->identifier, idlen + 1);
 	p += idlen + 1;
 	memcpy(p, reg->ip, iplen + 1);
@@ -193,18 +191,7 @@ text_new(const struct registration *reg)
 	if (reg->metadata_len > 0)
 		memcpy(p, reg->metadata, reg->metadata_len);
 	p[reg->metadata_len] = '\0';
-	return t;
-}
-
-/* Fills e from reg and its text (taken). */
-static void
-entry_set(struct entry *e, const struct registration *reg, char *text)
-{
-	text_free(e->text);
-	e->text = text;
-	e->idlen = (unsigned char)strlen(reg->identifier);
-	e->iplen = (unsigned char)strlen(reg->ip);
-	e->mdlen = (unsigned)reg->metadata_len;
+	return e;
 }
 
 static int
@@ -235,7 +222,7 @@ lookup(const struct registry *r, const char *identifier)
 
 	if (!strmap_get(&r->index, identifier, &i))
 		return NULL;
-	return &r->entries[i];
+	return r->entries[i];
 }
 
 /* Removes entries[idx]: out of the index, then swap-remove. */
@@ -244,13 +231,13 @@ delete_entry(struct registry *r, size_t idx)
 {
 	size_t last = r->len - 1;
 
-	(void)strmap_remove(&r->index, r->entries[idx].text, NULL);
-	r->bytes -= entry_size(&r->entries[idx]);
-	text_free(r->entries[idx].text);
+	(void)strmap_remove(&r->index, r->entries[idx]->text, NULL);
+	r->bytes -= entry_size(r->entries[idx]);
+	entry_drop(r->entries[idx]);
 	if (idx != last) {
 		r->entries[idx] = r->entries[last];
 		/* Replacing a key's value never fails. */
-		(void)strmap_put(&r->index, r->entries[idx].text, idx);
+		(void)strmap_put(&r->index, r->entries[idx]->text, idx);
 	}
 	r->len--;
 }
@@ -261,38 +248,39 @@ delete_all(struct registry *r)
 	size_t i;
 
 	for (i = 0; i < r->len; i++)
-		text_free(r->entries[i].text);
+		entry_drop(r->entries[i]);
 	r->len = 0;
 	r->bytes = 0;
 	strmap_release(&r->index);
 	strmap_init(&r->index);
 }
 
-/* Adds or replaces an entry.  Lock held.  0, or -1 (no memory). */
+/*
+ * Adds or replaces an entry by a new one (snapshots keep the old one).
+ * Lock held.  0, or -1 (no memory).
+ */
 static int
 apply_put(struct registry *r, const struct store_entry *se)
 {
 	struct entry *e;
-	char *text;
+	size_t i;
 
-	if ((text = text_new(se->reg)) == NULL)
+	if ((e = entry_new(se->reg, se->seq, se->registered_at)) == NULL)
 		return -1;
-	if ((e = lookup(r, se->reg->identifier)) != NULL) {
-		r->bytes -= entry_size(e);
+	e->version = se->version;
+	if (strmap_get(&r->index, se->reg->identifier, &i)) {
+		r->bytes -= entry_size(r->entries[i]);
+		entry_drop(r->entries[i]);
 	} else {
 		if (ARRAY_GROW(r->entries, r->len + 1, r->cap) == -1 ||
 		    strmap_put(&r->index, se->reg->identifier, r->len) == -1) {
-			text_free(text);
+			entry_drop(e);
 			return -1;
 		}
-		e = &r->entries[r->len++];
-		memset(e, 0, sizeof(*e));
+		i = r->len++;
 	}
-	entry_set(e, se->reg, text);
+	r->entries[i] = e;
 	r->bytes += entry_size(e);
-	e->seq = se->seq;
-	e->registered_at = se->registered_at;
-	e->version = se->version;
 	if (se->seq > r->counter)
 		r->counter = se->seq;
 	return 0;
@@ -445,7 +433,7 @@ walk_next(void *arg, struct store_entry *se)
 
 	if (w->i >= w->r->len)
 		return 0;
-	e = &w->r->entries[w->i++];
+	e = w->r->entries[w->i++];
 	entry_view(e, &w->view);
 	memset(se, 0, sizeof(*se));
 	se->seq = e->seq;
@@ -1023,75 +1011,231 @@ registry_bytes(struct registry *r)
 static int
 cmp_entries(const void *a, const void *b)
 {
-	const struct entry *x = a, *y = b;
+	const struct entry *const *x = a, *const *y = b;
 
-	return strcmp(x->text, y->text);
+	return strcmp((*x)->text, (*y)->text);
+}
+
+struct registry_view {
+	unsigned long	  generation;
+	size_t		  count;
+	unsigned char	  digest[REGISTRY_DIGEST_LEN];
+	struct entry	**entries;	/* sorted; one reference each */
+};
+
+/* Adds n to ctx as 8 bytes, little-endian: the digest's fixed widths. */
+static void
+digest_u64(struct sha256_ctx *ctx, uint64_t n)
+{
+	uint8_t b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (uint8_t)(n >> (8 * i));
+	sha256_update(ctx, sizeof(b), b);
 }
 
 /*
- * Copies the entries, holding their texts, under the lock just long
- * enough for that: sorting and rendering run without it, so a snapshot
+ * The digest of the view's registrations: every member the document
+ * renders (identifier, ip, metadata, seq, registration time), each
+ * length-prefixed, so equal sets have equal digests and unequal ones
+ * differ, whatever the generation.
+ */
+static void
+view_digest(struct registry_view *v)
+{
+	struct sha256_ctx ctx;
+	const struct entry *e;
+	size_t i;
+
+	sha256_init(&ctx);
+	digest_u64(&ctx, v->count);
+	for (i = 0; i < v->count; i++) {
+		e = v->entries[i];
+		digest_u64(&ctx, e->idlen);
+		digest_u64(&ctx, e->iplen);
+		digest_u64(&ctx, e->mdlen);
+		sha256_update(&ctx, (size_t)e->idlen + e->iplen + e->mdlen + 3,
+		    (const uint8_t *)e->text);
+		digest_u64(&ctx, e->seq);
+		digest_u64(&ctx, (uint64_t)(int64_t)e->registered_at);
+	}
+	sha256_digest(&ctx, REGISTRY_DIGEST_LEN, v->digest);
+}
+
+/*
+ * Copies the entry pointers, holding each, under the lock just long
+ * enough for that: sorting and digesting run without it, so a snapshot
  * of a large set does not stall registrations.
  */
+struct registry_view *
+registry_view_take(struct registry *r)
+{
+	struct registry_view *v;
+	size_t i;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return NULL;
+	pthread_mutex_lock(&r->lock);
+	if (r->len > 0 && (v->entries = calloc(r->len,
+	    sizeof(*v->entries))) == NULL) {
+		pthread_mutex_unlock(&r->lock);
+		free(v);
+		return NULL;
+	}
+	v->count = r->len;
+	v->generation = r->generation;
+	for (i = 0; i < v->count; i++) {
+		v->entries[i] = r->entries[i];
+		entry_hold(v->entries[i]);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (v->count > 1)
+		qsort(v->entries, v->count, sizeof(*v->entries), cmp_entries);
+	view_digest(v);
+	return v;
+}
+
+void
+registry_view_free(struct registry_view *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < v->count; i++)
+		entry_drop(v->entries[i]);
+	free(v->entries);
+	free(v);
+}
+
+unsigned long
+registry_view_generation(const struct registry_view *v)
+{
+	return v->generation;
+}
+
+size_t
+registry_view_count(const struct registry_view *v)
+{
+	return v->count;
+}
+
+const unsigned char *
+registry_view_digest(const struct registry_view *v)
+{
+	return v->digest;
+}
+
+void
+registry_reader_init(struct registry_reader *rd,
+    const struct registry_view *v)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->view = v;
+	buf_init(&rd->piece, REGISTRY_PIECE_MAX);
+}
+
+void
+registry_reader_release(struct registry_reader *rd)
+{
+	buf_release(&rd->piece);
+}
+
+/* Renders the next piece of the document into rd->piece; 0 or -1. */
+static int
+reader_fill(struct registry_reader *rd)
+{
+	const struct registry_view *v = rd->view;
+	const struct entry *e;
+	struct registration view;
+	char when[CLOCK_UTC_LEN];
+
+	buf_reset(&rd->piece);
+	rd->off = 0;
+	if (rd->next == 0 && !rd->started) {
+		rd->started = 1;
+		return buf_addf(&rd->piece, "{\"schema_version\":1,"
+		    "\"generation\":%lu,\"registrations\":[", v->generation);
+	}
+	if (rd->next < v->count) {
+		e = v->entries[rd->next];
+		clock_utc(e->registered_at, when);
+		entry_view(e, &view);
+		/* The registration's own members, then seq and time. */
+		if ((rd->next > 0 && buf_addc(&rd->piece, ',') == -1) ||
+		    buf_addc(&rd->piece, '{') == -1 ||
+		    registration_render_members(&rd->piece, &view) == -1 ||
+		    buf_addf(&rd->piece, ",\"seq\":%lu,\"registered_at\":"
+		    "\"%s\"}", e->seq, when) == -1)
+			return -1;
+		rd->next++;
+		return 0;
+	}
+	if (!rd->ended) {
+		rd->ended = 1;
+		return buf_adds(&rd->piece, "]}");
+	}
+	return 0;
+}
+
+ssize_t
+registry_reader_read(struct registry_reader *rd, char *out, size_t size)
+{
+	size_t n = 0, k;
+
+	while (n < size) {
+		if (rd->off == rd->piece.len) {
+			if (reader_fill(rd) == -1)
+				return -1;
+			if (rd->piece.len == 0)
+				break;		/* the end */
+		}
+		k = rd->piece.len - rd->off;
+		if (k > size - n)
+			k = size - n;
+		memcpy(out + n, rd->piece.data + rd->off, k);
+		n += k;
+		rd->off += k;
+	}
+	return (ssize_t)n;
+}
+
+int
+registry_view_render(const struct registry_view *v, struct buf *doc)
+{
+	struct registry_reader rd;
+	char chunk[REGISTRY_CHUNK];
+	ssize_t n;
+	int rc = 0;
+
+	registry_reader_init(&rd, v);
+	while ((n = registry_reader_read(&rd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(doc, chunk, (size_t)n) == -1) {
+			rc = -1;
+			break;
+		}
+	if (n == -1)
+		rc = -1;
+	registry_reader_release(&rd);
+	return rc;
+}
+
 int
 registry_snapshot(struct registry *r, struct buf *doc,
     unsigned long *generation, size_t *count,
     unsigned char digest[REGISTRY_DIGEST_LEN])
 {
-	struct entry *sorted = NULL;
-	struct registration view;
-	struct sha256_ctx ctx;
-	char when[CLOCK_UTC_LEN];
-	unsigned long gen;
-	size_t i, n, start;
-	int rc = -1;
+	struct registry_view *v;
+	int rc;
 
-	pthread_mutex_lock(&r->lock);
-	n = r->len;
-	gen = r->generation;
-	if (n > 0 && (sorted = calloc(n, sizeof(*sorted))) == NULL) {
-		pthread_mutex_unlock(&r->lock);
+	if ((v = registry_view_take(r)) == NULL)
 		return -1;
+	if ((rc = registry_view_render(v, doc)) == 0) {
+		*generation = v->generation;
+		*count = v->count;
+		memcpy(digest, v->digest, REGISTRY_DIGEST_LEN);
 	}
-	if (n > 0)
-		memcpy(sorted, r->entries, n * sizeof(*sorted));
-	for (i = 0; i < n; i++)
-		text_hold(sorted[i].text);
-	pthread_mutex_unlock(&r->lock);
-	if (n > 1)
-		qsort(sorted, n, sizeof(*sorted), cmp_entries);
-	if (buf_addf(doc, "{\"schema_version\":1,\"generation\":%lu,"
-	    "\"registrations\":", gen) == -1)
-		goto out;
-	start = doc->len;
-	if (buf_addc(doc, '[') == -1)
-		goto out;
-	for (i = 0; i < n; i++) {
-		clock_utc(sorted[i].registered_at, when);
-		entry_view(&sorted[i], &view);
-		/* The registration's own members, then seq and time. */
-		if ((i > 0 && buf_addc(doc, ',') == -1) ||
-		    buf_addc(doc, '{') == -1 ||
-		    registration_render_members(doc, &view) == -1)
-			goto out;
-		if (buf_addf(doc, ",\"seq\":%lu,\"registered_at\":\"%s\"}",
-		    sorted[i].seq, when) == -1)
-			goto out;
-	}
-	if (buf_addc(doc, ']') == -1)
-		goto out;
-	sha256_init(&ctx);
-	sha256_update(&ctx, doc->len - start, (const uint8_t *)doc->data +
-	    start);
-	sha256_digest(&ctx, REGISTRY_DIGEST_LEN, digest);
-	if (buf_addc(doc, '}') == -1)
-		goto out;
-	*generation = gen;
-	*count = n;
-	rc = 0;
-out:
-	for (i = 0; i < n; i++)
-		text_free(sorted[i].text);
-	free(sorted);
+	registry_view_free(v);
 	return rc;
 }

@@ -20,17 +20,26 @@
 #ifndef CFGSYNC_REGISTRY_H
 #define CFGSYNC_REGISTRY_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
-struct buf;
+#include "buf.h"
+
 struct errbuf;
 struct registration;
 struct registry;
+struct registry_view;
 struct store;
 
 #define REGISTRY_DIGEST_LEN	32
+
+/* The most bytes of the document a reader renders ahead: one entry's. */
+#define REGISTRY_PIECE_MAX	(SIZE_MAX / 2)
+/* The chunk registry_view_render copies through. */
+#define REGISTRY_CHUNK		65536
 
 /* The default cap on the bytes of all registrations. */
 #define REGISTRY_MAX_BYTES	(256UL << 20)
@@ -156,9 +165,59 @@ size_t	registry_count(struct registry *);
 size_t	registry_bytes(struct registry *);
 
 /*
- * Appends the snapshot document to doc, registrations sorted bytewise by
- * identifier, and returns its generation and count, and a digest of the
- * registrations alone (equal sets, equal digests, whatever the generation).
+ * Takes a snapshot of the set: an immutable view holding a reference to
+ * each registration (entries are never changed, a change replaces one),
+ * sorted bytewise by identifier, with the set's generation, count and a
+ * digest of the registrations alone (equal sets, equal digests, whatever
+ * the generation).  The lock is held only to copy the references, O(n);
+ * the sort and the digest run without it.  Returns the view, which the
+ * caller frees with registry_view_free (it may outlive the registry's
+ * changes, not the registry), or NULL (out of memory).
+ */
+struct registry_view *registry_view_take(struct registry *);
+
+/* Drops the view's references and frees it.  Accepts NULL. */
+void	registry_view_free(struct registry_view *);
+
+unsigned long registry_view_generation(const struct registry_view *);
+size_t	registry_view_count(const struct registry_view *);
+/* REGISTRY_DIGEST_LEN bytes, borrowed for the view's life. */
+const unsigned char *registry_view_digest(const struct registry_view *);
+
+/*
+ * Renders a view's snapshot document (SPEC 4) piece by piece, so a large
+ * set is never held whole: registry_reader_read copies the next bytes,
+ * rendering one registration at a time into a buffer of its size.  The
+ * members are private.
+ */
+struct registry_reader {
+	const struct registry_view *view;	/* borrowed */
+	size_t		 next;		/* the next registration */
+	int		 started, ended;
+	struct buf	 piece;		/* rendered, not all handed out */
+	size_t		 off;		/* of piece handed out */
+};
+
+/* Starts reading v's document from its first byte; v must outlive rd. */
+void	registry_reader_init(struct registry_reader *,
+	    const struct registry_view *);
+
+/*
+ * Copies up to size next bytes of the document to out.  Returns their
+ * number (less than size only at the end), 0 once the document is all
+ * read, or -1 (out of memory).
+ */
+ssize_t	registry_reader_read(struct registry_reader *, char *out,
+	    size_t size);
+
+void	registry_reader_release(struct registry_reader *);
+
+/* Appends v's whole document to doc; 0 or -1 (out of memory, or max). */
+int	registry_view_render(const struct registry_view *, struct buf *doc);
+
+/*
+ * Appends the snapshot document to doc, as registry_view_render does for
+ * a view taken now, and returns its generation, count and digest.
  * Returns 0 or -1 (out of memory).
  */
 int	registry_snapshot(struct registry *, struct buf *doc,

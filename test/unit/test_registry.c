@@ -5,7 +5,8 @@
  * journal replayed into an equal registry; group commit over a slow store
  * of the test's own (many changes to a commit, readers never waiting for
  * it, nothing visible before it returns, a failed commit changing
- * nothing), and the cap on bytes.
+ * nothing), the cap on bytes, and snapshot views (immutable under
+ * changes, read in any chunk size, digests that follow the set).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -162,6 +163,124 @@ test_seq_and_cap(void)
 	registration_release(&b);
 	registration_release(&c);
 	registry_free(r);
+}
+
+/* Reads v's document through a reader in chunks of step bytes. */
+static char *
+read_view(const struct registry_view *v, size_t step)
+{
+	struct registry_reader rd;
+	char chunk[64];
+	struct buf b;
+	ssize_t n;
+
+	buf_init(&b, 1UL << 24);
+	registry_reader_init(&rd, v);
+	while ((n = registry_reader_read(&rd, chunk, step)) > 0) {
+		CHECK((size_t)n <= step);
+		if (buf_add(&b, chunk, (size_t)n) == -1)
+			abort();
+	}
+	CHECK(n == 0);
+	/* Read out, it stays at its end. */
+	CHECK(registry_reader_read(&rd, chunk, step) == 0);
+	registry_reader_release(&rd);
+	return buf_detach(&b, NULL);
+}
+
+/*
+ * A view is immutable: the registry changing under it (a replacement, a
+ * removal, an addition, the registry freed last) changes none of its
+ * bytes, read in any chunk size; its digest follows the registrations,
+ * not the generation.
+ */
+static void
+test_views(void)
+{
+	struct registration a, b, c;
+	struct registry_view *v1, *v2, *v3;
+	struct registry *r;
+	struct errbuf eb;
+	unsigned long gen;
+	size_t count, step;
+	char *s, *t;
+
+	r = registry_new(10, NULL, &eb);
+	make_reg(&a, 1, 1);
+	make_reg(&b, 2, 2);
+	make_reg(&c, 1, 7);	/* node-1 again, another ip */
+	v1 = registry_view_take(r);
+	CHECK(v1 != NULL && registry_view_count(v1) == 0 &&
+	    registry_view_generation(v1) == 0);
+	s = read_view(v1, 64);
+	CHECK(strcmp(s, "{\"schema_version\":1,\"generation\":0,"
+	    "\"registrations\":[]}") == 0);
+	free(s);
+	CHECK(registry_put(r, &a, 100, &eb) == REGISTRY_CHANGED);
+	CHECK(registry_put(r, &b, 200, &eb) == REGISTRY_CHANGED);
+	v2 = registry_view_take(r);
+	s = snapshot(r, &gen, &count);
+	CHECK(gen == 2 && count == 2);
+	for (step = 1; step <= 64; step += 9) {
+		t = read_view(v2, step);
+		CHECK(strcmp(s, t) == 0);
+		free(t);
+	}
+	CHECK(registry_put(r, &c, 300, &eb) == REGISTRY_CHANGED);
+	CHECK(registry_remove(r, "node-2", &eb) == 1);
+	t = read_view(v2, 13);
+	CHECK(strcmp(s, t) == 0);	/* v2 unchanged */
+	free(t);
+	CHECK(memcmp(registry_view_digest(v1), registry_view_digest(v2),
+	    REGISTRY_DIGEST_LEN) != 0);
+	/* Back to the set of v2 (seq and times kept): the same digest. */
+	CHECK(registry_put(r, &a, 400, &eb) == REGISTRY_CHANGED);
+	CHECK(registry_put(r, &b, 200, &eb) == REGISTRY_CHANGED);
+	v3 = registry_view_take(r);
+	CHECK(registry_view_generation(v3) == 6);
+	CHECK(memcmp(registry_view_digest(v3), registry_view_digest(v2),
+	    REGISTRY_DIGEST_LEN) != 0);	/* node-2 has a new seq */
+	registry_view_free(v3);
+	registry_free(r);
+	/* The view outlives its entries' registry. */
+	t = read_view(v2, 64);
+	CHECK(strcmp(s, t) == 0);
+	free(t);
+	free(s);
+	registry_view_free(v2);
+	registry_view_free(v1);
+	registry_view_free(NULL);
+	registration_release(&a);
+	registration_release(&b);
+	registration_release(&c);
+}
+
+/* Equal sets reached by other paths: equal digests, other generations. */
+static void
+test_view_digest(void)
+{
+	struct registration a, c;
+	struct registry_view *v1, *v2;
+	struct registry *r;
+	struct errbuf eb;
+
+	r = registry_new(10, NULL, &eb);
+	make_reg(&a, 1, 1);
+	make_reg(&c, 1, 7);
+	CHECK(registry_put(r, &a, 100, &eb) == REGISTRY_CHANGED);
+	v1 = registry_view_take(r);
+	CHECK(registry_put(r, &c, 300, &eb) == REGISTRY_CHANGED);
+	CHECK(registry_put(r, &a, 500, &eb) == REGISTRY_CHANGED);
+	v2 = registry_view_take(r);
+	CHECK(registry_view_generation(v1) == 1 &&
+	    registry_view_generation(v2) == 3);
+	CHECK(memcmp(registry_view_digest(v1), registry_view_digest(v2),
+	    REGISTRY_DIGEST_LEN) == 0);
+	registry_view_free(v1);
+	registry_view_free(v2);
+	registry_free(r);
+	registration_release(&a);
+	registration_release(&c);
 }
 
 /*
@@ -500,6 +619,8 @@ main(void)
 	test_random_mix(journal);
 	unlink(journal);
 	test_seq_and_cap();
+	test_views();
+	test_view_digest();
 	test_group_commit();
 	test_byte_cap();
 	return check_done("test_registry");
