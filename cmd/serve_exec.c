@@ -213,6 +213,7 @@ struct serve_exec {
 	struct etcd		*etcd;
 	struct cluster		*cluster;
 	int			 sync;		/* under se->lock: look again */
+	uint64_t		 sync_at;	/* under se->lock: not before */
 	uint64_t		 office;	/* worker: term cleaned up for */
 	struct installed {			/* worker: what sync installed */
 		unsigned char	 digest[REGISTRY_DIGEST_LEN];
@@ -521,8 +522,14 @@ changed(struct serve_exec *se)
 
 	pthread_mutex_lock(&se->lock);
 	exec_sched_changed(&se->sched, gen, clock_ms());
-	if (se->cluster != NULL)
-		se->sync = 1;	/* another set: maybe published already */
+	if (se->cluster != NULL) {
+		/*
+		 * Another set, maybe published already (A, B, A): looked up
+		 * once the burst is over, not one snapshot per change.
+		 */
+		se->sync = 1;
+		se->sync_at = clock_ms() + se->debounce_ms;
+	}
 	pthread_cond_signal(&se->cond);
 	pthread_mutex_unlock(&se->lock);
 }
@@ -1342,20 +1349,20 @@ worker(void *arg)
 	struct errbuf eb;
 	unsigned long gen;
 	struct timespec ts;
-	uint64_t due, now, sync_at = 0;
+	uint64_t due, now;
 	int leading = 1;
 
 	memset(&term, 0, sizeof(term));
 	pthread_mutex_lock(&se->lock);
 	while (!se->stopping) {
 		now = clock_ms();
-		if (se->cluster != NULL && se->sync && now >= sync_at) {
+		if (se->cluster != NULL && se->sync && now >= se->sync_at) {
 			se->sync = 0;
 			pthread_mutex_unlock(&se->lock);
 			if (sync_result(se) == -1) {
-				sync_at = clock_ms() + SYNC_RETRY_MS;
 				pthread_mutex_lock(&se->lock);
 				se->sync = 1;
+				se->sync_at = clock_ms() + SYNC_RETRY_MS;
 				continue;
 			}
 			pthread_mutex_lock(&se->lock);
@@ -1379,6 +1386,8 @@ worker(void *arg)
 		if (se->cluster != NULL && (due == EXEC_SCHED_NEVER ||
 		    due > now + SYNC_RETRY_MS))
 			due = now + SYNC_RETRY_MS;	/* look again */
+		if (se->cluster != NULL && se->sync && se->sync_at < due)
+			due = se->sync_at;
 		if (due == EXEC_SCHED_NEVER) {
 			pthread_cond_wait(&se->cond, &se->lock);
 			continue;
