@@ -48,6 +48,8 @@ LIB_OBJS = \
 	lib/bundle_shape.o \
 	lib/bundle_tree.o \
 	lib/clock.o \
+	lib/cluster.o \
+	lib/cluster_etcd.o \
 	lib/diag.o \
 	lib/errbuf.o \
 	lib/etcd.o \
@@ -102,6 +104,7 @@ UNIT_TESTS = \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
+	test/unit/test_cluster_manifest \
 	test/unit/test_etcd \
 	test/unit/test_exec_sched \
 	test/unit/test_materializer \
