@@ -48,8 +48,11 @@ LIB_OBJS = \
 	lib/bundle_shape.o \
 	lib/bundle_tree.o \
 	lib/clock.o \
+	lib/cluster.o \
+	lib/cluster_etcd.o \
 	lib/diag.o \
 	lib/errbuf.o \
+	lib/etcd.o \
 	lib/exec_sched.o \
 	lib/fsx.o \
 	lib/http_client.o \
@@ -102,6 +105,8 @@ UNIT_TESTS = \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
+	test/unit/test_cluster_manifest \
+	test/unit/test_etcd \
 	test/unit/test_exec_sched \
 	test/unit/test_materializer \
 	test/unit/test_http_request \
