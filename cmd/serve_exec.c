@@ -535,6 +535,16 @@ changed(struct serve_exec *se)
 }
 
 /*
+ * The registry's change hook: every applied change of the set, made here
+ * or (with --etcd) by another instance.
+ */
+static void
+set_changed(void *arg)
+{
+	changed(arg);
+}
+
+/*
  * What a registration's outcome is answered with: returns the status and
  * sets *code (NULL: no body) and msg.
  */
@@ -550,7 +560,7 @@ put_answer(struct serve_exec *se, const char *id, int rc,
 		(void)snprintf(se->newest_id, sizeof(se->newest_id), "%s", id);
 		se->newest_at = time(NULL);
 		pthread_mutex_unlock(&se->lock);
-		changed(se);
+		/* The worker heard of it from the registry. */
 		/* FALLTHROUGH */
 	case REGISTRY_UNCHANGED:
 		return 202;
@@ -559,7 +569,15 @@ put_answer(struct serve_exec *se, const char *id, int rc,
 		(void)snprintf(msg, size, "registration limit reached: %s "
 		    "not registered", id);
 		return 503;
+	case -1:
+		if (eb->code != EC_REMOTE)
+			goto internal;
+		diag_warn("register %s: %s", id, eb->msg);
+		*code = PROTOCOL_UNAVAILABLE;
+		(void)snprintf(msg, size, "%s", eb->msg);
+		return 503;
 	default:
+	internal:
 		diag_warn("register %s: %s", id, eb->msg);
 		*code = PROTOCOL_INTERNAL;
 		(void)snprintf(msg, size, "registration of %s not stored", id);
@@ -725,13 +743,20 @@ remove_answer(struct serve_exec *se, const char *id, int rc,
 	msg[0] = '\0';
 	switch (rc) {
 	case 1:
-		changed(se);
-		return 204;
+		return 204;	/* the worker heard of it from the registry */
 	case 0:
 		*code = PROTOCOL_NOT_FOUND;
 		(void)snprintf(msg, size, "%s is not registered", id);
 		return 404;
+	case -1:
+		if (eb->code != EC_REMOTE)
+			goto internal;
+		diag_warn("delete %s: %s", id, eb->msg);
+		*code = PROTOCOL_UNAVAILABLE;
+		(void)snprintf(msg, size, "%s", eb->msg);
+		return 503;
 	default:
+	internal:
 		diag_warn("delete %s: %s", id, eb->msg);
 		*code = PROTOCOL_INTERNAL;
 		(void)snprintf(msg, size, "removal of %s not stored", id);
@@ -1320,7 +1345,8 @@ leadership(void *arg)
 	struct serve_exec *se = arg;
 
 	pthread_mutex_lock(&se->lock);
-	if (!cluster_leading(se->cluster, NULL))
+	/* NULL: cluster_new has not returned yet; no run has started. */
+	if (se->cluster != NULL && !cluster_leading(se->cluster, NULL))
 		__atomic_store_n(&se->cancel, 1, __ATOMIC_RELAXED);
 	pthread_cond_signal(&se->cond);
 	pthread_mutex_unlock(&se->lock);
@@ -1482,6 +1508,8 @@ cmd_serve_exec(int argc, char **argv)
 	size_t max_registration_bytes = REGISTRY_MAX_BYTES;
 	struct etcd_options etcd;
 	struct cluster_options copts;
+	struct cluster *cluster;
+	unsigned long gen0;
 	int id;
 
 	memset(&se, 0, sizeof(se));
@@ -1580,7 +1608,8 @@ cmd_serve_exec(int argc, char **argv)
 		    registry_generation(se.registry));
 	exec_sched_init(&se.sched, se.debounce_ms);
 	/* A replayed set changed long ago: its run is due at once. */
-	exec_sched_changed(&se.sched, registry_generation(se.registry), 0);
+	gen0 = registry_generation(se.registry);
+	exec_sched_changed(&se.sched, gen0, 0);
 	exec_cache_init(&se.cache);
 	pthread_rwlock_init(&se.result_lock, NULL);
 	pthread_rwlock_init(&se.override_lock, NULL);
@@ -1595,6 +1624,10 @@ cmd_serve_exec(int argc, char **argv)
 	pthread_mutex_init(&se.lock, NULL);
 	if (clock_cond_init(&se.cond) != 0)
 		cli_die(EC_INTERNAL, "cannot make a condition variable");
+	/* Changes come from the mirror, wherever they were made. */
+	registry_on_change(se.registry, set_changed, &se);
+	if (registry_generation(se.registry) != gen0)
+		changed(&se);	/* applied before the hook was set */
 	se.result.outcome = MATERIALIZER_NOT_READY;
 	se.srv = cli_server_start(&server, routes,
 	    nitems(routes), &se, metrics);
@@ -1607,9 +1640,13 @@ cmd_serve_exec(int argc, char **argv)
 		copts.on_leader = leadership;
 		copts.on_result = result_event;
 		copts.arg = &se;
-		if ((se.cluster = cluster_new(&copts, &eb)) == NULL)
+		if ((cluster = cluster_new(&copts, &eb)) == NULL)
 			cli_die_eb(&eb);
+		/* The registry's hook reads it (changed()), under se.lock. */
+		pthread_mutex_lock(&se.lock);
+		se.cluster = cluster;
 		se.sync = 1;
+		pthread_mutex_unlock(&se.lock);
 	}
 	if (pthread_create(&se.worker, NULL, worker, &se) != 0)
 		cli_die(EC_INTERNAL, "cannot start the worker thread");

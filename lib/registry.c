@@ -1,19 +1,23 @@
 /*
  * The registration set: see registry.h.  Entries live in an array, found
  * through a strmap of their identifiers, so registering is O(1) however
- * many nodes there are; only a snapshot sorts.  An entry is one heap
- * string (identifier, ip and metadata, each NUL-terminated) and a few
- * numbers, so a node costs about its own bytes plus a hundred.
+ * many nodes there are; only a snapshot sorts.  An entry is one immutable,
+ * refcounted heap object (identifier, ip and metadata, each NUL-terminated,
+ * after a few numbers), so a node costs about its own bytes plus a
+ * hundred, and a snapshot (a view) is an array of references to them.
  *
- * With a store, the committer thread is the only one that changes the
- * entries: it takes a batch off the queue (at most one change per
- * identifier, so each change is decided against memory alone), decides
- * each under the lock, reserves the memory their application needs, lets
- * go of the lock for the store's commit, then applies the batch under the
- * lock, which cannot fail any more, and only then answers.  An identifier
- * new in a batch in flight is in the index with the value RESERVED, which
- * every lookup reads as absent.  Compaction runs on the committer thread
- * too, without the lock: nothing else writes the entries.
+ * With a store, the entries are a mirror: only the store's events change
+ * them (apply_event, under the lock, on whichever thread the store
+ * delivers from).  Changes go through one committer thread: it takes a
+ * batch off the queue (at most one change per identifier), asks the
+ * store for a barrier and waits for the mirror to reach it, decides each
+ * change from the mirror under the lock, lets go of the lock for the
+ * store's conditional commit, waits for the mirror to reach the commit's
+ * revision, and only then answers.  A conflict (someone else wrote first)
+ * means deciding again from the newer mirror; an unknown outcome (the
+ * store unreachable) means trying again until the commit timeout.
+ * Compaction runs on the committer thread too, without the lock: with the
+ * journal nothing else writes the entries.
  */
 #include "registry.h"
 
@@ -25,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nettle/sha2.h>
 
@@ -45,57 +50,73 @@
 #define COMPACT_MIN_BYTES	(1ULL << 20)
 /* A journal record's bytes beyond its registration's (about). */
 #define RECORD_OVERHEAD		128
-/* One batch: at most this many changes, about this many bytes. */
+/* One batch: at most this many changes (and the store's cap), bytes. */
 #define BATCH_MAX		4096
 #define BATCH_MAX_BYTES		(8UL << 20)
-/* The index value of an identifier a batch in flight will add. */
-#define RESERVED		SIZE_MAX
+/* Rounds of deciding again after conflicts, for one batch. */
+#define CONFLICT_ROUNDS		20
+/* Between tries while the store is unreachable. */
+#define RETRY_MS		100
 
+/*
+ * A registration as the registry holds it: made whole, never changed,
+ * shared by the registry and the snapshots that hold it, and freed with
+ * its last reference.  A change replaces an entry by a new one.
+ */
 struct entry {
-	char		*text;		/* identifier\0ip\0metadata\0 */
-	unsigned char	 idlen, iplen;
-	unsigned	 mdlen;		/* 0: no metadata */
+	unsigned long	 refs;		/* atomic */
 	unsigned long	 seq;
 	time_t		 registered_at;
+	uint64_t	 version;	/* the store's, for conditions */
+	unsigned	 mdlen;		/* 0: no metadata */
+	unsigned char	 idlen, iplen;
+	char		 text[];	/* identifier\0ip\0metadata\0 */
 };
 
 /* A change waiting for (or in) a commit. */
 struct pending {
-	enum store_op		 op;
-	struct registration	 reg;	/* DELETE: the identifier only */
+	int			 del;
+	struct registration	 reg;	/* delete: the identifier only */
 	time_t			 now;
+	uint64_t		 deadline;	/* ms, clock_ms */
 	registry_done_fn	*done;
 	void			*ctx, *token;
 	int			 rc;	/* decided by the committer */
-	int			 fresh;	/* PUT of an identifier not held */
-	char			*text;	/* PUT CHANGED: the entry's */
-	struct store_record	 rec;
 };
 
 /* The set as it will be once the changes decided so far are applied. */
 struct projection {
 	size_t		len, bytes;
-	unsigned long	generation, next_seq;
+	unsigned long	counter;
 };
 
 struct registry {
 	pthread_mutex_t	  lock;
 	pthread_cond_t	  wake;		/* the committer waits on it */
 	pthread_cond_t	  answered;	/* registry_put waits on it */
-	struct entry	 *entries;	/* unordered */
+	pthread_cond_t	  applied;	/* the mirror moved on */
+	struct entry	**entries;	/* unordered; one reference each */
 	size_t		  len, cap;
 	size_t		  bytes;	/* of the entries, as max_bytes */
 	size_t		  max, max_bytes;
 	struct strmap	  index;	/* identifier to index into entries */
 	unsigned long	  generation;
-	unsigned long	  next_seq;
+	unsigned long	  counter;	/* the highest seq given out */
+	uint64_t	  revision;	/* the mirror's: applied up to it */
+	int		  current;	/* synced and the stream up */
+	int		  dirty;	/* the set changed since SYNCED */
+	struct registry_stats stats;
 	struct store	 *store;
+	unsigned	  commit_timeout_ms;
+	void		(*on_change)(void *);
+	void		 *on_change_arg;
 	/* The queue of pending changes, with a store only. */
 	struct pending	 *queue;
 	size_t		  qlen, qcap;
-	/* The committer's batch and its records, BATCH_MAX each. */
+	/* The committer's batch and its changes, batch_max each. */
 	struct pending	 *batch;
-	struct store_record *recs;
+	struct store_change *changes;
+	size_t		  batch_max;
 	int		  busy;		/* a batch is in flight */
 	int		  stopping;
 	int		  committer_started;
@@ -126,52 +147,43 @@ entry_metadata(const struct entry *e)
 	return e->text + e->idlen + 1 + e->iplen + 1;
 }
 
-/*
- * An entry's text, counted: a snapshot holds the texts it renders, so it
- * can render them without the lock while the entries change.
- */
-struct text {
-	unsigned long	refs;		/* atomic */
-	char		s[];
-};
-
-static struct text *
-text_of(char *s)
+static void
+entry_hold(struct entry *e)
 {
-	return (struct text *)(void *)(s - offsetof(struct text, s));
+	__atomic_add_fetch(&e->refs, 1, __ATOMIC_RELAXED);
 }
 
+/* Drops one reference to e (or nothing, for NULL). */
 static void
-text_hold(char *s)
+entry_drop(struct entry *e)
 {
-	__atomic_add_fetch(&text_of(s)->refs, 1, __ATOMIC_RELAXED);
-}
-
-/* Drops one reference to s (or nothing, for NULL). */
-static void
-text_free(char *s)
-{
-	if (s != NULL && __atomic_sub_fetch(&text_of(s)->refs, 1,
+	if (e != NULL && __atomic_sub_fetch(&e->refs, 1,
 	    __ATOMIC_ACQ_REL) == 0)
-		free(text_of(s));
+		free(e);
 }
 
 /*
- * Makes the text of reg's entry, one reference held, or returns NULL (no
- * memory).
+ * Makes the entry of reg, first seen as seq at registered_at, one
+ * reference held, or returns NULL (no memory).
  */
-static char *
-text_new(const struct registration *reg)
+static struct entry *
+entry_new(const struct registration *reg, unsigned long seq,
+    time_t registered_at)
 {
 	size_t idlen = strlen(reg->identifier), iplen = strlen(reg->ip);
-	struct text *h;
-	char *t, *p;
+	struct entry *e;
+	char *p;
 
-	if ((h = malloc(sizeof(*h) + idlen + iplen + reg->metadata_len +
+	if ((e = malloc(sizeof(*e) + idlen + iplen + reg->metadata_len +
 	    3)) == NULL)
 		return NULL;
-	h->refs = 1;
-	t = p = h->s;
+	e->refs = 1;
+	e->seq = seq;
+	e->registered_at = registered_at;
+	e->idlen = (unsigned char)idlen;
+	e->iplen = (unsigned char)iplen;
+	e->mdlen = (unsigned)reg->metadata_len;
+	p = e->text;
 	memcpy(p, reg->identifier, idlen + 1);
 	p += idlen + 1;
 	memcpy(p, reg->ip, iplen + 1);
@@ -179,18 +191,7 @@ text_new(const struct registration *reg)
 	if (reg->metadata_len > 0)
 		memcpy(p, reg->metadata, reg->metadata_len);
 	p[reg->metadata_len] = '\0';
-	return t;
-}
-
-/* Fills e from reg and its text (taken). */
-static void
-entry_set(struct entry *e, const struct registration *reg, char *text)
-{
-	text_free(e->text);
-	e->text = text;
-	e->idlen = (unsigned char)strlen(reg->identifier);
-	e->iplen = (unsigned char)strlen(reg->ip);
-	e->mdlen = (unsigned)reg->metadata_len;
+	return e;
 }
 
 static int
@@ -213,15 +214,15 @@ entry_view(const struct entry *e, struct registration *v)
 	v->metadata_len = e->mdlen;
 }
 
-/* The entry of identifier, or NULL; RESERVED reads as absent. */
+/* The entry of identifier, or NULL. */
 static struct entry *
 lookup(const struct registry *r, const char *identifier)
 {
 	size_t i;
 
-	if (!strmap_get(&r->index, identifier, &i) || i == RESERVED)
+	if (!strmap_get(&r->index, identifier, &i))
 		return NULL;
-	return &r->entries[i];
+	return r->entries[i];
 }
 
 /* Removes entries[idx]: out of the index, then swap-remove. */
@@ -230,108 +231,150 @@ delete_entry(struct registry *r, size_t idx)
 {
 	size_t last = r->len - 1;
 
-	(void)strmap_remove(&r->index, r->entries[idx].text, NULL);
-	r->bytes -= entry_size(&r->entries[idx]);
-	text_free(r->entries[idx].text);
+	(void)strmap_remove(&r->index, r->entries[idx]->text, NULL);
+	r->bytes -= entry_size(r->entries[idx]);
+	entry_drop(r->entries[idx]);
 	if (idx != last) {
 		r->entries[idx] = r->entries[last];
 		/* Replacing a key's value never fails. */
-		(void)strmap_put(&r->index, r->entries[idx].text, idx);
+		(void)strmap_put(&r->index, r->entries[idx]->text, idx);
 	}
 	r->len--;
 }
 
-/*
- * Reserves what applying a PUT of a new identifier needs: room for its
- * entry and its key in the index (RESERVED).  Returns 0 or -1 (no memory).
- */
-static int
-reserve_new(struct registry *r, const char *identifier, size_t extra)
+static void
+delete_all(struct registry *r)
 {
-	if (ARRAY_GROW(r->entries, r->len + extra, r->cap) == -1 ||
-	    strmap_put(&r->index, identifier, RESERVED) == -1)
-		return -1;
-	return 0;
+	size_t i;
+
+	for (i = 0; i < r->len; i++)
+		entry_drop(r->entries[i]);
+	r->len = 0;
+	r->bytes = 0;
+	strmap_release(&r->index);
+	strmap_init(&r->index);
 }
 
-/* Applies one decided change, whose memory is reserved; cannot fail. */
-static void
-apply_record(struct registry *r, const struct store_record *rec, char *text)
+/*
+ * Adds or replaces an entry by a new one (snapshots keep the old one).
+ * Lock held.  0, or -1 (no memory).
+ */
+static int
+apply_put(struct registry *r, const struct store_entry *se)
 {
 	struct entry *e;
 	size_t i;
 
-	if (rec->op == STORE_DELETE) {
-		if (strmap_get(&r->index, rec->identifier, &i) &&
-		    i != RESERVED)
-			delete_entry(r, i);
-		r->generation = rec->generation;
-		return;
-	}
-	if ((e = lookup(r, rec->reg->identifier)) != NULL) {
-		r->bytes -= entry_size(e);
+	if ((e = entry_new(se->reg, se->seq, se->registered_at)) == NULL)
+		return -1;
+	e->version = se->version;
+	if (strmap_get(&r->index, se->reg->identifier, &i)) {
+		r->bytes -= entry_size(r->entries[i]);
+		entry_drop(r->entries[i]);
 	} else {
-		/* Replaces RESERVED, which never fails. */
-		(void)strmap_put(&r->index, rec->reg->identifier, r->len);
-		e = &r->entries[r->len++];
-		memset(e, 0, sizeof(*e));
-	}
-	entry_set(e, rec->reg, text);
-	r->bytes += entry_size(e);
-	e->seq = rec->seq;
-	e->registered_at = rec->registered_at;
-	if (rec->seq >= r->next_seq)
-		r->next_seq = rec->seq + 1;
-	r->generation = rec->generation;
-}
-
-/* Applies a record read from the store; 0 or -1 (no memory). */
-static int
-apply_new(struct registry *r, const struct store_record *rec)
-{
-	char *text = NULL;
-
-	if (rec->op == STORE_PUT) {
-		if ((text = text_new(rec->reg)) == NULL)
-			return -1;
-		if (lookup(r, rec->reg->identifier) == NULL &&
-		    reserve_new(r, rec->reg->identifier, 1) == -1) {
-			text_free(text);
+		if (ARRAY_GROW(r->entries, r->len + 1, r->cap) == -1 ||
+		    strmap_put(&r->index, se->reg->identifier, r->len) == -1) {
+			entry_drop(e);
 			return -1;
 		}
+		i = r->len++;
 	}
-	apply_record(r, rec, text);
+	r->entries[i] = e;
+	r->bytes += entry_size(e);
+	if (se->seq > r->counter)
+		r->counter = se->seq;
 	return 0;
 }
 
 static void
-replay_one(void *arg, const struct store_record *rec)
+apply_delete(struct registry *r, const char *identifier)
 {
-	struct registry *r = arg;
+	size_t i;
 
-	if (apply_new(r, rec) == -1)
-		diag_warn("journal: out of memory replaying a record");
+	if (strmap_get(&r->index, identifier, &i))
+		delete_entry(r, i);
 }
 
 /*
- * Decides p against the entries and what the batch decided before it (pj),
- * and fills p->rec when it changes the set.  Lock held.
+ * The store's events: the only way entries change when there is a store.
+ * On the store's thread (or the committer's, for the journal); calls the
+ * change hook after the lock is let go.
+ */
+static void
+apply_event(void *arg, const struct store_event *ev)
+{
+	struct registry *r = arg;
+	void (*fn)(void *) = NULL;
+	void *fnarg = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	switch (ev->kind) {
+	case STORE_EV_RESET:
+		if (r->len > 0)
+			r->dirty = 1;
+		delete_all(r);
+		r->counter = 0;
+		r->current = 0;
+		r->stats.resets++;
+		break;
+	case STORE_EV_PUT:
+		if (apply_put(r, ev->entry) == -1)
+			diag_warn("registry: out of memory applying %s",
+			    ev->entry->reg->identifier);
+		r->dirty = 1;
+		break;
+	case STORE_EV_DELETE:
+		apply_delete(r, ev->identifier);
+		r->dirty = 1;
+		break;
+	case STORE_EV_SEQ:
+		r->counter = ev->seq;
+		break;
+	case STORE_EV_SYNCED:
+		r->revision = ev->revision;
+		if (ev->generation != r->generation)
+			r->dirty = 1;
+		r->generation = (unsigned long)ev->generation;
+		r->current = 1;
+		if (r->dirty) {
+			fn = r->on_change;
+			fnarg = r->on_change_arg;
+		}
+		r->dirty = 0;
+		pthread_cond_broadcast(&r->applied);
+		break;
+	case STORE_EV_DOWN:
+		r->current = 0;
+		break;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (fn != NULL)
+		fn(fnarg);
+}
+
+/*
+ * Decides p against the mirror and what the batch decided before it (pj),
+ * and fills c when it changes the set: returns what registry_put (or
+ * registry_remove) answers.  Lock held.
  */
 static int
-decide(const struct registry *r, struct pending *p, struct projection *pj)
+decide(const struct registry *r, const struct pending *p,
+    struct projection *pj, struct store_change *c, int *changes)
 {
 	const struct entry *e = lookup(r, p->reg.identifier);
 	size_t newsize, oldsize;
 
-	memset(&p->rec, 0, sizeof(p->rec));
-	p->rec.op = p->op;
-	if (p->op == STORE_DELETE) {
+	*changes = 0;
+	memset(c, 0, sizeof(*c));
+	c->identifier = p->reg.identifier;
+	if (p->del) {
 		if (e == NULL)
 			return 0;
 		pj->len--;
 		pj->bytes -= entry_size(e);
-		p->rec.generation = ++pj->generation;
-		p->rec.identifier = p->reg.identifier;
+		c->kind = STORE_DELETE;
+		c->expect = e->version;
+		*changes = 1;
 		return 1;
 	}
 	if (e != NULL && entry_equal(e, &p->reg))
@@ -345,10 +388,18 @@ decide(const struct registry *r, struct pending *p, struct projection *pj)
 		return REGISTRY_FULL;
 	pj->len += e == NULL;
 	pj->bytes = pj->bytes - oldsize + newsize;
-	p->rec.generation = ++pj->generation;
-	p->rec.seq = e != NULL ? e->seq : pj->next_seq++;
-	p->rec.registered_at = e != NULL ? e->registered_at : p->now;
-	p->rec.reg = &p->reg;
+	c->entry.reg = &p->reg;
+	if (e != NULL) {
+		c->kind = STORE_REPLACE;
+		c->expect = e->version;
+		c->entry.seq = e->seq;
+		c->entry.registered_at = e->registered_at;
+	} else {
+		c->kind = STORE_CREATE;
+		c->entry.seq = ++pj->counter;
+		c->entry.registered_at = p->now;
+	}
+	*changes = 1;
 	return REGISTRY_CHANGED;
 }
 
@@ -357,15 +408,14 @@ project(const struct registry *r, struct projection *pj)
 {
 	pj->len = r->len;
 	pj->bytes = r->bytes;
-	pj->generation = r->generation;
-	pj->next_seq = r->next_seq;
+	pj->counter = r->counter;
 }
 
 /* Whether p, as decided, changes the set. */
 static int
-changes(const struct pending *p)
+changes_set(const struct pending *p)
 {
-	return p->op == STORE_DELETE ? p->rc == 1 : p->rc == REGISTRY_CHANGED;
+	return p->del ? p->rc == 1 : p->rc == REGISTRY_CHANGED;
 }
 
 /* Walks the entries for the store's compact. */
@@ -376,21 +426,20 @@ struct walk {
 };
 
 static int
-walk_next(void *arg, struct store_record *rec)
+walk_next(void *arg, struct store_entry *se)
 {
 	struct walk *w = arg;
 	const struct entry *e;
 
 	if (w->i >= w->r->len)
 		return 0;
-	e = &w->r->entries[w->i++];
+	e = w->r->entries[w->i++];
 	entry_view(e, &w->view);
-	memset(rec, 0, sizeof(*rec));
-	rec->op = STORE_PUT;
-	rec->generation = w->r->generation;
-	rec->seq = e->seq;
-	rec->registered_at = e->registered_at;
-	rec->reg = &w->view;
+	memset(se, 0, sizeof(*se));
+	se->seq = e->seq;
+	se->registered_at = e->registered_at;
+	se->version = e->version;
+	se->reg = &w->view;
 	return 1;
 }
 
@@ -406,7 +455,7 @@ needs_compaction(const struct registry *r)
 	const struct store *s = r->store;
 	unsigned long long live;
 
-	if (s == NULL)
+	if (s == NULL || s->ops->compact == NULL)
 		return 0;
 	live = (unsigned long long)r->bytes +
 	    (unsigned long long)r->len * RECORD_OVERHEAD;
@@ -416,8 +465,8 @@ needs_compaction(const struct registry *r)
 
 /*
  * Rewrites the store with one record per live entry.  Runs where nothing
- * else changes the entries (the committer, or before it starts) and
- * without the lock: readers only read.
+ * else changes the entries (the committer, or before it starts, with the
+ * journal) and without the lock: readers only read.
  */
 static int
 compact(struct registry *r, struct errbuf *eb)
@@ -431,7 +480,7 @@ compact(struct registry *r, struct errbuf *eb)
 
 /*
  * Takes the next batch off the queue into batch (which has room for
- * BATCH_MAX): changes in arrival order, up to the first whose identifier
+ * batch_max): changes in arrival order, up to the first whose identifier
  * is already in the batch.  Lock held.  Returns the batch's length.
  */
 static size_t
@@ -440,7 +489,7 @@ take_batch(struct registry *r, struct pending *batch, struct strmap *seen)
 	const char *id;
 	size_t n = 0, bytes = 0;
 
-	while (n < r->qlen && n < BATCH_MAX && bytes < BATCH_MAX_BYTES) {
+	while (n < r->qlen && n < r->batch_max && bytes < BATCH_MAX_BYTES) {
 		id = r->queue[n].reg.identifier;
 		if (strmap_get(seen, id, NULL))
 			break;
@@ -460,46 +509,21 @@ take_batch(struct registry *r, struct pending *batch, struct strmap *seen)
 }
 
 /*
- * Decides every change of the batch and reserves their memory, filling
- * recs with the records to commit.  Lock held.  Returns their number, or
- * -1 (no memory: nothing is reserved).
+ * Waits until the mirror has applied rev, or deadline (clock_ms) passed,
+ * or the registry stops.  Lock held.  0 or -1.
  */
-static ssize_t
-prepare_batch(struct registry *r, struct pending *batch, size_t n,
-    struct store_record *recs)
+static int
+wait_rev(struct registry *r, uint64_t rev, uint64_t deadline)
 {
-	struct projection pj;
-	size_t i, k = 0, fresh = 0;
+	struct timespec ts;
 
-	project(r, &pj);
-	for (i = 0; i < n; i++) {
-		batch[i].rc = decide(r, &batch[i], &pj);
-		if (changes(&batch[i]))
-			recs[k++] = batch[i].rec;
+	ts = clock_deadline(deadline * 1000000ULL);
+	while (r->revision < rev && !r->stopping) {
+		if (clock_ms() >= deadline)
+			return -1;
+		(void)pthread_cond_timedwait(&r->applied, &r->lock, &ts);
 	}
-	for (i = 0; i < n; i++) {
-		if (batch[i].op != STORE_PUT || !changes(&batch[i]))
-			continue;
-		if ((batch[i].text = text_new(&batch[i].reg)) == NULL)
-			goto fail;
-		if (lookup(r, batch[i].reg.identifier) == NULL) {
-			if (reserve_new(r, batch[i].reg.identifier,
-			    ++fresh) == -1)
-				goto fail;
-			batch[i].fresh = 1;
-		}
-	}
-	return (ssize_t)k;
-fail:
-	for (i = 0; i < n; i++) {
-		text_free(batch[i].text);
-		batch[i].text = NULL;
-		if (batch[i].fresh)
-			(void)strmap_remove(&r->index, batch[i].reg.identifier,
-			    NULL);
-		batch[i].fresh = 0;
-	}
-	return -1;
+	return r->revision >= rev ? 0 : -1;
 }
 
 /* Answers and frees the batch.  Lock not held. */
@@ -511,8 +535,97 @@ answer_batch(struct pending *batch, size_t n, const struct errbuf *eb)
 	for (i = 0; i < n; i++) {
 		batch[i].done(batch[i].ctx, batch[i].token,
 		    batch[i].reg.identifier, batch[i].rc, eb);
-		text_free(batch[i].text);
 		registration_release(&batch[i].reg);
+	}
+}
+
+/* Marks every change of the batch failed. */
+static void
+fail_batch(struct pending *batch, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (changes_set(&batch[i]))
+			batch[i].rc = -1;
+}
+
+/*
+ * Runs one batch to its outcome: barrier, decisions from the mirror, a
+ * conditional commit, again on a conflict or an unknown outcome, until
+ * it is committed, refused or past its deadline.  Lock not held; eb says
+ * why when some rc is -1.
+ */
+static void
+run_batch(struct registry *r, struct pending *batch, size_t n,
+    struct errbuf *eb)
+{
+	struct store *s = r->store;
+	struct projection pj;
+	struct timespec pause = { 0, RETRY_MS * 1000000L };
+	unsigned long expect_seq;
+	uint64_t rev = 0, deadline = batch[0].deadline;
+	size_t i, k;
+	int rc, ch, rounds = 0, barrier = 1;
+
+	memset(eb, 0, sizeof(*eb));
+	for (;;) {
+		if (barrier && s->ops->barrier(s, &rev, eb) == -1)
+			goto unknown;
+		pthread_mutex_lock(&r->lock);
+		if (wait_rev(r, rev, deadline) == -1) {
+			pthread_mutex_unlock(&r->lock);
+			errbuf_set(eb, EC_REMOTE, "the mirror is behind the "
+			    "store (revision %llu)", (unsigned long long)rev);
+			goto unknown;
+		}
+		project(r, &pj);
+		expect_seq = r->counter;
+		for (i = k = 0; i < n; i++) {
+			batch[i].rc = decide(r, &batch[i], &pj, &r->changes[k],
+			    &ch);
+			k += ch;
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (k == 0)
+			return;
+		rc = s->ops->commit(s, r->changes, k, expect_seq, &rev, eb);
+		if (rc == 0) {
+			pthread_mutex_lock(&r->lock);
+			r->stats.batches++;
+			/* Committed: answered even if the mirror is slow. */
+			(void)wait_rev(r, rev, clock_ms() +
+			    r->commit_timeout_ms);
+			pthread_mutex_unlock(&r->lock);
+			return;
+		}
+		if (rc == STORE_CONFLICT) {
+			pthread_mutex_lock(&r->lock);
+			r->stats.conflicts++;
+			pthread_mutex_unlock(&r->lock);
+			if (++rounds >= CONFLICT_ROUNDS) {
+				errbuf_set(eb, EC_REMOTE, "registration store: "
+				    "%d conflicts in a row", rounds);
+				fail_batch(batch, n);
+				return;
+			}
+			barrier = 0;
+			continue;
+		}
+		if (eb->code != EC_REMOTE) {
+			fail_batch(batch, n);
+			return;
+		}
+unknown:
+		if (clock_ms() >= deadline || r->stopping) {
+			errbuf_prefix(eb, "registration store unreachable");
+			eb->code = EC_REMOTE;
+			for (i = 0; i < n; i++)
+				batch[i].rc = -1;
+			return;
+		}
+		nanosleep(&pause, NULL);
+		barrier = 1;
 	}
 }
 
@@ -521,12 +634,9 @@ committer(void *arg)
 {
 	struct registry *r = arg;
 	struct pending *batch = r->batch;
-	struct store_record *recs = r->recs;
 	struct strmap seen;
 	struct errbuf eb;
-	size_t n, i;
-	ssize_t k;
-	int rc;
+	size_t n;
 
 	strmap_init(&seen);
 	pthread_mutex_lock(&r->lock);
@@ -536,34 +646,10 @@ committer(void *arg)
 		if (r->qlen == 0)
 			break;
 		n = take_batch(r, batch, &seen);
-		memset(&eb, 0, sizeof(eb));
-		if ((k = prepare_batch(r, batch, n, recs)) == -1) {
-			errbuf_set(&eb, EC_INTERNAL, "out of memory");
-			for (i = 0; i < n; i++)
-				batch[i].rc = -1;
-			pthread_mutex_unlock(&r->lock);
-			answer_batch(batch, n, &eb);
-			pthread_mutex_lock(&r->lock);
-			continue;
-		}
 		r->busy = 1;
 		pthread_mutex_unlock(&r->lock);
-		rc = k == 0 ? 0 : r->store->ops->commit(r->store, recs,
-		    (size_t)k, &eb);
+		run_batch(r, batch, n, &eb);
 		pthread_mutex_lock(&r->lock);
-		for (i = 0; i < n; i++) {
-			if (!changes(&batch[i]))
-				continue;
-			if (rc == 0) {
-				apply_record(r, &batch[i].rec, batch[i].text);
-				batch[i].text = NULL;
-				continue;
-			}
-			if (batch[i].fresh)
-				(void)strmap_remove(&r->index,
-				    batch[i].reg.identifier, NULL);
-			batch[i].rc = -1;
-		}
 		r->busy = 0;
 		pthread_mutex_unlock(&r->lock);
 		answer_batch(batch, n, &eb);
@@ -590,22 +676,28 @@ registry_new(size_t max, struct store *store, struct errbuf *eb)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
 	pthread_cond_init(&r->answered, NULL);
+	(void)clock_cond_init(&r->applied);
 	r->max = max;
 	r->max_bytes = REGISTRY_MAX_BYTES;
-	r->next_seq = 1;
+	r->commit_timeout_ms = REGISTRY_COMMIT_TIMEOUT_MS;
 	r->store = store;
 	strmap_init(&r->index);
-	if (store == NULL)
+	if (store == NULL) {
+		r->current = 1;
 		return r;
-	if (store->ops->replay(store, replay_one, r, eb) == -1)
-		goto fail;
-	if (needs_compaction(r) && compact(r, eb) == -1)
-		goto fail;
-	if ((r->batch = calloc(BATCH_MAX, sizeof(*r->batch))) == NULL ||
-	    (r->recs = calloc(BATCH_MAX, sizeof(*r->recs))) == NULL) {
+	}
+	r->batch_max = store->batch_max > 0 && store->batch_max < BATCH_MAX ?
+	    store->batch_max : BATCH_MAX;
+	if ((r->batch = calloc(r->batch_max, sizeof(*r->batch))) == NULL ||
+	    (r->changes = calloc(r->batch_max, sizeof(*r->changes))) ==
+	    NULL) {
 		errbuf_set(eb, EC_INTERNAL, "out of memory");
 		goto fail;
 	}
+	if (store->ops->subscribe(store, apply_event, r, eb) == -1)
+		goto fail;
+	if (needs_compaction(r) && compact(r, eb) == -1)
+		goto fail;
 	if (pthread_create(&r->committer, NULL, committer, r) != 0) {
 		errbuf_set(eb, EC_INTERNAL, "cannot start a thread");
 		goto fail;
@@ -626,56 +718,91 @@ registry_set_max_bytes(struct registry *r, size_t max)
 }
 
 void
+registry_set_commit_timeout(struct registry *r, unsigned ms)
+{
+	pthread_mutex_lock(&r->lock);
+	r->commit_timeout_ms = ms;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void
+registry_on_change(struct registry *r, void (*fn)(void *), void *arg)
+{
+	pthread_mutex_lock(&r->lock);
+	r->on_change = fn;
+	r->on_change_arg = arg;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void
 registry_free(struct registry *r)
 {
-	size_t i;
-
 	if (r == NULL)
 		return;
 	if (r->committer_started) {
 		pthread_mutex_lock(&r->lock);
 		r->stopping = 1;
 		pthread_cond_signal(&r->wake);
+		pthread_cond_broadcast(&r->applied);
 		pthread_mutex_unlock(&r->lock);
 		pthread_join(r->committer, NULL);
 	}
-	for (i = 0; i < r->len; i++)
-		text_free(r->entries[i].text);
+	/* The store's thread, if any, stops here: no event after it. */
+	if (r->store != NULL)
+		r->store->ops->free(r->store);
+	delete_all(r);
 	free(r->entries);
 	free(r->queue);
 	free(r->batch);
-	free(r->recs);
+	free(r->changes);
 	strmap_release(&r->index);
-	if (r->store != NULL)
-		r->store->ops->free(r->store);
+	pthread_cond_destroy(&r->applied);
 	pthread_cond_destroy(&r->answered);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
 
+/* Applies a decided change without a store.  Lock held.  0 or -1. */
+static int
+apply_memory(struct registry *r, const struct store_change *c)
+{
+	if (c->kind == STORE_DELETE)
+		apply_delete(r, c->identifier);
+	else if (apply_put(r, &c->entry) == -1)
+		return -1;
+	r->generation++;
+	return 0;
+}
+
 /*
  * Submits p (taken): decided and applied at once without a store, else
- * queued for the committer.  Lock held.
+ * queued for the committer (but answered at once when a single writer's
+ * mirror already shows it makes no change).  Lock held.  *notify: call
+ * the change hook once the lock is let go.
  */
 static int
-submit(struct registry *r, struct pending *p, struct errbuf *eb)
+submit(struct registry *r, struct pending *p, int *notify, struct errbuf *eb)
 {
 	struct projection pj;
-	int rc;
+	struct store_change c;
+	int rc, ch;
 
-	if (r->store == NULL || (r->qlen == 0 && !r->busy)) {
+	if (r->store == NULL || (r->store->single_writer && r->qlen == 0 &&
+	    !r->busy)) {
 		/* Nothing in flight: memory alone decides. */
 		project(r, &pj);
-		rc = p->rc = decide(r, p, &pj);
-		if (r->store == NULL && changes(p)) {
-			if (apply_new(r, &p->rec) == -1)
+		rc = p->rc = decide(r, p, &pj, &c, &ch);
+		if (r->store == NULL && ch) {
+			if (apply_memory(r, &c) == -1)
 				rc = errbuf_set(eb, EC_INTERNAL,
 				    "out of memory");
+			else
+				*notify = r->on_change != NULL;
 			registration_release(&p->reg);
 			return rc;
 		}
-		if (!changes(p)) {
+		if (!ch) {
 			registration_release(&p->reg);
 			return rc;
 		}
@@ -684,6 +811,7 @@ submit(struct registry *r, struct pending *p, struct errbuf *eb)
 		registration_release(&p->reg);
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	}
+	p->deadline = clock_ms() + r->commit_timeout_ms;
 	r->queue[r->qlen++] = *p;
 	pthread_cond_signal(&r->wake);
 	return REGISTRY_PENDING;
@@ -695,10 +823,9 @@ registry_put_async(struct registry *r, const struct registration *reg,
     struct errbuf *eb)
 {
 	struct pending p;
-	int rc;
+	int rc, notify = 0;
 
 	memset(&p, 0, sizeof(p));
-	p.op = STORE_PUT;
 	p.now = now;
 	p.done = done;
 	p.ctx = ctx;
@@ -706,8 +833,10 @@ registry_put_async(struct registry *r, const struct registration *reg,
 	if (registration_copy(&p.reg, reg) == -1)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	pthread_mutex_lock(&r->lock);
-	rc = submit(r, &p, eb);
+	rc = submit(r, &p, &notify, eb);
 	pthread_mutex_unlock(&r->lock);
+	if (notify)
+		r->on_change(r->on_change_arg);
 	return rc;
 }
 
@@ -716,10 +845,10 @@ registry_remove_async(struct registry *r, const char *identifier,
     registry_done_fn *done, void *ctx, void *token, struct errbuf *eb)
 {
 	struct pending p;
-	int n, rc;
+	int n, rc, notify = 0;
 
 	memset(&p, 0, sizeof(p));
-	p.op = STORE_DELETE;
+	p.del = 1;
 	p.done = done;
 	p.ctx = ctx;
 	p.token = token;
@@ -728,8 +857,10 @@ registry_remove_async(struct registry *r, const char *identifier,
 	if (n < 0 || (size_t)n >= sizeof(p.reg.identifier))
 		return 0;	/* too long to be registered */
 	pthread_mutex_lock(&r->lock);
-	rc = submit(r, &p, eb);
+	rc = submit(r, &p, &notify, eb);
 	pthread_mutex_unlock(&r->lock);
+	if (notify)
+		r->on_change(r->on_change_arg);
 	return rc;
 }
 
@@ -791,6 +922,49 @@ registry_remove(struct registry *r, const char *identifier,
 }
 
 int
+registry_wait_applied(struct registry *r, uint64_t rev, unsigned timeout_ms)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	rc = wait_rev(r, rev, clock_ms() + timeout_ms);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+uint64_t
+registry_revision(struct registry *r)
+{
+	uint64_t rev;
+
+	pthread_mutex_lock(&r->lock);
+	rev = r->revision;
+	pthread_mutex_unlock(&r->lock);
+	return rev;
+}
+
+int
+registry_current(struct registry *r)
+{
+	int c;
+
+	pthread_mutex_lock(&r->lock);
+	c = r->current;
+	pthread_mutex_unlock(&r->lock);
+	return c;
+}
+
+void
+registry_get_stats(struct registry *r, struct registry_stats *st)
+{
+	pthread_mutex_lock(&r->lock);
+	*st = r->stats;
+	st->revision = r->revision;
+	st->current = r->current;
+	pthread_mutex_unlock(&r->lock);
+}
+
+int
 registry_contains(struct registry *r, const char *identifier)
 {
 	int found;
@@ -837,75 +1011,231 @@ registry_bytes(struct registry *r)
 static int
 cmp_entries(const void *a, const void *b)
 {
-	const struct entry *x = a, *y = b;
+	const struct entry *const *x = a, *const *y = b;
 
-	return strcmp(x->text, y->text);
+	return strcmp((*x)->text, (*y)->text);
+}
+
+struct registry_view {
+	unsigned long	  generation;
+	size_t		  count;
+	unsigned char	  digest[REGISTRY_DIGEST_LEN];
+	struct entry	**entries;	/* sorted; one reference each */
+};
+
+/* Adds n to ctx as 8 bytes, little-endian: the digest's fixed widths. */
+static void
+digest_u64(struct sha256_ctx *ctx, uint64_t n)
+{
+	uint8_t b[8];
+	int i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (uint8_t)(n >> (8 * i));
+	sha256_update(ctx, sizeof(b), b);
 }
 
 /*
- * Copies the entries, holding their texts, under the lock just long
- * enough for that: sorting and rendering run without it, so a snapshot
+ * The digest of the view's registrations: every member the document
+ * renders (identifier, ip, metadata, seq, registration time), each
+ * length-prefixed, so equal sets have equal digests and unequal ones
+ * differ, whatever the generation.
+ */
+static void
+view_digest(struct registry_view *v)
+{
+	struct sha256_ctx ctx;
+	const struct entry *e;
+	size_t i;
+
+	sha256_init(&ctx);
+	digest_u64(&ctx, v->count);
+	for (i = 0; i < v->count; i++) {
+		e = v->entries[i];
+		digest_u64(&ctx, e->idlen);
+		digest_u64(&ctx, e->iplen);
+		digest_u64(&ctx, e->mdlen);
+		sha256_update(&ctx, (size_t)e->idlen + e->iplen + e->mdlen + 3,
+		    (const uint8_t *)e->text);
+		digest_u64(&ctx, e->seq);
+		digest_u64(&ctx, (uint64_t)(int64_t)e->registered_at);
+	}
+	sha256_digest(&ctx, REGISTRY_DIGEST_LEN, v->digest);
+}
+
+/*
+ * Copies the entry pointers, holding each, under the lock just long
+ * enough for that: sorting and digesting run without it, so a snapshot
  * of a large set does not stall registrations.
  */
+struct registry_view *
+registry_view_take(struct registry *r)
+{
+	struct registry_view *v;
+	size_t i;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return NULL;
+	pthread_mutex_lock(&r->lock);
+	if (r->len > 0 && (v->entries = calloc(r->len,
+	    sizeof(*v->entries))) == NULL) {
+		pthread_mutex_unlock(&r->lock);
+		free(v);
+		return NULL;
+	}
+	v->count = r->len;
+	v->generation = r->generation;
+	for (i = 0; i < v->count; i++) {
+		v->entries[i] = r->entries[i];
+		entry_hold(v->entries[i]);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (v->count > 1)
+		qsort(v->entries, v->count, sizeof(*v->entries), cmp_entries);
+	view_digest(v);
+	return v;
+}
+
+void
+registry_view_free(struct registry_view *v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < v->count; i++)
+		entry_drop(v->entries[i]);
+	free(v->entries);
+	free(v);
+}
+
+unsigned long
+registry_view_generation(const struct registry_view *v)
+{
+	return v->generation;
+}
+
+size_t
+registry_view_count(const struct registry_view *v)
+{
+	return v->count;
+}
+
+const unsigned char *
+registry_view_digest(const struct registry_view *v)
+{
+	return v->digest;
+}
+
+void
+registry_reader_init(struct registry_reader *rd,
+    const struct registry_view *v)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->view = v;
+	buf_init(&rd->piece, REGISTRY_PIECE_MAX);
+}
+
+void
+registry_reader_release(struct registry_reader *rd)
+{
+	buf_release(&rd->piece);
+}
+
+/* Renders the next piece of the document into rd->piece; 0 or -1. */
+static int
+reader_fill(struct registry_reader *rd)
+{
+	const struct registry_view *v = rd->view;
+	const struct entry *e;
+	struct registration view;
+	char when[CLOCK_UTC_LEN];
+
+	buf_reset(&rd->piece);
+	rd->off = 0;
+	if (rd->next == 0 && !rd->started) {
+		rd->started = 1;
+		return buf_addf(&rd->piece, "{\"schema_version\":1,"
+		    "\"generation\":%lu,\"registrations\":[", v->generation);
+	}
+	if (rd->next < v->count) {
+		e = v->entries[rd->next];
+		clock_utc(e->registered_at, when);
+		entry_view(e, &view);
+		/* The registration's own members, then seq and time. */
+		if ((rd->next > 0 && buf_addc(&rd->piece, ',') == -1) ||
+		    buf_addc(&rd->piece, '{') == -1 ||
+		    registration_render_members(&rd->piece, &view) == -1 ||
+		    buf_addf(&rd->piece, ",\"seq\":%lu,\"registered_at\":"
+		    "\"%s\"}", e->seq, when) == -1)
+			return -1;
+		rd->next++;
+		return 0;
+	}
+	if (!rd->ended) {
+		rd->ended = 1;
+		return buf_adds(&rd->piece, "]}");
+	}
+	return 0;
+}
+
+ssize_t
+registry_reader_read(struct registry_reader *rd, char *out, size_t size)
+{
+	size_t n = 0, k;
+
+	while (n < size) {
+		if (rd->off == rd->piece.len) {
+			if (reader_fill(rd) == -1)
+				return -1;
+			if (rd->piece.len == 0)
+				break;		/* the end */
+		}
+		k = rd->piece.len - rd->off;
+		if (k > size - n)
+			k = size - n;
+		memcpy(out + n, rd->piece.data + rd->off, k);
+		n += k;
+		rd->off += k;
+	}
+	return (ssize_t)n;
+}
+
+int
+registry_view_render(const struct registry_view *v, struct buf *doc)
+{
+	struct registry_reader rd;
+	char chunk[REGISTRY_CHUNK];
+	ssize_t n;
+	int rc = 0;
+
+	registry_reader_init(&rd, v);
+	while ((n = registry_reader_read(&rd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(doc, chunk, (size_t)n) == -1) {
+			rc = -1;
+			break;
+		}
+	if (n == -1)
+		rc = -1;
+	registry_reader_release(&rd);
+	return rc;
+}
+
 int
 registry_snapshot(struct registry *r, struct buf *doc,
     unsigned long *generation, size_t *count,
     unsigned char digest[REGISTRY_DIGEST_LEN])
 {
-	struct entry *sorted = NULL;
-	struct registration view;
-	struct sha256_ctx ctx;
-	char when[CLOCK_UTC_LEN];
-	unsigned long gen;
-	size_t i, n, start;
-	int rc = -1;
+	struct registry_view *v;
+	int rc;
 
-	pthread_mutex_lock(&r->lock);
-	n = r->len;
-	gen = r->generation;
-	if (n > 0 && (sorted = calloc(n, sizeof(*sorted))) == NULL) {
-		pthread_mutex_unlock(&r->lock);
+	if ((v = registry_view_take(r)) == NULL)
 		return -1;
+	if ((rc = registry_view_render(v, doc)) == 0) {
+		*generation = v->generation;
+		*count = v->count;
+		memcpy(digest, v->digest, REGISTRY_DIGEST_LEN);
 	}
-	if (n > 0)
-		memcpy(sorted, r->entries, n * sizeof(*sorted));
-	for (i = 0; i < n; i++)
-		text_hold(sorted[i].text);
-	pthread_mutex_unlock(&r->lock);
-	if (n > 1)
-		qsort(sorted, n, sizeof(*sorted), cmp_entries);
-	if (buf_addf(doc, "{\"schema_version\":1,\"generation\":%lu,"
-	    "\"registrations\":", gen) == -1)
-		goto out;
-	start = doc->len;
-	if (buf_addc(doc, '[') == -1)
-		goto out;
-	for (i = 0; i < n; i++) {
-		clock_utc(sorted[i].registered_at, when);
-		entry_view(&sorted[i], &view);
-		/* The registration's own members, then seq and time. */
-		if ((i > 0 && buf_addc(doc, ',') == -1) ||
-		    buf_addc(doc, '{') == -1 ||
-		    registration_render_members(doc, &view) == -1)
-			goto out;
-		if (buf_addf(doc, ",\"seq\":%lu,\"registered_at\":\"%s\"}",
-		    sorted[i].seq, when) == -1)
-			goto out;
-	}
-	if (buf_addc(doc, ']') == -1)
-		goto out;
-	sha256_init(&ctx);
-	sha256_update(&ctx, doc->len - start, (const uint8_t *)doc->data +
-	    start);
-	sha256_digest(&ctx, REGISTRY_DIGEST_LEN, digest);
-	if (buf_addc(doc, '}') == -1)
-		goto out;
-	*generation = gen;
-	*count = n;
-	rc = 0;
-out:
-	for (i = 0; i < n; i++)
-		text_free(sorted[i].text);
-	free(sorted);
+	registry_view_free(v);
 	return rc;
 }

@@ -5,30 +5,46 @@
  * (SPEC 4).  Thread-safe: every function takes the registry's own lock,
  * and none holds it while waiting on the disk.
  *
- * Changes reach the store, when there is one, before they are visible.
- * With a store, changes go through one committer thread, by group commit:
- * every change submitted while a commit is on its way to the disk goes
- * into the next one, so one store commit (one fdatasync for the journal)
- * covers many registrations, and a change is applied in memory, under the
- * lock, only once its commit returned.  Without one, changes are applied
- * at once by the calling thread.
+ * With a store, the store is the authority and the registry its mirror,
+ * changed only by the store's events (store.h), whoever made the change:
+ * another instance on the same etcd, or this one.  Changes go through one
+ * committer thread, by group commit: every change submitted while a
+ * commit is on its way (to the disk, to etcd) goes into the next one, so
+ * one store commit covers many registrations.  Each is decided from the
+ * mirror (identical: no write; new: the next seq; changed: seq and time
+ * kept), committed conditionally, decided again on a conflict, tried
+ * again while the store is unreachable up to the commit timeout, and
+ * answered once the mirror shows it.  Without a store, changes are
+ * applied at once by the calling thread.
  */
 #ifndef CFGSYNC_REGISTRY_H
 #define CFGSYNC_REGISTRY_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
-struct buf;
+#include "buf.h"
+
 struct errbuf;
 struct registration;
 struct registry;
+struct registry_view;
 struct store;
 
 #define REGISTRY_DIGEST_LEN	32
 
+/* The most bytes of the document a reader renders ahead: one entry's. */
+#define REGISTRY_PIECE_MAX	(SIZE_MAX / 2)
+/* The chunk registry_view_render copies through. */
+#define REGISTRY_CHUNK		65536
+
 /* The default cap on the bytes of all registrations. */
 #define REGISTRY_MAX_BYTES	(256UL << 20)
+/* How long a change may wait for the store, by default. */
+#define REGISTRY_COMMIT_TIMEOUT_MS	5000U
 
 enum registry_put_result {
 	REGISTRY_UNCHANGED,	/* the same content again: nothing to do */
@@ -48,11 +64,21 @@ enum registry_put_result {
 typedef void registry_done_fn(void *ctx, void *token, const char *identifier,
     int result, const struct errbuf *eb);
 
+/* What the committer and the mirror did, for /metrics. */
+struct registry_stats {
+	unsigned long	batches;	/* commits that wrote */
+	unsigned long	conflicts;	/* commits refused: decided again */
+	unsigned long	resets;		/* listings: 1 at start, resyncs */
+	uint64_t	revision;	/* the mirror's */
+	int		current;	/* synced, stream up */
+};
+
 /*
  * Makes a registry of at most max nodes, and REGISTRY_MAX_BYTES of them,
- * over store (taken; NULL for memory only), replaying what the store
- * holds (whatever the caps).  Returns NULL with EC_INVALID (damaged
- * store), EC_WRITE or EC_INTERNAL.
+ * over store (taken; NULL for memory only), subscribing to it: the
+ * journal replays what it holds (whatever the caps) before this returns,
+ * etcd lists and watches from its own thread.  Returns NULL with
+ * EC_INVALID (damaged store), EC_WRITE or EC_INTERNAL.
  */
 struct registry *registry_new(size_t max, struct store *, struct errbuf *);
 
@@ -63,13 +89,29 @@ struct registry *registry_new(size_t max, struct store *, struct errbuf *);
  */
 void	registry_set_max_bytes(struct registry *, size_t max);
 
+/*
+ * How long a change may wait for the store (barrier, commit, retries)
+ * before it fails with EC_REMOTE; REGISTRY_COMMIT_TIMEOUT_MS by default.
+ */
+void	registry_set_commit_timeout(struct registry *, unsigned ms);
+
+/*
+ * Calls fn(arg) after every applied change of the set, from wherever it
+ * was made, on the thread that applied it (the store's, the committer's,
+ * or without a store the caller's), without the registry's lock.  Set it
+ * once, before changes start.
+ */
+void	registry_on_change(struct registry *, void (*fn)(void *), void *arg);
+
 /* Commits what is pending, then frees r.  Accepts NULL. */
 void	registry_free(struct registry *);
 
 /*
  * Adds or replaces reg, stamped with now on first sight.  Returns a
  * registry_put_result, or -1 with EC_WRITE (the store failed; nothing
- * changed) or EC_INTERNAL.  Waits for the commit when there is a store.
+ * changed), EC_REMOTE (the store unreachable past the commit timeout:
+ * the change may or may not have been made) or EC_INTERNAL.  Waits for
+ * the commit when there is a store.
  */
 int	registry_put(struct registry *, const struct registration *,
 	    time_t now, struct errbuf *);
@@ -95,8 +137,26 @@ int	registry_remove_async(struct registry *, const char *identifier,
 /* Returns 1 when identifier is registered, else 0. */
 int	registry_contains(struct registry *, const char *identifier);
 
-/* The current generation (0 before any registration). */
+/*
+ * The current generation (0 before any registration).  It rises on every
+ * change of the set; with etcd it is gen's mod_revision, not consecutive.
+ */
 unsigned long registry_generation(struct registry *);
+
+/* Waits until the mirror has applied rev: 0, or -1 on timeout. */
+int	registry_wait_applied(struct registry *, uint64_t rev,
+	    unsigned timeout_ms);
+
+/* The revision the mirror has applied (the journal's: its generation). */
+uint64_t registry_revision(struct registry *);
+
+/*
+ * 1 when the mirror is current: no store, or synced with the stream up;
+ * 0 before the first listing and while the store's stream is down.
+ */
+int	registry_current(struct registry *);
+
+void	registry_get_stats(struct registry *, struct registry_stats *);
 
 /* The number of registered nodes. */
 size_t	registry_count(struct registry *);
@@ -105,9 +165,59 @@ size_t	registry_count(struct registry *);
 size_t	registry_bytes(struct registry *);
 
 /*
- * Appends the snapshot document to doc, registrations sorted bytewise by
- * identifier, and returns its generation and count, and a digest of the
- * registrations alone (equal sets, equal digests, whatever the generation).
+ * Takes a snapshot of the set: an immutable view holding a reference to
+ * each registration (entries are never changed, a change replaces one),
+ * sorted bytewise by identifier, with the set's generation, count and a
+ * digest of the registrations alone (equal sets, equal digests, whatever
+ * the generation).  The lock is held only to copy the references, O(n);
+ * the sort and the digest run without it.  Returns the view, which the
+ * caller frees with registry_view_free (it may outlive the registry's
+ * changes, not the registry), or NULL (out of memory).
+ */
+struct registry_view *registry_view_take(struct registry *);
+
+/* Drops the view's references and frees it.  Accepts NULL. */
+void	registry_view_free(struct registry_view *);
+
+unsigned long registry_view_generation(const struct registry_view *);
+size_t	registry_view_count(const struct registry_view *);
+/* REGISTRY_DIGEST_LEN bytes, borrowed for the view's life. */
+const unsigned char *registry_view_digest(const struct registry_view *);
+
+/*
+ * Renders a view's snapshot document (SPEC 4) piece by piece, so a large
+ * set is never held whole: registry_reader_read copies the next bytes,
+ * rendering one registration at a time into a buffer of its size.  The
+ * members are private.
+ */
+struct registry_reader {
+	const struct registry_view *view;	/* borrowed */
+	size_t		 next;		/* the next registration */
+	int		 started, ended;
+	struct buf	 piece;		/* rendered, not all handed out */
+	size_t		 off;		/* of piece handed out */
+};
+
+/* Starts reading v's document from its first byte; v must outlive rd. */
+void	registry_reader_init(struct registry_reader *,
+	    const struct registry_view *);
+
+/*
+ * Copies up to size next bytes of the document to out.  Returns their
+ * number (less than size only at the end), 0 once the document is all
+ * read, or -1 (out of memory).
+ */
+ssize_t	registry_reader_read(struct registry_reader *, char *out,
+	    size_t size);
+
+void	registry_reader_release(struct registry_reader *);
+
+/* Appends v's whole document to doc; 0 or -1 (out of memory, or max). */
+int	registry_view_render(const struct registry_view *, struct buf *doc);
+
+/*
+ * Appends the snapshot document to doc, as registry_view_render does for
+ * a view taken now, and returns its generation, count and digest.
  * Returns 0 or -1 (out of memory).
  */
 int	registry_snapshot(struct registry *, struct buf *doc,

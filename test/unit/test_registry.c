@@ -5,7 +5,8 @@
  * journal replayed into an equal registry; group commit over a slow store
  * of the test's own (many changes to a commit, readers never waiting for
  * it, nothing visible before it returns, a failed commit changing
- * nothing), and the cap on bytes.
+ * nothing), the cap on bytes, and snapshot views (immutable under
+ * changes, read in any chunk size, digests that follow the set).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -164,6 +165,124 @@ test_seq_and_cap(void)
 	registry_free(r);
 }
 
+/* Reads v's document through a reader in chunks of step bytes. */
+static char *
+read_view(const struct registry_view *v, size_t step)
+{
+	struct registry_reader rd;
+	char chunk[64];
+	struct buf b;
+	ssize_t n;
+
+	buf_init(&b, 1UL << 24);
+	registry_reader_init(&rd, v);
+	while ((n = registry_reader_read(&rd, chunk, step)) > 0) {
+		CHECK((size_t)n <= step);
+		if (buf_add(&b, chunk, (size_t)n) == -1)
+			abort();
+	}
+	CHECK(n == 0);
+	/* Read out, it stays at its end. */
+	CHECK(registry_reader_read(&rd, chunk, step) == 0);
+	registry_reader_release(&rd);
+	return buf_detach(&b, NULL);
+}
+
+/*
+ * A view is immutable: the registry changing under it (a replacement, a
+ * removal, an addition, the registry freed last) changes none of its
+ * bytes, read in any chunk size; its digest follows the registrations,
+ * not the generation.
+ */
+static void
+test_views(void)
+{
+	struct registration a, b, c;
+	struct registry_view *v1, *v2, *v3;
+	struct registry *r;
+	struct errbuf eb;
+	unsigned long gen;
+	size_t count, step;
+	char *s, *t;
+
+	r = registry_new(10, NULL, &eb);
+	make_reg(&a, 1, 1);
+	make_reg(&b, 2, 2);
+	make_reg(&c, 1, 7);	/* node-1 again, another ip */
+	v1 = registry_view_take(r);
+	CHECK(v1 != NULL && registry_view_count(v1) == 0 &&
+	    registry_view_generation(v1) == 0);
+	s = read_view(v1, 64);
+	CHECK(strcmp(s, "{\"schema_version\":1,\"generation\":0,"
+	    "\"registrations\":[]}") == 0);
+	free(s);
+	CHECK(registry_put(r, &a, 100, &eb) == REGISTRY_CHANGED);
+	CHECK(registry_put(r, &b, 200, &eb) == REGISTRY_CHANGED);
+	v2 = registry_view_take(r);
+	s = snapshot(r, &gen, &count);
+	CHECK(gen == 2 && count == 2);
+	for (step = 1; step <= 64; step += 9) {
+		t = read_view(v2, step);
+		CHECK(strcmp(s, t) == 0);
+		free(t);
+	}
+	CHECK(registry_put(r, &c, 300, &eb) == REGISTRY_CHANGED);
+	CHECK(registry_remove(r, "node-2", &eb) == 1);
+	t = read_view(v2, 13);
+	CHECK(strcmp(s, t) == 0);	/* v2 unchanged */
+	free(t);
+	CHECK(memcmp(registry_view_digest(v1), registry_view_digest(v2),
+	    REGISTRY_DIGEST_LEN) != 0);
+	/* Back to the set of v2 (seq and times kept): the same digest. */
+	CHECK(registry_put(r, &a, 400, &eb) == REGISTRY_CHANGED);
+	CHECK(registry_put(r, &b, 200, &eb) == REGISTRY_CHANGED);
+	v3 = registry_view_take(r);
+	CHECK(registry_view_generation(v3) == 6);
+	CHECK(memcmp(registry_view_digest(v3), registry_view_digest(v2),
+	    REGISTRY_DIGEST_LEN) != 0);	/* node-2 has a new seq */
+	registry_view_free(v3);
+	registry_free(r);
+	/* The view outlives its entries' registry. */
+	t = read_view(v2, 64);
+	CHECK(strcmp(s, t) == 0);
+	free(t);
+	free(s);
+	registry_view_free(v2);
+	registry_view_free(v1);
+	registry_view_free(NULL);
+	registration_release(&a);
+	registration_release(&b);
+	registration_release(&c);
+}
+
+/* Equal sets reached by other paths: equal digests, other generations. */
+static void
+test_view_digest(void)
+{
+	struct registration a, c;
+	struct registry_view *v1, *v2;
+	struct registry *r;
+	struct errbuf eb;
+
+	r = registry_new(10, NULL, &eb);
+	make_reg(&a, 1, 1);
+	make_reg(&c, 1, 7);
+	CHECK(registry_put(r, &a, 100, &eb) == REGISTRY_CHANGED);
+	v1 = registry_view_take(r);
+	CHECK(registry_put(r, &c, 300, &eb) == REGISTRY_CHANGED);
+	CHECK(registry_put(r, &a, 500, &eb) == REGISTRY_CHANGED);
+	v2 = registry_view_take(r);
+	CHECK(registry_view_generation(v1) == 1 &&
+	    registry_view_generation(v2) == 3);
+	CHECK(memcmp(registry_view_digest(v1), registry_view_digest(v2),
+	    REGISTRY_DIGEST_LEN) == 0);
+	registry_view_free(v1);
+	registry_view_free(v2);
+	registry_free(r);
+	registration_release(&a);
+	registration_release(&c);
+}
+
 /*
  * A store of the test's own, as a second backend would be: commit sleeps
  * COMMIT_MS, as a disk flush does, and notes what it saw.
@@ -179,6 +298,10 @@ struct slow_store {
 	int		 fail_next;
 	int		 visible_early;	/* a record seen before its commit */
 	uint64_t	 slowest_read_ns;
+	uint64_t	 revision;
+	unsigned long	 counter;
+	store_event_fn	*fn;
+	void		*arg;
 };
 
 static uint64_t
@@ -190,34 +313,54 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void
+slow_emit(struct slow_store *ss, enum store_event_kind kind,
+    const struct store_entry *e, const char *id)
+{
+	struct store_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.entry = e;
+	ev.identifier = id;
+	ev.seq = ss->counter;
+	ev.revision = ev.generation = ss->revision;
+	ss->fn(ss->arg, &ev);
+}
+
 static int
-slow_replay(struct store *s, store_apply_fn *apply, void *arg,
+slow_subscribe(struct store *s, store_event_fn *fn, void *arg,
     struct errbuf *eb)
 {
-	(void)s;
-	(void)apply;
-	(void)arg;
+	struct slow_store *ss = (struct slow_store *)s;
+
 	(void)eb;
+	ss->fn = fn;
+	ss->arg = arg;
+	slow_emit(ss, STORE_EV_RESET, NULL, NULL);
+	slow_emit(ss, STORE_EV_SYNCED, NULL, NULL);
 	return 0;
 }
 
 static int
-slow_commit(struct store *s, const struct store_record *recs, size_t n,
-    struct errbuf *eb)
+slow_commit(struct store *s, const struct store_change *recs, size_t n,
+    unsigned long expect_seq, uint64_t *rev, struct errbuf *eb)
 {
 	struct slow_store *ss = (struct slow_store *)s;
 	struct timespec pause = { 0, COMMIT_MS * 1000000L };
+	struct store_entry e;
 	uint64_t t;
 	size_t i;
 
+	(void)expect_seq;
 	/*
 	 * The registry's lock is not held: reads go through at once.  Every
-	 * PUT here is of a new node, which must not be visible yet.
+	 * CREATE here is of a new node, which must not be visible yet.
 	 */
 	for (i = 0; i < n; i++) {
 		t = now_ns();
-		if (recs[i].op == STORE_PUT &&
-		    registry_contains(ss->r, recs[i].reg->identifier))
+		if (recs[i].kind == STORE_CREATE &&
+		    registry_contains(ss->r, recs[i].identifier))
 			ss->visible_early = 1;
 		(void)registry_generation(ss->r);
 		t = now_ns() - t;
@@ -233,6 +376,30 @@ slow_commit(struct store *s, const struct store_record *recs, size_t n,
 	ss->records += n;
 	if (n > ss->max_batch)
 		ss->max_batch = n;
+	for (i = 0; i < n; i++) {
+		ss->revision++;
+		if (recs[i].kind == STORE_DELETE) {
+			slow_emit(ss, STORE_EV_DELETE, NULL,
+			    recs[i].identifier);
+			continue;
+		}
+		e = recs[i].entry;
+		e.version = ss->revision;
+		if (e.seq > ss->counter)
+			ss->counter = e.seq;
+		slow_emit(ss, STORE_EV_PUT, &e, NULL);
+	}
+	slow_emit(ss, STORE_EV_SEQ, NULL, NULL);
+	slow_emit(ss, STORE_EV_SYNCED, NULL, NULL);
+	*rev = ss->revision;
+	return 0;
+}
+
+static int
+slow_barrier(struct store *s, uint64_t *rev, struct errbuf *eb)
+{
+	(void)eb;
+	*rev = ((struct slow_store *)s)->revision;
 	return 0;
 }
 
@@ -240,11 +407,11 @@ static int
 slow_compact(struct store *s, store_next_fn *next, void *arg,
     struct errbuf *eb)
 {
-	struct store_record rec;
+	struct store_entry e;
 
 	(void)eb;
 	s->records = 0;
-	while (next(arg, &rec))
+	while (next(arg, &e))
 		s->records++;
 	return 0;
 }
@@ -256,7 +423,7 @@ slow_free(struct store *s)
 }
 
 static const struct store_ops slow_ops = {
-	slow_replay, slow_commit, slow_compact, slow_free
+	slow_subscribe, slow_commit, slow_barrier, slow_compact, slow_free
 };
 
 struct writer {
@@ -324,6 +491,7 @@ test_group_commit(void)
 
 	memset(&ss, 0, sizeof(ss));
 	ss.store.ops = &slow_ops;
+	ss.store.single_writer = 1;
 	r = registry_new(WRITERS * PER_WRITER, &ss.store, &eb);
 	CHECK(r != NULL);
 	ss.r = r;
@@ -451,6 +619,8 @@ main(void)
 	test_random_mix(journal);
 	unlink(journal);
 	test_seq_and_cap();
+	test_views();
+	test_view_digest();
 	test_group_commit();
 	test_byte_cap();
 	return check_done("test_registry");
