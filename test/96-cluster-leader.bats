@@ -147,7 +147,8 @@ need_mirror() {
 	assert_line "cfgsync_leader{leader=\"$A_URL\"} 1"
 	assert_line 'cfgsync_etcd_up 1'
 	assert_line 'cfgsync_results_fetched_total 1'
-	assert_line --regexp '^cfgsync_mirror_revision [1-9][0-9]*$'
+	assert_line --regexp '^cfgsync_mirror_revision [0-9]+$'
+	assert_line --regexp '^cfgsync_results_revision [1-9][0-9]*$'
 	run curl -s "$A_URL/status"
 	assert_equal "$(jq -c .cluster.leader <<<"$output")" "\"$A_URL\""
 	[ "$(wc -l <"$RUNS")" -eq 1 ]
