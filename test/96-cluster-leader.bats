@@ -306,3 +306,30 @@ need_mirror() {
 	assert_output --regexp '"chunks":4,'
 	[ "$(wc -l <"$RUNS")" -eq 1 ]
 }
+
+@test "serve-exec --etcd: the leader keeps three results besides the current one, and a new leader clears unfinished uploads" {
+	inst A "$FIXTURES/need2.sh"
+	wait_for 5 leading "$A_URL"
+	local i
+	[ "$(reg "$A_URL" n0)" = 202 ]
+	for i in 1 2 3 4 5; do
+		[ "$(reg "$A_URL" "n$i")" = 202 ]
+		wait_for 5 eval "node '$A_URL' n$i | grep -q '\"n: $((i + 1))\\\\n\"'"
+	done
+	# sets of 1 (not ready) to 6 nodes: the newest 3 and the current kept
+	[ "$(manifests | wc -l)" -eq 4 ]
+	[ "$(manifests | jq -s 'map(.generation) | min')" -eq 3 ]
+	[ "$(blob_keys | wc -l)" -eq 4 ]
+	# an upload a dead leader left half done
+	curl -s "$ETCD_URL/v3/kv/put" -d "{\"key\":\"$(printf '%s' \
+	    "${PFX}blob/$(printf '%064d' 0)/7/0000" | base64 -w0)\",\"value\":\"eA==\"}" >/dev/null
+	[ "$(blob_keys | wc -l)" -eq 5 ]
+	stop_server A
+	inst B "$FIXTURES/need2.sh"
+	wait_for 5 leading "$B_URL"
+	wait_for 5 eval "grep -q 'retired unreferenced' '$BATS_TEST_TMPDIR/B.log'"
+	! blob_keys | grep -q "/7/0000"
+	# every chunk left belongs to a manifest (B's own set is another)
+	[ "$(blob_keys | wc -l)" -ge 3 ]
+	[ "$(blob_keys | wc -l)" -eq "$(manifests | jq -s 'map(select(.outcome == "ready")) | length')" ]
+}
