@@ -2,41 +2,25 @@ bats_require_minimum_version 1.5.0
 
 # serve-exec --etcd: one elected leader runs the materializer, publishes
 # its results (fenced, chunked, create-only), and every instance installs
-# them.  A one-member etcd on free loopback ports, started here and
-# stopped by PID; each test has its own key prefix.
+# them.  A one-member etcd (test/etcd.bash: free loopback ports, stopped
+# by PID); each test has its own key prefix.
 
 load helpers
+load etcd
 
 setup_file() {
-	command -v etcd >/dev/null 2>&1 || return 0
-	local c p i
-	c=$(free_port)
-	p=$(free_port)
-	etcd --name m1 --data-dir "$BATS_FILE_TMPDIR/m1" \
-	    --listen-client-urls "http://127.0.0.1:$c" \
-	    --advertise-client-urls "http://127.0.0.1:$c" \
-	    --listen-peer-urls "http://127.0.0.1:$p" \
-	    --initial-advertise-peer-urls "http://127.0.0.1:$p" \
-	    --initial-cluster "m1=http://127.0.0.1:$p" \
-	    --pre-vote=true >"$BATS_FILE_TMPDIR/m1.log" 2>&1 3>&- &
-	export ETCD_PID=$! ETCD_URL="http://127.0.0.1:$c"
-	for i in $(seq 1 100); do
-		curl -s "$ETCD_URL/health" | grep -q '"true"' && return 0
-		sleep 0.1
-	done
-	cat "$BATS_FILE_TMPDIR/m1.log" >&2
-	return 1
+	etcd_available || return 0
+	etcd_start_cluster 1
+	ETCD_URL=$(etcd_endpoints)
+	export ETCD_URL
 }
 
 teardown_file() {
-	if [ -n "${ETCD_PID:-}" ]; then
-		kill "$ETCD_PID" 2>/dev/null || true
-		wait "$ETCD_PID" 2>/dev/null || true
-	fi
+	[ -z "${ETCD_DIR:-}" ] || etcd_stop_all
 }
 
 setup() {
-	[ -n "${ETCD_PID:-}" ] || skip "etcd is not installed"
+	etcd_available || skip "etcd is not installed"
 	PFX="cfgsync/t$BATS_TEST_NUMBER/"
 	RUNS="$BATS_TEST_TMPDIR/runs"
 	: >"$RUNS"
