@@ -317,3 +317,23 @@ need_mirror() {
 	[ "$(blob_keys | wc -l)" -ge 3 ]
 	[ "$(blob_keys | wc -l)" -eq "$(manifests | jq -s 'map(select(.outcome == "ready")) | length')" ]
 }
+
+@test "serve-exec --etcd: etcd unreachable past TTL - 3 s: the leader steps down, cancels its run, and leads again after" {
+	local prog
+	prog=$(sleepy 6)
+	inst A "$prog"
+	wait_for 5 leading "$A_URL"
+	[ "$(reg "$A_URL" n1)" = 202 ]
+	[ "$(reg "$A_URL" n2)" = 202 ]
+	wait_for 5 eval '[ -s "$RUNS" ]'
+	etcd_pause m1
+	wait_for 6 eval "grep -q 'leadership lost' '$BATS_TEST_TMPDIR/A.log'"
+	run curl -s "$A_URL/metrics"
+	assert_line --regexp '^cfgsync_leader\{leader=".*"\} 0$'
+	etcd_resume m1
+	wait_for 10 leading "$A_URL"
+	wait_for 5 eval "grep -q 'run cancelled: leadership lost' '$BATS_TEST_TMPDIR/A.log'"
+	# the set runs again under the new term, and is served
+	wait_for 15 eval "node '$A_URL' n1 | grep -q '^200 '"
+	[ "$(wc -l <"$RUNS")" -eq 2 ]
+}
