@@ -73,6 +73,7 @@ LIB_OBJS = \
 	lib/registration.o \
 	lib/registry.o \
 	lib/status_text.o \
+	lib/store_etcd.o \
 	lib/store_journal.o \
 	lib/strmap.o \
 	lib/supervise.o \
