@@ -111,6 +111,7 @@ extern char **environ;
 
 #define DEBOUNCE_MS		EXEC_SCHED_DEBOUNCE_MS
 #define HOLD_SECONDS		30	/* --hold default (SPEC 4) */
+#define COMMIT_TIMEOUT		5	/* --commit-timeout default, seconds */
 #define OVERRIDES_MAX		(256UL << 20)	/* --state's overrides file */
 #define OVERRIDES_SUFFIX	".overrides"
 #define MAX_REGISTRATIONS	100000
@@ -806,6 +807,30 @@ on_delete(void *ctx, struct http_request *req, struct http_response *resp)
 		resp->status = status;
 }
 
+/*
+ * GET /readyz: 200 when the registry's mirror is current (always without
+ * --etcd), 503 before etcd's first listing and while its watch is down;
+ * /healthz stays a liveness check.
+ */
+static void
+on_readyz(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct serve_exec *se = ctx;
+
+	(void)req;
+	if (!registry_current(se->registry)) {
+		http_response_error(resp, 503, PROTOCOL_UNAVAILABLE,
+		    "the registration mirror is not current");
+		return;
+	}
+	if (buf_adds(&resp->body, "{\"ready\":true}\n") == -1) {
+		http_response_error(resp, 500, PROTOCOL_INTERNAL,
+		    "out of memory");
+		return;
+	}
+	resp->status = 200;
+}
+
 /* Appends ,"name":"UTC time" or ,"name":null. */
 static int
 add_time(struct buf *b, const char *name, time_t t)
@@ -1448,9 +1473,12 @@ worker(void *arg)
 
 enum {
 	OPT_ADVERTISE_URL = CLI_OPT_OWN,
+	OPT_COMMIT_TIMEOUT,
 	OPT_DEBOUNCE,
 	OPT_ETCD,
+	OPT_ETCD_CACERT,
 	OPT_ETCD_PREFIX,
+	OPT_ETCD_USER_FILE,
 	OPT_HOLD,
 	OPT_LEASE_TTL,
 	OPT_MATERIALIZER_TIMEOUT,
@@ -1464,12 +1492,18 @@ enum {
 static const struct cli_option serve_exec_options[] = {
 	{ "advertise-url", 0, "URL", OPT_ADVERTISE_URL,
 	    "this instance's address, as the leader (with --etcd)" },
+	{ "commit-timeout", 0, "SECONDS", OPT_COMMIT_TIMEOUT,
+	    "503 after this long without the store (default 5)" },
 	{ "debounce", 0, "MS", OPT_DEBOUNCE,
 	    "wait this long for more registrations (default 100)" },
 	{ "etcd", 0, "URL[,URL...]", OPT_ETCD,
 	    "share registrations and results through etcd" },
+	{ "etcd-cacert", 0, "FILE", OPT_ETCD_CACERT,
+	    "trust FILE's certificates for https etcd endpoints" },
 	{ "etcd-prefix", 0, "PREFIX", OPT_ETCD_PREFIX,
 	    "key prefix in etcd (default cfgsync/default/)" },
+	{ "etcd-user-file", 0, "FILE", OPT_ETCD_USER_FILE,
+	    "authenticate to etcd as FILE's USER:PASSWORD line" },
 	{ "hold", 0, "SECONDS", OPT_HOLD,
 	    "hold a plain /node for a due run (default 30)" },
 	{ "lease-ttl", 0, "SECONDS", OPT_LEASE_TTL,
@@ -1503,6 +1537,7 @@ cmd_serve_exec(int argc, char **argv)
 		{ "POST", "/node", "node", on_node },
 		{ "POST", "/node/replace", "replace", on_replace },
 		{ "POST", "/register", "register", on_register },
+		{ "GET", "/readyz", "readyz", on_readyz },
 		{ "GET", "/registrations", "registrations", on_list },
 		{ "GET", "/status", "status", on_status },
 		{ "DELETE", "/registrations/", "registrations", on_delete },
@@ -1515,6 +1550,7 @@ cmd_serve_exec(int argc, char **argv)
 	const char *state = NULL;
 	size_t max_registrations = MAX_REGISTRATIONS, i;
 	size_t max_registration_bytes = REGISTRY_MAX_BYTES;
+	unsigned commit_timeout = COMMIT_TIMEOUT;
 	struct etcd_options etcd;
 	struct cluster_options copts;
 	struct cluster *cluster;
@@ -1579,6 +1615,16 @@ cmd_serve_exec(int argc, char **argv)
 		case OPT_ETCD_PREFIX:
 			etcd.prefix = p.arg;
 			break;
+		case OPT_ETCD_CACERT:
+			etcd.cacert = p.arg;
+			break;
+		case OPT_ETCD_USER_FILE:
+			etcd.user_file = p.arg;
+			break;
+		case OPT_COMMIT_TIMEOUT:
+			commit_timeout = (unsigned)cli_uint_opt(
+			    "--commit-timeout", p.arg, 1, 3600);
+			break;
 		case OPT_LEASE_TTL:
 			copts.lease_ttl = (unsigned)cli_uint_opt("--lease-ttl",
 			    p.arg, CLUSTER_LEASE_TTL_MIN, 3600);
@@ -1607,10 +1653,16 @@ cmd_serve_exec(int argc, char **argv)
 		    MATERIALIZER_FILE_MIN_BYTES;
 	if (state != NULL && (store = store_journal_open(state, &eb)) == NULL)
 		cli_die_eb(&eb);
+	/* The store lists and watches etcd from its own thread. */
+	if (etcd.endpoints != NULL &&
+	    ((se.etcd = etcd_new(&etcd, &eb)) == NULL ||
+	    (store = store_etcd_new(se.etcd, &eb)) == NULL))
+		cli_die_eb(&eb);
 	if ((se.registry = registry_new(max_registrations, store, &eb)) ==
 	    NULL)
 		cli_die_eb(&eb);
 	registry_set_max_bytes(se.registry, max_registration_bytes);
+	registry_set_commit_timeout(se.registry, commit_timeout * 1000);
 	if (state != NULL)
 		diag_warn("state %s: %zu registrations, generation %lu", state,
 		    registry_count(se.registry),
@@ -1641,8 +1693,6 @@ cmd_serve_exec(int argc, char **argv)
 	se.srv = cli_server_start(&server, routes,
 	    nitems(routes), &se, metrics);
 	if (etcd.endpoints != NULL) {
-		if ((se.etcd = etcd_new(&etcd, &eb)) == NULL)
-			cli_die_eb(&eb);
 		copts.etcd = se.etcd;
 		if (copts.url == NULL)
 			copts.url = http_server_url(se.srv);
@@ -1673,12 +1723,12 @@ cmd_serve_exec(int argc, char **argv)
 	pthread_join(se.worker, NULL);
 	/* Revokes the lease: another instance leads at once. */
 	cluster_free(se.cluster);
-	etcd_free(se.etcd);
 	/* No request is left: every reference but these is dropped. */
 	http_server_stop(se.srv);
 	exec_cache_release(&se.cache, served_drop);
 	served_drop(se.result.served);
 	registry_free(se.registry);
+	etcd_free(se.etcd);	/* after the store that borrows it */
 	pthread_cond_destroy(&se.cond);
 	pthread_mutex_destroy(&se.lock);
 	pthread_rwlock_destroy(&se.result_lock);
