@@ -74,6 +74,7 @@ LIB_OBJS = \
 	lib/registry.o \
 	lib/server_list.o \
 	lib/status_text.o \
+	lib/store_etcd.o \
 	lib/store_journal.o \
 	lib/strmap.o \
 	lib/supervise.o \

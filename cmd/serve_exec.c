@@ -111,6 +111,7 @@ extern char **environ;
 
 #define DEBOUNCE_MS		EXEC_SCHED_DEBOUNCE_MS
 #define HOLD_SECONDS		30	/* --hold default (SPEC 4) */
+#define COMMIT_TIMEOUT		5	/* --commit-timeout default, seconds */
 #define OVERRIDES_MAX		(256UL << 20)	/* --state's overrides file */
 #define OVERRIDES_SUFFIX	".overrides"
 #define MAX_REGISTRATIONS	100000
@@ -806,6 +807,30 @@ on_delete(void *ctx, struct http_request *req, struct http_response *resp)
 		resp->status = status;
 }
 
+/*
+ * GET /readyz: 200 when the registry's mirror is current (always without
+ * --etcd), 503 before etcd's first listing and while its watch is down;
+ * /healthz stays a liveness check.
+ */
+static void
+on_readyz(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct serve_exec *se = ctx;
+
+	(void)req;
+	if (!registry_current(se->registry)) {
+		http_response_error(resp, 503, PROTOCOL_UNAVAILABLE,
+		    "the registration mirror is not current");
+		return;
+	}
+	if (buf_adds(&resp->body, "{\"ready\":true}\n") == -1) {
+		http_response_error(resp, 500, PROTOCOL_INTERNAL,
+		    "out of memory");
+		return;
+	}
+	resp->status = 200;
+}
+
 /* Appends ,"name":"UTC time" or ,"name":null. */
 static int
 add_time(struct buf *b, const char *name, time_t t)
@@ -832,8 +857,12 @@ cluster_json(struct serve_exec *se, struct buf *b)
 	    cs.leading ? "true" : "false") |
 	    (cs.leader_url[0] == '\0' ? buf_adds(b, "null") :
 	    buf_add_json_string(b, cs.leader_url, strlen(cs.leader_url))) |
-	    buf_addf(b, ",\"etcd\":\"%s\",\"revision\":%llu,"
-	    "\"results\":%zu,\"fetched\":%lu}", cs.up ? "ok" : "unreachable",
+	    buf_addf(b, ",\"etcd\":\"%s\",\"mirror_revision\":%llu,"
+	    "\"mirror_current\":%s,\"results_revision\":%llu,"
+	    "\"results\":%zu,\"fetched\":%lu}",
+	    cs.up && registry_current(se->registry) ? "ok" : "unreachable",
+	    (unsigned long long)registry_revision(se->registry),
+	    registry_current(se->registry) ? "true" : "false",
 	    (unsigned long long)cs.revision, cs.results, cs.fetched);
 }
 
@@ -913,16 +942,21 @@ cluster_metrics(struct serve_exec *se, struct buf *b)
 
 	cluster_status(se->cluster, &cs);
 	rc |= prom_family(b, "cfgsync_etcd_up", PROM_GAUGE,
-	    "1 when the last call to etcd answered.");
-	rc |= prom_sample_u64(b, "cfgsync_etcd_up", NULL, 0, cs.up);
+	    "1 when etcd answers and the registration mirror is current.");
+	rc |= prom_sample_u64(b, "cfgsync_etcd_up", NULL, 0,
+	    cs.up && registry_current(se->registry));
 	rc |= prom_family(b, "cfgsync_leader", PROM_GAUGE,
 	    "1 when this instance leads (runs the materializer); the "
 	    "label is the leader's URL.");
 	l.value = cs.leader_url;
 	rc |= prom_sample_u64(b, "cfgsync_leader", &l, 1, cs.leading);
 	rc |= prom_family(b, "cfgsync_mirror_revision", PROM_GAUGE,
-	    "etcd revision the result watch has applied.");
+	    "etcd revision the registration mirror has applied.");
 	rc |= prom_sample_u64(b, "cfgsync_mirror_revision", NULL, 0,
+	    registry_revision(se->registry));
+	rc |= prom_family(b, "cfgsync_results_revision", PROM_GAUGE,
+	    "etcd revision the result watch has applied.");
+	rc |= prom_sample_u64(b, "cfgsync_results_revision", NULL, 0,
 	    cs.revision);
 	rc |= prom_family(b, "cfgsync_results_fetched_total", PROM_COUNTER,
 	    "Published bundles fetched from etcd and installed.");
@@ -1041,23 +1075,23 @@ settled(enum materializer_outcome o)
 }
 
 /*
- * The registry's current generation and digest (0 and -1 when out of
- * memory).
+ * The registry's current generation and digest, from a view (nothing
+ * rendered): 0, or -1 when out of memory.
  */
 static int
 current_set(struct serve_exec *se, unsigned long *gen,
     unsigned char digest[REGISTRY_DIGEST_LEN])
 {
-	struct buf snap;
-	size_t count;
-	int rc;
+	struct registry_view *v;
 
-	buf_init(&snap, SNAPSHOT_MAX);
-	rc = registry_snapshot(se->registry, &snap, gen, &count, digest);
-	buf_release(&snap);
-	if (rc == -1)
+	if ((v = registry_view_take(se->registry)) == NULL) {
 		diag_warn("snapshot: out of memory");
-	return rc;
+		return -1;
+	}
+	*gen = registry_view_generation(v);
+	memcpy(digest, registry_view_digest(v), REGISTRY_DIGEST_LEN);
+	registry_view_free(v);
+	return 0;
 }
 
 /*
@@ -1345,7 +1379,8 @@ leadership(void *arg)
 	struct serve_exec *se = arg;
 
 	pthread_mutex_lock(&se->lock);
-	if (!cluster_leading(se->cluster, NULL))
+	/* NULL: cluster_new has not returned yet; no run has started. */
+	if (se->cluster != NULL && !cluster_leading(se->cluster, NULL))
 		__atomic_store_n(&se->cancel, 1, __ATOMIC_RELAXED);
 	pthread_cond_signal(&se->cond);
 	pthread_mutex_unlock(&se->lock);
@@ -1438,9 +1473,12 @@ worker(void *arg)
 
 enum {
 	OPT_ADVERTISE_URL = CLI_OPT_OWN,
+	OPT_COMMIT_TIMEOUT,
 	OPT_DEBOUNCE,
 	OPT_ETCD,
+	OPT_ETCD_CACERT,
 	OPT_ETCD_PREFIX,
+	OPT_ETCD_USER_FILE,
 	OPT_HOLD,
 	OPT_LEASE_TTL,
 	OPT_MATERIALIZER_TIMEOUT,
@@ -1454,12 +1492,18 @@ enum {
 static const struct cli_option serve_exec_options[] = {
 	{ "advertise-url", 0, "URL", OPT_ADVERTISE_URL,
 	    "this instance's address, as the leader (with --etcd)" },
+	{ "commit-timeout", 0, "SECONDS", OPT_COMMIT_TIMEOUT,
+	    "503 after this long without the store (default 5)" },
 	{ "debounce", 0, "MS", OPT_DEBOUNCE,
 	    "wait this long for more registrations (default 100)" },
 	{ "etcd", 0, "URL[,URL...]", OPT_ETCD,
 	    "share registrations and results through etcd" },
+	{ "etcd-cacert", 0, "FILE", OPT_ETCD_CACERT,
+	    "trust FILE's certificates for https etcd endpoints" },
 	{ "etcd-prefix", 0, "PREFIX", OPT_ETCD_PREFIX,
 	    "key prefix in etcd (default cfgsync/default/)" },
+	{ "etcd-user-file", 0, "FILE", OPT_ETCD_USER_FILE,
+	    "authenticate to etcd as FILE's USER:PASSWORD line" },
 	{ "hold", 0, "SECONDS", OPT_HOLD,
 	    "hold a plain /node for a due run (default 30)" },
 	{ "lease-ttl", 0, "SECONDS", OPT_LEASE_TTL,
@@ -1493,6 +1537,7 @@ cmd_serve_exec(int argc, char **argv)
 		{ "POST", "/node", "node", on_node },
 		{ "POST", "/node/replace", "replace", on_replace },
 		{ "POST", "/register", "register", on_register },
+		{ "GET", "/readyz", "readyz", on_readyz },
 		{ "GET", "/registrations", "registrations", on_list },
 		{ "GET", "/status", "status", on_status },
 		{ "DELETE", "/registrations/", "registrations", on_delete },
@@ -1505,9 +1550,11 @@ cmd_serve_exec(int argc, char **argv)
 	const char *state = NULL;
 	size_t max_registrations = MAX_REGISTRATIONS, i;
 	size_t max_registration_bytes = REGISTRY_MAX_BYTES;
-	unsigned long gen0;
+	unsigned commit_timeout = COMMIT_TIMEOUT;
 	struct etcd_options etcd;
 	struct cluster_options copts;
+	struct cluster *cluster;
+	unsigned long gen0;
 	int id;
 
 	memset(&se, 0, sizeof(se));
@@ -1568,6 +1615,16 @@ cmd_serve_exec(int argc, char **argv)
 		case OPT_ETCD_PREFIX:
 			etcd.prefix = p.arg;
 			break;
+		case OPT_ETCD_CACERT:
+			etcd.cacert = p.arg;
+			break;
+		case OPT_ETCD_USER_FILE:
+			etcd.user_file = p.arg;
+			break;
+		case OPT_COMMIT_TIMEOUT:
+			commit_timeout = (unsigned)cli_uint_opt(
+			    "--commit-timeout", p.arg, 1, 3600);
+			break;
 		case OPT_LEASE_TTL:
 			copts.lease_ttl = (unsigned)cli_uint_opt("--lease-ttl",
 			    p.arg, CLUSTER_LEASE_TTL_MIN, 3600);
@@ -1596,10 +1653,16 @@ cmd_serve_exec(int argc, char **argv)
 		    MATERIALIZER_FILE_MIN_BYTES;
 	if (state != NULL && (store = store_journal_open(state, &eb)) == NULL)
 		cli_die_eb(&eb);
+	/* The store lists and watches etcd from its own thread. */
+	if (etcd.endpoints != NULL &&
+	    ((se.etcd = etcd_new(&etcd, &eb)) == NULL ||
+	    (store = store_etcd_new(se.etcd, &eb)) == NULL))
+		cli_die_eb(&eb);
 	if ((se.registry = registry_new(max_registrations, store, &eb)) ==
 	    NULL)
 		cli_die_eb(&eb);
 	registry_set_max_bytes(se.registry, max_registration_bytes);
+	registry_set_commit_timeout(se.registry, commit_timeout * 1000);
 	if (state != NULL)
 		diag_warn("state %s: %zu registrations, generation %lu", state,
 		    registry_count(se.registry),
@@ -1630,17 +1693,19 @@ cmd_serve_exec(int argc, char **argv)
 	se.srv = cli_server_start(&server, routes,
 	    nitems(routes), &se, metrics);
 	if (etcd.endpoints != NULL) {
-		if ((se.etcd = etcd_new(&etcd, &eb)) == NULL)
-			cli_die_eb(&eb);
 		copts.etcd = se.etcd;
 		if (copts.url == NULL)
 			copts.url = http_server_url(se.srv);
 		copts.on_leader = leadership;
 		copts.on_result = result_event;
 		copts.arg = &se;
-		if ((se.cluster = cluster_new(&copts, &eb)) == NULL)
+		if ((cluster = cluster_new(&copts, &eb)) == NULL)
 			cli_die_eb(&eb);
+		/* The registry's hook reads it (changed()), under se.lock. */
+		pthread_mutex_lock(&se.lock);
+		se.cluster = cluster;
 		se.sync = 1;
+		pthread_mutex_unlock(&se.lock);
 	}
 	if (pthread_create(&se.worker, NULL, worker, &se) != 0)
 		cli_die(EC_INTERNAL, "cannot start the worker thread");
@@ -1658,12 +1723,12 @@ cmd_serve_exec(int argc, char **argv)
 	pthread_join(se.worker, NULL);
 	/* Revokes the lease: another instance leads at once. */
 	cluster_free(se.cluster);
-	etcd_free(se.etcd);
 	/* No request is left: every reference but these is dropped. */
 	http_server_stop(se.srv);
 	exec_cache_release(&se.cache, served_drop);
 	served_drop(se.result.served);
 	registry_free(se.registry);
+	etcd_free(se.etcd);	/* after the store that borrows it */
 	pthread_cond_destroy(&se.cond);
 	pthread_mutex_destroy(&se.lock);
 	pthread_rwlock_destroy(&se.result_lock);

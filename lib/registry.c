@@ -314,6 +314,7 @@ apply_event(void *arg, const struct store_event *ev)
 			r->dirty = 1;
 		delete_all(r);
 		r->counter = 0;
+		r->revision = 0;	/* a listing follows: not applied yet */
 		r->current = 0;
 		r->stats.resets++;
 		break;

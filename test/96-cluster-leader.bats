@@ -2,41 +2,25 @@ bats_require_minimum_version 1.5.0
 
 # serve-exec --etcd: one elected leader runs the materializer, publishes
 # its results (fenced, chunked, create-only), and every instance installs
-# them.  A one-member etcd on free loopback ports, started here and
-# stopped by PID; each test has its own key prefix.
+# them.  A one-member etcd (test/etcd.bash: free loopback ports, stopped
+# by PID); each test has its own key prefix.
 
 load helpers
+load etcd
 
 setup_file() {
-	command -v etcd >/dev/null 2>&1 || return 0
-	local c p i
-	c=$(free_port)
-	p=$(free_port)
-	etcd --name m1 --data-dir "$BATS_FILE_TMPDIR/m1" \
-	    --listen-client-urls "http://127.0.0.1:$c" \
-	    --advertise-client-urls "http://127.0.0.1:$c" \
-	    --listen-peer-urls "http://127.0.0.1:$p" \
-	    --initial-advertise-peer-urls "http://127.0.0.1:$p" \
-	    --initial-cluster "m1=http://127.0.0.1:$p" \
-	    --pre-vote=true >"$BATS_FILE_TMPDIR/m1.log" 2>&1 3>&- &
-	export ETCD_PID=$! ETCD_URL="http://127.0.0.1:$c"
-	for i in $(seq 1 100); do
-		curl -s "$ETCD_URL/health" | grep -q '"true"' && return 0
-		sleep 0.1
-	done
-	cat "$BATS_FILE_TMPDIR/m1.log" >&2
-	return 1
+	etcd_available || return 0
+	etcd_start_cluster 1
+	ETCD_URL=$(etcd_endpoints)
+	export ETCD_URL
 }
 
 teardown_file() {
-	if [ -n "${ETCD_PID:-}" ]; then
-		kill "$ETCD_PID" 2>/dev/null || true
-		wait "$ETCD_PID" 2>/dev/null || true
-	fi
+	[ -z "${ETCD_DIR:-}" ] || etcd_stop_all
 }
 
 setup() {
-	[ -n "${ETCD_PID:-}" ] || skip "etcd is not installed"
+	etcd_available || skip "etcd is not installed"
 	PFX="cfgsync/t$BATS_TEST_NUMBER/"
 	RUNS="$BATS_TEST_TMPDIR/runs"
 	: >"$RUNS"
@@ -147,7 +131,8 @@ need_mirror() {
 	assert_line "cfgsync_leader{leader=\"$A_URL\"} 1"
 	assert_line 'cfgsync_etcd_up 1'
 	assert_line 'cfgsync_results_fetched_total 1'
-	assert_line --regexp '^cfgsync_mirror_revision [1-9][0-9]*$'
+	assert_line --regexp '^cfgsync_mirror_revision [0-9]+$'
+	assert_line --regexp '^cfgsync_results_revision [1-9][0-9]*$'
 	run curl -s "$A_URL/status"
 	assert_equal "$(jq -c .cluster.leader <<<"$output")" "\"$A_URL\""
 	[ "$(wc -l <"$RUNS")" -eq 1 ]
@@ -304,4 +289,51 @@ need_mirror() {
 	run manifests
 	assert_output --regexp '"chunks":4,'
 	[ "$(wc -l <"$RUNS")" -eq 1 ]
+}
+
+@test "serve-exec --etcd: the leader keeps three results besides the current one, and a new leader clears unfinished uploads" {
+	inst A "$FIXTURES/need2.sh"
+	wait_for 5 leading "$A_URL"
+	local i
+	[ "$(reg "$A_URL" n0)" = 202 ]
+	for i in 1 2 3 4 5; do
+		[ "$(reg "$A_URL" "n$i")" = 202 ]
+		wait_for 5 eval "node '$A_URL' n$i | grep -q '\"n: $((i + 1))\\\\n\"'"
+	done
+	# sets of 1 (not ready) to 6 nodes: the newest 3 and the current kept
+	[ "$(manifests | wc -l)" -eq 4 ]
+	[ "$(manifests | jq -s 'map(.generation) | min')" -eq 3 ]
+	[ "$(blob_keys | wc -l)" -eq 4 ]
+	# an upload a dead leader left half done
+	curl -s "$ETCD_URL/v3/kv/put" -d "{\"key\":\"$(printf '%s' \
+	    "${PFX}blob/$(printf '%064d' 0)/7/0000" | base64 -w0)\",\"value\":\"eA==\"}" >/dev/null
+	[ "$(blob_keys | wc -l)" -eq 5 ]
+	stop_server A
+	inst B "$FIXTURES/need2.sh"
+	wait_for 5 leading "$B_URL"
+	wait_for 5 eval "grep -q 'retired unreferenced' '$BATS_TEST_TMPDIR/B.log'"
+	! blob_keys | grep -q "/7/0000"
+	# every chunk left belongs to a manifest (B's own set is another)
+	[ "$(blob_keys | wc -l)" -ge 3 ]
+	[ "$(blob_keys | wc -l)" -eq "$(manifests | jq -s 'map(select(.outcome == "ready")) | length')" ]
+}
+
+@test "serve-exec --etcd: etcd unreachable past TTL - 3 s: the leader steps down, cancels its run, and leads again after" {
+	local prog
+	prog=$(sleepy 6)
+	inst A "$prog"
+	wait_for 5 leading "$A_URL"
+	[ "$(reg "$A_URL" n1)" = 202 ]
+	[ "$(reg "$A_URL" n2)" = 202 ]
+	wait_for 5 eval '[ -s "$RUNS" ]'
+	etcd_pause m1
+	wait_for 6 eval "grep -q 'leadership lost' '$BATS_TEST_TMPDIR/A.log'"
+	run curl -s "$A_URL/metrics"
+	assert_line --regexp '^cfgsync_leader\{leader=".*"\} 0$'
+	etcd_resume m1
+	wait_for 10 leading "$A_URL"
+	wait_for 5 eval "grep -q 'run cancelled: leadership lost' '$BATS_TEST_TMPDIR/A.log'"
+	# the set runs again under the new term, and is served
+	wait_for 15 eval "node '$A_URL' n1 | grep -q '^200 '"
+	[ "$(wc -l <"$RUNS")" -eq 2 ]
 }
