@@ -66,10 +66,11 @@ paths() {
 }
 
 @test "fetch: every start index reaches the one server up" {
-	local i id
+	local k id
 	start_fake B "$T" --node 200 --payload "$(vec payload.json)"
-	for i in 0 1 2; do
-		id=$(id_at "$i" 3)
+	# (k, not i: bats' own functions set i)
+	for k in 0 1 2; do
+		id=$(id_at "$k" 3)
 		rm -rf "$T/o"
 		run -0 cfgsync fetch -q --server "$DEAD_URL,$B_URL,$DEAD_URL" \
 		    --id "$id" --ip 127.0.0.1 --out "$T/o" --timeout 20

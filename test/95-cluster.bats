@@ -225,11 +225,12 @@ runs_total() {
 
 @test "cluster: exactly one materializer run per distinct set across the instances" {
 	three
-	local i u total=0
-	for i in 1 2 3 4 5 6; do
-		case $((i % 3)) in 0) u=$A_URL ;; 1) u=$B_URL ;; 2) u=$C_URL ;; esac
-		[ "$(reg "$u" "n$i")" = 202 ]
-		wait_for 10 eval "node '$C_URL' n$i | grep -q 'n: $i'"
+	local k u total=0
+	# (k, not i: bats' own functions set i)
+	for k in 1 2 3 4 5 6; do
+		case $((k % 3)) in 0) u=$A_URL ;; 1) u=$B_URL ;; 2) u=$C_URL ;; esac
+		[ "$(reg "$u" "n$k")" = 202 ]
+		wait_for 10 eval "node '$C_URL' n$k | grep -q 'n: $k'"
 	done
 	# A burst: the sets it goes through are each run at most once.
 	reg_many "$T/regs" 40 "$A_URL" "$B_URL" "$C_URL"
@@ -253,20 +254,20 @@ runs_total() {
 }
 
 @test "cluster: kill -9 of the leading instance mid-run: a new leader runs once, every node finishes" {
-	local l i
+	local l k
 	SLEEP=2 NEED=3 three
 	l=$(leader)
-	for i in 1 2 3; do
-		[ "$(reg "$A_URL" "n$i")" = 202 ]
+	for k in 1 2 3; do
+		[ "$(reg "$A_URL" "n$k")" = 202 ]
 	done
 	wait_for 10 grep -q 'run n1,n2,n3' "$RUNS"
 	kill -9 "$(eval "echo \$${l}_PID")"
 	eval "${l}_PID="
 	# The nodes use a list: the dead instance is passed over.
-	for i in 1 2 3; do
+	for k in 1 2 3; do
 		run -0 cfgsync fetch -q --server "$A_URL,$B_URL,$C_URL" \
-		    --id "n$i" --ip 10.0.0.1 --out "$T/o$i" --timeout 30
-		assert_equal "$(cat "$T/o$i/shared.yaml")" "n: 3"
+		    --id "n$k" --ip 10.0.0.1 --out "$T/o$k" --timeout 30
+		assert_equal "$(cat "$T/o$k/shared.yaml")" "n: 3"
 	done
 	assert_equal "$(grep -c 'run n1,n2,n3$' "$RUNS")" 2
 	run -0 manifests
