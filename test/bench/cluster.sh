@@ -11,6 +11,9 @@
 #          (MAT_SLEEP s) runs; the single server is restarted at once on its
 #          state file, as a supervisor would: the time from the death to
 #          the last node served
+# and registrations/s alone, from the C generator (bootstrap.c -m register,
+# 200 connections) into one --state server and into instance A of three,
+# since the Python load above is the limit of its own registration phase.
 # Everything on 127.0.0.1, free ports, temp dirs, processes stopped by
 # PID.  Needs etcd (Debian's etcd-server), curl, jq and python3.
 #
@@ -159,6 +162,32 @@ single() {
 	stop S
 }
 
+gen=$top/test/bench/bootstrap
+if [ ! -x "$gen" ] || [ "$gen" -ot "$top/test/bench/bootstrap.c" ]; then
+	gen=$work/bootstrap
+	cc -std=c11 -Wall -Wextra -O2 -D_GNU_SOURCE -I"$top/lib" -o "$gen" \
+	    "$top/test/bench/bootstrap.c"
+fi
+
+# regrate: registrations/s into --state, then into A of three instances.
+regrate() {
+	local line
+	rm -f "$work/state"
+	start S --state "$work/state"
+	line=$(timeout 120 "$gen" -m register -n "$n" -c 200 -b 100 -t 60 \
+	    -p "${URL_S##*:}" 127.0.0.1)
+	echo "state x1 register: $line"
+	stop S
+	for name in A B C; do
+		start "$name" --etcd "$ETCD" --etcd-prefix cfgsync/bench-reg/ \
+		    --lease-ttl "$ttl"
+	done
+	line=$(timeout 120 "$gen" -m register -n "$n" -c 200 -b 100 -t 60 \
+	    -p "${URL_A##*:}" 127.0.0.1)
+	echo "etcd x3 register into A: $line"
+	stop A; stop B; stop C
+}
+
 etcd_start_cluster 3 "$work/etcd" >/dev/null
 ETCD=$(etcd_endpoints)
 echo "# $n nodes, materializer sleeps $mat_sleep s, lease TTL $ttl s, $(nproc) cores"
@@ -166,3 +195,4 @@ single clean
 cluster clean
 single kill
 cluster kill
+regrate
