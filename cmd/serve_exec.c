@@ -857,8 +857,12 @@ cluster_json(struct serve_exec *se, struct buf *b)
 	    cs.leading ? "true" : "false") |
 	    (cs.leader_url[0] == '\0' ? buf_adds(b, "null") :
 	    buf_add_json_string(b, cs.leader_url, strlen(cs.leader_url))) |
-	    buf_addf(b, ",\"etcd\":\"%s\",\"revision\":%llu,"
-	    "\"results\":%zu,\"fetched\":%lu}", cs.up ? "ok" : "unreachable",
+	    buf_addf(b, ",\"etcd\":\"%s\",\"mirror_revision\":%llu,"
+	    "\"mirror_current\":%s,\"results_revision\":%llu,"
+	    "\"results\":%zu,\"fetched\":%lu}",
+	    cs.up && registry_current(se->registry) ? "ok" : "unreachable",
+	    (unsigned long long)registry_revision(se->registry),
+	    registry_current(se->registry) ? "true" : "false",
 	    (unsigned long long)cs.revision, cs.results, cs.fetched);
 }
 
@@ -938,16 +942,21 @@ cluster_metrics(struct serve_exec *se, struct buf *b)
 
 	cluster_status(se->cluster, &cs);
 	rc |= prom_family(b, "cfgsync_etcd_up", PROM_GAUGE,
-	    "1 when the last call to etcd answered.");
-	rc |= prom_sample_u64(b, "cfgsync_etcd_up", NULL, 0, cs.up);
+	    "1 when etcd answers and the registration mirror is current.");
+	rc |= prom_sample_u64(b, "cfgsync_etcd_up", NULL, 0,
+	    cs.up && registry_current(se->registry));
 	rc |= prom_family(b, "cfgsync_leader", PROM_GAUGE,
 	    "1 when this instance leads (runs the materializer); the "
 	    "label is the leader's URL.");
 	l.value = cs.leader_url;
 	rc |= prom_sample_u64(b, "cfgsync_leader", &l, 1, cs.leading);
 	rc |= prom_family(b, "cfgsync_mirror_revision", PROM_GAUGE,
-	    "etcd revision the result watch has applied.");
+	    "etcd revision the registration mirror has applied.");
 	rc |= prom_sample_u64(b, "cfgsync_mirror_revision", NULL, 0,
+	    registry_revision(se->registry));
+	rc |= prom_family(b, "cfgsync_results_revision", PROM_GAUGE,
+	    "etcd revision the result watch has applied.");
+	rc |= prom_sample_u64(b, "cfgsync_results_revision", NULL, 0,
 	    cs.revision);
 	rc |= prom_family(b, "cfgsync_results_fetched_total", PROM_COUNTER,
 	    "Published bundles fetched from etcd and installed.");
@@ -1066,23 +1075,23 @@ settled(enum materializer_outcome o)
 }
 
 /*
- * The registry's current generation and digest (0 and -1 when out of
- * memory).
+ * The registry's current generation and digest, from a view (nothing
+ * rendered): 0, or -1 when out of memory.
  */
 static int
 current_set(struct serve_exec *se, unsigned long *gen,
     unsigned char digest[REGISTRY_DIGEST_LEN])
 {
-	struct buf snap;
-	size_t count;
-	int rc;
+	struct registry_view *v;
 
-	buf_init(&snap, SNAPSHOT_MAX);
-	rc = registry_snapshot(se->registry, &snap, gen, &count, digest);
-	buf_release(&snap);
-	if (rc == -1)
+	if ((v = registry_view_take(se->registry)) == NULL) {
 		diag_warn("snapshot: out of memory");
-	return rc;
+		return -1;
+	}
+	*gen = registry_view_generation(v);
+	memcpy(digest, registry_view_digest(v), REGISTRY_DIGEST_LEN);
+	registry_view_free(v);
+	return 0;
 }
 
 /*
@@ -1370,7 +1379,8 @@ leadership(void *arg)
 	struct serve_exec *se = arg;
 
 	pthread_mutex_lock(&se->lock);
-	if (!cluster_leading(se->cluster, NULL))
+	/* NULL: cluster_new has not returned yet; no run has started. */
+	if (se->cluster != NULL && !cluster_leading(se->cluster, NULL))
 		__atomic_store_n(&se->cancel, 1, __ATOMIC_RELAXED);
 	pthread_cond_signal(&se->cond);
 	pthread_mutex_unlock(&se->lock);
@@ -1540,10 +1550,11 @@ cmd_serve_exec(int argc, char **argv)
 	const char *state = NULL;
 	size_t max_registrations = MAX_REGISTRATIONS, i;
 	size_t max_registration_bytes = REGISTRY_MAX_BYTES;
-	unsigned long gen0;
 	unsigned commit_timeout = COMMIT_TIMEOUT;
 	struct etcd_options etcd;
 	struct cluster_options copts;
+	struct cluster *cluster;
+	unsigned long gen0;
 	int id;
 
 	memset(&se, 0, sizeof(se));
@@ -1688,9 +1699,13 @@ cmd_serve_exec(int argc, char **argv)
 		copts.on_leader = leadership;
 		copts.on_result = result_event;
 		copts.arg = &se;
-		if ((se.cluster = cluster_new(&copts, &eb)) == NULL)
+		if ((cluster = cluster_new(&copts, &eb)) == NULL)
 			cli_die_eb(&eb);
+		/* The registry's hook reads it (changed()), under se.lock. */
+		pthread_mutex_lock(&se.lock);
+		se.cluster = cluster;
 		se.sync = 1;
+		pthread_mutex_unlock(&se.lock);
 	}
 	if (pthread_create(&se.worker, NULL, worker, &se) != 0)
 		cli_die(EC_INTERNAL, "cannot start the worker thread");

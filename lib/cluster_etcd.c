@@ -41,7 +41,7 @@
 #define RETRY_MS	500	/* after a failed watch or campaign */
 #define LEASE_SLACK_MS	3000	/* lead until TTL minus this */
 #define KEY_SUFFIX_MAX	256
-#define LIST_MAX	(64UL << 20)
+#define ETCD_NOT_FOUND	5	/* gRPC NotFound: "requested lease not found" */
 
 struct cluster {
 	struct etcd	*etcd;		/* borrowed */
@@ -59,6 +59,7 @@ struct cluster {
 	int64_t		 lease;		/* 0: none, grant one */
 	uint64_t	 last_ok_ms;	/* last keepalive that answered */
 	int		 leading;
+	uint64_t	 won_ms;	/* when this term began */
 	struct cluster_term term;
 	int		 up;
 	char		 leader_url[CLUSTER_URL_MAX];
@@ -327,7 +328,7 @@ keepalive(struct cluster *c, int64_t lease)
 	    &eb);
 	json_object_put(body);
 	if (rc == -1)
-		return eb.code == EC_INVALID ? 0 : -1;
+		return eb.code == EC_INVALID && code == ETCD_NOT_FOUND ? 0 : -1;
 	if (!json_object_object_get_ex(ans, "result", &r))
 		r = ans;
 	rc = etcd_int(r, "TTL") > 0 ? 1 : 0;
@@ -343,6 +344,7 @@ leader_refresh(struct cluster *c)
 	struct json_object *kv, *v;
 	struct errbuf eb;
 	struct buf key, url;
+	uint64_t asked = clock_ms();
 	int rc, ours_gone = 0, tell = 0;
 
 	if (add(body, "name", etcd_key(c->etcd, LEADER_NAME)) == -1) {
@@ -363,8 +365,8 @@ leader_refresh(struct cluster *c)
 	if (rc == 0 || eb.code == EC_INVALID) {
 		(void)snprintf(c->leader_url, sizeof(c->leader_url), "%s",
 		    url.data != NULL ? url.data : "");
-		/* our election key vanished under us */
-		if (c->leading && (key.data == NULL ||
+		/* our election key vanished under us (not: was not yet) */
+		if (c->leading && c->won_ms < asked && (key.data == NULL ||
 		    strcmp(key.data, c->term.key) != 0))
 			ours_gone = 1;
 	}
@@ -411,9 +413,11 @@ keeper(void *arg)
 			rc = keepalive(c, lease);
 			pthread_mutex_lock(&c->lock);
 			c->up = rc >= 0;
-			if (rc == 1 && c->lease == lease)
+			if (rc == 1 && c->lease == lease) {
 				c->last_ok_ms = clock_ms();
-			else if (rc == 0 && c->lease == lease) {
+				/* a campaign may wait for a fresh lease */
+				pthread_cond_broadcast(&c->cond);
+			} else if (rc == 0 && c->lease == lease) {
 				diag_warn("lease %" PRIx64 " expired",
 				    (uint64_t)lease);
 				c->lease = 0;
@@ -495,6 +499,7 @@ campaigner(void *arg)
 		if (won) {
 			c->term = t;
 			c->leading = 1;
+			c->won_ms = clock_ms();
 			(void)snprintf(c->leader_url, sizeof(c->leader_url),
 			    "%s", c->url);
 		}
