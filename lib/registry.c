@@ -9,10 +9,11 @@
  * With a store, the entries are a mirror: only the store's events change
  * them (apply_event, under the lock, on whichever thread the store
  * delivers from).  Changes go through one committer thread: it takes a
- * batch off the queue (at most one change per identifier), asks the
- * store for a barrier and waits for the mirror to reach it, decides each
- * change from the mirror under the lock, lets go of the lock for the
- * store's conditional commit, waits for the mirror to reach the commit's
+ * batch off the queue (at most one change per identifier), decides each
+ * change from the mirror under the lock (when one of them would write
+ * nothing, only after a barrier: the mirror must have seen every change
+ * acknowledged before), lets go of the lock for the store's conditional
+ * commit, waits for the mirror to reach the commit's
  * revision, and only then answers.  A conflict (someone else wrote first)
  * means deciding again from the newer mirror; an unknown outcome (the
  * store unreachable) means trying again until the commit timeout.
@@ -552,8 +553,8 @@ fail_batch(struct pending *batch, size_t n)
 }
 
 /*
- * Runs one batch to its outcome: barrier, decisions from the mirror, a
- * conditional commit, again on a conflict or an unknown outcome, until
+ * Runs one batch to its outcome: decisions from the mirror (again after a
+ * barrier when one of them writes nothing), a conditional commit, again on a conflict or an unknown outcome, until
  * it is committed, refused or past its deadline.  Lock not held; eb says
  * why when some rc is -1.
  */
@@ -567,12 +568,16 @@ run_batch(struct registry *r, struct pending *batch, size_t n,
 	unsigned long expect_seq;
 	uint64_t rev = 0, deadline = batch[0].deadline;
 	size_t i, k;
-	int rc, ch, rounds = 0, barrier = 1;
+	int rc, ch, rounds = 0, barrier = 0, fresh = 0;
 
 	memset(eb, 0, sizeof(*eb));
 	for (;;) {
-		if (barrier && s->ops->barrier(s, &rev, eb) == -1)
-			goto unknown;
+		if (barrier) {
+			if (s->ops->barrier(s, &rev, eb) == -1)
+				goto unknown;
+			barrier = 0;
+			fresh = 1;
+		}
 		pthread_mutex_lock(&r->lock);
 		if (wait_rev(r, rev, deadline) == -1) {
 			pthread_mutex_unlock(&r->lock);
@@ -588,6 +593,16 @@ run_batch(struct registry *r, struct pending *batch, size_t n,
 			k += ch;
 		}
 		pthread_mutex_unlock(&r->lock);
+		/*
+		 * A change is committed only if what it was decided against
+		 * still holds, so a stale mirror costs a conflict at worst;
+		 * a decision to write nothing (identical, absent, full) needs
+		 * a mirror that has seen every change acknowledged before.
+		 */
+		if (k < n && !fresh) {
+			barrier = 1;
+			continue;
+		}
 		if (k == 0)
 			return;
 		rc = s->ops->commit(s, r->changes, k, expect_seq, &rev, eb);
@@ -610,7 +625,7 @@ run_batch(struct registry *r, struct pending *batch, size_t n,
 				fail_batch(batch, n);
 				return;
 			}
-			barrier = 0;
+			fresh = 1;	/* the mirror reaches the failure's rev */
 			continue;
 		}
 		if (eb->code != EC_REMOTE) {
@@ -626,7 +641,7 @@ unknown:
 			return;
 		}
 		nanosleep(&pause, NULL);
-		barrier = 1;
+		barrier = 1;	/* a lost answer's write may show as its own */
 	}
 }
 
