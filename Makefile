@@ -106,6 +106,7 @@ UNIT_TESTS = \
 	test/unit/test_artifacts \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
+	test/unit/test_committer \
 	test/unit/test_cluster_manifest \
 	test/unit/test_etcd \
 	test/unit/test_exec_sched \

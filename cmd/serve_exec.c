@@ -937,6 +937,7 @@ static int
 cluster_metrics(struct serve_exec *se, struct buf *b)
 {
 	struct cluster_status cs;
+	struct registry_stats rs;
 	struct prom_label l = { "leader", NULL };
 	int rc = 0;
 
@@ -954,6 +955,19 @@ cluster_metrics(struct serve_exec *se, struct buf *b)
 	    "etcd revision the registration mirror has applied.");
 	rc |= prom_sample_u64(b, "cfgsync_mirror_revision", NULL, 0,
 	    registry_revision(se->registry));
+	registry_get_stats(se->registry, &rs);
+	rc |= prom_family(b, "cfgsync_commit_batches_total", PROM_COUNTER,
+	    "Registration batches committed to etcd, one txn each.");
+	rc |= prom_sample_u64(b, "cfgsync_commit_batches_total", NULL, 0,
+	    rs.batches);
+	rc |= prom_family(b, "cfgsync_commit_conflicts_total", PROM_COUNTER,
+	    "Batches refused because another instance wrote first.");
+	rc |= prom_sample_u64(b, "cfgsync_commit_conflicts_total", NULL, 0,
+	    rs.conflicts);
+	rc |= prom_family(b, "cfgsync_watch_resyncs_total", PROM_COUNTER,
+	    "Listings of the registrations after the first (compaction).");
+	rc |= prom_sample_u64(b, "cfgsync_watch_resyncs_total", NULL, 0,
+	    rs.resets > 0 ? rs.resets - 1 : 0);
 	rc |= prom_family(b, "cfgsync_results_revision", PROM_GAUGE,
 	    "etcd revision the result watch has applied.");
 	rc |= prom_sample_u64(b, "cfgsync_results_revision", NULL, 0,
