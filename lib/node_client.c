@@ -52,10 +52,10 @@ enum wait_state {
 struct session {
 	const struct node_client_opts *o;
 	struct http_client	*http;
-	struct server_list	 servers;	/* from o->server */
-	size_t			 untried;	/* servers left this round */
-	int			 moved;		/* to one not tried: no sleep */
-	int			 move_said;	/* since the last answer */
+	struct server_list	 servers;	/* o->server */
+	size_t			 untried;	/* left this round */
+	int			 moved;		/* ask at once */
+	int			 move_said;	/* since an answer */
 	struct buf		 body;		/* the registration document */
 	char			 ip[REGISTRATION_IP_MAX + 1];	/* routed */
 	struct buf		 resp;
@@ -488,7 +488,7 @@ poll_node(struct session *s, struct poll *p, struct errbuf *eb)
 			if (!retry_watching(s, p, eb))
 				return -1;
 		} else if (status >= 500) {
-			/* Another instance may know this node: register there. */
+			/* The next instance: register there too. */
 			move_on(s);
 			if (s->servers.n > 1)
 				p->registered = s->o->no_register;
