@@ -1129,7 +1129,9 @@ cluster_retire(struct cluster *c, const struct cluster_term *t,
 	if (n > 0 && (all = calloc(n, sizeof(*all))) != NULL)
 		memcpy(all, c->index, n * sizeof(*all));
 	pthread_mutex_unlock(&c->lock);
-	if (n > 0 && all == NULL)
+	if (n == 0)
+		return 0;
+	if (all == NULL)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	qsort(all, n, sizeof(*all), by_revision);
 	for (i = 0; i < n && rc != -1; i++) {
