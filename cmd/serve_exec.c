@@ -26,13 +26,22 @@
  *   worker	the only thread that runs the materializer (one run at a
  *		time, one child process group) and the only one that
  *		touches se->cache.  It installs results into se->result.
+ *		With --etcd it runs only while this instance leads, ends
+ *		a run by publishing it, and installs what was published
+ *		for the current set (sync_result), here as everywhere.
+ *   cluster	with --etcd, lib/cluster_etcd.c's keepalive, campaign and
+ *		result-watch threads: leadership() and result_event()
+ *		note what changed under se->lock and wake the worker; the
+ *		store's watch thread calls set_changed() likewise.
  *
  * Locks.  Each is taken alone, but for one nesting: overrides_rerender
  * holds se->override_lock (writing) while it reads se->result under
  * se->result_lock, so that is the order; nothing takes them the other
  * way.  No code calls, under one of them, a module that takes a lock
  * (only exec_sched's pure functions, clock_ms and buf_addf run under
- * se->lock).
+ * se->lock), but for cluster_leading, which the worker and leadership()
+ * call under se->lock: the cluster's own lock nests inside it, and the
+ * cluster never calls back while holding it.
  *   se->lock		mutex, with se->cond: se->sched, se->stopping,
  *			se->run_seconds, se->reused.  Handlers note changes
  *			(changed()) and signal; the worker waits on it.

@@ -796,34 +796,48 @@ threads:
 	return NULL;
 }
 
+/* Revokes lease: its keys go, and a waiting campaign wins at once. */
+static void
+lease_revoke(struct cluster *c, int64_t lease)
+{
+	struct json_object *body = json_object_new_object(), *ans = NULL;
+	struct errbuf eb;
+
+	if (add_u64(body, "ID", (uint64_t)lease) == 0 &&
+	    etcd_call(c->etcd, "/v3/lease/revoke", body, &ans, NULL,
+	    &eb) == -1)
+		diag_warn("lease revoke: %s", eb.msg);
+	json_object_put(body);
+	json_object_put(ans);
+}
+
 void
 cluster_free(struct cluster *c)
 {
-	struct json_object *body, *ans = NULL;
-	struct errbuf eb;
+	int64_t revoked;
 
 	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->lock);
 	__atomic_store_n(&c->stop, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&c->cond);
+	revoked = c->lease;
 	pthread_mutex_unlock(&c->lock);
+	/*
+	 * First, so the next leader is elected at once, not after the TTL
+	 * nor after the threads' calls in flight.
+	 */
+	if (revoked != 0)
+		lease_revoke(c, revoked);
 	if (c->started > 0)
 		pthread_join(c->keeper, NULL);
 	if (c->started > 1)
 		pthread_join(c->campaigner, NULL);
 	if (c->started > 2)
 		pthread_join(c->watcher, NULL);
-	/* The next leader is elected at once, not after the TTL. */
-	if (c->lease != 0) {
-		body = json_object_new_object();
-		if (add_u64(body, "ID", (uint64_t)c->lease) == 0 &&
-		    etcd_call(c->etcd, "/v3/lease/revoke", body, &ans, NULL,
-		    &eb) == -1)
-			diag_warn("lease revoke: %s", eb.msg);
-		json_object_put(body);
-		json_object_put(ans);
-	}
+	/* One the keeper granted meanwhile. */
+	if (c->lease != 0 && c->lease != revoked)
+		lease_revoke(c, c->lease);
 	free(c->index);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
@@ -1115,7 +1129,9 @@ cluster_retire(struct cluster *c, const struct cluster_term *t,
 	if (n > 0 && (all = calloc(n, sizeof(*all))) != NULL)
 		memcpy(all, c->index, n * sizeof(*all));
 	pthread_mutex_unlock(&c->lock);
-	if (n > 0 && all == NULL)
+	if (n == 0)
+		return 0;
+	if (all == NULL)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	qsort(all, n, sizeof(*all), by_revision);
 	for (i = 0; i < n && rc != -1; i++) {

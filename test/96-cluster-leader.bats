@@ -332,3 +332,29 @@ runs() {
 	wait_for 15 eval "node '$A_URL' n1 | grep -q '^200 '"
 	[ "$(wc -l <"$RUNS")" -eq 2 ]
 }
+
+@test "serve-exec --etcd: a follower whose result watch fell behind a compaction loads the results again" {
+	inst A "$FIXTURES/need2.sh"
+	wait_for 5 leading "$A_URL"
+	inst B "$FIXTURES/need2.sh"
+	[ "$(reg "$A_URL" n1)" = 202 ]
+	[ "$(reg "$A_URL" n2)" = 202 ]
+	wait_for 5 eval "node '$B_URL' n2 | grep -q '^200 '"
+	kill -STOP "$B_PID"
+	# B's streams break while it sleeps; history moves on and is compacted
+	etcd_stop m1
+	etcd_restart m1
+	wait_for 15 leading "$A_URL"
+	[ "$(reg "$A_URL" n3)" = 202 ]
+	wait_for 5 eval "node '$A_URL' n3 | grep -q '\"n: 3\\\\n\"'"
+	local rev
+	rev=$(curl -s "$ETCD_URL/v3/kv/range" -d '{"key":"AA=="}' |
+	    jq -r .header.revision)
+	curl -s "$ETCD_URL/v3/kv/compaction" \
+	    -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null
+	kill -CONT "$B_PID"
+	wait_for 15 eval "grep -q 'results: watch compacted' '$BATS_TEST_TMPDIR/B.log'"
+	wait_for 10 eval "node '$B_URL' n3 | grep -q '\"n: 3\\\\n\"'"
+	run curl -s "$B_URL/metrics"
+	assert_line 'cfgsync_results_fetched_total 2'
+}
