@@ -106,6 +106,7 @@ struct registry {
 	uint64_t	  revision;	/* the mirror's: applied up to it */
 	int		  current;	/* synced and the stream up */
 	int		  dirty;	/* the set changed since SYNCED */
+	int		  listing;	/* between RESET and SYNCED */
 	struct registry_stats stats;
 	struct store	 *store;
 	unsigned	  commit_timeout_ms;
@@ -317,6 +318,7 @@ apply_event(void *arg, const struct store_event *ev)
 		r->counter = 0;
 		r->revision = 0;	/* a listing follows: not applied yet */
 		r->current = 0;
+		r->listing = 1;
 		r->stats.resets++;
 		break;
 	case STORE_EV_PUT:
@@ -338,6 +340,7 @@ apply_event(void *arg, const struct store_event *ev)
 			r->dirty = 1;
 		r->generation = (unsigned long)ev->generation;
 		r->current = 1;
+		r->listing = 0;
 		if (r->dirty) {
 			fn = r->on_change;
 			fnarg = r->on_change_arg;
@@ -1093,6 +1096,12 @@ registry_view_take(struct registry *r)
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return NULL;
 	pthread_mutex_lock(&r->lock);
+	/*
+	 * Never half a listing: a store hands one on whole (RESET to
+	 * SYNCED without waiting on anything), so this wait is short.
+	 */
+	while (r->listing && !r->stopping)
+		pthread_cond_wait(&r->applied, &r->lock);
 	if (r->len > 0 && (v->entries = calloc(r->len,
 	    sizeof(*v->entries))) == NULL) {
 		pthread_mutex_unlock(&r->lock);
