@@ -49,8 +49,11 @@ LIB_OBJS = \
 	lib/bundle_tree.o \
 	lib/cgroup.o \
 	lib/clock.o \
+	lib/cluster.o \
+	lib/cluster_etcd.o \
 	lib/diag.o \
 	lib/errbuf.o \
+	lib/etcd.o \
 	lib/exec_sched.o \
 	lib/fsx.o \
 	lib/http_client.o \
@@ -71,7 +74,9 @@ LIB_OBJS = \
 	lib/protocol.o \
 	lib/registration.o \
 	lib/registry.o \
+	lib/server_list.o \
 	lib/status_text.o \
+	lib/store_etcd.o \
 	lib/store_journal.o \
 	lib/strmap.o \
 	lib/supervise.o \
@@ -104,6 +109,9 @@ UNIT_TESTS = \
 	test/unit/test_buf \
 	test/unit/test_bundle_archive \
 	test/unit/test_cgroup \
+	test/unit/test_committer \
+	test/unit/test_cluster_manifest \
+	test/unit/test_etcd \
 	test/unit/test_exec_sched \
 	test/unit/test_materializer \
 	test/unit/test_node_auth \
@@ -114,6 +122,7 @@ UNIT_TESTS = \
 	test/unit/test_payload_index \
 	test/unit/test_registration \
 	test/unit/test_registry \
+	test/unit/test_server_list \
 	test/unit/test_store_journal \
 	test/unit/test_strmap \
 	test/unit/test_supervise \
@@ -230,7 +239,9 @@ fuzz-replay: $(REPLAY_BINS)
 	done
 
 # Debian packages, each installed only when missing, so a second run is a
-# no-op: DEPS_BUILD builds cfgsync and runs `make demo`; DEPS_TEST adds
+# no-op: DEPS_BUILD builds cfgsync and runs `make demo`; DEPS_RUN is the
+# service serve-exec --etcd stands on (etcd, which test/95-cluster.bats
+# starts as three members on loopback); DEPS_TEST adds
 # what `make check` needs (bats, the clients and archivers the suites
 # drive, mandoc for lint, man-db for `man -l`, python3-yaml to parse the
 # YAML examples, strace to inject faults into fetch, time for the peak
@@ -238,6 +249,7 @@ fuzz-replay: $(REPLAY_BINS)
 DEPS_BUILD = build-essential pkg-config libmicrohttpd-dev \
 	libcurl4-openssl-dev libjson-c-dev libarchive-dev nettle-dev \
 	libgnutls28-dev libyaml-dev zlib1g-dev
+DEPS_RUN = etcd-server
 DEPS_TEST = bats bats-support bats-assert curl jq python3 python3-yaml \
 	mandoc man-db zstd xz-utils libarchive-tools zip unzip procps \
 	e2fsprogs openssl busybox strace time
@@ -256,7 +268,7 @@ apt_missing = @missing=; for p in $(1); do \
 	fi
 
 deps:
-	$(call apt_missing,$(DEPS_BUILD))
+	$(call apt_missing,$(DEPS_BUILD) $(DEPS_RUN))
 
 deps-test: deps
 	$(call apt_missing,$(DEPS_TEST))

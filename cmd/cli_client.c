@@ -15,6 +15,7 @@
 #include "exitcode.h"
 #include "fsx.h"
 #include "registration.h"
+#include "server_list.h"
 #include "tls_pin.h"
 #include "banned.h"
 
@@ -28,8 +29,8 @@ const struct cli_option cli_client_options[] = {
 	    "trust the server whose public key has this hash" },
 	{ "quiet", 'q', NULL, CLI_OPT_CLIENT_QUIET,
 	    "print no progress, only errors" },
-	{ "server", 0, "URL", CLI_OPT_SERVER_URL,
-	    "config server (default http://127.0.0.1:4400)" },
+	{ "server", 0, "URL[,URL...]", CLI_OPT_SERVER_URL,
+	    "config servers (default http://127.0.0.1:4400)" },
 	{ "timeout", 0, "SECONDS", CLI_OPT_TIMEOUT,
 	    "give up after this long (default 300; 0: never)" },
 	{ "token-file", 0, "FILE", CLI_OPT_CLIENT_TOKEN_FILE,
@@ -142,13 +143,17 @@ check_metadata(const char *what, const char *text)
 void
 cli_client_finish(struct cli_client *c)
 {
+	struct server_list servers;
 	struct errbuf eb;
 	struct buf b;
 
-	if (strncmp(c->opts.server, "http://", 7) != 0 &&
-	    strncmp(c->opts.server, "https://", 8) != 0)
-		cli_usage_error("--server %s: not an http:// or https:// URL",
-		    c->opts.server);
+	/* Each URL of a list is checked now, as the node client splits it. */
+	if (server_list_parse(&servers, c->opts.server, &eb) == -1) {
+		if (eb.code == EC_USAGE)
+			cli_usage_error("%s", eb.msg);
+		cli_die_eb(&eb);
+	}
+	server_list_release(&servers);
 	if (c->opts.identifier == NULL) {
 		if (gethostname(c->host, sizeof(c->host) - 1) == -1)
 			cli_die(EC_INTERNAL, "gethostname: %s",

@@ -26,13 +26,22 @@
  *   worker	the only thread that runs the materializer (one run at a
  *		time, one child process group) and the only one that
  *		touches se->cache.  It installs results into se->result.
+ *		With --etcd it runs only while this instance leads, ends
+ *		a run by publishing it, and installs what was published
+ *		for the current set (sync_result), here as everywhere.
+ *   cluster	with --etcd, lib/cluster_etcd.c's keepalive, campaign and
+ *		result-watch threads: leadership() and result_event()
+ *		note what changed under se->lock and wake the worker; the
+ *		store's watch thread calls set_changed() likewise.
  *
  * Locks.  Each is taken alone, but for one nesting: overrides_rerender
  * holds se->override_lock (writing) while it reads se->result under
  * se->result_lock, so that is the order; nothing takes them the other
  * way.  No code calls, under one of them, a module that takes a lock
  * (only exec_sched's pure functions, clock_ms and buf_addf run under
- * se->lock).
+ * se->lock), but for cluster_leading, which the worker and leadership()
+ * call under se->lock: the cluster's own lock nests inside it, and the
+ * cluster never calls back while holding it.
  *   se->lock		mutex, with se->cond: se->sched, se->stopping,
  *			se->run_seconds, se->reused.  Handlers note changes
  *			(changed()) and signal; the worker waits on it.
@@ -88,9 +97,11 @@
 #include "cgroup.h"
 #include "cli.h"
 #include "cli_server.h"
+#include "cluster.h"
 #include "cmds.h"
 #include "diag.h"
 #include "errbuf.h"
+#include "etcd.h"
 #include "exec_sched.h"
 #include "exitcode.h"
 #include "fsx.h"
@@ -111,6 +122,7 @@ extern char **environ;
 
 #define DEBOUNCE_MS		EXEC_SCHED_DEBOUNCE_MS
 #define HOLD_SECONDS		30	/* --hold default (SPEC 4) */
+#define COMMIT_TIMEOUT		5	/* --commit-timeout default, seconds */
 #define OVERRIDES_MAX		(256UL << 20)	/* --state's overrides file */
 #define OVERRIDES_SUFFIX	".overrides"
 #define MAX_REGISTRATIONS	100000
@@ -120,6 +132,8 @@ extern char **environ;
 #define PERSIST_MODE		0600
 /* The fewest bytes of output a file takes: {"path":"a","content":""} */
 #define MATERIALIZER_FILE_MIN_BYTES	26
+/* With --etcd, how often the worker looks again without being told. */
+#define SYNC_RETRY_MS		1000
 
 /*
  * A ready result's index, shared by the current result, the cache and
@@ -205,6 +219,21 @@ struct serve_exec {
 	struct prom_histogram	 run_duration;	/* atomic */
 
 	struct node_auth	*auth;		/* per-node tokens, or NULL */
+	/*
+	 * --etcd: one of several instances (NULL: the only one).  Only the
+	 * leader runs the materializer, and publishes instead of
+	 * installing; every instance installs published results (sync).
+	 */
+	struct etcd		*etcd;
+	struct cluster		*cluster;
+	int			 sync;		/* under se->lock: look again */
+	uint64_t		 sync_at;	/* under se->lock: not before */
+	uint64_t		 office;	/* worker: term cleaned up for */
+	struct installed {			/* worker: what sync installed */
+		unsigned char	 digest[REGISTRY_DIGEST_LEN];
+		unsigned long	 generation;
+		uint64_t	 mod_revision;	/* of its manifest */
+	}			 installed;
 };
 
 static const char *const outcome_names[] = {
@@ -507,8 +536,26 @@ changed(struct serve_exec *se)
 
 	pthread_mutex_lock(&se->lock);
 	exec_sched_changed(&se->sched, gen, clock_ms());
+	if (se->cluster != NULL) {
+		/*
+		 * Another set, maybe published already (A, B, A): looked up
+		 * once the burst is over, not one snapshot per change.
+		 */
+		se->sync = 1;
+		se->sync_at = clock_ms() + se->debounce_ms;
+	}
 	pthread_cond_signal(&se->cond);
 	pthread_mutex_unlock(&se->lock);
+}
+
+/*
+ * The registry's change hook: every applied change of the set, made here
+ * or (with --etcd) by another instance.
+ */
+static void
+set_changed(void *arg)
+{
+	changed(arg);
 }
 
 /*
@@ -527,7 +574,7 @@ put_answer(struct serve_exec *se, const char *id, int rc,
 		(void)snprintf(se->newest_id, sizeof(se->newest_id), "%s", id);
 		se->newest_at = time(NULL);
 		pthread_mutex_unlock(&se->lock);
-		changed(se);
+		/* The worker heard of it from the registry. */
 		/* FALLTHROUGH */
 	case REGISTRY_UNCHANGED:
 		return 202;
@@ -536,7 +583,15 @@ put_answer(struct serve_exec *se, const char *id, int rc,
 		(void)snprintf(msg, size, "registration limit reached: %s "
 		    "not registered", id);
 		return 503;
+	case -1:
+		if (eb->code != EC_REMOTE)
+			goto internal;
+		diag_warn("register %s: %s", id, eb->msg);
+		*code = PROTOCOL_UNAVAILABLE;
+		(void)snprintf(msg, size, "%s", eb->msg);
+		return 503;
 	default:
+	internal:
 		diag_warn("register %s: %s", id, eb->msg);
 		*code = PROTOCOL_INTERNAL;
 		(void)snprintf(msg, size, "registration of %s not stored", id);
@@ -709,13 +764,20 @@ remove_answer(struct serve_exec *se, const char *id, int rc,
 	msg[0] = '\0';
 	switch (rc) {
 	case 1:
-		changed(se);
-		return 204;
+		return 204;	/* the worker heard of it from the registry */
 	case 0:
 		*code = PROTOCOL_NOT_FOUND;
 		(void)snprintf(msg, size, "%s is not registered", id);
 		return 404;
+	case -1:
+		if (eb->code != EC_REMOTE)
+			goto internal;
+		diag_warn("delete %s: %s", id, eb->msg);
+		*code = PROTOCOL_UNAVAILABLE;
+		(void)snprintf(msg, size, "%s", eb->msg);
+		return 503;
 	default:
+	internal:
 		diag_warn("delete %s: %s", id, eb->msg);
 		*code = PROTOCOL_INTERNAL;
 		(void)snprintf(msg, size, "removal of %s not stored", id);
@@ -768,6 +830,30 @@ on_delete(void *ctx, struct http_request *req, struct http_response *resp)
 		resp->status = status;
 }
 
+/*
+ * GET /readyz: 200 when the registry's mirror is current (always without
+ * --etcd), 503 before etcd's first listing and while its watch is down;
+ * /healthz stays a liveness check.
+ */
+static void
+on_readyz(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct serve_exec *se = ctx;
+
+	(void)req;
+	if (!registry_current(se->registry)) {
+		http_response_error(resp, 503, PROTOCOL_UNAVAILABLE,
+		    "the registration mirror is not current");
+		return;
+	}
+	if (buf_adds(&resp->body, "{\"ready\":true}\n") == -1) {
+		http_response_error(resp, 500, PROTOCOL_INTERNAL,
+		    "out of memory");
+		return;
+	}
+	resp->status = 200;
+}
+
 /* Appends ,"name":"UTC time" or ,"name":null. */
 static int
 add_time(struct buf *b, const char *name, time_t t)
@@ -778,6 +864,29 @@ add_time(struct buf *b, const char *name, time_t t)
 		return buf_addf(b, ",\"%s\":null", name);
 	clock_utc(t, when);
 	return buf_addf(b, ",\"%s\":\"%s\"", name, when);
+}
+
+/*
+ * ,"cluster":{...} for GET /status with --etcd: who leads, whether etcd
+ * answers, how far the watch has come.
+ */
+static int
+cluster_json(struct serve_exec *se, struct buf *b)
+{
+	struct cluster_status cs;
+
+	cluster_status(se->cluster, &cs);
+	return buf_addf(b, ",\"cluster\":{\"leading\":%s,\"leader\":",
+	    cs.leading ? "true" : "false") |
+	    (cs.leader_url[0] == '\0' ? buf_adds(b, "null") :
+	    buf_add_json_string(b, cs.leader_url, strlen(cs.leader_url))) |
+	    buf_addf(b, ",\"etcd\":\"%s\",\"mirror_revision\":%llu,"
+	    "\"mirror_current\":%s,\"results_revision\":%llu,"
+	    "\"results\":%zu,\"fetched\":%lu}",
+	    cs.up && registry_current(se->registry) ? "ok" : "unreachable",
+	    (unsigned long long)registry_revision(se->registry),
+	    registry_current(se->registry) ? "true" : "false",
+	    (unsigned long long)cs.revision, cs.results, cs.fetched);
 }
 
 /*
@@ -833,8 +942,11 @@ on_status(void *ctx, struct http_request *req, struct http_response *resp)
 		    run.seconds) |
 		    buf_add_json_string(b, run.stderr_tail,
 		    strlen(run.stderr_tail)) | buf_addc(b, '}');
-	rc |= buf_addf(b, ",\"nodes\":{\"served\":%zu,\"waiting\":%zu}}\n",
+	rc |= buf_addf(b, ",\"nodes\":{\"served\":%zu,\"waiting\":%zu}",
 	    ready, count - ready);
+	if (se->cluster != NULL)
+		rc |= cluster_json(se, b);
+	rc |= buf_adds(b, "}\n");
 	if (rc != 0) {
 		http_response_error(resp, 500, PROTOCOL_INTERNAL,
 		    "out of memory");
@@ -842,6 +954,57 @@ on_status(void *ctx, struct http_request *req, struct http_response *resp)
 	}
 	resp->status = 200;
 	(void)req;
+}
+
+/* With --etcd: who leads, etcd's health, the watch, the fetches. */
+static int
+cluster_metrics(struct serve_exec *se, struct buf *b)
+{
+	struct cluster_status cs;
+	struct registry_stats rs;
+	struct prom_label l = { "leader", NULL };
+	int rc = 0;
+
+	cluster_status(se->cluster, &cs);
+	rc |= prom_family(b, "cfgsync_etcd_up", PROM_GAUGE,
+	    "1 when etcd answers and the registration mirror is current.");
+	rc |= prom_sample_u64(b, "cfgsync_etcd_up", NULL, 0,
+	    cs.up && registry_current(se->registry));
+	rc |= prom_family(b, "cfgsync_leader", PROM_GAUGE,
+	    "1 when this instance leads (runs the materializer); the "
+	    "label is the leader's URL.");
+	l.value = cs.leader_url;
+	rc |= prom_sample_u64(b, "cfgsync_leader", &l, 1, cs.leading);
+	rc |= prom_family(b, "cfgsync_mirror_revision", PROM_GAUGE,
+	    "etcd revision the registration mirror has applied.");
+	rc |= prom_sample_u64(b, "cfgsync_mirror_revision", NULL, 0,
+	    registry_revision(se->registry));
+	registry_get_stats(se->registry, &rs);
+	rc |= prom_family(b, "cfgsync_commit_batches_total", PROM_COUNTER,
+	    "Registration batches committed to etcd, one txn each.");
+	rc |= prom_sample_u64(b, "cfgsync_commit_batches_total", NULL, 0,
+	    rs.batches);
+	rc |= prom_family(b, "cfgsync_commit_conflicts_total", PROM_COUNTER,
+	    "Batches refused because another instance wrote first.");
+	rc |= prom_sample_u64(b, "cfgsync_commit_conflicts_total", NULL, 0,
+	    rs.conflicts);
+	rc |= prom_family(b, "cfgsync_watch_resyncs_total", PROM_COUNTER,
+	    "Listings of the registrations after the first (compaction).");
+	rc |= prom_sample_u64(b, "cfgsync_watch_resyncs_total", NULL, 0,
+	    rs.resets > 0 ? rs.resets - 1 : 0);
+	rc |= prom_family(b, "cfgsync_results_revision", PROM_GAUGE,
+	    "etcd revision the result watch has applied.");
+	rc |= prom_sample_u64(b, "cfgsync_results_revision", NULL, 0,
+	    cs.revision);
+	rc |= prom_family(b, "cfgsync_results_fetched_total", PROM_COUNTER,
+	    "Published bundles fetched from etcd and installed.");
+	rc |= prom_sample_u64(b, "cfgsync_results_fetched_total", NULL, 0,
+	    cs.fetched);
+	rc |= prom_family(b, "cfgsync_results_published", PROM_GAUGE,
+	    "Result manifests in etcd.");
+	rc |= prom_sample_u64(b, "cfgsync_results_published", NULL, 0,
+	    cs.results);
+	return rc;
 }
 
 static int
@@ -899,6 +1062,8 @@ metrics(void *ctx, struct buf *b)
 	    "and a scan of reparented processes contain it.");
 	rc |= prom_sample_u64(b, "cfgsync_materializer_cgroup", NULL, 0,
 	    se->mat.cgroup != NULL);
+	if (se->cluster != NULL)
+		rc |= cluster_metrics(se, b);
 	return rc;
 }
 
@@ -946,6 +1111,184 @@ persist(struct serve_exec *se, const struct bundle *b)
 	buf_release(&doc);
 }
 
+static int
+settled(enum materializer_outcome o)
+{
+	return o == MATERIALIZER_READY || o == MATERIALIZER_NOT_READY;
+}
+
+/*
+ * The registry's current generation and digest, from a view (nothing
+ * rendered): 0, or -1 when out of memory.
+ */
+static int
+current_set(struct serve_exec *se, unsigned long *gen,
+    unsigned char digest[REGISTRY_DIGEST_LEN])
+{
+	struct registry_view *v;
+
+	if ((v = registry_view_take(se->registry)) == NULL) {
+		diag_warn("snapshot: out of memory");
+		return -1;
+	}
+	*gen = registry_view_generation(v);
+	memcpy(digest, registry_view_digest(v), REGISTRY_DIGEST_LEN);
+	registry_view_free(v);
+	return 0;
+}
+
+/*
+ * The index of a published bundle: fetched, checked, parsed, and written
+ * to --persist on the way.  NULL with eb set.
+ */
+static struct served *
+fetch_served(struct serve_exec *se, const struct cluster_manifest *m,
+    struct errbuf *eb)
+{
+	struct payload_index *index;
+	struct served *sv = NULL;
+	struct bundle b;
+	struct buf text;
+
+	buf_init(&text, m->bytes + 2);
+	bundle_init(&b);
+	if (cluster_fetch(se->cluster, m, &text, eb) == -1)
+		goto out;
+	if (bundle_parse_json(&b, text.data, text.len, &se->mat.limits, NULL,
+	    eb) == -1)
+		goto out;
+	if (se->persist != NULL && (buf_addc(&text, '\n') == -1 ||
+	    fsx_write_atomic(se->persist, text.data, text.len, PERSIST_MODE,
+	    eb) == -1))
+		diag_warn("persist: %s", eb->msg);
+	buf_release(&text);
+	if ((index = payload_index_new(&b, eb)) == NULL)
+		return NULL;		/* b is released */
+	if ((sv = served_new(index)) == NULL) {
+		payload_index_free(index);
+		errbuf_set(eb, EC_INTERNAL, "out of memory");
+	}
+	return sv;
+out:
+	bundle_release(&b);
+	buf_release(&text);
+	return NULL;
+}
+
+/*
+ * With --etcd, every instance (the leader too): installs the published
+ * result for the registry's current set, when there is one that is not
+ * installed yet, so an instance serves only what was published.  The
+ * worker's.  Returns 0, or -1 when it must be tried again (a fetch
+ * failed).
+ */
+static int
+sync_result(struct serve_exec *se)
+{
+	unsigned char digest[REGISTRY_DIGEST_LEN];
+	struct cluster_manifest m;
+	enum materializer_outcome kept;
+	struct result fresh;
+	struct errbuf eb;
+	unsigned long gen;
+	void *hit;
+
+	if (current_set(se, &gen, digest) == -1 ||
+	    !cluster_lookup(se->cluster, digest, &m))
+		return 0;	/* nothing published for this set yet */
+	if (se->installed.generation == gen && se->installed.mod_revision ==
+	    m.mod_revision && memcmp(se->installed.digest, digest,
+	    sizeof(digest)) == 0)
+		return 0;
+	memset(&fresh, 0, sizeof(fresh));
+	fresh.generation = gen;
+	fresh.snapshot_ms = clock_ms();
+	fresh.outcome = m.outcome;
+	if (m.outcome == MATERIALIZER_READY) {
+		if (exec_cache_find(&se->cache, digest, &kept, &hit) &&
+		    kept == MATERIALIZER_READY && hit != NULL) {
+			fresh.served = hit;
+			served_hold(fresh.served);
+		} else if ((fresh.served = fetch_served(se, &m, &eb)) ==
+		    NULL) {
+			diag_warn("generation %lu: result: %s", gen, eb.msg);
+			return eb.code == EC_REMOTE ? -1 : 0;
+		} else {
+			served_hold(fresh.served);	/* the cache's */
+			served_drop(exec_cache_put(&se->cache, digest,
+			    MATERIALIZER_READY, fresh.served));
+		}
+	} else if (m.outcome == MATERIALIZER_NOT_READY)
+		served_drop(exec_cache_put(&se->cache, digest,
+		    MATERIALIZER_NOT_READY, NULL));
+	else
+		(void)snprintf(fresh.reason, sizeof(fresh.reason), "%s",
+		    m.reason);
+	install(se, &fresh);
+	memcpy(se->installed.digest, digest, sizeof(digest));
+	se->installed.generation = gen;
+	se->installed.mod_revision = m.mod_revision;
+	diag_info("generation %lu: installed the %s result of term %llu",
+	    gen, outcome_names[m.outcome], (unsigned long long)m.term);
+	if (settled(m.outcome)) {
+		/* No instance runs for this set again, this one included. */
+		pthread_mutex_lock(&se->lock);
+		exec_sched_finish(&se->sched, gen, m.outcome, clock_ms());
+		pthread_mutex_unlock(&se->lock);
+	}
+	return 0;
+}
+
+/*
+ * The leader's end of a run: publishes what it came to (a ready bundle
+ * as --persist writes it) under term, fenced, and retires old results.
+ * Every instance then installs it from the watch (sync_result).  Returns
+ * the outcome for the scheduler: tempfail when the publish failed, so the
+ * set is tried again.
+ */
+static enum materializer_outcome
+publish(struct serve_exec *se, const struct cluster_term *term,
+    unsigned long gen, const unsigned char digest[REGISTRY_DIGEST_LEN],
+    struct materializer_result *mr)
+{
+	enum materializer_outcome outcome = mr->outcome;
+	struct cluster_manifest m;
+	struct errbuf eb;
+	struct buf doc;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.digest, digest, sizeof(m.digest));
+	m.outcome = mr->outcome;
+	m.generation = gen;
+	if (mr->outcome == MATERIALIZER_FAILED)
+		(void)snprintf(m.reason, sizeof(m.reason), "%s", mr->reason);
+	buf_init(&doc, SIZE_MAX);
+	if (mr->outcome == MATERIALIZER_READY &&
+	    bundle_render_json(&doc, &mr->bundle) == -1) {
+		buf_release(&doc);
+		diag_warn("generation %lu: out of memory", gen);
+		return MATERIALIZER_TEMPFAIL;
+	}
+	rc = cluster_publish(se->cluster, term, &m, doc.data, doc.len, &eb);
+	buf_release(&doc);
+	if (rc == CLUSTER_REFUSED) {
+		diag_warn("generation %lu: publish refused: term %llu no "
+		    "longer leads, or the set has a result", gen,
+		    (unsigned long long)term->rev);
+		return outcome;
+	}
+	if (rc == -1) {
+		diag_warn("generation %lu: publish: %s", gen, eb.msg);
+		return MATERIALIZER_TEMPFAIL;
+	}
+	diag_info("generation %lu: published %s (term %llu)", gen,
+	    outcome_names[outcome], (unsigned long long)term->rev);
+	if (cluster_retire(se->cluster, term, digest, 0, &eb) == -1)
+		diag_warn("retire results: %s", eb.msg);
+	return outcome;
+}
+
 /*
  * One materializer run for the registry's current set, or none when the
  * set settled before (its result is served again).  Returns the outcome
@@ -959,13 +1302,15 @@ snapshot_read(void *ctx, char *out, size_t size)
 }
 
 static enum materializer_outcome
-run_once(struct serve_exec *se, unsigned long *generation)
+run_once(struct serve_exec *se, const struct cluster_term *term,
+    unsigned long *generation)
 {
 	unsigned char digest[REGISTRY_DIGEST_LEN];
 	struct materializer_result mr;
 	struct materializer_input input;
 	struct registry_reader reader;
 	struct registry_view *view;
+	struct cluster_manifest m;
 	struct result fresh;
 	struct errbuf eb;
 	struct payload_index *index;
@@ -987,7 +1332,18 @@ run_once(struct serve_exec *se, unsigned long *generation)
 	memset(&fresh, 0, sizeof(fresh));
 	fresh.generation = gen;
 	fresh.snapshot_ms = snapshot_ms;
-	if (exec_cache_find(&se->cache, digest, &fresh.outcome, &hit)) {
+	/* Cluster-wide: a set with a settled result never runs again. */
+	if (se->cluster != NULL && cluster_lookup(se->cluster, digest, &m) &&
+	    settled(m.outcome)) {
+		registry_view_free(view);
+		pthread_mutex_lock(&se->lock);
+		se->reused++;
+		se->sync = 1;
+		pthread_mutex_unlock(&se->lock);
+		return m.outcome;
+	}
+	if (se->cluster == NULL &&
+	    exec_cache_find(&se->cache, digest, &fresh.outcome, &hit)) {
 		registry_view_free(view);
 		fresh.served = hit;
 		served_hold(fresh.served);
@@ -1019,6 +1375,21 @@ run_once(struct serve_exec *se, unsigned long *generation)
 	pthread_mutex_unlock(&se->lock);
 	prom_histogram_observe(&se->run_duration,
 	    (uint64_t)(mr.seconds * 1e9));
+	if (se->cluster != NULL) {
+		if (mr.outcome != MATERIALIZER_READY &&
+		    __atomic_load_n(&se->cancel, __ATOMIC_RELAXED)) {
+			diag_warn("generation %lu: run cancelled: leadership "
+			    "lost", gen);
+			fresh.outcome = mr.outcome;
+		} else {
+			diag_info("generation %lu: %s (%zu nodes, %.3f s)",
+			    gen, outcome_names[mr.outcome], count,
+			    mr.seconds);
+			fresh.outcome = publish(se, term, gen, digest, &mr);
+		}
+		bundle_release(&mr.bundle);
+		return fresh.outcome;
+	}
 	fresh.outcome = mr.outcome;
 	if (mr.outcome == MATERIALIZER_READY) {
 		if (se->persist != NULL)
@@ -1054,32 +1425,101 @@ run_once(struct serve_exec *se, unsigned long *generation)
 	return fresh.outcome;
 }
 
+/*
+ * Leadership came or went (a cluster thread): a run of a term that ended
+ * is cancelled, and the worker looks again.
+ */
+static void
+leadership(void *arg)
+{
+	struct serve_exec *se = arg;
+
+	pthread_mutex_lock(&se->lock);
+	/* NULL: cluster_new has not returned yet; no run has started. */
+	if (se->cluster != NULL && !cluster_leading(se->cluster, NULL))
+		__atomic_store_n(&se->cancel, 1, __ATOMIC_RELAXED);
+	pthread_cond_signal(&se->cond);
+	pthread_mutex_unlock(&se->lock);
+}
+
+/* A result manifest came or went (the cluster's watch thread). */
+static void
+result_event(void *arg)
+{
+	struct serve_exec *se = arg;
+
+	pthread_mutex_lock(&se->lock);
+	se->sync = 1;
+	pthread_cond_signal(&se->cond);
+	pthread_mutex_unlock(&se->lock);
+}
+
 /* Runs the materializer whenever se->sched says a run is due. */
 static void *
 worker(void *arg)
 {
 	struct serve_exec *se = arg;
 	enum materializer_outcome outcome;
+	unsigned char digest[REGISTRY_DIGEST_LEN];
+	struct cluster_term term;
+	struct errbuf eb;
 	unsigned long gen;
 	struct timespec ts;
-	uint64_t due;
+	uint64_t due, now;
+	int leading = 1;
 
+	memset(&term, 0, sizeof(term));
 	pthread_mutex_lock(&se->lock);
 	while (!se->stopping) {
-		due = exec_sched_due(&se->sched);
+		now = clock_ms();
+		if (se->cluster != NULL && se->sync && now >= se->sync_at) {
+			se->sync = 0;
+			pthread_mutex_unlock(&se->lock);
+			if (sync_result(se) == -1) {
+				pthread_mutex_lock(&se->lock);
+				se->sync = 1;
+				se->sync_at = clock_ms() + SYNC_RETRY_MS;
+				continue;
+			}
+			pthread_mutex_lock(&se->lock);
+			continue;
+		}
+		/* With --etcd, only the leader runs the materializer. */
+		if (se->cluster != NULL)
+			leading = cluster_leading(se->cluster, &term);
+		if (leading && se->cluster != NULL && term.rev != se->office) {
+			/* Just elected: clear what a dead leader left. */
+			se->office = term.rev;
+			pthread_mutex_unlock(&se->lock);
+			if (current_set(se, &gen, digest) == 0 &&
+			    cluster_retire(se->cluster, &term, digest, 1,
+			    &eb) == -1)
+				diag_warn("retire results: %s", eb.msg);
+			pthread_mutex_lock(&se->lock);
+			continue;
+		}
+		due = leading ? exec_sched_due(&se->sched) : EXEC_SCHED_NEVER;
+		if (se->cluster != NULL && (due == EXEC_SCHED_NEVER ||
+		    due > now + SYNC_RETRY_MS))
+			due = now + SYNC_RETRY_MS;	/* look again */
+		if (se->cluster != NULL && se->sync && se->sync_at < due)
+			due = se->sync_at;
 		if (due == EXEC_SCHED_NEVER) {
 			pthread_cond_wait(&se->cond, &se->lock);
 			continue;
 		}
-		if (clock_ms() < due) {
+		if (now < due || !leading) {
 			ts = clock_deadline(due * 1000000u);
 			(void)pthread_cond_timedwait(&se->cond, &se->lock,
 			    &ts);
 			continue;
 		}
 		exec_sched_start(&se->sched);
+		/* A cancel for a term that ended is not this run's. */
+		if (se->cluster != NULL)
+			__atomic_store_n(&se->cancel, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&se->lock);
-		outcome = run_once(se, &gen);
+		outcome = run_once(se, &term, &gen);
 		pthread_mutex_lock(&se->lock);
 		exec_sched_finish(&se->sched, gen, outcome, clock_ms());
 	}
@@ -1113,8 +1553,15 @@ contain(struct serve_exec *se, int no_cgroup)
 }
 
 enum {
-	OPT_DEBOUNCE = CLI_OPT_OWN,
+	OPT_ADVERTISE_URL = CLI_OPT_OWN,
+	OPT_COMMIT_TIMEOUT,
+	OPT_DEBOUNCE,
+	OPT_ETCD,
+	OPT_ETCD_CACERT,
+	OPT_ETCD_PREFIX,
+	OPT_ETCD_USER_FILE,
 	OPT_HOLD,
+	OPT_LEASE_TTL,
 	OPT_MATERIALIZER_TIMEOUT,
 	OPT_MAX_OUTPUT,
 	OPT_MAX_REGISTRATION_BYTES,
@@ -1125,10 +1572,24 @@ enum {
 };
 
 static const struct cli_option serve_exec_options[] = {
+	{ "advertise-url", 0, "URL", OPT_ADVERTISE_URL,
+	    "this instance's address, as the leader (with --etcd)" },
+	{ "commit-timeout", 0, "SECONDS", OPT_COMMIT_TIMEOUT,
+	    "503 after this long without the store (default 5)" },
 	{ "debounce", 0, "MS", OPT_DEBOUNCE,
 	    "wait this long for more registrations (default 100)" },
+	{ "etcd", 0, "URL[,URL...]", OPT_ETCD,
+	    "share registrations and results through etcd" },
+	{ "etcd-cacert", 0, "FILE", OPT_ETCD_CACERT,
+	    "trust FILE's certificates for https etcd endpoints" },
+	{ "etcd-prefix", 0, "PREFIX", OPT_ETCD_PREFIX,
+	    "key prefix in etcd (default cfgsync/default/)" },
+	{ "etcd-user-file", 0, "FILE", OPT_ETCD_USER_FILE,
+	    "authenticate to etcd as FILE's USER:PASSWORD line" },
 	{ "hold", 0, "SECONDS", OPT_HOLD,
 	    "hold a plain /node for a due run (default 30)" },
+	{ "lease-ttl", 0, "SECONDS", OPT_LEASE_TTL,
+	    "leader lease with --etcd (default 10)" },
 	{ "materializer-timeout", 0, "SECONDS", OPT_MATERIALIZER_TIMEOUT,
 	    "kill a run after this long (default 30)" },
 	{ "max-output", 0, "BYTES", OPT_MAX_OUTPUT,
@@ -1164,12 +1625,16 @@ int
 cmd_serve_exec(int argc, char **argv)
 {
 	static const struct http_route routes[] = {
-		{ "POST", "/init-with-node", "init-with-node", on_node, 1 },
-		{ "POST", "/node", "node", on_node, 1 },
-		{ "POST", "/node/replace", "replace", on_replace, 0 },
-		{ "POST", "/register", "register", on_register, 1 },
-		{ "GET", "/registrations", "registrations", on_list, 0 },
-		{ "GET", "/status", "status", on_status, 0 },
+		{ "POST", "/init-with-node", "init-with-node", on_node,
+		    HTTP_NODE },
+		{ "POST", "/node", "node", on_node, HTTP_NODE },
+		{ "POST", "/node/replace", "replace", on_replace,
+		    HTTP_OPERATOR },
+		{ "POST", "/register", "register", on_register, HTTP_NODE },
+		{ "GET", "/readyz", "readyz", on_readyz, HTTP_OPEN },
+		{ "GET", "/registrations", "registrations", on_list,
+		    HTTP_OPERATOR },
+		{ "GET", "/status", "status", on_status, HTTP_OPERATOR },
 		{ "DELETE", "/registrations/", "registrations", on_delete,
 		    0 },
 	};
@@ -1182,9 +1647,18 @@ cmd_serve_exec(int argc, char **argv)
 	char *bindings = NULL;
 	size_t max_registrations = MAX_REGISTRATIONS, i;
 	size_t max_registration_bytes = REGISTRY_MAX_BYTES;
+	unsigned commit_timeout = COMMIT_TIMEOUT;
+	struct etcd_options etcd;
+	struct cluster_options copts;
+	struct cluster *cluster;
+	unsigned long gen0;
 	int id, no_cgroup = 0;
 
 	memset(&se, 0, sizeof(se));
+	memset(&etcd, 0, sizeof(etcd));
+	etcd.prefix = "cfgsync/default/";
+	memset(&copts, 0, sizeof(copts));
+	copts.lease_ttl = CLUSTER_LEASE_TTL;
 	cli_server_init(&server);
 	se.debounce_ms = DEBOUNCE_MS;
 	se.hold = HOLD_SECONDS;
@@ -1232,10 +1706,35 @@ cmd_serve_exec(int argc, char **argv)
 		case OPT_STATE:
 			state = p.arg;
 			break;
+		case OPT_ADVERTISE_URL:
+			copts.url = p.arg;
+			break;
+		case OPT_ETCD:
+			etcd.endpoints = p.arg;
+			break;
+		case OPT_ETCD_PREFIX:
+			etcd.prefix = p.arg;
+			break;
+		case OPT_ETCD_CACERT:
+			etcd.cacert = p.arg;
+			break;
+		case OPT_ETCD_USER_FILE:
+			etcd.user_file = p.arg;
+			break;
+		case OPT_COMMIT_TIMEOUT:
+			commit_timeout = (unsigned)cli_uint_opt(
+			    "--commit-timeout", p.arg, 1, 3600);
+			break;
+		case OPT_LEASE_TTL:
+			copts.lease_ttl = (unsigned)cli_uint_opt("--lease-ttl",
+			    p.arg, CLUSTER_LEASE_TTL_MIN, 3600);
+			break;
 		}
 	}
 	if (p.rest == NULL)
 		cli_usage_error("expected -- PROGRAM [ARG ...]");
+	if (etcd.endpoints != NULL && state != NULL)
+		cli_usage_error("--etcd and --state exclude each other");
 	se.mat.argv = p.rest;
 	se.mat.envp = environ;
 	if (materializer_check(&se.mat, &eb) == -1)
@@ -1254,17 +1753,24 @@ cmd_serve_exec(int argc, char **argv)
 		    MATERIALIZER_FILE_MIN_BYTES;
 	if (state != NULL && (store = store_journal_open(state, &eb)) == NULL)
 		cli_die_eb(&eb);
+	/* The store lists and watches etcd from its own thread. */
+	if (etcd.endpoints != NULL &&
+	    ((se.etcd = etcd_new(&etcd, &eb)) == NULL ||
+	    (store = store_etcd_new(se.etcd, &eb)) == NULL))
+		cli_die_eb(&eb);
 	if ((se.registry = registry_new(max_registrations, store, &eb)) ==
 	    NULL)
 		cli_die_eb(&eb);
 	registry_set_max_bytes(se.registry, max_registration_bytes);
+	registry_set_commit_timeout(se.registry, commit_timeout * 1000);
 	if (state != NULL)
 		diag_warn("state %s: %zu registrations, generation %lu", state,
 		    registry_count(se.registry),
 		    registry_generation(se.registry));
 	exec_sched_init(&se.sched, se.debounce_ms);
 	/* A replayed set changed long ago: its run is due at once. */
-	exec_sched_changed(&se.sched, registry_generation(se.registry), 0);
+	gen0 = registry_generation(se.registry);
+	exec_sched_changed(&se.sched, gen0, 0);
 	exec_cache_init(&se.cache);
 	pthread_rwlock_init(&se.result_lock, NULL);
 	pthread_rwlock_init(&se.override_lock, NULL);
@@ -1279,6 +1785,10 @@ cmd_serve_exec(int argc, char **argv)
 	pthread_mutex_init(&se.lock, NULL);
 	if (clock_cond_init(&se.cond) != 0)
 		cli_die(EC_INTERNAL, "cannot make a condition variable");
+	/* Changes come from the mirror, wherever they were made. */
+	registry_on_change(se.registry, set_changed, &se);
+	if (registry_generation(se.registry) != gen0)
+		changed(&se);	/* applied before the hook was set */
 	se.result.outcome = MATERIALIZER_NOT_READY;
 	if (state != NULL && asprintf(&bindings, "%s%s", state,
 	    NODE_AUTH_BINDINGS_SUFFIX) == -1)
@@ -1291,21 +1801,43 @@ cmd_serve_exec(int argc, char **argv)
 	contain(&se, no_cgroup);
 	se.srv = cli_server_start(&server, routes,
 	    nitems(routes), &se, metrics);
+	if (etcd.endpoints != NULL) {
+		copts.etcd = se.etcd;
+		if (copts.url == NULL)
+			copts.url = http_server_url(se.srv);
+		copts.on_leader = leadership;
+		copts.on_result = result_event;
+		copts.arg = &se;
+		if ((cluster = cluster_new(&copts, &eb)) == NULL)
+			cli_die_eb(&eb);
+		/* The registry's hook reads it (changed()), under se.lock. */
+		pthread_mutex_lock(&se.lock);
+		se.cluster = cluster;
+		se.sync = 1;
+		pthread_mutex_unlock(&se.lock);
+	}
 	if (pthread_create(&se.worker, NULL, worker, &se) != 0)
 		cli_die(EC_INTERNAL, "cannot start the worker thread");
 	cli_server_wait(se.auth != NULL ? reload_tokens : NULL, se.auth);
-	/* Stop the worker first: a run in progress is cut short. */
-	__atomic_store_n(&se.cancel, 1, __ATOMIC_RELAXED);
+	/*
+	 * Stop the worker first: a run in progress is cut short.  The
+	 * cancel is set under the lock, where a leader's worker clears a
+	 * stale one before a run.
+	 */
 	pthread_mutex_lock(&se.lock);
 	se.stopping = 1;
+	__atomic_store_n(&se.cancel, 1, __ATOMIC_RELAXED);
 	pthread_cond_signal(&se.cond);
 	pthread_mutex_unlock(&se.lock);
 	pthread_join(se.worker, NULL);
+	/* Revokes the lease: another instance leads at once. */
+	cluster_free(se.cluster);
 	/* No request is left: every reference but these is dropped. */
 	http_server_stop(se.srv);
 	exec_cache_release(&se.cache, served_drop);
 	served_drop(se.result.served);
 	registry_free(se.registry);
+	etcd_free(se.etcd);	/* after the store that borrows it */
 	pthread_cond_destroy(&se.cond);
 	pthread_mutex_destroy(&se.lock);
 	pthread_rwlock_destroy(&se.result_lock);

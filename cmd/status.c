@@ -17,6 +17,7 @@
 #include "errbuf.h"
 #include "exitcode.h"
 #include "http_client.h"
+#include "server_list.h"
 #include "status_text.h"
 #include "banned.h"
 
@@ -44,24 +45,57 @@ static const struct cli_command status_command = {
 	.sets = { cli_client_options, status_options, NULL },
 };
 
-/* GETs /status into doc; dies with exit 5 when the server does not answer. */
+/* Builds base's /status URL into url. */
 static void
-get_status(struct http_client *http, const char *url, unsigned timeout,
-    struct buf *doc)
+status_url(char *url, size_t size, const char *base)
 {
-	struct errbuf eb;
-	long status = 0;
-	char msg[256];
+	size_t len = strlen(base);
+	int n;
 
-	if (http_client_get(http, url, (long)(timeout ? timeout : 30) * 1000,
-	    &status, doc, &eb) == -1)
-		cli_die(EC_REMOTE, "%s", eb.msg);
-	if (status != 200) {
-		(void)snprintf(msg, sizeof(msg), "%.*s", (int)(doc->len < 200 ?
-		    doc->len : 200), doc->data != NULL ? doc->data : "");
-		cli_die(EC_REMOTE,
-		    "GET %s: HTTP %ld %s", url, status, msg);
+	while (len > 0 && base[len - 1] == '/')
+		len--;
+	n = snprintf(url, size, "%.*s/status", (int)len, base);
+	if (n < 0 || (size_t)n >= size)
+		cli_usage_error("--server: too long");
+}
+
+/*
+ * GETs /status into doc from the server asked now, or from the next ones
+ * of the list after a connect error, a timeout or a 5xx, each once; dies
+ * with exit 5 when none answers 200.
+ */
+static void
+get_status(struct http_client *http, struct server_list *servers,
+    unsigned timeout, struct buf *doc)
+{
+	char url[STATUS_URL_MAX], why[ERRBUF_MSG_MAX];
+	struct errbuf eb;
+	long status;
+	size_t i;
+
+	for (i = 0; i < servers->n; i++) {
+		if (i > 0)
+			(void)server_list_next(servers);
+		status_url(url, sizeof(url), server_list_current(servers));
+		status = 0;
+		buf_reset(doc);
+		if (http_client_get(http, url, (long)(timeout ? timeout : 30) *
+		    1000, &status, doc, &eb) == -1) {
+			if (http_client_error_final(http))
+				cli_die(EC_REMOTE, "%s", eb.msg);
+			(void)snprintf(why, sizeof(why), "%s", eb.msg);
+			continue;
+		}
+		if (status == 200)
+			return;
+		(void)snprintf(why, sizeof(why), "GET %.*s: HTTP %ld %.*s",
+		    (int)(sizeof(url) < 120 ? sizeof(url) : 120), url, status,
+		    (int)(doc->len < 200 ? doc->len : 200),
+		    doc->data != NULL ? doc->data : "");
+		if (status < 500)
+			break;
 	}
+	cli_die(EC_REMOTE, "%s", why);
 }
 
 int
@@ -72,11 +106,10 @@ cmd_status(int argc, char **argv)
 	struct http_client *http;
 	struct cli_parser p;
 	struct errbuf eb;
+	struct server_list servers;
 	struct buf doc, text, last;
-	char url[STATUS_URL_MAX];
 	unsigned long interval = 2;
-	int id, json = 0, watch = 0, tty, n;
-	size_t len;
+	int id, json = 0, watch = 0, tty;
 
 	cli_client_init(&client);
 	cli_parser_init(&p, &status_command, argc, argv);
@@ -102,13 +135,9 @@ cmd_status(int argc, char **argv)
 	cli_operands_end(&p, NULL, 0, "no operands");
 	client.opts.identifier = "status";	/* no node is named */
 	cli_client_finish(&client);
-	len = strlen(client.opts.server);
-	while (len > 0 && client.opts.server[len - 1] == '/')
-		len--;
-	n = snprintf(url, sizeof(url), "%.*s/status", (int)len,
-	    client.opts.server);
-	if (n < 0 || (size_t)n >= sizeof(url))
-		cli_usage_error("--server: too long");
+	/* No node is named: a list is asked from its first URL on. */
+	if (server_list_parse(&servers, client.opts.server, &eb) == -1)
+		cli_die_eb(&eb);
 	memset(&hopts, 0, sizeof(hopts));
 	hopts.token = client.opts.token;
 	hopts.cacert = client.opts.cacert;
@@ -120,7 +149,7 @@ cmd_status(int argc, char **argv)
 	buf_init(&text, STATUS_MAX * 2);
 	buf_init(&last, STATUS_MAX * 2);
 	for (;;) {
-		get_status(http, url, client.opts.timeout, &doc);
+		get_status(http, &servers, client.opts.timeout, &doc);
 		buf_reset(&text);
 		if (json) {
 			if (buf_add(&text, doc.data, doc.len) == -1)
@@ -151,6 +180,7 @@ cmd_status(int argc, char **argv)
 	buf_release(&text);
 	buf_release(&last);
 	http_client_free(http);
+	server_list_release(&servers);
 	cli_client_release(&client);
 	return EC_OK;
 }

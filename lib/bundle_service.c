@@ -231,11 +231,11 @@ on_status(void *ctx, struct http_request *req, struct http_response *resp)
 }
 
 static const struct http_route routes[] = {
-	{ "POST", "/init-with-node", "init-with-node", on_node, 1 },
-	{ "POST", "/node", "node", on_node, 1 },
-	{ "POST", "/node/replace", "replace", on_replace, 0 },
-	{ "POST", "/register", "register", on_register, 1 },
-	{ "GET", "/status", "status", on_status, 0 },
+	{ "POST", "/init-with-node", "init-with-node", on_node, HTTP_NODE },
+	{ "POST", "/node", "node", on_node, HTTP_NODE },
+	{ "POST", "/node/replace", "replace", on_replace, HTTP_OPERATOR },
+	{ "POST", "/register", "register", on_register, HTTP_NODE },
+	{ "GET", "/status", "status", on_status, HTTP_OPERATOR },
 };
 
 const struct http_route *

@@ -401,6 +401,62 @@ send_error(struct http_server *srv, struct http_conn *c, int status,
 	return ret;
 }
 
+/* What authorize returns for an answer sent. */
+static int
+answered(enum MHD_Result ret)
+{
+	return ret == MHD_YES ? 1 : -1;
+}
+
+static int
+unauthorized(struct http_server *srv, struct http_conn *c, const char *msg)
+{
+	c->route_idx = HTTP_ROUTE_NONE(srv);
+	return answered(send_error(srv, c, 401, PROTOCOL_UNAUTHORIZED, "%s",
+	    msg));
+}
+
+/*
+ * The token step of admit for a route that is not open, r being what
+ * http_route_find said: 0 to go on; else the request is answered here
+ * (/metrics, or a 401) and 1 or -1 is what admit returns (MHD_YES/NO).
+ */
+static int
+authorize(struct http_server *srv, struct http_conn *c, const char *method,
+    int r)
+{
+	c->req.authorization = MHD_lookup_connection_value(c->conn,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (srv->cfg.token != NULL)
+		c->req.is_operator = http_token_ok(srv->cfg.token,
+		    srv->token_len, c->req.authorization);
+	else
+		c->req.is_operator = !srv->cfg.node_auth;
+	if (!c->req.is_operator && !srv->cfg.node_auth)
+		return unauthorized(srv, c, "missing or wrong bearer token");
+	if (strcmp(c->req.path, "/metrics") == 0) {
+		c->route_idx = HTTP_ROUTE_METRICS(srv);
+		if (!c->req.is_operator)
+			return answered(send_error(srv, c, 401,
+			    PROTOCOL_UNAUTHORIZED,
+			    "/metrics needs the operator's token"));
+		if (strcmp(method, "GET") != 0)
+			return answered(send_error(srv, c, 405,
+			    PROTOCOL_METHOD, "use GET for /metrics"));
+		return 1;
+	}
+	/*
+	 * Per-node tokens: a node's token (or none) reaches a node's route
+	 * only, where the handler checks it; nothing else tells it apart
+	 * from a wrong token, not even which routes exist.
+	 */
+	if (!c->req.is_operator && (r == 404 ||
+	    srv->cfg.routes[c->route_idx].access != HTTP_NODE))
+		return unauthorized(srv, c, "missing or wrong bearer token "
+		    "(this route is the operator's)");
+	return 0;
+}
+
 /* First call for a request: route, auth, size; an error is sent at once. */
 static enum MHD_Result
 admit(struct http_server *srv, struct http_conn *c, const char *method)
@@ -408,7 +464,7 @@ admit(struct http_server *srv, struct http_conn *c, const char *method)
 	const char *v;
 	char *end;
 	unsigned long long clen;
-	int r;
+	int r, a;
 
 	if (c->sock != NULL && c->sock->bad_target) {
 		c->sock->bad_target = 0;
@@ -423,43 +479,13 @@ admit(struct http_server *srv, struct http_conn *c, const char *method)
 			    "use GET for /healthz");
 		return MHD_YES;
 	}
-	c->req.authorization = MHD_lookup_connection_value(c->conn,
-	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (srv->cfg.token != NULL)
-		c->req.is_operator = http_token_ok(srv->cfg.token,
-		    srv->token_len, c->req.authorization);
-	else
-		c->req.is_operator = !srv->cfg.node_auth;
-	if (!c->req.is_operator && !srv->cfg.node_auth) {
-		c->route_idx = HTTP_ROUTE_NONE(srv);
-		return send_error(srv, c, 401, PROTOCOL_UNAUTHORIZED,
-		    "missing or wrong bearer token");
-	}
-	if (strcmp(c->req.path, "/metrics") == 0) {
-		c->route_idx = HTTP_ROUTE_METRICS(srv);
-		if (!c->req.is_operator)
-			return send_error(srv, c, 401, PROTOCOL_UNAUTHORIZED,
-			    "/metrics needs the operator's token");
-		if (strcmp(method, "GET") != 0)
-			return send_error(srv, c, 405, PROTOCOL_METHOD,
-			    "use GET for /metrics");
-		return MHD_YES;
-	}
 	c->route_idx = HTTP_ROUTE_NONE(srv);
 	r = http_route_find(srv->cfg.routes, srv->cfg.nroutes, method,
 	    c->req.path, &c->route_idx);
-	/*
-	 * Per-node tokens: a node's token (or none) reaches a node's route
-	 * only, where the handler checks it; nothing else tells it apart
-	 * from a wrong token, not even which routes exist.
-	 */
-	if (!c->req.is_operator && (r == 404 ||
-	    !srv->cfg.routes[c->route_idx].node)) {
-		c->route_idx = HTTP_ROUTE_NONE(srv);
-		return send_error(srv, c, 401, PROTOCOL_UNAUTHORIZED,
-		    "missing or wrong bearer token (this route is the "
-		    "operator's)");
-	}
+	/* A probe's route (/readyz) needs no token, as /healthz. */
+	if ((r == 404 || srv->cfg.routes[c->route_idx].access != HTTP_OPEN) &&
+	    (a = authorize(srv, c, method, r)) != 0)
+		return a == 1 ? MHD_YES : MHD_NO;
 	if (r != 404)
 		c->route = &srv->cfg.routes[c->route_idx];
 	if (r == 404)

@@ -80,23 +80,30 @@ struct http_response {
 typedef void http_handler_fn(void *ctx, struct http_request *,
     struct http_response *);
 
+/* Who may call a route. */
+enum http_access {
+	HTTP_OPERATOR,	/* the operator's token (cfg.token), when one is set */
+	/*
+	 * With cfg.node_auth, a node too: a request without the operator's
+	 * token reaches the handler, which checks the node's own token
+	 * (lib/node_auth).
+	 */
+	HTTP_NODE,
+	HTTP_OPEN	/* anyone, as /healthz: a probe sends no token */
+};
+
 struct http_route {
 	const char	*method;	/* "POST" */
 	const char	*path;		/* "/node", or a prefix ending in "/" */
 	const char	*name;		/* label for metrics */
 	http_handler_fn	*handler;
-	/*
-	 * With cfg.node_auth, whether a node calls it: then a request
-	 * without the operator's token reaches the handler, which checks
-	 * the node's own (lib/node_auth); any other route needs cfg.token.
-	 */
-	int		 node;
+	enum http_access access;
 };
 
 struct http_server_config {
 	const char		*listen;	/* "[HOST:]PORT" */
 	const char		*token;		/* bearer token, or NULL */
-	/* per-node tokens: see http_route.node */
+	/* per-node tokens: see HTTP_NODE */
 	int			 node_auth;
 	const char		*tls_cert;	/* PEM file, or NULL */
 	const char		*tls_key;	/* PEM file, or NULL */

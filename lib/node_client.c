@@ -28,6 +28,7 @@
 #include "http_client.h"
 #include "protocol.h"
 #include "registration.h"
+#include "server_list.h"
 #include "banned.h"
 
 #define BACKOFF_MIN_MS		250
@@ -51,6 +52,10 @@ enum wait_state {
 struct session {
 	const struct node_client_opts *o;
 	struct http_client	*http;
+	struct server_list	 servers;	/* o->server */
+	size_t			 untried;	/* left this round */
+	int			 moved;		/* ask at once */
+	int			 move_said;	/* since an answer */
 	struct buf		 body;		/* the registration document */
 	char			 ip[REGISTRATION_IP_MAX + 1];	/* routed */
 	struct buf		 resp;
@@ -97,6 +102,12 @@ back_off(struct session *s, struct errbuf *eb)
 		return errbuf_set(eb, EC_REMOTE, "gave up after %u s: %s",
 		    s->o->timeout, s->why);
 	}
+	/* Moved to a server not asked since the last sleep: ask it now. */
+	if (s->moved) {
+		s->moved = 0;
+		return 0;
+	}
+	s->untried = s->servers.n - 1;
 	(void)getrandom(&r, sizeof(r), 0);
 	ms = s->backoff_ms / 2 + r % (s->backoff_ms / 2 + 1);
 	if (s->deadline_ms != 0 && now + ms > s->deadline_ms)
@@ -121,6 +132,45 @@ make_url(char *url, size_t size, const char *base, const char *path)
 		len--;
 	n = snprintf(url, size, "%.*s%s", (int)len, base, path);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* The server asked now. */
+static const char *
+server(const struct session *s)
+{
+	return server_list_current(&s->servers);
+}
+
+/*
+ * After a connect error, a timeout or a 5xx from the server asked now:
+ * moves to the next one of a list, saying so once an outage.
+ */
+static void
+move_on(struct session *s)
+{
+	const char *from, *to;
+
+	if (s->servers.n < 2)
+		return;
+	from = server(s);
+	if (s->untried > 0) {
+		s->untried--;
+		s->moved = 1;
+	}
+	to = server_list_next(&s->servers);
+	if (!s->move_said)
+		diag_info("%.*s failed: asking %.*s", URL_SHOWN_MAX, from,
+		    URL_SHOWN_MAX, to);
+	s->move_said = 1;
+}
+
+/* An answer from the server asked now: a full round before a sleep. */
+static void
+answered(struct session *s)
+{
+	s->untried = s->servers.n - 1;
+	s->moved = 0;
+	s->move_said = 0;
 }
 
 /* Says why the server refused: its message, or the status. */
@@ -204,13 +254,14 @@ ensure_body(struct session *s, struct errbuf *eb)
 	if (s->body.len > 0)
 		return 1;
 	if (ip == NULL) {
-		if (node_client_default_ip(s->o->server, s->ip, sizeof(s->ip),
+		if (node_client_default_ip(server(s), s->ip, sizeof(s->ip),
 		    &err) == -1) {
 			if (err.code != EC_REMOTE) {
 				*eb = err;
 				return -1;
 			}
 			set_state(s, WAIT_UNREACHABLE, err.msg);
+			move_on(s);
 			return 0;
 		}
 		ip = s->ip;
@@ -236,7 +287,7 @@ try_post(struct session *s, const char *path, struct errbuf *eb)
 
 	if ((r = ensure_body(s, eb)) != 1)
 		return r;
-	if (make_url(url, sizeof(url), s->o->server, path) == -1)
+	if (make_url(url, sizeof(url), server(s), path) == -1)
 		return errbuf_set(eb, EC_USAGE, "server url too long");
 	if (http_client_post(s->http, url, s->body.data, s->body.len,
 	    request_timeout(s, 0), &status, &s->resp, &err) == -1) {
@@ -245,11 +296,18 @@ try_post(struct session *s, const char *path, struct errbuf *eb)
 			return -1;
 		}
 		set_state(s, WAIT_UNREACHABLE, err.msg);
+		move_on(s);
 		return 0;
 	}
-	if (status >= 200 && status < 300)
+	if (status >= 200 && status < 300) {
+		answered(s);
 		return 1;
+	}
 	r = final_status(s, status, url, eb);
+	if (r == 1 && status >= 500)
+		move_on(s);
+	else
+		answered(s);
 	return r == 1 ? 0 : -1;
 }
 
@@ -265,6 +323,10 @@ session_start(struct session *s, const struct node_client_opts *o,
 	s->deadline_ms = o->timeout ? s->start_ms + o->timeout * 1000ull : 0;
 	s->backoff_ms = BACKOFF_MIN_MS;
 	buf_init(&s->body, REQUEST_BODY_MAX);
+	if (server_list_parse(&s->servers, o->server, eb) == -1)
+		return -1;
+	server_list_start(&s->servers, o->identifier);
+	s->untried = s->servers.n - 1;
 	buf_init(&s->resp, o->max_payload ? o->max_payload :
 	    NODE_CLIENT_MAX_PAYLOAD);
 	memset(&hopts, 0, sizeof(hopts));
@@ -280,6 +342,7 @@ static void
 session_end(struct session *s)
 {
 	http_client_free(s->http);
+	server_list_release(&s->servers);
 	buf_release(&s->body);
 	buf_release(&s->resp);
 }
@@ -398,7 +461,7 @@ poll_node(struct session *s, struct poll *p, struct errbuf *eb)
 			    wait_s);
 		else
 			(void)snprintf(path, sizeof(path), "/node");
-		if (make_url(url, sizeof(url), s->o->server, path) == -1)
+		if (make_url(url, sizeof(url), server(s), path) == -1)
 			return errbuf_set(eb, EC_USAGE, "server url too long");
 		sent = clock_ms();
 		status = 0;
@@ -410,18 +473,27 @@ poll_node(struct session *s, struct poll *p, struct errbuf *eb)
 				*eb = err;
 				if (!retry_watching(s, p, eb))
 					return -1;
-			} else
+			} else {
 				set_state(s, WAIT_UNREACHABLE, err.msg);
+				move_on(s);
+			}
 			/* The server may have restarted: register anew. */
 			p->registered = s->o->no_register;
 		} else if (status == 200 || status == 304) {
+			answered(s);
 			now = clock_ms();
 			p->held = wait_s > 0 && now - sent >= wait_s * 500ull;
 			return status == 200 ? 1 : 0;
 		} else if (final_status(s, status, url, eb) == -1) {
 			if (!retry_watching(s, p, eb))
 				return -1;
+		} else if (status >= 500) {
+			/* The next instance: register there too. */
+			move_on(s);
+			if (s->servers.n > 1)
+				p->registered = s->o->no_register;
 		} else if (status == 425) {
+			answered(s);
 			now = clock_ms();
 			if (!s->o->no_register &&
 			    now - p->registered_ms > REREGISTER_MS)

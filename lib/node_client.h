@@ -16,7 +16,7 @@ struct errbuf;
 #define NODE_CLIENT_MAX_PAYLOAD	(256UL << 20)
 
 struct node_client_opts {
-	const char	*server;	/* base URL, no trailing "/" needed */
+	const char	*server;	/* URL, or URL,URL... */
 	const char	*identifier;	/* checked by the caller */
 	const char	*ip;		/* checked; NULL: the routed one */
 	const char	*metadata;	/* raw JSON text, or NULL */

@@ -6,15 +6,19 @@
  * after a few numbers), so a node costs about its own bytes plus a
  * hundred, and a snapshot (a view) is an array of references to them.
  *
- * With a store, the committer thread is the only one that changes the
- * entries: it takes a batch off the queue (at most one change per
- * identifier, so each change is decided against memory alone), decides
- * each under the lock, reserves the memory their application needs, lets
- * go of the lock for the store's commit, then applies the batch under the
- * lock, which cannot fail any more, and only then answers.  An identifier
- * new in a batch in flight is in the index with the value RESERVED, which
- * every lookup reads as absent.  Compaction runs on the committer thread
- * too, without the lock: nothing else writes the entries.
+ * With a store, the entries are a mirror: only the store's events change
+ * them (apply_event, under the lock, on whichever thread the store
+ * delivers from).  Changes go through one committer thread: it takes a
+ * batch off the queue (at most one change per identifier), decides each
+ * change from the mirror under the lock (when one of them would write
+ * nothing, only after a barrier: the mirror must have seen every change
+ * acknowledged before), lets go of the lock for the store's conditional
+ * commit, waits for the mirror to reach the commit's
+ * revision, and only then answers.  A conflict (someone else wrote first)
+ * means deciding again from the newer mirror; an unknown outcome (the
+ * store unreachable) means trying again until the commit timeout.
+ * Compaction runs on the committer thread too, without the lock: with the
+ * journal nothing else writes the entries.
  */
 #include "registry.h"
 
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nettle/sha2.h>
 
@@ -46,11 +51,13 @@
 #define COMPACT_MIN_BYTES	(1ULL << 20)
 /* A journal record's bytes beyond its registration's (about). */
 #define RECORD_OVERHEAD		128
-/* One batch: at most this many changes, about this many bytes. */
+/* One batch: at most this many changes (and the store's cap), bytes. */
 #define BATCH_MAX		4096
 #define BATCH_MAX_BYTES		(8UL << 20)
-/* The index value of an identifier a batch in flight will add. */
-#define RESERVED		SIZE_MAX
+/* Rounds of deciding again after conflicts, for one batch. */
+#define CONFLICT_ROUNDS		20
+/* Between tries while the store is unreachable. */
+#define RETRY_MS		100
 
 /*
  * A registration as the registry holds it: made whole, never changed,
@@ -61,6 +68,7 @@ struct entry {
 	unsigned long	 refs;		/* atomic */
 	unsigned long	 seq;
 	time_t		 registered_at;
+	uint64_t	 version;	/* the store's, for conditions */
 	unsigned	 mdlen;		/* 0: no metadata */
 	unsigned char	 idlen, iplen;
 	char		 text[];	/* identifier\0ip\0metadata\0 */
@@ -68,41 +76,49 @@ struct entry {
 
 /* A change waiting for (or in) a commit. */
 struct pending {
-	enum store_op		 op;
-	struct registration	 reg;	/* DELETE: the identifier only */
+	int			 del;
+	struct registration	 reg;	/* delete: the identifier only */
 	time_t			 now;
+	uint64_t		 deadline;	/* ms, clock_ms */
 	registry_done_fn	*done;
 	void			*ctx, *token;
 	int			 rc;	/* decided by the committer */
-	int			 fresh;	/* PUT of an identifier not held */
-	struct entry		*entry;	/* PUT CHANGED: the new one */
-	struct store_record	 rec;
 };
 
 /* The set as it will be once the changes decided so far are applied. */
 struct projection {
 	size_t		len, bytes;
-	unsigned long	generation, next_seq;
+	unsigned long	counter;
 };
 
 struct registry {
 	pthread_mutex_t	  lock;
 	pthread_cond_t	  wake;		/* the committer waits on it */
 	pthread_cond_t	  answered;	/* registry_put waits on it */
+	pthread_cond_t	  applied;	/* the mirror moved on */
 	struct entry	**entries;	/* unordered; one reference each */
 	size_t		  len, cap;
 	size_t		  bytes;	/* of the entries, as max_bytes */
 	size_t		  max, max_bytes;
 	struct strmap	  index;	/* identifier to index into entries */
 	unsigned long	  generation;
-	unsigned long	  next_seq;
+	unsigned long	  counter;	/* the highest seq given out */
+	uint64_t	  revision;	/* the mirror's: applied up to it */
+	int		  current;	/* synced and the stream up */
+	int		  dirty;	/* the set changed since SYNCED */
+	int		  listing;	/* between RESET and SYNCED */
+	struct registry_stats stats;
 	struct store	 *store;
+	unsigned	  commit_timeout_ms;
+	void		(*on_change)(void *);
+	void		 *on_change_arg;
 	/* The queue of pending changes, with a store only. */
 	struct pending	 *queue;
 	size_t		  qlen, qcap;
-	/* The committer's batch and its records, BATCH_MAX each. */
+	/* The committer's batch and its changes, batch_max each. */
 	struct pending	 *batch;
-	struct store_record *recs;
+	struct store_change *changes;
+	size_t		  batch_max;
 	int		  busy;		/* a batch is in flight */
 	int		  stopping;
 	int		  committer_started;
@@ -200,13 +216,13 @@ entry_view(const struct entry *e, struct registration *v)
 	v->metadata_len = e->mdlen;
 }
 
-/* The entry of identifier, or NULL; RESERVED reads as absent. */
+/* The entry of identifier, or NULL. */
 static struct entry *
 lookup(const struct registry *r, const char *identifier)
 {
 	size_t i;
 
-	if (!strmap_get(&r->index, identifier, &i) || i == RESERVED)
+	if (!strmap_get(&r->index, identifier, &i))
 		return NULL;
 	return r->entries[i];
 }
@@ -228,100 +244,142 @@ delete_entry(struct registry *r, size_t idx)
 	r->len--;
 }
 
-/*
- * Reserves what applying a PUT of a new identifier needs: room for its
- * entry and its key in the index (RESERVED).  Returns 0 or -1 (no memory).
- */
-static int
-reserve_new(struct registry *r, const char *identifier, size_t extra)
-{
-	if (ARRAY_GROW(r->entries, r->len + extra, r->cap) == -1 ||
-	    strmap_put(&r->index, identifier, RESERVED) == -1)
-		return -1;
-	return 0;
-}
-
-/*
- * Applies one decided change, whose memory is reserved, taking e (the
- * PUT's new entry, made from rec); cannot fail.
- */
 static void
-apply_record(struct registry *r, const struct store_record *rec,
-    struct entry *e)
+delete_all(struct registry *r)
 {
 	size_t i;
 
-	if (rec->op == STORE_DELETE) {
-		if (strmap_get(&r->index, rec->identifier, &i) &&
-		    i != RESERVED)
-			delete_entry(r, i);
-		r->generation = rec->generation;
-		return;
-	}
-	if (strmap_get(&r->index, rec->reg->identifier, &i) &&
-	    i != RESERVED) {
+	for (i = 0; i < r->len; i++)
+		entry_drop(r->entries[i]);
+	r->len = 0;
+	r->bytes = 0;
+	strmap_release(&r->index);
+	strmap_init(&r->index);
+}
+
+/*
+ * Adds or replaces an entry by a new one (snapshots keep the old one).
+ * Lock held.  0, or -1 (no memory).
+ */
+static int
+apply_put(struct registry *r, const struct store_entry *se)
+{
+	struct entry *e;
+	size_t i;
+
+	if ((e = entry_new(se->reg, se->seq, se->registered_at)) == NULL)
+		return -1;
+	e->version = se->version;
+	if (strmap_get(&r->index, se->reg->identifier, &i)) {
 		r->bytes -= entry_size(r->entries[i]);
 		entry_drop(r->entries[i]);
 	} else {
-		/* Replaces RESERVED, which never fails. */
-		i = r->len++;
-		(void)strmap_put(&r->index, rec->reg->identifier, i);
-	}
-	r->entries[i] = e;
-	r->bytes += entry_size(e);
-	if (rec->seq >= r->next_seq)
-		r->next_seq = rec->seq + 1;
-	r->generation = rec->generation;
-}
-
-/* Applies a record read from the store; 0 or -1 (no memory). */
-static int
-apply_new(struct registry *r, const struct store_record *rec)
-{
-	struct entry *e = NULL;
-
-	if (rec->op == STORE_PUT) {
-		if ((e = entry_new(rec->reg, rec->seq,
-		    rec->registered_at)) == NULL)
-			return -1;
-		if (lookup(r, rec->reg->identifier) == NULL &&
-		    reserve_new(r, rec->reg->identifier, 1) == -1) {
+		if (ARRAY_GROW(r->entries, r->len + 1, r->cap) == -1 ||
+		    strmap_put(&r->index, se->reg->identifier, r->len) == -1) {
 			entry_drop(e);
 			return -1;
 		}
+		i = r->len++;
 	}
-	apply_record(r, rec, e);
+	r->entries[i] = e;
+	r->bytes += entry_size(e);
+	if (se->seq > r->counter)
+		r->counter = se->seq;
 	return 0;
 }
 
 static void
-replay_one(void *arg, const struct store_record *rec)
+apply_delete(struct registry *r, const char *identifier)
 {
-	struct registry *r = arg;
+	size_t i;
 
-	if (apply_new(r, rec) == -1)
-		diag_warn("journal: out of memory replaying a record");
+	if (strmap_get(&r->index, identifier, &i))
+		delete_entry(r, i);
 }
 
 /*
- * Decides p against the entries and what the batch decided before it (pj),
- * and fills p->rec when it changes the set.  Lock held.
+ * The store's events: the only way entries change when there is a store.
+ * On the store's thread (or the committer's, for the journal); calls the
+ * change hook after the lock is let go.
+ */
+static void
+apply_event(void *arg, const struct store_event *ev)
+{
+	struct registry *r = arg;
+	void (*fn)(void *) = NULL;
+	void *fnarg = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	switch (ev->kind) {
+	case STORE_EV_RESET:
+		if (r->len > 0)
+			r->dirty = 1;
+		delete_all(r);
+		r->counter = 0;
+		r->revision = 0;	/* a listing follows: not applied yet */
+		r->current = 0;
+		r->listing = 1;
+		r->stats.resets++;
+		break;
+	case STORE_EV_PUT:
+		if (apply_put(r, ev->entry) == -1)
+			diag_warn("registry: out of memory applying %s",
+			    ev->entry->reg->identifier);
+		r->dirty = 1;
+		break;
+	case STORE_EV_DELETE:
+		apply_delete(r, ev->identifier);
+		r->dirty = 1;
+		break;
+	case STORE_EV_SEQ:
+		r->counter = ev->seq;
+		break;
+	case STORE_EV_SYNCED:
+		r->revision = ev->revision;
+		if (ev->generation != r->generation)
+			r->dirty = 1;
+		r->generation = (unsigned long)ev->generation;
+		r->current = 1;
+		r->listing = 0;
+		if (r->dirty) {
+			fn = r->on_change;
+			fnarg = r->on_change_arg;
+		}
+		r->dirty = 0;
+		pthread_cond_broadcast(&r->applied);
+		break;
+	case STORE_EV_DOWN:
+		r->current = 0;
+		break;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (fn != NULL)
+		fn(fnarg);
+}
+
+/*
+ * Decides p against the mirror and what the batch decided before it (pj),
+ * and fills c when it changes the set: returns what registry_put (or
+ * registry_remove) answers.  Lock held.
  */
 static int
-decide(const struct registry *r, struct pending *p, struct projection *pj)
+decide(const struct registry *r, const struct pending *p,
+    struct projection *pj, struct store_change *c, int *changes)
 {
 	const struct entry *e = lookup(r, p->reg.identifier);
 	size_t newsize, oldsize;
 
-	memset(&p->rec, 0, sizeof(p->rec));
-	p->rec.op = p->op;
-	if (p->op == STORE_DELETE) {
+	*changes = 0;
+	memset(c, 0, sizeof(*c));
+	c->identifier = p->reg.identifier;
+	if (p->del) {
 		if (e == NULL)
 			return 0;
 		pj->len--;
 		pj->bytes -= entry_size(e);
-		p->rec.generation = ++pj->generation;
-		p->rec.identifier = p->reg.identifier;
+		c->kind = STORE_DELETE;
+		c->expect = e->version;
+		*changes = 1;
 		return 1;
 	}
 	if (e != NULL && entry_equal(e, &p->reg))
@@ -335,10 +393,18 @@ decide(const struct registry *r, struct pending *p, struct projection *pj)
 		return REGISTRY_FULL;
 	pj->len += e == NULL;
 	pj->bytes = pj->bytes - oldsize + newsize;
-	p->rec.generation = ++pj->generation;
-	p->rec.seq = e != NULL ? e->seq : pj->next_seq++;
-	p->rec.registered_at = e != NULL ? e->registered_at : p->now;
-	p->rec.reg = &p->reg;
+	c->entry.reg = &p->reg;
+	if (e != NULL) {
+		c->kind = STORE_REPLACE;
+		c->expect = e->version;
+		c->entry.seq = e->seq;
+		c->entry.registered_at = e->registered_at;
+	} else {
+		c->kind = STORE_CREATE;
+		c->entry.seq = ++pj->counter;
+		c->entry.registered_at = p->now;
+	}
+	*changes = 1;
 	return REGISTRY_CHANGED;
 }
 
@@ -347,15 +413,14 @@ project(const struct registry *r, struct projection *pj)
 {
 	pj->len = r->len;
 	pj->bytes = r->bytes;
-	pj->generation = r->generation;
-	pj->next_seq = r->next_seq;
+	pj->counter = r->counter;
 }
 
 /* Whether p, as decided, changes the set. */
 static int
-changes(const struct pending *p)
+changes_set(const struct pending *p)
 {
-	return p->op == STORE_DELETE ? p->rc == 1 : p->rc == REGISTRY_CHANGED;
+	return p->del ? p->rc == 1 : p->rc == REGISTRY_CHANGED;
 }
 
 /* Walks the entries for the store's compact. */
@@ -366,7 +431,7 @@ struct walk {
 };
 
 static int
-walk_next(void *arg, struct store_record *rec)
+walk_next(void *arg, struct store_entry *se)
 {
 	struct walk *w = arg;
 	const struct entry *e;
@@ -375,12 +440,11 @@ walk_next(void *arg, struct store_record *rec)
 		return 0;
 	e = w->r->entries[w->i++];
 	entry_view(e, &w->view);
-	memset(rec, 0, sizeof(*rec));
-	rec->op = STORE_PUT;
-	rec->generation = w->r->generation;
-	rec->seq = e->seq;
-	rec->registered_at = e->registered_at;
-	rec->reg = &w->view;
+	memset(se, 0, sizeof(*se));
+	se->seq = e->seq;
+	se->registered_at = e->registered_at;
+	se->version = e->version;
+	se->reg = &w->view;
 	return 1;
 }
 
@@ -396,7 +460,7 @@ needs_compaction(const struct registry *r)
 	const struct store *s = r->store;
 	unsigned long long live;
 
-	if (s == NULL)
+	if (s == NULL || s->ops->compact == NULL)
 		return 0;
 	live = (unsigned long long)r->bytes +
 	    (unsigned long long)r->len * RECORD_OVERHEAD;
@@ -406,8 +470,8 @@ needs_compaction(const struct registry *r)
 
 /*
  * Rewrites the store with one record per live entry.  Runs where nothing
- * else changes the entries (the committer, or before it starts) and
- * without the lock: readers only read.
+ * else changes the entries (the committer, or before it starts, with the
+ * journal) and without the lock: readers only read.
  */
 static int
 compact(struct registry *r, struct errbuf *eb)
@@ -421,7 +485,7 @@ compact(struct registry *r, struct errbuf *eb)
 
 /*
  * Takes the next batch off the queue into batch (which has room for
- * BATCH_MAX): changes in arrival order, up to the first whose identifier
+ * batch_max): changes in arrival order, up to the first whose identifier
  * is already in the batch.  Lock held.  Returns the batch's length.
  */
 static size_t
@@ -430,7 +494,7 @@ take_batch(struct registry *r, struct pending *batch, struct strmap *seen)
 	const char *id;
 	size_t n = 0, bytes = 0;
 
-	while (n < r->qlen && n < BATCH_MAX && bytes < BATCH_MAX_BYTES) {
+	while (n < r->qlen && n < r->batch_max && bytes < BATCH_MAX_BYTES) {
 		id = r->queue[n].reg.identifier;
 		if (strmap_get(seen, id, NULL))
 			break;
@@ -450,47 +514,21 @@ take_batch(struct registry *r, struct pending *batch, struct strmap *seen)
 }
 
 /*
- * Decides every change of the batch and reserves their memory, filling
- * recs with the records to commit.  Lock held.  Returns their number, or
- * -1 (no memory: nothing is reserved).
+ * Waits until the mirror has applied rev, or deadline (clock_ms) passed,
+ * or the registry stops.  Lock held.  0 or -1.
  */
-static ssize_t
-prepare_batch(struct registry *r, struct pending *batch, size_t n,
-    struct store_record *recs)
+static int
+wait_rev(struct registry *r, uint64_t rev, uint64_t deadline)
 {
-	struct projection pj;
-	size_t i, k = 0, fresh = 0;
+	struct timespec ts;
 
-	project(r, &pj);
-	for (i = 0; i < n; i++) {
-		batch[i].rc = decide(r, &batch[i], &pj);
-		if (changes(&batch[i]))
-			recs[k++] = batch[i].rec;
+	ts = clock_deadline(deadline * 1000000ULL);
+	while (r->revision < rev && !r->stopping) {
+		if (clock_ms() >= deadline)
+			return -1;
+		(void)pthread_cond_timedwait(&r->applied, &r->lock, &ts);
 	}
-	for (i = 0; i < n; i++) {
-		if (batch[i].op != STORE_PUT || !changes(&batch[i]))
-			continue;
-		if ((batch[i].entry = entry_new(&batch[i].reg,
-		    batch[i].rec.seq, batch[i].rec.registered_at)) == NULL)
-			goto fail;
-		if (lookup(r, batch[i].reg.identifier) == NULL) {
-			if (reserve_new(r, batch[i].reg.identifier,
-			    ++fresh) == -1)
-				goto fail;
-			batch[i].fresh = 1;
-		}
-	}
-	return (ssize_t)k;
-fail:
-	for (i = 0; i < n; i++) {
-		entry_drop(batch[i].entry);
-		batch[i].entry = NULL;
-		if (batch[i].fresh)
-			(void)strmap_remove(&r->index, batch[i].reg.identifier,
-			    NULL);
-		batch[i].fresh = 0;
-	}
-	return -1;
+	return r->revision >= rev ? 0 : -1;
 }
 
 /* Answers and frees the batch.  Lock not held. */
@@ -502,8 +540,111 @@ answer_batch(struct pending *batch, size_t n, const struct errbuf *eb)
 	for (i = 0; i < n; i++) {
 		batch[i].done(batch[i].ctx, batch[i].token,
 		    batch[i].reg.identifier, batch[i].rc, eb);
-		entry_drop(batch[i].entry);
 		registration_release(&batch[i].reg);
+	}
+}
+
+/* Marks every change of the batch failed. */
+static void
+fail_batch(struct pending *batch, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (changes_set(&batch[i]))
+			batch[i].rc = -1;
+}
+
+/*
+ * Runs one batch to its outcome: decisions from the mirror (again after a
+ * barrier when one of them writes nothing), a conditional commit, again on a conflict or an unknown outcome, until
+ * it is committed, refused or past its deadline.  Lock not held; eb says
+ * why when some rc is -1.
+ */
+static void
+run_batch(struct registry *r, struct pending *batch, size_t n,
+    struct errbuf *eb)
+{
+	struct store *s = r->store;
+	struct projection pj;
+	struct timespec pause = { 0, RETRY_MS * 1000000L };
+	unsigned long expect_seq;
+	uint64_t rev = 0, deadline = batch[0].deadline;
+	size_t i, k;
+	int rc, ch, rounds = 0, barrier = 0, fresh = 0;
+
+	memset(eb, 0, sizeof(*eb));
+	for (;;) {
+		if (barrier) {
+			if (s->ops->barrier(s, &rev, eb) == -1)
+				goto unknown;
+			barrier = 0;
+			fresh = 1;
+		}
+		pthread_mutex_lock(&r->lock);
+		if (wait_rev(r, rev, deadline) == -1) {
+			pthread_mutex_unlock(&r->lock);
+			errbuf_set(eb, EC_REMOTE, "the mirror is behind the "
+			    "store (revision %llu)", (unsigned long long)rev);
+			goto unknown;
+		}
+		project(r, &pj);
+		expect_seq = r->counter;
+		for (i = k = 0; i < n; i++) {
+			batch[i].rc = decide(r, &batch[i], &pj, &r->changes[k],
+			    &ch);
+			k += ch;
+		}
+		pthread_mutex_unlock(&r->lock);
+		/*
+		 * A change is committed only if what it was decided against
+		 * still holds, so a stale mirror costs a conflict at worst;
+		 * a decision to write nothing (identical, absent, full) needs
+		 * a mirror that has seen every change acknowledged before.
+		 */
+		if (k < n && !fresh) {
+			barrier = 1;
+			continue;
+		}
+		if (k == 0)
+			return;
+		rc = s->ops->commit(s, r->changes, k, expect_seq, &rev, eb);
+		if (rc == 0) {
+			pthread_mutex_lock(&r->lock);
+			r->stats.batches++;
+			/* Committed: answered even if the mirror is slow. */
+			(void)wait_rev(r, rev, clock_ms() +
+			    r->commit_timeout_ms);
+			pthread_mutex_unlock(&r->lock);
+			return;
+		}
+		if (rc == STORE_CONFLICT) {
+			pthread_mutex_lock(&r->lock);
+			r->stats.conflicts++;
+			pthread_mutex_unlock(&r->lock);
+			if (++rounds >= CONFLICT_ROUNDS) {
+				errbuf_set(eb, EC_REMOTE, "registration store: "
+				    "%d conflicts in a row", rounds);
+				fail_batch(batch, n);
+				return;
+			}
+			fresh = 1;	/* the mirror reaches the failure's rev */
+			continue;
+		}
+		if (eb->code != EC_REMOTE) {
+			fail_batch(batch, n);
+			return;
+		}
+unknown:
+		if (clock_ms() >= deadline || r->stopping) {
+			errbuf_prefix(eb, "registration store unreachable");
+			eb->code = EC_REMOTE;
+			for (i = 0; i < n; i++)
+				batch[i].rc = -1;
+			return;
+		}
+		nanosleep(&pause, NULL);
+		barrier = 1;	/* a lost answer's write may show as its own */
 	}
 }
 
@@ -512,12 +653,9 @@ committer(void *arg)
 {
 	struct registry *r = arg;
 	struct pending *batch = r->batch;
-	struct store_record *recs = r->recs;
 	struct strmap seen;
 	struct errbuf eb;
-	size_t n, i;
-	ssize_t k;
-	int rc;
+	size_t n;
 
 	strmap_init(&seen);
 	pthread_mutex_lock(&r->lock);
@@ -527,35 +665,10 @@ committer(void *arg)
 		if (r->qlen == 0)
 			break;
 		n = take_batch(r, batch, &seen);
-		memset(&eb, 0, sizeof(eb));
-		if ((k = prepare_batch(r, batch, n, recs)) == -1) {
-			errbuf_set(&eb, EC_INTERNAL, "out of memory");
-			for (i = 0; i < n; i++)
-				batch[i].rc = -1;
-			pthread_mutex_unlock(&r->lock);
-			answer_batch(batch, n, &eb);
-			pthread_mutex_lock(&r->lock);
-			continue;
-		}
 		r->busy = 1;
 		pthread_mutex_unlock(&r->lock);
-		rc = k == 0 ? 0 : r->store->ops->commit(r->store, recs,
-		    (size_t)k, &eb);
+		run_batch(r, batch, n, &eb);
 		pthread_mutex_lock(&r->lock);
-		for (i = 0; i < n; i++) {
-			if (!changes(&batch[i]))
-				continue;
-			if (rc == 0) {
-				apply_record(r, &batch[i].rec,
-				    batch[i].entry);
-				batch[i].entry = NULL;
-				continue;
-			}
-			if (batch[i].fresh)
-				(void)strmap_remove(&r->index,
-				    batch[i].reg.identifier, NULL);
-			batch[i].rc = -1;
-		}
 		r->busy = 0;
 		pthread_mutex_unlock(&r->lock);
 		answer_batch(batch, n, &eb);
@@ -582,22 +695,28 @@ registry_new(size_t max, struct store *store, struct errbuf *eb)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
 	pthread_cond_init(&r->answered, NULL);
+	(void)clock_cond_init(&r->applied);
 	r->max = max;
 	r->max_bytes = REGISTRY_MAX_BYTES;
-	r->next_seq = 1;
+	r->commit_timeout_ms = REGISTRY_COMMIT_TIMEOUT_MS;
 	r->store = store;
 	strmap_init(&r->index);
-	if (store == NULL)
+	if (store == NULL) {
+		r->current = 1;
 		return r;
-	if (store->ops->replay(store, replay_one, r, eb) == -1)
-		goto fail;
-	if (needs_compaction(r) && compact(r, eb) == -1)
-		goto fail;
-	if ((r->batch = calloc(BATCH_MAX, sizeof(*r->batch))) == NULL ||
-	    (r->recs = calloc(BATCH_MAX, sizeof(*r->recs))) == NULL) {
+	}
+	r->batch_max = store->batch_max > 0 && store->batch_max < BATCH_MAX ?
+	    store->batch_max : BATCH_MAX;
+	if ((r->batch = calloc(r->batch_max, sizeof(*r->batch))) == NULL ||
+	    (r->changes = calloc(r->batch_max, sizeof(*r->changes))) ==
+	    NULL) {
 		errbuf_set(eb, EC_INTERNAL, "out of memory");
 		goto fail;
 	}
+	if (store->ops->subscribe(store, apply_event, r, eb) == -1)
+		goto fail;
+	if (needs_compaction(r) && compact(r, eb) == -1)
+		goto fail;
 	if (pthread_create(&r->committer, NULL, committer, r) != 0) {
 		errbuf_set(eb, EC_INTERNAL, "cannot start a thread");
 		goto fail;
@@ -618,56 +737,91 @@ registry_set_max_bytes(struct registry *r, size_t max)
 }
 
 void
+registry_set_commit_timeout(struct registry *r, unsigned ms)
+{
+	pthread_mutex_lock(&r->lock);
+	r->commit_timeout_ms = ms;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void
+registry_on_change(struct registry *r, void (*fn)(void *), void *arg)
+{
+	pthread_mutex_lock(&r->lock);
+	r->on_change = fn;
+	r->on_change_arg = arg;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void
 registry_free(struct registry *r)
 {
-	size_t i;
-
 	if (r == NULL)
 		return;
 	if (r->committer_started) {
 		pthread_mutex_lock(&r->lock);
 		r->stopping = 1;
 		pthread_cond_signal(&r->wake);
+		pthread_cond_broadcast(&r->applied);
 		pthread_mutex_unlock(&r->lock);
 		pthread_join(r->committer, NULL);
 	}
-	for (i = 0; i < r->len; i++)
-		entry_drop(r->entries[i]);
+	/* The store's thread, if any, stops here: no event after it. */
+	if (r->store != NULL)
+		r->store->ops->free(r->store);
+	delete_all(r);
 	free(r->entries);
 	free(r->queue);
 	free(r->batch);
-	free(r->recs);
+	free(r->changes);
 	strmap_release(&r->index);
-	if (r->store != NULL)
-		r->store->ops->free(r->store);
+	pthread_cond_destroy(&r->applied);
 	pthread_cond_destroy(&r->answered);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
 
+/* Applies a decided change without a store.  Lock held.  0 or -1. */
+static int
+apply_memory(struct registry *r, const struct store_change *c)
+{
+	if (c->kind == STORE_DELETE)
+		apply_delete(r, c->identifier);
+	else if (apply_put(r, &c->entry) == -1)
+		return -1;
+	r->generation++;
+	return 0;
+}
+
 /*
  * Submits p (taken): decided and applied at once without a store, else
- * queued for the committer.  Lock held.
+ * queued for the committer (but answered at once when a single writer's
+ * mirror already shows it makes no change).  Lock held.  *notify: call
+ * the change hook once the lock is let go.
  */
 static int
-submit(struct registry *r, struct pending *p, struct errbuf *eb)
+submit(struct registry *r, struct pending *p, int *notify, struct errbuf *eb)
 {
 	struct projection pj;
-	int rc;
+	struct store_change c;
+	int rc, ch;
 
-	if (r->store == NULL || (r->qlen == 0 && !r->busy)) {
+	if (r->store == NULL || (r->store->single_writer && r->qlen == 0 &&
+	    !r->busy)) {
 		/* Nothing in flight: memory alone decides. */
 		project(r, &pj);
-		rc = p->rc = decide(r, p, &pj);
-		if (r->store == NULL && changes(p)) {
-			if (apply_new(r, &p->rec) == -1)
+		rc = p->rc = decide(r, p, &pj, &c, &ch);
+		if (r->store == NULL && ch) {
+			if (apply_memory(r, &c) == -1)
 				rc = errbuf_set(eb, EC_INTERNAL,
 				    "out of memory");
+			else
+				*notify = r->on_change != NULL;
 			registration_release(&p->reg);
 			return rc;
 		}
-		if (!changes(p)) {
+		if (!ch) {
 			registration_release(&p->reg);
 			return rc;
 		}
@@ -676,6 +830,7 @@ submit(struct registry *r, struct pending *p, struct errbuf *eb)
 		registration_release(&p->reg);
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	}
+	p->deadline = clock_ms() + r->commit_timeout_ms;
 	r->queue[r->qlen++] = *p;
 	pthread_cond_signal(&r->wake);
 	return REGISTRY_PENDING;
@@ -687,10 +842,9 @@ registry_put_async(struct registry *r, const struct registration *reg,
     struct errbuf *eb)
 {
 	struct pending p;
-	int rc;
+	int rc, notify = 0;
 
 	memset(&p, 0, sizeof(p));
-	p.op = STORE_PUT;
 	p.now = now;
 	p.done = done;
 	p.ctx = ctx;
@@ -698,8 +852,10 @@ registry_put_async(struct registry *r, const struct registration *reg,
 	if (registration_copy(&p.reg, reg) == -1)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	pthread_mutex_lock(&r->lock);
-	rc = submit(r, &p, eb);
+	rc = submit(r, &p, &notify, eb);
 	pthread_mutex_unlock(&r->lock);
+	if (notify)
+		r->on_change(r->on_change_arg);
 	return rc;
 }
 
@@ -708,10 +864,10 @@ registry_remove_async(struct registry *r, const char *identifier,
     registry_done_fn *done, void *ctx, void *token, struct errbuf *eb)
 {
 	struct pending p;
-	int n, rc;
+	int n, rc, notify = 0;
 
 	memset(&p, 0, sizeof(p));
-	p.op = STORE_DELETE;
+	p.del = 1;
 	p.done = done;
 	p.ctx = ctx;
 	p.token = token;
@@ -720,8 +876,10 @@ registry_remove_async(struct registry *r, const char *identifier,
 	if (n < 0 || (size_t)n >= sizeof(p.reg.identifier))
 		return 0;	/* too long to be registered */
 	pthread_mutex_lock(&r->lock);
-	rc = submit(r, &p, eb);
+	rc = submit(r, &p, &notify, eb);
 	pthread_mutex_unlock(&r->lock);
+	if (notify)
+		r->on_change(r->on_change_arg);
 	return rc;
 }
 
@@ -780,6 +938,49 @@ registry_remove(struct registry *r, const char *identifier,
 
 	return wait_for(r, &w, registry_remove_async(r, identifier,
 	    wait_done, r, &w, eb));
+}
+
+int
+registry_wait_applied(struct registry *r, uint64_t rev, unsigned timeout_ms)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	rc = wait_rev(r, rev, clock_ms() + timeout_ms);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+uint64_t
+registry_revision(struct registry *r)
+{
+	uint64_t rev;
+
+	pthread_mutex_lock(&r->lock);
+	rev = r->revision;
+	pthread_mutex_unlock(&r->lock);
+	return rev;
+}
+
+int
+registry_current(struct registry *r)
+{
+	int c;
+
+	pthread_mutex_lock(&r->lock);
+	c = r->current;
+	pthread_mutex_unlock(&r->lock);
+	return c;
+}
+
+void
+registry_get_stats(struct registry *r, struct registry_stats *st)
+{
+	pthread_mutex_lock(&r->lock);
+	*st = r->stats;
+	st->revision = r->revision;
+	st->current = r->current;
+	pthread_mutex_unlock(&r->lock);
 }
 
 int
@@ -895,6 +1096,12 @@ registry_view_take(struct registry *r)
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return NULL;
 	pthread_mutex_lock(&r->lock);
+	/*
+	 * Never half a listing: a store hands one on whole (RESET to
+	 * SYNCED without waiting on anything), so this wait is short.
+	 */
+	while (r->listing && !r->stopping)
+		pthread_cond_wait(&r->applied, &r->lock);
 	if (r->len > 0 && (v->entries = calloc(r->len,
 	    sizeof(*v->entries))) == NULL) {
 		pthread_mutex_unlock(&r->lock);

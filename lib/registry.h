@@ -5,13 +5,17 @@
  * (SPEC 4).  Thread-safe: every function takes the registry's own lock,
  * and none holds it while waiting on the disk.
  *
- * Changes reach the store, when there is one, before they are visible.
- * With a store, changes go through one committer thread, by group commit:
- * every change submitted while a commit is on its way to the disk goes
- * into the next one, so one store commit (one fdatasync for the journal)
- * covers many registrations, and a change is applied in memory, under the
- * lock, only once its commit returned.  Without one, changes are applied
- * at once by the calling thread.
+ * With a store, the store is the authority and the registry its mirror,
+ * changed only by the store's events (store.h), whoever made the change:
+ * another instance on the same etcd, or this one.  Changes go through one
+ * committer thread, by group commit: every change submitted while a
+ * commit is on its way (to the disk, to etcd) goes into the next one, so
+ * one store commit covers many registrations.  Each is decided from the
+ * mirror (identical: no write; new: the next seq; changed: seq and time
+ * kept), committed conditionally, decided again on a conflict, tried
+ * again while the store is unreachable up to the commit timeout, and
+ * answered once the mirror shows it.  Without a store, changes are
+ * applied at once by the calling thread.
  */
 #ifndef CFGSYNC_REGISTRY_H
 #define CFGSYNC_REGISTRY_H
@@ -19,6 +23,7 @@
 #include <sys/types.h>
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "buf.h"
@@ -36,6 +41,8 @@ struct store;
 
 /* The default cap on the bytes of all registrations. */
 #define REGISTRY_MAX_BYTES	(256UL << 20)
+/* How long a change may wait for the store, by default. */
+#define REGISTRY_COMMIT_TIMEOUT_MS	5000U
 
 enum registry_put_result {
 	REGISTRY_UNCHANGED,	/* the same content again: nothing to do */
@@ -55,11 +62,21 @@ enum registry_put_result {
 typedef void registry_done_fn(void *ctx, void *token, const char *identifier,
     int result, const struct errbuf *eb);
 
+/* What the committer and the mirror did, for /metrics. */
+struct registry_stats {
+	unsigned long	batches;	/* commits that wrote */
+	unsigned long	conflicts;	/* commits refused: decided again */
+	unsigned long	resets;		/* listings: 1 at start, resyncs */
+	uint64_t	revision;	/* the mirror's */
+	int		current;	/* synced, stream up */
+};
+
 /*
  * Makes a registry of at most max nodes, and REGISTRY_MAX_BYTES of them,
- * over store (taken; NULL for memory only), replaying what the store
- * holds (whatever the caps).  Returns NULL with EC_INVALID (damaged
- * store), EC_WRITE or EC_INTERNAL.
+ * over store (taken; NULL for memory only), subscribing to it: the
+ * journal replays what it holds (whatever the caps) before this returns,
+ * etcd lists and watches from its own thread.  Returns NULL with
+ * EC_INVALID (damaged store), EC_WRITE or EC_INTERNAL.
  */
 struct registry *registry_new(size_t max, struct store *, struct errbuf *);
 
@@ -70,13 +87,29 @@ struct registry *registry_new(size_t max, struct store *, struct errbuf *);
  */
 void	registry_set_max_bytes(struct registry *, size_t max);
 
+/*
+ * How long a change may wait for the store (barrier, commit, retries)
+ * before it fails with EC_REMOTE; REGISTRY_COMMIT_TIMEOUT_MS by default.
+ */
+void	registry_set_commit_timeout(struct registry *, unsigned ms);
+
+/*
+ * Calls fn(arg) after every applied change of the set, from wherever it
+ * was made, on the thread that applied it (the store's, the committer's,
+ * or without a store the caller's), without the registry's lock.  Set it
+ * once, before changes start.
+ */
+void	registry_on_change(struct registry *, void (*fn)(void *), void *arg);
+
 /* Commits what is pending, then frees r.  Accepts NULL. */
 void	registry_free(struct registry *);
 
 /*
  * Adds or replaces reg, stamped with now on first sight.  Returns a
  * registry_put_result, or -1 with EC_WRITE (the store failed; nothing
- * changed) or EC_INTERNAL.  Waits for the commit when there is a store.
+ * changed), EC_REMOTE (the store unreachable past the commit timeout:
+ * the change may or may not have been made) or EC_INTERNAL.  Waits for
+ * the commit when there is a store.
  */
 int	registry_put(struct registry *, const struct registration *,
 	    time_t now, struct errbuf *);
@@ -102,8 +135,26 @@ int	registry_remove_async(struct registry *, const char *identifier,
 /* Returns 1 when identifier is registered, else 0. */
 int	registry_contains(struct registry *, const char *identifier);
 
-/* The current generation (0 before any registration). */
+/*
+ * The current generation (0 before any registration).  It rises on every
+ * change of the set; with etcd it is gen's mod_revision, not consecutive.
+ */
 unsigned long registry_generation(struct registry *);
+
+/* Waits until the mirror has applied rev: 0, or -1 on timeout. */
+int	registry_wait_applied(struct registry *, uint64_t rev,
+	    unsigned timeout_ms);
+
+/* The revision the mirror has applied (the journal's: its generation). */
+uint64_t registry_revision(struct registry *);
+
+/*
+ * 1 when the mirror is current: no store, or synced with the stream up;
+ * 0 before the first listing and while the store's stream is down.
+ */
+int	registry_current(struct registry *);
+
+void	registry_get_stats(struct registry *, struct registry_stats *);
 
 /* The number of registered nodes. */
 size_t	registry_count(struct registry *);

@@ -7,7 +7,8 @@
  * line is refused.  When superseded records make the file large against
  * the live ones (at start or as it runs) the registry has it rewritten,
  * atomically, with one record per live entry, so re-registrations cannot
- * grow it without bound.
+ * grow it without bound.  One writer: a commit never conflicts, and its
+ * events are delivered before it returns; the revision is the generation.
  */
 #include "store.h"
 
@@ -40,11 +41,28 @@
 #define JOURNAL_KEEP		(1UL << 20)
 #define JOURNAL_BLOCK		(256UL << 10)
 
+/* The changes of one commit, at most. */
+#define JOURNAL_BATCH_MAX	4096
+
 struct journal {
 	struct store	 store;		/* first: the interface */
 	char		*path;
 	int		 fd;
 	struct buf	 line;		/* reused for every append */
+	unsigned long	 generation;	/* of the last record */
+	unsigned long	 counter;	/* the highest seq given out */
+	store_event_fn	*fn;
+	void		*arg;
+};
+
+/* One journal line, parsed or to render. */
+struct record {
+	int			 del;
+	unsigned long		 generation;
+	unsigned long		 seq;
+	time_t			 registered_at;
+	const struct registration *reg;		/* put; borrowed */
+	const char		*identifier;	/* delete; borrowed */
 };
 
 static int
@@ -57,9 +75,9 @@ time_render(struct buf *b, time_t t)
 }
 
 static int
-record_render(struct buf *b, const struct store_record *rec)
+record_render(struct buf *b, const struct record *rec)
 {
-	if (rec->op == STORE_DELETE)
+	if (rec->del)
 		return buf_addf(b, "{\"op\":\"delete\",\"generation\":%lu,"
 		    "\"identifier\":", rec->generation) == -1 ||
 		    buf_add_json_string(b, rec->identifier,
@@ -84,29 +102,93 @@ journal_reopen(struct journal *j, struct errbuf *eb)
 	return 0;
 }
 
+static void
+emit(struct journal *j, enum store_event_kind kind,
+    const struct store_entry *e, const char *identifier)
+{
+	struct store_event ev;
+
+	if (j->fn == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.entry = e;
+	ev.identifier = identifier;
+	ev.seq = j->counter;
+	ev.revision = j->generation;
+	ev.generation = j->generation;
+	j->fn(j->arg, &ev);
+}
+
+/* Applies a record to the journal's counters and hands it on. */
+static void
+record_event(struct journal *j, const struct record *rec)
+{
+	struct store_entry e;
+
+	j->generation = rec->generation;
+	if (rec->del) {
+		emit(j, STORE_EV_DELETE, NULL, rec->identifier);
+		return;
+	}
+	if (rec->seq > j->counter)
+		j->counter = rec->seq;
+	memset(&e, 0, sizeof(e));
+	e.reg = rec->reg;
+	e.seq = rec->seq;
+	e.registered_at = rec->registered_at;
+	e.version = rec->generation;
+	emit(j, STORE_EV_PUT, &e, NULL);
+}
+
+static void
+change_record(const struct store_change *c, unsigned long generation,
+    struct record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->generation = generation;
+	if (c->kind == STORE_DELETE) {
+		rec->del = 1;
+		rec->identifier = c->identifier;
+		return;
+	}
+	rec->seq = c->entry.seq;
+	rec->registered_at = c->entry.registered_at;
+	rec->reg = c->entry.reg;
+}
+
 /*
  * The whole batch in one write(2) and one fdatasync(2): the records of
  * every registration that arrived while the previous batch was on its way
- * to the disk share this one.
+ * to the disk share this one.  The only writer, so the expectations hold
+ * unless the registry is wrong.
  */
 static int
-journal_commit(struct store *s, const struct store_record *recs, size_t n,
-    struct errbuf *eb)
+journal_commit(struct store *s, const struct store_change *changes,
+    size_t n, unsigned long expect_seq, uint64_t *rev, struct errbuf *eb)
 {
 	struct journal *j = (struct journal *)s;
+	struct record rec;
 	off_t end;
 	size_t i;
-	int e;
+	int e, creates = 0;
 
+	*rev = j->generation;
+	for (i = 0; i < n; i++)
+		creates |= changes[i].kind == STORE_CREATE;
+	if (creates && expect_seq != j->counter)
+		return STORE_CONFLICT;
 	if (journal_reopen(j, eb) == -1)
 		return -1;
 	buf_reset(&j->line);
-	for (i = 0; i < n; i++)
-		if (record_render(&j->line, &recs[i]) == -1) {
+	for (i = 0; i < n; i++) {
+		change_record(&changes[i], j->generation + i + 1, &rec);
+		if (record_render(&j->line, &rec) == -1) {
 			buf_release(&j->line);
 			return errbuf_set(eb, EC_INTERNAL,
 			    "journal: batch too large");
 		}
+	}
 	if ((end = lseek(j->fd, 0, SEEK_END)) == -1)
 		return errbuf_set(eb, EC_WRITE, "journal %s: %s", j->path,
 		    strerror(errno));
@@ -126,6 +208,23 @@ journal_commit(struct store *s, const struct store_record *recs, size_t n,
 	/* A big batch's buffer is not kept for the small ones after it. */
 	if (j->line.cap > JOURNAL_KEEP)
 		buf_release(&j->line);
+	for (i = 0; i < n; i++) {
+		change_record(&changes[i], j->generation + 1, &rec);
+		record_event(j, &rec);
+	}
+	emit(j, STORE_EV_SEQ, NULL, NULL);
+	emit(j, STORE_EV_SYNCED, NULL, NULL);
+	*rev = j->generation;
+	return 0;
+}
+
+static int
+journal_barrier(struct store *s, uint64_t *rev, struct errbuf *eb)
+{
+	struct journal *j = (struct journal *)s;
+
+	(void)eb;
+	*rev = j->generation;
 	return 0;
 }
 
@@ -134,13 +233,19 @@ journal_compact(struct store *s, store_next_fn *next, void *arg,
     struct errbuf *eb)
 {
 	struct journal *j = (struct journal *)s;
-	struct store_record rec;
+	struct store_entry e;
+	struct record rec;
 	struct buf text;
 	unsigned long n = 0;
 	int fd, rc = -1;
 
 	buf_init(&text, JOURNAL_MAX);
-	while (next(arg, &rec)) {
+	while (next(arg, &e)) {
+		memset(&rec, 0, sizeof(rec));
+		rec.generation = j->generation;
+		rec.seq = e.seq;
+		rec.registered_at = e.registered_at;
+		rec.reg = e.reg;
 		if (record_render(&text, &rec) == -1) {
 			errbuf_set(eb, EC_INTERNAL, "journal: too large");
 			goto out;
@@ -170,7 +275,7 @@ out:
 
 /* Parses one journal line into rec (reg filled for PUT). */
 static int
-record_parse(const char *text, size_t len, struct store_record *rec,
+record_parse(const char *text, size_t len, struct record *rec,
     struct registration *reg, char *id, size_t idsize, struct errbuf *eb)
 {
 	struct json_object *doc = NULL, *v;	/* v: borrowed */
@@ -195,10 +300,9 @@ record_parse(const char *text, size_t len, struct store_record *rec,
 			goto out;
 		}
 		memcpy(id, s, slen + 1);
-		rec->op = STORE_DELETE;
+		rec->del = 1;
 		rec->identifier = id;
 	} else if (strcmp(op, "put") == 0) {
-		rec->op = STORE_PUT;
 		if (!json_object_object_get_ex(doc, "seq", &v) ||
 		    jsonx_get_string(doc, "registered_at", &s, &slen) != 0 ||
 		    clock_utc_parse(s, &rec->registered_at) == -1 ||
@@ -228,11 +332,11 @@ out:
  * memory, not the file's.
  */
 static int
-journal_replay(struct store *s, store_apply_fn *apply, void *arg,
+journal_subscribe(struct store *s, store_event_fn *fn, void *arg,
     struct errbuf *eb)
 {
 	struct journal *j = (struct journal *)s;
-	struct store_record rec;
+	struct record rec;
 	struct registration reg;
 	char id[REGISTRATION_ID_MAX + 1];
 	char *text;
@@ -245,6 +349,10 @@ journal_replay(struct store *s, store_apply_fn *apply, void *arg,
 	memset(&reg, 0, sizeof(reg));
 	if ((text = malloc(JOURNAL_LINE_MAX + JOURNAL_BLOCK + 1)) == NULL)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	j->fn = fn;
+	j->arg = arg;
+	j->generation = j->counter = 0;
+	emit(j, STORE_EV_RESET, NULL, NULL);
 	if (lseek(j->fd, 0, SEEK_SET) == -1) {
 		errbuf_set(eb, EC_WRITE, "journal %s: %s", j->path,
 		    strerror(errno));
@@ -278,7 +386,7 @@ journal_replay(struct store *s, store_apply_fn *apply, void *arg,
 				    j->path, lineno);
 				goto out;
 			}
-			apply(arg, &rec);
+			record_event(j, &rec);
 			s->records++;
 			registration_release(&reg);
 			pos += len + 1;
@@ -302,6 +410,8 @@ journal_replay(struct store *s, store_apply_fn *apply, void *arg,
 		}
 	}
 	s->bytes = (unsigned long long)good;
+	emit(j, STORE_EV_SEQ, NULL, NULL);
+	emit(j, STORE_EV_SYNCED, NULL, NULL);
 	rc = 0;
 out:
 	registration_release(&reg);
@@ -324,8 +434,9 @@ journal_free(struct store *s)
 }
 
 static const struct store_ops journal_ops = {
-	journal_replay,
+	journal_subscribe,
 	journal_commit,
+	journal_barrier,
 	journal_compact,
 	journal_free
 };
@@ -343,6 +454,8 @@ store_journal_open(const char *path, struct errbuf *eb)
 		return NULL;
 	}
 	j->store.ops = &journal_ops;
+	j->store.batch_max = JOURNAL_BATCH_MAX;
+	j->store.single_writer = 1;
 	buf_init(&j->line, JOURNAL_MAX);
 	if ((j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC,
 	    0600)) == -1) {

@@ -1,5 +1,5 @@
 /*
- * The --state journal (lib/store_journal.c replay): the input is written
+ * The --state journal (lib/store_journal.c subscribe: its replay): the input is written
  * to a temporary file, opened as a journal and replayed.  Every record
  * handed on carries a checked identifier.
  */
@@ -58,22 +58,22 @@ setup(void)
 }
 
 static void
-apply(void *arg, const struct store_record *rec)
+apply(void *arg, const struct store_event *ev)
 {
 	struct errbuf eb;
 	const char *id;
 
+	if (ev->kind != STORE_EV_PUT && ev->kind != STORE_EV_DELETE)
+		return;
 	(*(size_t *)arg)++;
-	if (rec->op == STORE_PUT) {
-		FUZZ_ASSERT(rec->reg != NULL);
-		id = rec->reg->identifier;
-	} else {
-		FUZZ_ASSERT(rec->op == STORE_DELETE);
-		id = rec->identifier;
-	}
+	if (ev->kind == STORE_EV_PUT) {
+		FUZZ_ASSERT(ev->entry != NULL && ev->entry->reg != NULL);
+		id = ev->entry->reg->identifier;
+	} else
+		id = ev->identifier;
 	FUZZ_ASSERT(id != NULL);
 	/* A delete's identifier is only read, never checked: count it. */
-	if (rec->op == STORE_PUT)
+	if (ev->kind == STORE_EV_PUT)
 		FUZZ_ASSERT(registration_identifier_check(id, strlen(id),
 		    &eb) == 0);
 }
@@ -95,7 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)close(fd);
 	if ((s = store_journal_open(path, &eb)) == NULL)
 		abort();
-	if (s->ops->replay(s, apply, &n, &eb) == 0)
+	if (s->ops->subscribe(s, apply, &n, &eb) == 0)
 		FUZZ_ASSERT(s->records == n);
 	s->ops->free(s);
 	return 0;

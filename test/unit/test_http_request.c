@@ -18,11 +18,11 @@ handler(void *ctx, struct http_request *req, struct http_response *resp)
 }
 
 static const struct http_route routes[] = {
-	{ "POST", "/init-with-node", "init-with-node", handler, 0 },
-	{ "POST", "/node", "node", handler, 0 },
-	{ "POST", "/node/replace", "replace", handler, 0 },
-	{ "DELETE", "/registrations/", "delete", handler, 0 },
-	{ "GET", "/registrations", "registrations", handler, 0 },
+	{ "POST", "/init-with-node", "init-with-node", handler, HTTP_OPERATOR },
+	{ "POST", "/node", "node", handler, HTTP_OPERATOR },
+	{ "POST", "/node/replace", "replace", handler, HTTP_OPERATOR },
+	{ "DELETE", "/registrations/", "delete", handler, HTTP_OPERATOR },
+	{ "GET", "/registrations", "registrations", handler, HTTP_OPERATOR },
 };
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
 

@@ -75,8 +75,8 @@ eager_handler(void *ctx, struct http_request *req, struct http_response *resp)
 }
 
 static const struct http_route routes[] = {
-	{ "POST", "/node", "node", node_handler, 0 },
-	{ "POST", "/eager", "eager", eager_handler, 0 },
+	{ "POST", "/node", "node", node_handler, HTTP_OPERATOR },
+	{ "POST", "/eager", "eager", eager_handler, HTTP_OPERATOR },
 };
 
 /*

@@ -298,6 +298,10 @@ struct slow_store {
 	int		 fail_next;
 	int		 visible_early;	/* a record seen before its commit */
 	uint64_t	 slowest_read_ns;
+	uint64_t	 revision;
+	unsigned long	 counter;
+	store_event_fn	*fn;
+	void		*arg;
 };
 
 static uint64_t
@@ -309,34 +313,54 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void
+slow_emit(struct slow_store *ss, enum store_event_kind kind,
+    const struct store_entry *e, const char *id)
+{
+	struct store_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.entry = e;
+	ev.identifier = id;
+	ev.seq = ss->counter;
+	ev.revision = ev.generation = ss->revision;
+	ss->fn(ss->arg, &ev);
+}
+
 static int
-slow_replay(struct store *s, store_apply_fn *apply, void *arg,
+slow_subscribe(struct store *s, store_event_fn *fn, void *arg,
     struct errbuf *eb)
 {
-	(void)s;
-	(void)apply;
-	(void)arg;
+	struct slow_store *ss = (struct slow_store *)s;
+
 	(void)eb;
+	ss->fn = fn;
+	ss->arg = arg;
+	slow_emit(ss, STORE_EV_RESET, NULL, NULL);
+	slow_emit(ss, STORE_EV_SYNCED, NULL, NULL);
 	return 0;
 }
 
 static int
-slow_commit(struct store *s, const struct store_record *recs, size_t n,
-    struct errbuf *eb)
+slow_commit(struct store *s, const struct store_change *recs, size_t n,
+    unsigned long expect_seq, uint64_t *rev, struct errbuf *eb)
 {
 	struct slow_store *ss = (struct slow_store *)s;
 	struct timespec pause = { 0, COMMIT_MS * 1000000L };
+	struct store_entry e;
 	uint64_t t;
 	size_t i;
 
+	(void)expect_seq;
 	/*
 	 * The registry's lock is not held: reads go through at once.  Every
-	 * PUT here is of a new node, which must not be visible yet.
+	 * CREATE here is of a new node, which must not be visible yet.
 	 */
 	for (i = 0; i < n; i++) {
 		t = now_ns();
-		if (recs[i].op == STORE_PUT &&
-		    registry_contains(ss->r, recs[i].reg->identifier))
+		if (recs[i].kind == STORE_CREATE &&
+		    registry_contains(ss->r, recs[i].identifier))
 			ss->visible_early = 1;
 		(void)registry_generation(ss->r);
 		t = now_ns() - t;
@@ -352,6 +376,30 @@ slow_commit(struct store *s, const struct store_record *recs, size_t n,
 	ss->records += n;
 	if (n > ss->max_batch)
 		ss->max_batch = n;
+	for (i = 0; i < n; i++) {
+		ss->revision++;
+		if (recs[i].kind == STORE_DELETE) {
+			slow_emit(ss, STORE_EV_DELETE, NULL,
+			    recs[i].identifier);
+			continue;
+		}
+		e = recs[i].entry;
+		e.version = ss->revision;
+		if (e.seq > ss->counter)
+			ss->counter = e.seq;
+		slow_emit(ss, STORE_EV_PUT, &e, NULL);
+	}
+	slow_emit(ss, STORE_EV_SEQ, NULL, NULL);
+	slow_emit(ss, STORE_EV_SYNCED, NULL, NULL);
+	*rev = ss->revision;
+	return 0;
+}
+
+static int
+slow_barrier(struct store *s, uint64_t *rev, struct errbuf *eb)
+{
+	(void)eb;
+	*rev = ((struct slow_store *)s)->revision;
 	return 0;
 }
 
@@ -359,11 +407,11 @@ static int
 slow_compact(struct store *s, store_next_fn *next, void *arg,
     struct errbuf *eb)
 {
-	struct store_record rec;
+	struct store_entry e;
 
 	(void)eb;
 	s->records = 0;
-	while (next(arg, &rec))
+	while (next(arg, &e))
 		s->records++;
 	return 0;
 }
@@ -375,7 +423,7 @@ slow_free(struct store *s)
 }
 
 static const struct store_ops slow_ops = {
-	slow_replay, slow_commit, slow_compact, slow_free
+	slow_subscribe, slow_commit, slow_barrier, slow_compact, slow_free
 };
 
 struct writer {
@@ -443,6 +491,7 @@ test_group_commit(void)
 
 	memset(&ss, 0, sizeof(ss));
 	ss.store.ops = &slow_ops;
+	ss.store.single_writer = 1;
 	r = registry_new(WRITERS * PER_WRITER, &ss.store, &eb);
 	CHECK(r != NULL);
 	ss.r = r;

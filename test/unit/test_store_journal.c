@@ -1,8 +1,10 @@
 /*
  * Unit tests for lib/store_journal.c through the store interface: a
- * batch commit kept in order and counted in records and bytes, replay of
- * records longer than the reading block, a torn last record cut off and
- * a damaged one refused, and compaction from an iterator.
+ * batch commit kept in order, counted in records and bytes, its events
+ * delivered before it returns, a stale seq counter refused as a
+ * conflict, replay (subscribe) of records longer than the reading block,
+ * a torn last record cut off and a damaged one refused, and compaction
+ * from an iterator.
  */
 #include <sys/stat.h>
 
@@ -24,23 +26,45 @@
 
 struct seen {
 	size_t		n;
+	int		resets, synced;
+	unsigned long	counter;
+	uint64_t	revision;
 	unsigned long	generations[16];
 	char		ids[16][REGISTRATION_ID_MAX + 1];
 	size_t		metadata_len[16];
 };
 
 static void
-note(void *arg, const struct store_record *rec)
+note(void *arg, const struct store_event *ev)
 {
 	struct seen *s = arg;
 
+	switch (ev->kind) {
+	case STORE_EV_RESET:
+		s->resets++;
+		return;
+	case STORE_EV_SEQ:
+		s->counter = ev->seq;
+		return;
+	case STORE_EV_SYNCED:
+		s->synced++;
+		s->revision = ev->revision;
+		return;
+	case STORE_EV_PUT:
+	case STORE_EV_DELETE:
+		break;
+	default:
+		return;
+	}
 	if (s->n >= 16)
 		return;
-	s->generations[s->n] = rec->generation;
+	s->generations[s->n] = ev->kind == STORE_EV_PUT ?
+	    ev->entry->version : 0;
 	(void)snprintf(s->ids[s->n], sizeof(s->ids[s->n]), "%s",
-	    rec->op == STORE_PUT ? rec->reg->identifier : rec->identifier);
-	s->metadata_len[s->n] = rec->op == STORE_PUT ?
-	    rec->reg->metadata_len : 0;
+	    ev->kind == STORE_EV_PUT ? ev->entry->reg->identifier :
+	    ev->identifier);
+	s->metadata_len[s->n] = ev->kind == STORE_EV_PUT ?
+	    ev->entry->reg->metadata_len : 0;
 	s->n++;
 }
 
@@ -69,18 +93,16 @@ struct walk {
 };
 
 static int
-walk_next(void *arg, struct store_record *rec)
+walk_next(void *arg, struct store_entry *e)
 {
 	struct walk *w = arg;
 
 	if (w->i >= w->n)
 		return 0;
-	memset(rec, 0, sizeof(*rec));
-	rec->op = STORE_PUT;
-	rec->generation = 7;
-	rec->seq = w->i + 1;
-	rec->registered_at = 1;
-	rec->reg = &w->regs[w->i++];
+	memset(e, 0, sizeof(*e));
+	e->seq = w->i + 1;
+	e->registered_at = 1;
+	e->reg = &w->regs[w->i++];
 	return 1;
 }
 
@@ -89,7 +111,8 @@ main(void)
 {
 	char dir[TMPDIR_PATH_MAX], path[TMPDIR_PATH_MAX + 16];
 	struct registration a, b, big;
-	struct store_record recs[3];
+	struct store_change recs[3];
+	uint64_t rev;
 	struct store *st;
 	struct errbuf eb;
 	struct seen seen;
@@ -109,29 +132,39 @@ main(void)
 	memcpy(meta + 1 + BIG_META, "\"", 2);
 	make(&big, "node-big", meta);
 
-	/* One batch: three records, in order, counted. */
+	/* One batch: three records, in order, counted, events at once. */
 	st = store_journal_open(path, &eb);
 	CHECK(st != NULL);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(st->ops->subscribe(st, note, &seen, &eb) == 0);
+	CHECK(seen.resets == 1 && seen.synced == 1 && seen.n == 0);
 	memset(recs, 0, sizeof(recs));
-	recs[0].op = STORE_PUT;
-	recs[0].generation = 1;
-	recs[0].seq = 1;
-	recs[0].reg = &a;
-	recs[1].op = STORE_PUT;
-	recs[1].generation = 2;
-	recs[1].seq = 2;
-	recs[1].reg = &big;
-	recs[2].op = STORE_DELETE;
-	recs[2].generation = 3;
+	recs[0].kind = STORE_CREATE;
+	recs[0].identifier = "node-a";
+	recs[0].entry.seq = 1;
+	recs[0].entry.reg = &a;
+	recs[1].kind = STORE_CREATE;
+	recs[1].identifier = "node-big";
+	recs[1].entry.seq = 2;
+	recs[1].entry.reg = &big;
+	recs[2].kind = STORE_DELETE;
 	recs[2].identifier = "node-a";
-	CHECK(st->ops->commit(st, recs, 3, &eb) == 0);
+	/* A seq counter that moved on is a conflict: nothing written. */
+	CHECK(st->ops->commit(st, recs, 3, 5, &rev, &eb) == STORE_CONFLICT);
+	CHECK(st->records == 0 && seen.n == 0);
+	CHECK(st->ops->commit(st, recs, 3, 0, &rev, &eb) == 0);
+	CHECK(rev == 3);
+	CHECK(seen.n == 3 && seen.synced == 2 && seen.revision == 3);
+	CHECK(seen.counter == 2);
 	CHECK(st->records == 3);
 	size = size_of(path);
 	CHECK(size > BIG_META && (unsigned long long)size == st->bytes);
-	recs[0].reg = &b;
-	recs[0].generation = 4;
-	recs[0].seq = 3;
-	CHECK(st->ops->commit(st, recs, 1, &eb) == 0);
+	recs[0].entry.reg = &b;
+	recs[0].identifier = "node-b";
+	recs[0].entry.seq = 3;
+	CHECK(st->ops->commit(st, recs, 1, 2, &rev, &eb) == 0);
+	CHECK(rev == 4);
+	CHECK(st->ops->barrier(st, &rev, &eb) == 0 && rev == 4);
 	CHECK(st->records == 4);
 	CHECK((unsigned long long)size_of(path) == st->bytes);
 	st->ops->free(st);
@@ -139,8 +172,9 @@ main(void)
 	/* Replayed in order, the long record across read blocks whole. */
 	st = store_journal_open(path, &eb);
 	memset(&seen, 0, sizeof(seen));
-	CHECK(st->ops->replay(st, note, &seen, &eb) == 0);
-	CHECK(seen.n == 4);
+	CHECK(st->ops->subscribe(st, note, &seen, &eb) == 0);
+	CHECK(seen.n == 4 && seen.synced == 1 && seen.revision == 4);
+	CHECK(seen.counter == 3);
 	CHECK_STR(seen.ids[0], "node-a");
 	CHECK_STR(seen.ids[1], "node-big");
 	CHECK(seen.metadata_len[1] == BIG_META + 2);
@@ -159,7 +193,7 @@ main(void)
 	fclose(f);
 	st = store_journal_open(path, &eb);
 	memset(&seen, 0, sizeof(seen));
-	CHECK(st->ops->replay(st, note, &seen, &eb) == 0);
+	CHECK(st->ops->subscribe(st, note, &seen, &eb) == 0);
 	CHECK(seen.n == 4);
 	CHECK(size_of(path) == size);
 	CHECK(st->bytes == (unsigned long long)size);
@@ -179,14 +213,16 @@ main(void)
 	CHECK((unsigned long long)size_of(path) == st->bytes);
 	CHECK(st->bytes < 400);
 	/* And appends go to the new file. */
-	recs[0].reg = &big;
-	recs[0].generation = 8;
-	CHECK(st->ops->commit(st, recs, 1, &eb) == 0);
+	recs[0].entry.reg = &big;
+	recs[0].identifier = "node-big";
+	recs[0].kind = STORE_REPLACE;
+	CHECK(st->ops->commit(st, recs, 1, 0, &rev, &eb) == 0);
+	CHECK(rev == 5);
 	CHECK((unsigned long long)size_of(path) == st->bytes);
 	st->ops->free(st);
 	st = store_journal_open(path, &eb);
 	memset(&seen, 0, sizeof(seen));
-	CHECK(st->ops->replay(st, note, &seen, &eb) == 0);
+	CHECK(st->ops->subscribe(st, note, &seen, &eb) == 0);
 	CHECK(seen.n == 3);
 	CHECK_STR(seen.ids[0], "node-b");
 	CHECK_STR(seen.ids[1], "node-a");
@@ -200,7 +236,7 @@ main(void)
 	fclose(f);
 	st = store_journal_open(path, &eb);
 	memset(&seen, 0, sizeof(seen));
-	CHECK(st->ops->replay(st, note, &seen, &eb) == -1);
+	CHECK(st->ops->subscribe(st, note, &seen, &eb) == -1);
 	CHECK(eb.code == EC_INVALID && strstr(eb.msg, "line 4") != NULL);
 	st->ops->free(st);
 

@@ -1,0 +1,360 @@
+bats_require_minimum_version 1.5.0
+
+# serve-exec --etcd: one elected leader runs the materializer, publishes
+# its results (fenced, chunked, create-only), and every instance installs
+# them.  A one-member etcd (test/etcd.bash: free loopback ports, stopped
+# by PID); each test has its own key prefix.
+
+load helpers
+load etcd
+
+setup_file() {
+	etcd_available || return 0
+	etcd_start_cluster 1
+	ETCD_URL=$(etcd_endpoints)
+	export ETCD_URL
+}
+
+teardown_file() {
+	[ -z "${ETCD_DIR:-}" ] || etcd_stop_all
+}
+
+setup() {
+	etcd_available || skip "etcd is not installed"
+	PFX="cfgsync/t$BATS_TEST_NUMBER/"
+	RUNS="$BATS_TEST_TMPDIR/runs"
+	: >"$RUNS"
+}
+
+teardown() {
+	local n
+	for n in A B C; do
+		# a stopped one cannot take SIGTERM
+		eval "[ -n \"\${${n}_PID:-}\" ] && kill -CONT \${${n}_PID}" \
+		    2>/dev/null || true
+		stop_server "$n" || true
+	done
+}
+
+# inst NAME MATERIALIZER [OPTIONS]: starts an instance on the test's prefix.
+inst() {
+	local name=$1 prog=$2
+	shift 2
+	RUNS_FILE="$RUNS" start_server_raw "$name" "$BATS_TEST_TMPDIR" \
+	    serve-exec --listen 127.0.0.1:0 \
+	    --port-file "$BATS_TEST_TMPDIR/$name.port" --etcd "$ETCD_URL" \
+	    --etcd-prefix "$PFX" --lease-ttl 5 --debounce 50 "$@" -- "$prog"
+}
+
+# sleepy SECONDS: a materializer that sleeps, then is need2.sh.
+sleepy() {
+	local f="$BATS_TEST_TMPDIR/sleepy.sh"
+	printf '#!/bin/sh\necho run >>"$RUNS_FILE"\nsleep %s\nRUNS_FILE= exec %s\n' \
+	    "$1" "$FIXTURES/need2.sh" >"$f"
+	chmod +x "$f"
+	echo "$f"
+}
+
+# reg URL ID: registers ID there; prints the status.
+reg() {
+	curl -s -o /dev/null -w '%{http_code}' -X POST \
+	    --data "{\"identifier\":\"$2\",\"ip\":\"10.0.0.1\"}" "$1/register"
+}
+
+# node URL ID [QUERY]: POST /node; prints "STATUS BODY".
+node() {
+	http POST "$1/node${3:-}" "{\"identifier\":\"$2\",\"ip\":\"10.0.0.1\"}"
+}
+
+leading() {
+	[ "$(curl -s "$1/status" | jq -r .cluster.leading)" = true ]
+}
+
+# wait_for SECONDS CMD...: retries CMD, 20 times a second.
+wait_for() {
+	local n=$(($1 * 20)) i
+	shift
+	for i in $(seq 1 "$n"); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# The manifests under the prefix, one JSON document a line.
+manifests() {
+	curl -s "$ETCD_URL/v3/kv/range" -d "{\"key\":\"$(printf '%s' \
+	    "${PFX}result/" | base64 -w0)\",\"range_end\":\"$(printf '%s' \
+	    "${PFX}result0" | base64 -w0)\"}" |
+	    jq -r '.kvs[]?.value' | while read -r v; do
+		printf '%s' "$v" | base64 -d
+		echo
+	done
+}
+
+# blob_keys: the chunk keys under the prefix.
+blob_keys() {
+	curl -s "$ETCD_URL/v3/kv/range" -d "{\"key\":\"$(printf '%s' \
+	    "${PFX}blob/" | base64 -w0)\",\"range_end\":\"$(printf '%s' \
+	    "${PFX}blob0" | base64 -w0)\",\"keys_only\":true}" |
+	    jq -r '.kvs[]?.key' | while read -r k; do
+		printf '%s' "$k" | base64 -d
+		echo
+	done
+}
+
+# runs URL: the materializer runs that instance made, all outcomes.
+runs() {
+	curl -s "$1/metrics" | awk '/^cfgsync_materializer_runs_total/ { n += $2 }
+	    END { print n + 0 }'
+}
+
+@test "serve-exec --etcd: one instance leads, publishes its result, and serves it from etcd" {
+	inst A "$FIXTURES/need2.sh" --persist "$BATS_TEST_TMPDIR/a.json"
+	wait_for 5 leading "$A_URL"
+	[ "$(reg "$A_URL" n1)" = 202 ]
+	[ "$(reg "$A_URL" n2)" = 202 ]
+	wait_for 5 eval "node '$A_URL' n1 | grep -q '^200 '"
+	run node "$A_URL" n2
+	assert_output --partial '"id: n2\n"'
+	run manifests
+	assert_line --regexp '^\{"outcome":"ready","generation":[1-9][0-9]*,"reason":"","bytes":[0-9]+,"chunks":1,"sha256":"[0-9a-f]{64}","term":[0-9]+,"at":[0-9]+\}$'
+	# one run per set: n1 alone (not ready) may have been one
+	[ "$(manifests | wc -l)" -eq "$(wc -l <"$RUNS")" ]
+	run blob_keys
+	assert_line --regexp "^${PFX}blob/[0-9a-f]{64}/[0-9]+/0000\$"
+	grep -q 'published ready' "$BATS_TEST_TMPDIR/A.log"
+	grep -q 'installed the ready result' "$BATS_TEST_TMPDIR/A.log"
+	jq -e '.nodes | length == 2' "$BATS_TEST_TMPDIR/a.json"
+	run curl -s "$A_URL/metrics"
+	assert_line "cfgsync_leader{leader=\"$A_URL\"} 1"
+	assert_line 'cfgsync_etcd_up 1'
+	assert_line 'cfgsync_results_fetched_total 1'
+	assert_line --regexp '^cfgsync_mirror_revision [0-9]+$'
+	assert_line --regexp '^cfgsync_results_revision [1-9][0-9]*$'
+	run curl -s "$A_URL/status"
+	assert_equal "$(jq -c .cluster.leader <<<"$output")" "\"$A_URL\""
+	assert_equal "$(jq -c .cluster.mirror_current <<<"$output")" true
+}
+
+@test "serve-exec --etcd: only the leader runs; its clean stop hands over at once" {
+	inst A "$FIXTURES/need2.sh"
+	wait_for 5 leading "$A_URL"
+	inst B "$FIXTURES/need2.sh"
+	wait_for 5 eval "curl -s '$B_URL/status' | jq -e '.cluster.leader == \"$A_URL\"' >/dev/null"
+	! leading "$B_URL"
+	run curl -s "$B_URL/metrics"
+	assert_line "cfgsync_leader{leader=\"$A_URL\"} 0"
+	# registered on B, run by A, served by B
+	[ "$(reg "$B_URL" b1)" = 202 ]
+	[ "$(reg "$B_URL" b2)" = 202 ]
+	wait_for 5 eval "node '$B_URL' b1 | grep -q '^200 '"
+	[ "$(runs "$B_URL")" -eq 0 ]
+	[ "$(runs "$A_URL")" -ge 1 ]
+	stop_server A
+	# The lease is revoked: B leads well before the TTL of 5 s.
+	wait_for 2 leading "$B_URL"
+	: >"$RUNS"
+	[ "$(reg "$B_URL" b3)" = 202 ]
+	wait_for 5 eval "node '$B_URL' b3 | grep -q '^200 '"
+	[ "$(wc -l <"$RUNS")" -eq 1 ]
+	[ "$(runs "$B_URL")" -eq 1 ]
+}
+
+@test "serve-exec --etcd: register on A, a long poll on B gets the files" {
+	inst A "$FIXTURES/need2.sh"
+	wait_for 5 leading "$A_URL"
+	inst B "$FIXTURES/need2.sh"
+	[ "$(reg "$A_URL" n1)" = 202 ]
+	node "$B_URL" n2 '?wait=20' >"$BATS_TEST_TMPDIR/poll" &
+	local poll=$!
+	sleep 0.3
+	[ "$(reg "$A_URL" n2)" = 202 ]
+	wait "$poll"
+	run cat "$BATS_TEST_TMPDIR/poll"
+	assert_output --partial '"id: n2\n"'
+	assert_output --regexp '^200 '
+	[ "$(wc -l <"$RUNS")" -ge 1 ]
+}
+
+@test "serve-exec --etcd: exactly one materializer run per distinct set across three instances" {
+	inst A "$FIXTURES/need2.sh"
+	wait_for 5 leading "$A_URL"
+	inst B "$FIXTURES/need2.sh"
+	inst C "$FIXTURES/need2.sh"
+	: >"$RUNS"
+	local i u
+	for i in 1 2 3 4 5 6; do
+		case $((i % 3)) in 0) u=$A_URL ;; 1) u=$B_URL ;; 2) u=$C_URL ;; esac
+		[ "$(reg "$u" "n$i")" = 202 ]
+		wait_for 5 eval "node '$C_URL' n$i | grep -q '^200 '" ||
+		    [ "$i" -lt 2 ]
+	done
+	for u in "$A_URL" "$B_URL" "$C_URL"; do
+		wait_for 5 eval "node '$u' n6 | grep -q '\"n: 6\\\\n\"'"
+	done
+	# one run per set reached (n1 alone, then 2, 3 ... 6 nodes)
+	[ "$(wc -l <"$RUNS")" -eq 6 ]
+	# a set seen before (the deletion of n6 brings back the set of 5)
+	run curl -s -o /dev/null -w '%{http_code}' -X DELETE "$B_URL/registrations/n6"
+	assert_output 204
+	wait_for 5 eval "node '$A_URL' n5 | grep -q '\"n: 5\\\\n\"'"
+	sleep 0.5
+	[ "$(wc -l <"$RUNS")" -eq 6 ]
+}
+
+@test "serve-exec --etcd: kill -9 of the leader mid-run: a new leader runs once and every node finishes" {
+	local prog
+	prog=$(sleepy 3)
+	inst A "$prog"
+	wait_for 5 leading "$A_URL"
+	inst B "$prog"
+	[ "$(reg "$A_URL" n1)" = 202 ]
+	[ "$(reg "$A_URL" n2)" = 202 ]
+	wait_for 5 eval "curl -s '$B_URL/registrations' | grep -q n2"
+	wait_for 5 eval '[ -s "$RUNS" ]'
+	kill -9 "$A_PID"
+	wait "$A_PID" 2>/dev/null || true
+	A_PID=
+	wait_for 15 eval "node '$B_URL' n1 | grep -q '^200 '"
+	run node "$B_URL" n2
+	assert_output --regexp '^200 .*"id: n2\\n"'
+	# A's run died with A; B ran once
+	[ "$(wc -l <"$RUNS")" -eq 2 ]
+	local term
+	term=$(manifests | jq -s -r 'map(select(.outcome == "ready")) |
+	    length == 1 and .[0].term > 0')
+	[ "$term" = true ]
+	grep -q 'leading' "$BATS_TEST_TMPDIR/B.log"
+}
+
+@test "serve-exec --etcd: a leader stopped past its lease: its late publish is refused" {
+	local prog
+	prog=$(sleepy 2)
+	inst A "$prog"
+	wait_for 5 leading "$A_URL"
+	inst B "$FIXTURES/need2.sh"
+	[ "$(reg "$A_URL" n1)" = 202 ]
+	[ "$(reg "$A_URL" n2)" = 202 ]
+	wait_for 5 eval '[ -s "$RUNS" ]'
+	kill -STOP "$A_PID"
+	# A's lease (5 s) expires; B is elected and runs for the set
+	wait_for 12 leading "$B_URL"
+	wait_for 5 eval "node '$B_URL' n1 | grep -q '^200 '"
+	kill -CONT "$A_PID"
+	wait_for 5 eval "grep -Eq 'publish refused|run cancelled' '$BATS_TEST_TMPDIR/A.log'"
+	wait_for 5 eval "grep -q 'leadership lost' '$BATS_TEST_TMPDIR/A.log'"
+	sleep 0.5
+	run manifests
+	[ "$(printf '%s\n' "$output" | grep -c '"outcome":"ready"')" -eq 1 ]
+	! grep -q 'published ready' "$BATS_TEST_TMPDIR/A.log"
+	# A campaigns again, behind B
+	! leading "$A_URL"
+	wait_for 5 eval "curl -s '$A_URL/status' | jq -e '.cluster.leader == \"$B_URL\"' >/dev/null"
+}
+
+@test "serve-exec --etcd: a 3 MiB result goes in 1 MiB chunks and is identical on every instance" {
+	local prog="$BATS_TEST_TMPDIR/big.py"
+	cat >"$prog" <<-'PY'
+	#!/usr/bin/env python3
+	import json, os, sys
+	snap = json.load(sys.stdin)
+	open(os.environ["RUNS_FILE"], "a").write("run\n")
+	line = "".join(chr(0x41 + i % 26) for i in range(1023)) + "\n"
+	big = line * 3 * 1024
+	print(json.dumps({"nodes": [{"identifier": r["identifier"],
+	    "files": [{"path": "id", "content": r["identifier"]}]}
+	    for r in snap["registrations"]],
+	    "shared_files": [{"path": "big.txt", "content": big}]}))
+	PY
+	chmod +x "$prog"
+	inst A "$prog" --persist "$BATS_TEST_TMPDIR/a.json"
+	wait_for 5 leading "$A_URL"
+	inst B "$prog" --persist "$BATS_TEST_TMPDIR/b.json"
+	[ "$(reg "$A_URL" big1)" = 202 ]
+	wait_for 10 eval "node '$A_URL' big1 | grep -q '^200 '"
+	wait_for 10 eval "node '$B_URL' big1 | grep -q '^200 '"
+	node "$A_URL" big1 >"$BATS_TEST_TMPDIR/from-a"
+	node "$B_URL" big1 >"$BATS_TEST_TMPDIR/from-b"
+	cmp "$BATS_TEST_TMPDIR/from-a" "$BATS_TEST_TMPDIR/from-b"
+	[ "$(stat -c %s "$BATS_TEST_TMPDIR/from-a")" -gt $((3 << 20)) ]
+	cmp "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/b.json"
+	run blob_keys
+	[ "$(printf '%s\n' "$output" | grep -c '/000[0-9]$')" -eq 4 ]
+	assert_line --regexp '/0003$'
+	run manifests
+	assert_output --regexp '"chunks":4,'
+	[ "$(wc -l <"$RUNS")" -eq 1 ]
+}
+
+@test "serve-exec --etcd: the leader keeps three results besides the current one, and a new leader clears unfinished uploads" {
+	inst A "$FIXTURES/need2.sh"
+	wait_for 5 leading "$A_URL"
+	local i
+	[ "$(reg "$A_URL" n0)" = 202 ]
+	for i in 1 2 3 4 5; do
+		[ "$(reg "$A_URL" "n$i")" = 202 ]
+		wait_for 5 eval "node '$A_URL' n$i | grep -q '\"n: $((i + 1))\\\\n\"'"
+	done
+	# sets of 1 (not ready) to 6 nodes: the newest 3 and the current kept
+	[ "$(manifests | wc -l)" -eq 4 ]
+	[ "$(manifests | jq -s 'map(select(.outcome == "ready")) | length')" -eq 4 ]
+	[ "$(blob_keys | wc -l)" -eq 4 ]
+	# an upload a dead leader left half done
+	curl -s "$ETCD_URL/v3/kv/put" -d "{\"key\":\"$(printf '%s' \
+	    "${PFX}blob/$(printf '%064d' 0)/7/0000" | base64 -w0)\",\"value\":\"eA==\"}" >/dev/null
+	[ "$(blob_keys | wc -l)" -eq 5 ]
+	stop_server A
+	inst B "$FIXTURES/need2.sh"
+	wait_for 5 leading "$B_URL"
+	wait_for 5 eval "grep -q 'retired unreferenced' '$BATS_TEST_TMPDIR/B.log'"
+	! blob_keys | grep -q "/7/0000"
+	[ "$(blob_keys | wc -l)" -eq 4 ]
+	[ "$(manifests | wc -l)" -eq 4 ]
+}
+
+@test "serve-exec --etcd: etcd unreachable past TTL - 3 s: the leader steps down, cancels its run, and leads again after" {
+	local prog
+	prog=$(sleepy 6)
+	inst A "$prog"
+	wait_for 5 leading "$A_URL"
+	[ "$(reg "$A_URL" n1)" = 202 ]
+	[ "$(reg "$A_URL" n2)" = 202 ]
+	wait_for 5 eval '[ -s "$RUNS" ]'
+	etcd_pause m1
+	wait_for 6 eval "grep -q 'leadership lost' '$BATS_TEST_TMPDIR/A.log'"
+	run curl -s "$A_URL/metrics"
+	assert_line --regexp '^cfgsync_leader\{leader=".*"\} 0$'
+	etcd_resume m1
+	wait_for 10 leading "$A_URL"
+	wait_for 5 eval "grep -q 'run cancelled: leadership lost' '$BATS_TEST_TMPDIR/A.log'"
+	# the set runs again under the new term, and is served
+	wait_for 15 eval "node '$A_URL' n1 | grep -q '^200 '"
+	[ "$(wc -l <"$RUNS")" -eq 2 ]
+}
+
+@test "serve-exec --etcd: a follower whose result watch fell behind a compaction loads the results again" {
+	inst A "$FIXTURES/need2.sh"
+	wait_for 5 leading "$A_URL"
+	inst B "$FIXTURES/need2.sh"
+	[ "$(reg "$A_URL" n1)" = 202 ]
+	[ "$(reg "$A_URL" n2)" = 202 ]
+	wait_for 5 eval "node '$B_URL' n2 | grep -q '^200 '"
+	kill -STOP "$B_PID"
+	# B's streams break while it sleeps; history moves on and is compacted
+	etcd_stop m1
+	etcd_restart m1
+	wait_for 15 leading "$A_URL"
+	[ "$(reg "$A_URL" n3)" = 202 ]
+	wait_for 5 eval "node '$A_URL' n3 | grep -q '\"n: 3\\\\n\"'"
+	local rev
+	rev=$(curl -s "$ETCD_URL/v3/kv/range" -d '{"key":"AA=="}' |
+	    jq -r .header.revision)
+	curl -s "$ETCD_URL/v3/kv/compaction" \
+	    -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null
+	kill -CONT "$B_PID"
+	wait_for 15 eval "grep -q 'results: watch compacted' '$BATS_TEST_TMPDIR/B.log'"
+	wait_for 10 eval "node '$B_URL' n3 | grep -q '\"n: 3\\\\n\"'"
+	run curl -s "$B_URL/metrics"
+	assert_line 'cfgsync_results_fetched_total 2'
+}
