@@ -11,9 +11,10 @@ OP=adm1n-t0ken
 # The token matrix: the status each endpoint answers on serve-exec and on
 # serve-bundle, to a request naming a node (the path's node for delete,
 # node-2 for replace, node-1 elsewhere) with that node's own token,
-# another node's, the operator's, and none.  serve-bundle has no list or
-# delete route: the operator gets its 404, everyone else the same 401 as
-# for any operator's route.
+# another node's, the operator's, and none.  serve-bundle has no list,
+# delete or readyz route: the operator gets its 404, everyone else the
+# same 401 as for any operator's route.  /healthz and /readyz are probes:
+# open to all.
 MATRIX='
 endpoint  exec:own other operator none  bundle:own other operator none
 register       202  401   202      401         202  401   202      401
@@ -24,6 +25,7 @@ replace        401  401   202      401         401  401   202      401
 status         401  401   200      401         401  401   200      401
 metrics        401  401   200      401         401  401   200      401
 healthz        200  200   200      200         200  200   200      200
+readyz         200  200   200      200         401  401   404      401
 delete         401  401   204      401         401  401   404      401
 '
 
@@ -78,6 +80,7 @@ call() {
 	status) curl "${h[@]}" "$url/status" ;;
 	metrics) curl "${h[@]}" "$url/metrics" ;;
 	healthz) curl "${h[@]}" "$url/healthz" ;;
+	readyz) curl "${h[@]}" "$url/readyz" ;;
 	esac
 }
 
