@@ -16,6 +16,7 @@
 #include <nettle/base64.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "errbuf.h"
 #include "exitcode.h"
 #include "fsx.h"
@@ -494,7 +495,7 @@ have_token(struct etcd *e)
 static int
 call(struct etcd *e, const char *path, struct json_object *body,
     struct json_object **answer, int *code, long timeout_ms,
-    const volatile int *stop, struct errbuf *eb)
+    uint64_t deadline, const volatile int *stop, struct errbuf *eb)
 {
 	struct etcd_req r;
 	struct json_object *a = NULL;
@@ -502,7 +503,8 @@ call(struct etcd *e, const char *path, struct json_object *body,
 	struct errbuf last;
 	const char *text, *msg;
 	size_t first, i, k;
-	long status;
+	long status, try_ms;
+	uint64_t now;
 	int c, authed = 0, rc = -1;
 	CURLcode crc;
 
@@ -523,6 +525,17 @@ call(struct etcd *e, const char *path, struct json_object *body,
 			errbuf_set(&last, EC_REMOTE, "stopped");
 			break;
 		}
+		try_ms = timeout_ms;
+		if (deadline != 0) {
+			if ((now = clock_ms()) >= deadline) {
+				if (k == 0)
+					errbuf_set(&last, EC_REMOTE,
+					    "no time left");
+				break;
+			}
+			if (try_ms == 0 || deadline - now < (uint64_t)try_ms)
+				try_ms = (long)(deadline - now);
+		}
 again:
 		if (e->user != NULL && !have_token(e) &&
 		    authenticate(e, i, eb) == -1) {
@@ -532,7 +545,7 @@ again:
 			continue;
 		}
 		buf_reset(&r.body);
-		crc = post(e, i, path, text, timeout_ms, e->user != NULL, 0,
+		crc = post(e, i, path, text, try_ms, e->user != NULL, 0,
 		    &r, &status, errmsg);
 		if (crc != CURLE_OK) {
 			errbuf_set(&last, EC_REMOTE, "%s: %s", e->endpoints[i],
@@ -583,15 +596,24 @@ int
 etcd_call(struct etcd *e, const char *path, struct json_object *body,
     struct json_object **answer, int *code, struct errbuf *eb)
 {
-	return call(e, path, body, answer, code, (long)e->request_ms, NULL,
+	return call(e, path, body, answer, code, (long)e->request_ms, 0, NULL,
 	    eb);
+}
+
+int
+etcd_call_until(struct etcd *e, const char *path, struct json_object *body,
+    struct json_object **answer, int *code, uint64_t deadline,
+    struct errbuf *eb)
+{
+	return call(e, path, body, answer, code, (long)e->request_ms,
+	    deadline, NULL, eb);
 }
 
 int
 etcd_call_long(struct etcd *e, const char *path, struct json_object *body,
     struct json_object **answer, const volatile int *stop, struct errbuf *eb)
 {
-	return call(e, path, body, answer, NULL, 0, stop, eb);
+	return call(e, path, body, answer, NULL, 0, 0, stop, eb);
 }
 
 /* Hands each complete line of the stream to the watcher. */

@@ -59,6 +59,15 @@ int	etcd_call(struct etcd *, const char *path, struct json_object *body,
 	    struct json_object **answer, int *code, struct errbuf *);
 
 /*
+ * etcd_call that gives up at deadline (clock_ms; 0: none), each try cut to
+ * what is left: a caller with a deadline answers by it, however many
+ * endpoints hang.
+ */
+int	etcd_call_until(struct etcd *, const char *path,
+	    struct json_object *body, struct json_object **answer, int *code,
+	    uint64_t deadline, struct errbuf *);
+
+/*
  * Same without the per-request timeout (election/campaign); gives up with
  * -1 EC_REMOTE as soon as *stop is set (checked about once a second).
  */

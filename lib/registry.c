@@ -575,6 +575,7 @@ run_batch(struct registry *r, struct pending *batch, size_t n,
 
 	memset(eb, 0, sizeof(*eb));
 	for (;;) {
+		s->deadline = deadline;
 		if (barrier) {
 			if (s->ops->barrier(s, &rev, eb) == -1)
 				goto unknown;

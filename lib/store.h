@@ -128,6 +128,12 @@ struct store {
 	 * whole truth, and an identical registration needs no barrier.
 	 */
 	int			 single_writer;
+	/*
+	 * Set by the registry before each commit and barrier: when (clock_ms)
+	 * its batch is answered 503.  A backend that waits on the network
+	 * gives up by then; the journal ignores it.  0: no deadline.
+	 */
+	uint64_t		 deadline;
 	unsigned long		 records;	/* kept, live or superseded */
 	unsigned long long	 bytes;		/* kept, as the backend keeps */
 };

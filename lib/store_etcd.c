@@ -627,7 +627,8 @@ etcd_store_commit(struct store *st, const struct store_change *changes,
 	if (push(ok, put_op(s, "gen", "", 0)) == -1 ||
 	    push(fail, range_op(s, "gen")) == -1)
 		goto nomem;
-	if (etcd_call(s->etcd, "/v3/kv/txn", txn, &a, NULL, eb) == -1)
+	if (etcd_call_until(s->etcd, "/v3/kv/txn", txn, &a, NULL,
+	    st->deadline, eb) == -1)
 		goto out;
 	if (etcd_bool(a, "succeeded")) {
 		*rev = etcd_revision(a);
@@ -659,7 +660,8 @@ etcd_store_barrier(struct store *st, uint64_t *rev, struct errbuf *eb)
 		json_object_put(body);
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	}
-	if (etcd_call(s->etcd, "/v3/kv/range", body, &a, NULL, eb) == -1) {
+	if (etcd_call_until(s->etcd, "/v3/kv/range", body, &a, NULL,
+	    st->deadline, eb) == -1) {
 		json_object_put(body);
 		if (eb->code == EC_INVALID)
 			eb->code = EC_REMOTE;	/* e.g. no leader: try again */
