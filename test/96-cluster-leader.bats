@@ -3,7 +3,10 @@ bats_require_minimum_version 1.5.0
 # serve-exec --etcd: one elected leader runs the materializer, publishes
 # its results (fenced, chunked, create-only), and every instance installs
 # them.  A one-member etcd (test/etcd.bash: free loopback ports, stopped
-# by PID); each test has its own key prefix.
+# by PID); each test has its own key prefix.  What a three-member etcd
+# under three instances must show (one run per set, a leader killed or
+# stopped past its lease, cross-instance long polls, a 3 MiB result) is in
+# 95-cluster.bats; here, what one member is enough for.
 
 load helpers
 load etcd
@@ -159,132 +162,6 @@ runs() {
 	wait_for 5 eval "node '$B_URL' b3 | grep -q '^200 '"
 	[ "$(wc -l <"$RUNS")" -eq 1 ]
 	[ "$(runs "$B_URL")" -eq 1 ]
-}
-
-@test "serve-exec --etcd: register on A, a long poll on B gets the files" {
-	inst A "$FIXTURES/need2.sh"
-	wait_for 5 leading "$A_URL"
-	inst B "$FIXTURES/need2.sh"
-	[ "$(reg "$A_URL" n1)" = 202 ]
-	node "$B_URL" n2 '?wait=20' >"$BATS_TEST_TMPDIR/poll" &
-	local poll=$!
-	sleep 0.3
-	[ "$(reg "$A_URL" n2)" = 202 ]
-	wait "$poll"
-	run cat "$BATS_TEST_TMPDIR/poll"
-	assert_output --partial '"id: n2\n"'
-	assert_output --regexp '^200 '
-	[ "$(wc -l <"$RUNS")" -ge 1 ]
-}
-
-@test "serve-exec --etcd: exactly one materializer run per distinct set across three instances" {
-	inst A "$FIXTURES/need2.sh"
-	wait_for 5 leading "$A_URL"
-	inst B "$FIXTURES/need2.sh"
-	inst C "$FIXTURES/need2.sh"
-	: >"$RUNS"
-	local i u
-	for i in 1 2 3 4 5 6; do
-		case $((i % 3)) in 0) u=$A_URL ;; 1) u=$B_URL ;; 2) u=$C_URL ;; esac
-		[ "$(reg "$u" "n$i")" = 202 ]
-		wait_for 5 eval "node '$C_URL' n$i | grep -q '^200 '" ||
-		    [ "$i" -lt 2 ]
-	done
-	for u in "$A_URL" "$B_URL" "$C_URL"; do
-		wait_for 5 eval "node '$u' n6 | grep -q '\"n: 6\\\\n\"'"
-	done
-	# one run per set reached (n1 alone, then 2, 3 ... 6 nodes)
-	[ "$(wc -l <"$RUNS")" -eq 6 ]
-	# a set seen before (the deletion of n6 brings back the set of 5)
-	run curl -s -o /dev/null -w '%{http_code}' -X DELETE "$B_URL/registrations/n6"
-	assert_output 204
-	wait_for 5 eval "node '$A_URL' n5 | grep -q '\"n: 5\\\\n\"'"
-	sleep 0.5
-	[ "$(wc -l <"$RUNS")" -eq 6 ]
-}
-
-@test "serve-exec --etcd: kill -9 of the leader mid-run: a new leader runs once and every node finishes" {
-	local prog
-	prog=$(sleepy 3)
-	inst A "$prog"
-	wait_for 5 leading "$A_URL"
-	inst B "$prog"
-	[ "$(reg "$A_URL" n1)" = 202 ]
-	[ "$(reg "$A_URL" n2)" = 202 ]
-	wait_for 5 eval "curl -s '$B_URL/registrations' | grep -q n2"
-	wait_for 5 eval '[ -s "$RUNS" ]'
-	kill -9 "$A_PID"
-	wait "$A_PID" 2>/dev/null || true
-	A_PID=
-	wait_for 15 eval "node '$B_URL' n1 | grep -q '^200 '"
-	run node "$B_URL" n2
-	assert_output --regexp '^200 .*"id: n2\\n"'
-	# A's run died with A; B ran once
-	[ "$(wc -l <"$RUNS")" -eq 2 ]
-	local term
-	term=$(manifests | jq -s -r 'map(select(.outcome == "ready")) |
-	    length == 1 and .[0].term > 0')
-	[ "$term" = true ]
-	grep -q 'leading' "$BATS_TEST_TMPDIR/B.log"
-}
-
-@test "serve-exec --etcd: a leader stopped past its lease: its late publish is refused" {
-	local prog
-	prog=$(sleepy 2)
-	inst A "$prog"
-	wait_for 5 leading "$A_URL"
-	inst B "$FIXTURES/need2.sh"
-	[ "$(reg "$A_URL" n1)" = 202 ]
-	[ "$(reg "$A_URL" n2)" = 202 ]
-	wait_for 5 eval '[ -s "$RUNS" ]'
-	kill -STOP "$A_PID"
-	# A's lease (5 s) expires; B is elected and runs for the set
-	wait_for 12 leading "$B_URL"
-	wait_for 5 eval "node '$B_URL' n1 | grep -q '^200 '"
-	kill -CONT "$A_PID"
-	wait_for 5 eval "grep -Eq 'publish refused|run cancelled' '$BATS_TEST_TMPDIR/A.log'"
-	wait_for 5 eval "grep -q 'leadership lost' '$BATS_TEST_TMPDIR/A.log'"
-	sleep 0.5
-	run manifests
-	[ "$(printf '%s\n' "$output" | grep -c '"outcome":"ready"')" -eq 1 ]
-	! grep -q 'published ready' "$BATS_TEST_TMPDIR/A.log"
-	# A campaigns again, behind B
-	! leading "$A_URL"
-	wait_for 5 eval "curl -s '$A_URL/status' | jq -e '.cluster.leader == \"$B_URL\"' >/dev/null"
-}
-
-@test "serve-exec --etcd: a 3 MiB result goes in 1 MiB chunks and is identical on every instance" {
-	local prog="$BATS_TEST_TMPDIR/big.py"
-	cat >"$prog" <<-'PY'
-	#!/usr/bin/env python3
-	import json, os, sys
-	snap = json.load(sys.stdin)
-	open(os.environ["RUNS_FILE"], "a").write("run\n")
-	line = "".join(chr(0x41 + i % 26) for i in range(1023)) + "\n"
-	big = line * 3 * 1024
-	print(json.dumps({"nodes": [{"identifier": r["identifier"],
-	    "files": [{"path": "id", "content": r["identifier"]}]}
-	    for r in snap["registrations"]],
-	    "shared_files": [{"path": "big.txt", "content": big}]}))
-	PY
-	chmod +x "$prog"
-	inst A "$prog" --persist "$BATS_TEST_TMPDIR/a.json"
-	wait_for 5 leading "$A_URL"
-	inst B "$prog" --persist "$BATS_TEST_TMPDIR/b.json"
-	[ "$(reg "$A_URL" big1)" = 202 ]
-	wait_for 10 eval "node '$A_URL' big1 | grep -q '^200 '"
-	wait_for 10 eval "node '$B_URL' big1 | grep -q '^200 '"
-	node "$A_URL" big1 >"$BATS_TEST_TMPDIR/from-a"
-	node "$B_URL" big1 >"$BATS_TEST_TMPDIR/from-b"
-	cmp "$BATS_TEST_TMPDIR/from-a" "$BATS_TEST_TMPDIR/from-b"
-	[ "$(stat -c %s "$BATS_TEST_TMPDIR/from-a")" -gt $((3 << 20)) ]
-	cmp "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/b.json"
-	run blob_keys
-	[ "$(printf '%s\n' "$output" | grep -c '/000[0-9]$')" -eq 4 ]
-	assert_line --regexp '/0003$'
-	run manifests
-	assert_output --regexp '"chunks":4,'
-	[ "$(wc -l <"$RUNS")" -eq 1 ]
 }
 
 @test "serve-exec --etcd: the leader keeps three results besides the current one, and a new leader clears unfinished uploads" {
