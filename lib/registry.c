@@ -54,8 +54,13 @@
 /* One batch: at most this many changes (and the store's cap), bytes. */
 #define BATCH_MAX		4096
 #define BATCH_MAX_BYTES		(8UL << 20)
-/* Rounds of deciding again after conflicts, for one batch. */
-#define CONFLICT_ROUNDS		20
+/*
+ * After a conflict, a pause of up to this many ms times the round (up to
+ * CONFLICT_PAUSE_ROUNDS), drawn at random: committers racing for the seq
+ * counter take turns instead of colliding again in step.
+ */
+#define CONFLICT_PAUSE_MS	2
+#define CONFLICT_PAUSE_ROUNDS	16
 /* Between tries while the store is unreachable. */
 #define RETRY_MS		100
 
@@ -555,10 +560,32 @@ fail_batch(struct pending *batch, size_t n)
 			batch[i].rc = -1;
 }
 
+/* A random pause of up to CONFLICT_PAUSE_MS ms a round. */
+static void
+conflict_pause(int rounds)
+{
+	static _Thread_local uint64_t x;
+	struct timespec ts;
+	uint64_t us;
+
+	if (x == 0)
+		x = clock_ms() ^ ((uint64_t)(uintptr_t)&ts << 16) ^ 1;
+	x ^= x << 13;		/* xorshift64: no quality needed, no lock */
+	x ^= x >> 7;
+	x ^= x << 17;
+	if (rounds > CONFLICT_PAUSE_ROUNDS)
+		rounds = CONFLICT_PAUSE_ROUNDS;
+	us = x % ((uint64_t)rounds * CONFLICT_PAUSE_MS * 1000 + 1);
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)us * 1000;
+	nanosleep(&ts, NULL);
+}
+
 /*
  * Runs one batch to its outcome: decisions from the mirror (again after a
- * barrier when one of them writes nothing), a conditional commit, again on a conflict or an unknown outcome, until
- * it is committed, refused or past its deadline.  Lock not held; eb says
+ * barrier when one of them writes nothing), a conditional commit, again on
+ * a conflict or an unknown outcome, until it is committed, refused or past
+ * its deadline.  Lock not held; eb says
  * why when some rc is -1.
  */
 static void
@@ -623,12 +650,14 @@ run_batch(struct registry *r, struct pending *batch, size_t n,
 			pthread_mutex_lock(&r->lock);
 			r->stats.conflicts++;
 			pthread_mutex_unlock(&r->lock);
-			if (++rounds >= CONFLICT_ROUNDS) {
+			if (clock_ms() >= deadline || r->stopping) {
 				errbuf_set(eb, EC_REMOTE, "registration store: "
-				    "%d conflicts in a row", rounds);
+				    "%d conflicts in a row until the commit "
+				    "timeout", rounds + 1);
 				fail_batch(batch, n);
 				return;
 			}
+			conflict_pause(++rounds);
 			fresh = 1;	/* the mirror reaches the failure's rev */
 			continue;
 		}

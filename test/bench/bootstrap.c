@@ -84,6 +84,7 @@ static struct {
 	unsigned int	n, wave, conns, naddrs, wait, pad;
 	int		gzip;
 	double		deadline;
+	const char	*prefix;	/* of identifiers: PREFIX0, PREFIX1 ... */
 	struct sockaddr_in server;
 	char		host[64];
 	char		padding[PAD_MAX + 1];
@@ -138,22 +139,22 @@ request(const struct slot *s, char *buf, size_t size)
 	if (s->step == STEP_REG) {
 		if (opt.pad > 0)
 			blen = snprintf(body, sizeof(body),
-			    "{\"identifier\":\"node-%u\","
+			    "{\"identifier\":\"%s%u\","
 			    "\"ip\":\"10.%u.%u.%u\","
-			    "\"metadata\":{\"pad\":\"%s\"}}", id,
+			    "\"metadata\":{\"pad\":\"%s\"}}", opt.prefix, id,
 			    (id >> 16) & 255, (id >> 8) & 255, id & 255,
 			    opt.padding);
 		else
 			blen = snprintf(body, sizeof(body),
-			    "{\"identifier\":\"node-%u\","
+			    "{\"identifier\":\"%s%u\","
 			    "\"ip\":\"10.%u.%u.%u\","
-			    "\"metadata\":{\"network_port\":%u}}", id,
+			    "\"metadata\":{\"network_port\":%u}}", opt.prefix, id,
 			    (id >> 16) & 255, (id >> 8) & 255, id & 255,
 			    3000 + id % 1000);
 		path = "/register";
 	} else {
 		blen = snprintf(body, sizeof(body),
-		    "{\"identifier\":\"node-%u\",\"ip\":\"10.%u.%u.%u\"}", id,
+		    "{\"identifier\":\"%s%u\",\"ip\":\"10.%u.%u.%u\"}", opt.prefix, id,
 		    (id >> 16) & 255, (id >> 8) & 255, id & 255);
 		path = "/node";
 	}
@@ -664,7 +665,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bootstrap [-z] [-a ADDRS] [-b BYTES] "
-	    "[-c CONNS] [-m long|plain|register]\n"
+	    "[-c CONNS] [-i PREFIX] [-m long|plain|register]\n"
 	    "                 [-n N] [-t SECONDS] [-W WAIT] [-w WAVE] "
 	    "-p PORT [HOST]\n");
 	exit(2);
@@ -711,12 +712,13 @@ main(int argc, char **argv)
 	double t;
 
 	opt.n = 1000;
+	opt.prefix = "node-";
 	opt.wave = 10000;
 	opt.conns = 200;
 	opt.naddrs = 1;
 	opt.wait = 30;
 	opt.deadline = 120;
-	while ((c = getopt(argc, argv, "a:b:c:m:n:p:t:W:w:z")) != -1) {
+	while ((c = getopt(argc, argv, "a:b:c:i:m:n:p:t:W:w:z")) != -1) {
 		switch (c) {
 		case 'a':
 			opt.naddrs = num(optarg, 1, 250);
@@ -726,6 +728,11 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			opt.conns = num(optarg, 1, 1000000);
+			break;
+		case 'i':
+			if (strlen(optarg) > 32)
+				usage();
+			opt.prefix = optarg;
 			break;
 		case 'm':
 			if (strcmp(optarg, "long") == 0)

@@ -18,7 +18,9 @@
 # PID.  Needs etcd (Debian's etcd-server), curl, jq and python3.
 #
 # Usage: bash test/bench/cluster.sh [N]
-# Environment: MAT_SLEEP (default 2), LEASE_TTL (default 5).
+# Environment: MAT_SLEEP (default 2), LEASE_TTL (default 5), KEEP_LOGS
+# (a directory: the servers' logs are copied there at the end),
+# ONLY=register (registrations/s alone).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-10000}
@@ -33,6 +35,8 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null || true
 	done
 	etcd_stop_all >/dev/null 2>&1 || true
+	[ -z "${KEEP_LOGS:-}" ] || cp "$work"/*.log "$KEEP_LOGS"/ 2>/dev/null ||
+	    true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -185,14 +189,32 @@ regrate() {
 	line=$(timeout 120 "$gen" -m register -n "$n" -c 200 -b 100 -t 60 \
 	    -p "${URL_A##*:}" 127.0.0.1)
 	echo "etcd x3 register into A: $line"
+	# Then a third of them into each at once, new names (three
+	# committers racing for the seq counter).
+	local t0 t1 u gens=
+	t0=$(date +%s.%N)
+	for name in A B C; do
+		eval "u=\$URL_$name"
+		timeout 120 "$gen" -m register -n $((n / 3)) -c 70 -b 100 \
+		    -t 60 -i "$name-" -p "${u##*:}" 127.0.0.1 \
+		    >"$work/reg-$name.out" &
+		gens="$gens $!"
+	done
+	wait $gens
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" -v n=$((n / 3 * 3)) 'BEGIN {
+		printf "etcd x3 register into A, B and C at once: %d in %.2f s: %.0f/s;", n, b - a, n / (b - a) }'
+	echo " $(cat "$work"/reg-?.out | grep -o 's202=[0-9]*' | tr '\n' ' ')"
 	stop A; stop B; stop C
 }
 
 etcd_start_cluster 3 "$work/etcd" >/dev/null
 ETCD=$(etcd_endpoints)
 echo "# $n nodes, materializer sleeps $mat_sleep s, lease TTL $ttl s, $(nproc) cores"
-single clean
-cluster clean
-single kill
-cluster kill
+if [ "${ONLY:-}" != register ]; then
+	single clean
+	cluster clean
+	single kill
+	cluster kill
+fi
 regrate
