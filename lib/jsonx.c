@@ -371,8 +371,9 @@ key_cmp(const void *a, const void *b, void *arg)
 	const char *base = arg;
 	int c;
 
-	c = memcmp(base + x->off, base + y->off, x->len < y->len ? x->len :
-	    y->len);
+	/* Only empty names: base is NULL, and memcmp may not take it. */
+	c = x->len == 0 || y->len == 0 ? 0 : memcmp(base + x->off,
+	    base + y->off, x->len < y->len ? x->len : y->len);
 	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 
