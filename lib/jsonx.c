@@ -429,7 +429,8 @@ strict_object(const char *t, size_t *ip, size_t len, const char *what,
 			if (key_cmp(&keys[k - 1], &keys[k], names.data) == 0) {
 				errbuf_set(eb, EC_INVALID, "%s: member \"%.*s\" "
 				    "given twice", what, (int)(keys[k].len < 64 ?
-				    keys[k].len : 64), names.data + keys[k].off);
+				    keys[k].len : 64), names.data != NULL ?
+				    names.data + keys[k].off : "");
 				goto out;
 			}
 	}
