@@ -3,6 +3,7 @@
  */
 #include "bundle.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,9 @@
  */
 #define BUNDLE_YAML_NODES_PER_ENTRY	17
 #define BUNDLE_YAML_NODES		(1UL << 20)
+
+/* Top-level members bundle_parse_json_lean takes; more: undecided. */
+#define BUNDLE_LEAN_MEMBERS	32
 
 void
 bundle_limits_default(struct bundle_limits *l)
@@ -310,88 +314,82 @@ files_from_json(struct artifact_set *set, struct json_object *arr,
 }
 
 /*
- * Reads the NodeArtifactsBundle shape (SPEC 5): nodes (borrowed from doc)
- * a list of {identifier, files}, and shared_files.
+ * Reads nodes[i] of the NodeArtifactsBundle shape (SPEC 5): node
+ * (borrowed) one {identifier, files}.
  */
 static int
-static_from_json(struct bundle *b, struct json_object *doc,
-    struct json_object *nodes, struct bundle_report *r, struct errbuf *eb)
+static_node(struct bundle *b, size_t i, struct json_object *node,
+    struct bundle_report *r, struct errbuf *eb)
 {
-	struct json_object *node, *v;	/* borrowed */
+	struct json_object *v;		/* borrowed */
 	struct bundle_node *n;
 	char who[REGISTRATION_ID_MAX + 16];
 	const char *id;
-	size_t i, count, idlen;
+	size_t idlen;
 
-	count = json_object_array_length(nodes);
-	for (i = 0; i < count; i++) {
-		node = json_object_array_get_idx(nodes, i);
-		if (!json_object_is_type(node, json_type_object) ||
-		    jsonx_get_string(node, "identifier", &id, &idlen) != 0) {
-			errbuf_set(eb, EC_INVALID, "bundle: nodes[%zu]: "
-			    "identifier: missing or not a string", i);
-			if (bundle_report_problem(r, eb) == -1)
-				return -1;
-			continue;
-		}
-		if (registration_identifier_check(id, idlen, eb) == -1) {
-			errbuf_prefix(eb, "bundle: nodes[%zu]", i);
-			if (bundle_report_problem(r, eb) == -1)
-				return -1;
-			continue;
-		}
-		if ((n = node_add(b, id)) == NULL)
-			return errbuf_set(eb, EC_INTERNAL, "out of memory");
-		(void)snprintf(who, sizeof(who), "node %s", id);
-		/* A node without files has none (SPEC 5). */
-		if (json_object_object_get_ex(node, "files", &v) && v != NULL &&
-		    files_from_json(&n->files, v, who, r, eb) == -1)
-			return -1;
+	if (!json_object_is_type(node, json_type_object) ||
+	    jsonx_get_string(node, "identifier", &id, &idlen) != 0) {
+		errbuf_set(eb, EC_INVALID, "bundle: nodes[%zu]: "
+		    "identifier: missing or not a string", i);
+		return bundle_report_problem(r, eb);
 	}
-	if (json_object_object_get_ex(doc, "shared_files", &v) && v != NULL &&
-	    files_from_json(&b->shared, v, "shared_files", r, eb) == -1)
+	if (registration_identifier_check(id, idlen, eb) == -1) {
+		errbuf_prefix(eb, "bundle: nodes[%zu]", i);
+		return bundle_report_problem(r, eb);
+	}
+	if ((n = node_add(b, id)) == NULL)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	(void)snprintf(who, sizeof(who), "node %s", id);
+	/* A node without files has none (SPEC 5). */
+	if (json_object_object_get_ex(node, "files", &v) && v != NULL &&
+	    files_from_json(&n->files, v, who, r, eb) == -1)
 		return -1;
 	return 0;
 }
 
 /*
- * Reads the MaterializedArtifacts shape (SPEC 5): nodes (borrowed from
- * doc) a map from identifier to {files: [...]}, shared one {files: [...]};
- * a missing or null files is none.
+ * Reads node id of the MaterializedArtifacts shape (SPEC 5): node
+ * (borrowed) a {files: [...]}, where a missing or null files is none.
  */
 static int
-materialized_from_json(struct bundle *b, struct json_object *doc,
-    struct json_object *nodes, struct bundle_report *r, struct errbuf *eb)
+materialized_node(struct bundle *b, const char *id, struct json_object *node,
+    struct bundle_report *r, struct errbuf *eb)
 {
 	struct json_object *v;		/* borrowed */
 	struct bundle_node *n;
 	char who[REGISTRATION_ID_MAX + 16];
 
-	json_object_object_foreach(nodes, id, node) {
-		if (registration_identifier_check(id, strlen(id), eb) == -1) {
-			errbuf_prefix(eb, "bundle: nodes: %.64s", id);
-			if (bundle_report_problem(r, eb) == -1)
-				return -1;
-			continue;
-		}
-		if (node != NULL && !json_object_is_type(node,
-		    json_type_object)) {
-			errbuf_set(eb, EC_INVALID, "bundle: nodes: %s: not a "
-			    "map with files", id);
-			if (bundle_report_problem(r, eb) == -1)
-				return -1;
-			continue;
-		}
-		if ((n = node_add(b, id)) == NULL)
-			return errbuf_set(eb, EC_INTERNAL, "out of memory");
-		(void)snprintf(who, sizeof(who), "node %s", id);
-		if (node != NULL && json_object_object_get_ex(node, "files",
-		    &v) && v != NULL &&
-		    files_from_json(&n->files, v, who, r, eb) == -1)
-			return -1;
+	if (registration_identifier_check(id, strlen(id), eb) == -1) {
+		errbuf_prefix(eb, "bundle: nodes: %.64s", id);
+		return bundle_report_problem(r, eb);
 	}
-	if (!json_object_object_get_ex(doc, "shared", &v) || v == NULL)
+	if (node != NULL && !json_object_is_type(node, json_type_object)) {
+		errbuf_set(eb, EC_INVALID, "bundle: nodes: %s: not a map with "
+		    "files", id);
+		return bundle_report_problem(r, eb);
+	}
+	if ((n = node_add(b, id)) == NULL)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	(void)snprintf(who, sizeof(who), "node %s", id);
+	if (node != NULL && json_object_object_get_ex(node, "files", &v) &&
+	    v != NULL && files_from_json(&n->files, v, who, r, eb) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Reads the shared files: v (borrowed, NULL when absent) the value of
+ * shared_files (NodeArtifactsBundle) or of shared, one {files: [...]}
+ * (MaterializedArtifacts).
+ */
+static int
+shared_files(struct bundle *b, int materialized, struct json_object *v,
+    struct bundle_report *r, struct errbuf *eb)
+{
+	if (v == NULL)
 		return 0;
+	if (!materialized)
+		return files_from_json(&b->shared, v, "shared_files", r, eb);
 	if (!json_object_is_type(v, json_type_object)) {
 		errbuf_set(eb, EC_INVALID, "bundle: shared: not a map with "
 		    "files");
@@ -401,6 +399,45 @@ materialized_from_json(struct bundle *b, struct json_object *doc,
 	    files_from_json(&b->shared, v, "shared", r, eb) == -1)
 		return -1;
 	return 0;
+}
+
+/*
+ * Reads the NodeArtifactsBundle shape (SPEC 5): nodes (borrowed from doc)
+ * a list of {identifier, files}, and shared_files.
+ */
+static int
+static_from_json(struct bundle *b, struct json_object *doc,
+    struct json_object *nodes, struct bundle_report *r, struct errbuf *eb)
+{
+	struct json_object *v;		/* borrowed */
+	size_t i, count;
+
+	count = json_object_array_length(nodes);
+	for (i = 0; i < count; i++)
+		if (static_node(b, i, json_object_array_get_idx(nodes, i), r,
+		    eb) == -1)
+			return -1;
+	if (!json_object_object_get_ex(doc, "shared_files", &v))
+		v = NULL;
+	return shared_files(b, 0, v, r, eb);
+}
+
+/*
+ * Reads the MaterializedArtifacts shape (SPEC 5): nodes (borrowed from
+ * doc) a map from identifier to {files: [...]}, shared one {files: [...]}.
+ */
+static int
+materialized_from_json(struct bundle *b, struct json_object *doc,
+    struct json_object *nodes, struct bundle_report *r, struct errbuf *eb)
+{
+	struct json_object *v;		/* borrowed */
+
+	json_object_object_foreach(nodes, id, node)
+		if (materialized_node(b, id, node, r, eb) == -1)
+			return -1;
+	if (!json_object_object_get_ex(doc, "shared", &v))
+		v = NULL;
+	return shared_files(b, 1, v, r, eb);
 }
 
 static int
@@ -457,6 +494,133 @@ bundle_parse_json(struct bundle *b, const char *text, size_t len,
 	rc = from_json(b, doc, l, r, eb);
 	json_object_put(doc);
 	return rc;
+}
+
+/* A member of the top-level object, for bundle_parse_json_lean. */
+struct lean_member {
+	const char	*key;		/* in the text, not NUL-terminated */
+	size_t		 klen, voff, vlen;
+};
+
+/* The index of member key among top[0..n), or n. */
+static size_t
+lean_find(const struct lean_member *top, size_t n, const char *key)
+{
+	size_t i, klen = strlen(key);
+
+	for (i = 0; i < n; i++)
+		if (top[i].klen == klen && memcmp(top[i].key, key, klen) == 0)
+			break;
+	return i;
+}
+
+/*
+ * Reads the nodes one at a time: each element (or member) of the value
+ * top (a list or a map) parsed, read into b and put before the next.
+ */
+static int
+lean_nodes(struct bundle *b, const char *text, size_t len,
+    const struct lean_member *top, struct errbuf *eb)
+{
+	struct json_object *node;
+	struct jsonx_walk w;
+	char id[REGISTRATION_ID_MAX + 1];
+	const char *key;
+	size_t klen, voff, vlen, i;
+	int rc;
+
+	if (jsonx_walk_begin(&w, text, len, top->voff) == -1)
+		return -1;
+	for (i = 0; (rc = jsonx_walk_next(&w, &key, &klen, &voff,
+	    &vlen)) == 1; i++) {
+		if (jsonx_parse_inner(text + voff, vlen, 2, &node) == -1 ||
+		    (key != NULL && klen >= sizeof(id))) {
+			json_object_put(node);
+			return -1;
+		}
+		if (key != NULL) {
+			memcpy(id, key, klen);
+			id[klen] = '\0';
+			rc = materialized_node(b, id, node, NULL, eb);
+		} else
+			rc = static_node(b, i, node, NULL, eb);
+		json_object_put(node);
+		if (rc == -1)
+			return -1;
+	}
+	/* The walk must end where the whole value was found to. */
+	return rc == 0 && w.pos == top->voff + top->vlen ? 0 : -1;
+}
+
+int
+bundle_parse_json_lean(struct bundle *b, const char *text, size_t len,
+    size_t max, const struct bundle_limits *l, const char *veto)
+{
+	struct lean_member top[BUNDLE_LEAN_MEMBERS];
+	struct json_object *v = NULL, *shared = NULL;
+	struct jsonx_walk w;
+	struct errbuf eb;
+	const char *key;
+	size_t klen, voff, vlen, n = 0, i, nodes, sh;
+	int rc;
+
+	if (len == 0 || len > max || len >= INT_MAX ||
+	    memchr(text, '\0', len) != NULL)
+		return 1;
+	for (i = 0; i < len && memchr(" \t\r\n", text[i], 4) != NULL; i++)
+		;
+	if (i >= len || text[i] != '{' ||
+	    jsonx_walk_begin(&w, text, len, i) == -1)
+		return 1;
+	while ((rc = jsonx_walk_next(&w, &key, &klen, &voff, &vlen)) == 1) {
+		if (n == nitems(top))
+			return 1;
+		/* A member named twice: jsonx_parse refuses it. */
+		for (i = 0; i < n; i++)
+			if (top[i].klen == klen &&
+			    memcmp(top[i].key, key, klen) == 0)
+				return 1;
+		top[n++] = (struct lean_member){ key, klen, voff, vlen };
+	}
+	if (rc == -1)
+		return 1;
+	for (i = w.pos; i < len; i++)
+		if (memchr(" \t\r\n", text[i], 4) == NULL)
+			return 1;
+	if ((nodes = lean_find(top, n, "nodes")) == n)
+		return 1;
+	sh = lean_find(top, n, text[top[nodes].voff] == '{' ? "shared" :
+	    "shared_files");
+	/* The other members, small beside the nodes: each parsed whole. */
+	for (i = 0; i < n; i++) {
+		if (i == nodes)
+			continue;
+		if (jsonx_parse_inner(text + top[i].voff, top[i].vlen, 1,
+		    &v) == -1)
+			goto undecided;
+		if (veto != NULL && i == lean_find(top, n, veto) &&
+		    json_object_is_type(v, json_type_boolean) &&
+		    !json_object_get_boolean(v))
+			goto undecided;
+		if (i == sh) {
+			shared = v;
+			v = NULL;
+		}
+		json_object_put(v);
+		v = NULL;
+	}
+	if (lean_nodes(b, text, len, &top[nodes], &eb) == -1 ||
+	    shared_files(b, text[top[nodes].voff] == '{', shared, NULL,
+	    &eb) == -1 ||
+	    bundle_check(b, l, NULL, &eb) == -1)
+		goto undecided;
+	json_object_put(shared);
+	return 0;
+undecided:
+	json_object_put(v);
+	json_object_put(shared);
+	bundle_release(b);
+	return 1;
 }
 
 /* Parses YAML text within the caps l implies (yamlx_parse). */

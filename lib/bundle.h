@@ -115,6 +115,20 @@ int	bundle_parse_json(struct bundle *, const char *, size_t,
 	    struct errbuf *);
 
 /*
+ * Like jsonx_parse(text, len, max) and then bundle_from_json, but never
+ * holding a json-c tree of more than one node (or one other top-level
+ * member): the document is walked, and each node parsed, read into b and
+ * put before the next, for a materializer's output of many nodes.
+ * Returns 0 with b filled when the whole parse would have given this
+ * bundle, or 1 with b empty when it did not decide: the text is not
+ * plainly a valid bundle (any error, or what the walk does not take: see
+ * jsonx_walk_next), or its member veto (when not NULL) is false; parse it
+ * whole then, for the verdict and the message.
+ */
+int	bundle_parse_json_lean(struct bundle *, const char *, size_t,
+	    size_t max, const struct bundle_limits *, const char *veto);
+
+/*
  * Parses and validates a bundle from text[0..len) of at most
  * limits->max_total_size bytes, JSON or YAML (yamlx.h), sniffed from the
  * content, not a name: a first non-space byte '{' means JSON (else YAML in

@@ -166,6 +166,7 @@ log_request(struct http_server *srv, const struct http_conn *c, int status,
 	char when[CLOCK_UTC_LEN], line[HTTP_LOG_MAX];
 	char fm[HTTP_LOG_FIELD_MAX], fp[HTTP_LOG_FIELD_MAX];
 	char fi[HTTP_LOG_FIELD_MAX];
+	const char *id = c->log_id != NULL ? c->log_id : "";
 	struct buf b;
 	double ms = (double)ns / 1e6;
 	size_t plen, mlen;
@@ -183,7 +184,7 @@ log_request(struct http_server *srv, const struct http_conn *c, int status,
 	if (!srv->cfg.log_json) {
 		log_field(fm, c->req.method, mlen);
 		log_field(fp, c->req.path, plen);
-		log_field(fi, c->req.identifier, strlen(c->req.identifier));
+		log_field(fi, id, strlen(id));
 		n = snprintf(line, sizeof(line), "%s %s %s %d %zu %.1fms %s\n",
 		    when, fm, fp, status, bytes, ms, fi[0] ? fi : "-");
 		if (n > 0)
@@ -198,8 +199,8 @@ log_request(struct http_server *srv, const struct http_conn *c, int status,
 	    diag_add_json_string(&b, c->req.path, plen) == 0 &&
 	    buf_addf(&b, ",\"status\":%d,\"bytes\":%zu,\"duration_ms\":%.3f,"
 	    "\"identifier\":", status, bytes, ms) == 0 &&
-	    diag_add_json_string(&b, c->req.identifier,
-	    strlen(c->req.identifier)) == 0 && buf_adds(&b, "}\n") == 0)
+	    diag_add_json_string(&b, id, strlen(id)) == 0 &&
+	    buf_adds(&b, "}\n") == 0)
 		diag_line(b.data, b.len);
 	buf_release(&b);
 }
@@ -595,6 +596,59 @@ http_server_answer(struct http_deferred *d, int status, const char *code,
 	pthread_mutex_unlock(&srv->lock);
 }
 
+/*
+ * Runs the route's handler on a struct http_request made on this stack
+ * from c's state, then keeps what the handler changed: the state, and
+ * the identifier it wrote for the log, sized to what it holds (out of
+ * memory, the log shows none).
+ */
+static void
+run_handler(struct http_server *srv, struct http_conn *c,
+    struct http_response *resp)
+{
+	struct http_request req;
+	size_t len;
+
+	memset(&req, 0, sizeof(req));
+	req.method = c->req.method;
+	req.path = c->req.path;
+	req.body = c->req.body;
+	req.body_len = c->req.body_len;
+	req.wait = c->req.wait;
+	req.arrived_ms = c->req.arrived_ms;
+	req.held = c->req.held;
+	req.timed_out = c->req.timed_out;
+	req.stopping = c->req.stopping;
+	req.deferred = c->req.deferred;
+	req.authorization = c->req.authorization;
+	req.is_operator = c->req.is_operator;
+	if (c->log_id != NULL)
+		memcpy(req.identifier, c->log_id, strlen(c->log_id) + 1);
+	c->route->handler(srv->cfg.ctx, &req, resp);
+	c->req.method = req.method;
+	c->req.path = req.path;
+	c->req.body = req.body;
+	c->req.body_len = req.body_len;
+	c->req.wait = req.wait;
+	c->req.arrived_ms = req.arrived_ms;
+	c->req.held = req.held;
+	c->req.timed_out = req.timed_out;
+	c->req.stopping = req.stopping;
+	c->req.deferred = req.deferred;
+	c->req.authorization = req.authorization;
+	c->req.is_operator = req.is_operator;
+	len = strnlen(req.identifier, sizeof(req.identifier) - 1);
+	if (c->log_id != NULL && strncmp(c->log_id, req.identifier, len) == 0 &&
+	    c->log_id[len] == '\0')
+		return;
+	free(c->log_id);
+	c->log_id = NULL;
+	if (len > 0 && (c->log_id = malloc(len + 1)) != NULL) {
+		memcpy(c->log_id, req.identifier, len);
+		c->log_id[len] = '\0';
+	}
+}
+
 static enum MHD_Result
 dispatch(struct http_server *srv, struct http_conn *c)
 {
@@ -628,7 +682,7 @@ dispatch(struct http_server *srv, struct http_conn *c)
 		resp.status = 500;
 		c->wake_seen = __atomic_load_n(&srv->wake_seq,
 		    __ATOMIC_ACQUIRE);
-		c->route->handler(srv->cfg.ctx, &c->req, &resp);
+		run_handler(srv, c, &resp);
 		if (resp.defer)
 			return defer(srv, c, &resp);
 		negotiate(c, &resp);
@@ -732,6 +786,7 @@ http_dispatch_completed(void *cls, struct MHD_Connection *conn,
 	http_conns_done(srv, c->sock);
 	buf_release(&c->body);
 	free(c->fin_msg);
+	free(c->log_id);
 	free(c);
 	*con_cls = NULL;
 	__atomic_fetch_sub(&srv->inflight, 1, __ATOMIC_RELAXED);

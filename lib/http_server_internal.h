@@ -57,25 +57,51 @@ struct http_sock {
 	struct http_sock	*prev, *next;
 };
 
-/* One request, from its first callback to MHD's completion call. */
+/*
+ * What of a request outlives a call of its handler: struct http_request
+ * without the identifier, which the handler writes into a copy on its
+ * thread's stack (http_dispatch.c) and which is kept, for the log, in
+ * struct http_conn sized to what it holds.  Fields as in http_request.
+ */
+struct http_req_state {
+	const char		*method;	/* borrowed */
+	const char		*path;		/* borrowed */
+	const char		*body;		/* borrowed from the conn's */
+	size_t			 body_len;
+	uint64_t		 arrived_ms;
+	struct http_deferred	*deferred;
+	const char		*authorization;	/* borrowed, or NULL */
+	unsigned		 wait;
+	int			 held;
+	int			 timed_out;
+	int			 stopping;
+	int			 is_operator;
+};
+
+/*
+ * One request, from its first callback to MHD's completion call: as many
+ * as there are parked long polls, so kept small (the flags a byte each,
+ * each its own memory location for the threads that write them).
+ */
 struct http_conn {
-	struct http_request	 req;
+	struct http_req_state	 req;
 	struct buf		 body;
 	struct MHD_Connection	*conn;
 	struct http_sock	*sock;		/* NULL when out of memory */
 	const struct http_route	*route;
-	size_t			 route_idx;	/* nroutes + builtins */
+	struct http_server	*srv;
+	char			*log_id;	/* the identifier; NULL: none */
 	uint64_t		 start_ns;
 	uint64_t		 deadline_ns;	/* while suspended */
 	unsigned long		 wake_seen;	/* srv->wake_seq at dispatch */
 	size_t			 discarded;	/* past the cap */
-	int			 too_large;	/* over the cap: 413 */
-	int			 suspended;
-	int			 answered;
-	struct http_server	*srv;
+	size_t			 route_idx;	/* nroutes + builtins */
+	unsigned char		 too_large;	/* over the cap: 413 */
+	unsigned char		 suspended;
+	unsigned char		 answered;
 	/* A deferred answer (http_server_answer), under srv->lock. */
-	int			 deferring;	/* suspended, waiting for it */
-	int			 fin_ready;	/* it came */
+	unsigned char		 deferring;	/* suspended, waiting for it */
+	unsigned char		 fin_ready;	/* it came */
 	int			 fin_status;
 	const char		*fin_code;	/* borrowed; NULL: no body */
 	char			*fin_msg;	/* NULL: no body */

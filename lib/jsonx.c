@@ -14,6 +14,9 @@
 #include "exitcode.h"
 #include "banned.h"
 
+/* The longest number or literal jsonx_parse_inner takes on its own. */
+#define JSONX_SCALAR_MAX	64
+
 int
 jsonx_parse(const char *text, size_t len, size_t max, const char *what,
     struct json_object **out, struct errbuf *eb)
@@ -368,8 +371,9 @@ key_cmp(const void *a, const void *b, void *arg)
 	const char *base = arg;
 	int c;
 
-	c = memcmp(base + x->off, base + y->off, x->len < y->len ? x->len :
-	    y->len);
+	/* Only empty names: base is NULL, and memcmp may not take it. */
+	c = x->len == 0 || y->len == 0 ? 0 : memcmp(base + x->off,
+	    base + y->off, x->len < y->len ? x->len : y->len);
 	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 
@@ -425,7 +429,8 @@ strict_object(const char *t, size_t *ip, size_t len, const char *what,
 			if (key_cmp(&keys[k - 1], &keys[k], names.data) == 0) {
 				errbuf_set(eb, EC_INVALID, "%s: member \"%.*s\" "
 				    "given twice", what, (int)(keys[k].len < 64 ?
-				    keys[k].len : 64), names.data + keys[k].off);
+				    keys[k].len : 64), names.data != NULL ?
+				    names.data + keys[k].off : "");
 				goto out;
 			}
 	}
@@ -479,4 +484,109 @@ jsonx_check_members(const char *text, size_t len, const char *what,
 	size_t i = 0;
 
 	return strict_value(text, &i, len, what, eb);
+}
+
+int
+jsonx_walk_begin(struct jsonx_walk *w, const char *text, size_t len,
+    size_t off)
+{
+	if (off >= len || (text[off] != '{' && text[off] != '['))
+		return -1;
+	w->text = text;
+	w->len = len;
+	w->pos = off + 1;
+	w->close = text[off] == '{' ? '}' : ']';
+	w->first = 1;
+	return 0;
+}
+
+int
+jsonx_walk_next(struct jsonx_walk *w, const char **key, size_t *klen,
+    size_t *voff, size_t *vlen)
+{
+	const char *t = w->text;
+	size_t i = skip_ws(t, w->pos, w->len), k;
+
+	if (i >= w->len)
+		return -1;
+	if (t[i] == w->close) {
+		w->pos = i + 1;
+		return 0;
+	}
+	if (!w->first) {
+		if (t[i] != ',')
+			return -1;
+		i = skip_ws(t, i + 1, w->len);
+	}
+	*key = NULL;
+	*klen = 0;
+	if (w->close == '}') {
+		if (i >= w->len || t[i] != '"')
+			return -1;
+		for (k = i + 1; k < w->len && t[k] != '"'; k++)
+			if (t[k] < 0x20 || t[k] > 0x7e || t[k] == '\\')
+				return -1;
+		if (k >= w->len)
+			return -1;
+		*key = t + i + 1;
+		*klen = k - i - 1;
+		i = skip_ws(t, k + 1, w->len);
+		if (i >= w->len || t[i] != ':')
+			return -1;
+		i = skip_ws(t, i + 1, w->len);
+	}
+	/* No value: a comma past the last one, or nothing. */
+	if (i >= w->len || memchr(",:}]", t[i], 4) != NULL)
+		return -1;
+	*voff = i;
+	*vlen = skip_value(t, i, w->len) - i;
+	w->pos = i + *vlen;
+	w->first = 0;
+	return *vlen > 0 ? 1 : -1;
+}
+
+int
+jsonx_parse_inner(const char *text, size_t len, unsigned level,
+    struct json_object **out)
+{
+	char scalar[JSONX_SCALAR_MAX + 1];
+	struct json_tokener *tok;
+	struct json_object *obj;
+	struct errbuf eb;
+	const char *p = text;
+	size_t plen = len;
+	int rc = -1;
+
+	*out = NULL;
+	if (len == 0 || len >= INT_MAX || level >= JSONX_MAX_DEPTH ||
+	    memchr(text, '\0', len) != NULL)
+		return -1;
+	if (text[0] != '{' && text[0] != '[' && text[0] != '"') {
+		/*
+		 * A number or a literal ends where something follows it, as
+		 * in the document: here the NUL, counted in the length.
+		 */
+		if (len > JSONX_SCALAR_MAX)
+			return -1;
+		memcpy(scalar, text, len);
+		scalar[len] = '\0';
+		p = scalar;
+		plen = len + 1;
+	}
+	/* json-c counts the levels a value is nested in, its own included. */
+	if ((tok = json_tokener_new_ex(JSONX_MAX_DEPTH - (int)level)) == NULL)
+		return -1;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, p, (int)plen);
+	if (json_tokener_get_error(tok) == json_tokener_success &&
+	    json_tokener_get_parse_end(tok) == len &&
+	    jsonx_check_members(text, len, "", &eb) == 0) {
+		*out = obj;
+		obj = NULL;
+		rc = 0;
+	}
+	json_object_put(obj);
+	json_tokener_free(tok);
+	return rc;
 }

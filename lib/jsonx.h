@@ -60,4 +60,47 @@ int	jsonx_raw_plain(const char *s, size_t len);
 /* Returns 1 when s[0..len) is well-formed UTF-8 without NUL, else 0. */
 int	jsonx_utf8_valid(const char *s, size_t len);
 
+/*
+ * Walking one object's members or one array's elements without a tree of
+ * them, so a large document can be parsed a piece at a time: begin at
+ * text[off], which must be '{' or '[', then next until it returns 0.
+ * The walk checks the document's structure around the values only: each
+ * value's bytes are for jsonx_parse_inner to judge.  It is strict by
+ * refusal: a member name with an escape or a byte outside printable ASCII,
+ * or anything not plainly JSON, stops it with -1, and the caller parses
+ * the document whole instead (for the verdict and the message).
+ */
+struct jsonx_walk {
+	const char	*text;		/* borrowed */
+	size_t		 len;
+	size_t		 pos;		/* the next byte to read */
+	char		 close;		/* '}' or ']' */
+	int		 first;		/* no member read yet */
+};
+
+/* Begins at text[off]; 0, or -1 when it holds no '{' or '['. */
+int	jsonx_walk_begin(struct jsonx_walk *, const char *text, size_t len,
+	    size_t off);
+
+/*
+ * Reads the next member (*key and *klen the name's bytes in text, not
+ * NUL-terminated) or element (*key NULL): returns 1 with the value at
+ * text[*voff..*voff + *vlen), 0 at the closing bracket (pos then just past
+ * it), or -1 (see above).
+ */
+int	jsonx_walk_next(struct jsonx_walk *, const char **key, size_t *klen,
+	    size_t *voff, size_t *vlen);
+
+/*
+ * Parses text[0..len), a value found by a walk at nesting level level (1:
+ * a member of the top-level value), exactly as jsonx_parse parses it as a
+ * part of the whole document: strict, within JSONX_MAX_DEPTH counted from
+ * the top, no single quotes, no member named twice.  Returns 0 with an
+ * owned object in *out (NULL for null; put it with json_object_put), or
+ * -1 without a message when jsonx_parse would refuse the document, or on
+ * anything it cannot tell (out of memory included).
+ */
+int	jsonx_parse_inner(const char *text, size_t len, unsigned level,
+	    struct json_object **out);
+
 #endif

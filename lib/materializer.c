@@ -257,6 +257,17 @@ materializer_classify(const struct materializer *m,
 		    WEXITSTATUS(status));
 		return;
 	}
+	/*
+	 * Node by node first: a tree of the whole output is many times its
+	 * size, and the peak of a server with every node parked.  What that
+	 * parse does not decide (an error, {"ready": false}) is parsed whole,
+	 * for the verdict and the message.
+	 */
+	if (out != NULL && bundle_parse_json_lean(&res->bundle, out, len,
+	    m->max_output, &m->limits, "ready") == 0) {
+		res->outcome = MATERIALIZER_READY;
+		return;
+	}
 	if (jsonx_parse(out != NULL ? out : "", len, m->max_output,
 	    "materializer output", &doc, &eb) == -1) {
 		(void)snprintf(res->reason, sizeof(res->reason), "%s", eb.msg);

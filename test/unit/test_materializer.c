@@ -11,13 +11,16 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bundle.h"
 #include "cgroup.h"
 #include "errbuf.h"
+#include "jsonx.h"
 #include "materializer.h"
 #include "check.h"
 #include "banned.h"
@@ -220,6 +223,104 @@ test_stream_cgroup(void)
 	test_stream(dir);
 }
 
+/* Renders b to a NUL-terminated string, for comparing bundles. */
+static char *
+render(const struct bundle *b)
+{
+	struct buf out;
+	size_t len;
+
+	buf_init(&out, SIZE_MAX);
+	if (bundle_render_json(&out, b) == -1) {
+		buf_release(&out);
+		return NULL;
+	}
+	return buf_detach(&out, &len);
+}
+
+/*
+ * Whether the node by node parse decides text alone, and then gives the
+ * bundle the whole parse gives (jsonx_parse and bundle_from_json).
+ */
+static int
+lean_same(const char *text, size_t len)
+{
+	struct json_object *doc = NULL;
+	struct bundle lean, whole;
+	struct errbuf eb;
+	char *x = NULL, *y = NULL;
+	int same = 0;
+
+	bundle_init(&lean);
+	bundle_init(&whole);
+	if (bundle_parse_json_lean(&lean, text, len, len, &mat.limits,
+	    "ready") == 0 &&
+	    jsonx_parse(text, len, len, "t", &doc, &eb) == 0 &&
+	    bundle_from_json(&whole, doc, &mat.limits, &eb) == 0 &&
+	    (x = render(&lean)) != NULL && (y = render(&whole)) != NULL)
+		same = strcmp(x, y) == 0 && lean.nnodes == whole.nnodes;
+	free(x);
+	free(y);
+	json_object_put(doc);
+	bundle_release(&lean);
+	bundle_release(&whole);
+	return same;
+}
+
+/* Whether the node by node parse leaves text to the whole parse. */
+static int
+lean_undecided(const char *text)
+{
+	struct bundle b;
+	int rc;
+
+	bundle_init(&b);
+	rc = bundle_parse_json_lean(&b, text, strlen(text), 4096,
+	    &mat.limits, "ready");
+	rc = rc == 1 && b.nnodes == 0 && b.nodes == NULL;
+	bundle_release(&b);
+	return rc;
+}
+
+static void
+test_by_node(void)
+{
+	static const char list[] = "{\"nodes\": [{\"identifier\": \"n2\", "
+	    "\"files\": [{\"path\": \"a\", \"content\": \"x\", "
+	    "\"mode\": \"0600\"}]}, {\"identifier\": \"n1\"}], "
+	    "\"shared_files\": [{\"path\": \"s\", \"content\": \"\"}], "
+	    "\"ready\": true, \"n\": -1.5e3, \"z\": null}";
+	static const char map[] = " {\"ready\":1,\"nodes\":{\"b\":{\"files\":"
+	    "[{\"path\":\"p\",\"content\":\"q\"}]},\"a\":null,\"c\":{}},"
+	    "\"shared\":{\"files\":[{\"path\":\"s\",\"content\":\"t\"}]}}\n";
+	struct buf big;
+	size_t i;
+
+	CHECK(lean_same(list, sizeof(list) - 1));
+	CHECK(lean_same(map, sizeof(map) - 1));
+	/* Many nodes, as a fleet's materializer prints them. */
+	buf_init(&big, SIZE_MAX);
+	(void)buf_adds(&big, "{\"nodes\":{");
+	for (i = 0; i < 5000; i++)
+		(void)buf_addf(&big, "%s\"node-%zu\":{\"files\":[{\"path\":"
+		    "\"config.yaml\",\"content\":\"id: %zu\\n\"}]}",
+		    i > 0 ? "," : "", 5000 - i, i);
+	CHECK(buf_adds(&big, "},\"shared\":{\"files\":[{\"path\":"
+	    "\"all.yaml\",\"content\":\"x\"}]}}") == 0);
+	CHECK(lean_same(big.data, big.len));
+	buf_release(&big);
+	/* Left to the whole parse: not ready, and what is not a bundle. */
+	CHECK(lean_undecided("{\"ready\": false, \"nodes\": []}"));
+	CHECK(lean_undecided("{\"nodes\": [], \"nodes\": []}"));
+	CHECK(lean_undecided("{\"nodes\": [{\"identifier\": \"a\"},]}"));
+	CHECK(lean_undecided("{\"nodes\": {\"a\": {}, \"a\": {}}}"));
+	CHECK(lean_undecided("{\"nodes\": [{\"identifier\": \"a\"}, "
+	    "{\"identifier\": \"b\", \"files\": 1}]}"));
+	CHECK(lean_undecided("{\"nodes\": []} []"));
+	CHECK(lean_undecided("[]"));
+	CHECK(lean_undecided(""));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -231,6 +332,7 @@ main(int argc, char **argv)
 	test_ready();
 	test_not_ready();
 	test_failed();
+	test_by_node();
 	test_stream(NULL);
 	test_stream_cgroup();
 	return check_done("test_materializer");
