@@ -159,8 +159,12 @@ exec_sched_answer(const struct exec_asker *a, unsigned long generation,
 	if (!a->registered || generation == 0 || r->generation == 0)
 		return EXEC_ANSWER_WAIT;
 	current = r->generation == generation;
+	/*
+	 * Strictly later: a snapshot taken in the millisecond the request
+	 * came may have been taken just before it.
+	 */
 	holds_node = r->generation >= a->node_generation &&
-	    r->snapshot_ms >= a->arrived_ms;
+	    r->snapshot_ms > a->arrived_ms;
 	if (!current && !holds_node)
 		return EXEC_ANSWER_WAIT;
 	switch (r->outcome) {

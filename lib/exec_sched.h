@@ -143,8 +143,8 @@ struct exec_asker {
 /*
  * The read-your-writes rule of SPEC 4: a node is answered from a result
  * whose snapshot holds its current registration (the result's generation
- * is at least the one that registration made) and was taken no earlier
- * than its request arrived, or from any result for the registry's current
+ * is at least the one that registration made) and was taken after its
+ * request arrived (in a later millisecond), or from any result for the registry's current
  * generation.  Otherwise, and while the set is not ready, it waits for the
  * run that is pending or running (up to its ?wait or --hold), and is then
  * answered from that run even if more nodes registered meanwhile: a steady

@@ -254,8 +254,11 @@ test_answer(void)
 	 * Taken after the request came and holding the node's registration
 	 * (generation 5 made it): served, though node 6 registered since.
 	 */
-	CHECK(answer(1, 5, 1000, 6, 5, 1000, MATERIALIZER_READY, 1) ==
+	CHECK(answer(1, 5, 1000, 6, 5, 1001, MATERIALIZER_READY, 1) ==
 	    EXEC_ANSWER_FILES);
+	/* In the same millisecond: it may have been taken just before. */
+	CHECK(answer(1, 5, 1000, 6, 5, 1000, MATERIALIZER_READY, 1) ==
+	    EXEC_ANSWER_WAIT);
 	CHECK(answer(1, 4, 1000, 9, 7, 1500, MATERIALIZER_READY, 0) ==
 	    EXEC_ANSWER_MISSING);
 	CHECK(answer(1, 4, 1000, 9, 7, 1500, MATERIALIZER_FAILED, 0) ==
