@@ -839,9 +839,11 @@ static void
 on_readyz(void *ctx, struct http_request *req, struct http_response *resp)
 {
 	struct serve_exec *se = ctx;
+	struct registry_stats rs;
 
 	(void)req;
-	if (!registry_current(se->registry)) {
+	registry_get_stats(se->registry, &rs);
+	if (!rs.current) {
 		http_response_error(resp, 503, PROTOCOL_UNAVAILABLE,
 		    "the registration mirror is not current");
 		return;
@@ -874,8 +876,10 @@ static int
 cluster_json(struct serve_exec *se, struct buf *b)
 {
 	struct cluster_status cs;
+	struct registry_stats rs;
 
 	cluster_status(se->cluster, &cs);
+	registry_get_stats(se->registry, &rs);
 	return buf_addf(b, ",\"cluster\":{\"leading\":%s,\"leader\":",
 	    cs.leading ? "true" : "false") |
 	    (cs.leader_url[0] == '\0' ? buf_adds(b, "null") :
@@ -883,9 +887,8 @@ cluster_json(struct serve_exec *se, struct buf *b)
 	    buf_addf(b, ",\"etcd\":\"%s\",\"mirror_revision\":%llu,"
 	    "\"mirror_current\":%s,\"results_revision\":%llu,"
 	    "\"results\":%zu,\"fetched\":%lu}",
-	    cs.up && registry_current(se->registry) ? "ok" : "unreachable",
-	    (unsigned long long)registry_revision(se->registry),
-	    registry_current(se->registry) ? "true" : "false",
+	    cs.up && rs.current ? "ok" : "unreachable",
+	    (unsigned long long)rs.revision, rs.current ? "true" : "false",
 	    (unsigned long long)cs.revision, cs.results, cs.fetched);
 }
 
@@ -966,10 +969,11 @@ cluster_metrics(struct serve_exec *se, struct buf *b)
 	int rc = 0;
 
 	cluster_status(se->cluster, &cs);
+	registry_get_stats(se->registry, &rs);
 	rc |= prom_family(b, "cfgsync_etcd_up", PROM_GAUGE,
 	    "1 when etcd answers and the registration mirror is current.");
 	rc |= prom_sample_u64(b, "cfgsync_etcd_up", NULL, 0,
-	    cs.up && registry_current(se->registry));
+	    cs.up && rs.current);
 	rc |= prom_family(b, "cfgsync_leader", PROM_GAUGE,
 	    "1 when this instance leads (runs the materializer); the "
 	    "label is the leader's URL.");
@@ -978,8 +982,7 @@ cluster_metrics(struct serve_exec *se, struct buf *b)
 	rc |= prom_family(b, "cfgsync_mirror_revision", PROM_GAUGE,
 	    "etcd revision the registration mirror has applied.");
 	rc |= prom_sample_u64(b, "cfgsync_mirror_revision", NULL, 0,
-	    registry_revision(se->registry));
-	registry_get_stats(se->registry, &rs);
+	    rs.revision);
 	rc |= prom_family(b, "cfgsync_commit_batches_total", PROM_COUNTER,
 	    "Registration batches committed to etcd, one txn each.");
 	rc |= prom_sample_u64(b, "cfgsync_commit_batches_total", NULL, 0,

@@ -981,28 +981,6 @@ registry_wait_applied(struct registry *r, uint64_t rev, unsigned timeout_ms)
 	return rc;
 }
 
-uint64_t
-registry_revision(struct registry *r)
-{
-	uint64_t rev;
-
-	pthread_mutex_lock(&r->lock);
-	rev = r->revision;
-	pthread_mutex_unlock(&r->lock);
-	return rev;
-}
-
-int
-registry_current(struct registry *r)
-{
-	int c;
-
-	pthread_mutex_lock(&r->lock);
-	c = r->current;
-	pthread_mutex_unlock(&r->lock);
-	return c;
-}
-
 void
 registry_get_stats(struct registry *r, struct registry_stats *st)
 {

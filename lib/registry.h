@@ -67,8 +67,13 @@ struct registry_stats {
 	unsigned long	batches;	/* commits that wrote */
 	unsigned long	conflicts;	/* commits refused: decided again */
 	unsigned long	resets;		/* listings: 1 at start, resyncs */
-	uint64_t	revision;	/* the mirror's */
-	int		current;	/* synced, stream up */
+	/* the revision the mirror has applied (the journal's: generation) */
+	uint64_t	revision;
+	/*
+	 * 1 when the mirror is current: no store, or synced with the stream
+	 * up; 0 before the first listing and while the stream is down
+	 */
+	int		current;
 };
 
 /*
@@ -145,15 +150,7 @@ unsigned long registry_generation(struct registry *);
 int	registry_wait_applied(struct registry *, uint64_t rev,
 	    unsigned timeout_ms);
 
-/* The revision the mirror has applied (the journal's: its generation). */
-uint64_t registry_revision(struct registry *);
-
-/*
- * 1 when the mirror is current: no store, or synced with the stream up;
- * 0 before the first listing and while the store's stream is down.
- */
-int	registry_current(struct registry *);
-
+/* The committer's counters and the mirror's state, read at once. */
 void	registry_get_stats(struct registry *, struct registry_stats *);
 
 /* The number of registered nodes. */
