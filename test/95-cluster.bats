@@ -165,23 +165,6 @@ reg_many() {
 	curl -Z --parallel-max 16 -K "$out.curl" >"$out" 2>/dev/null || true
 }
 
-# manifests: the result manifests under the prefix, one a line.
-manifests() {
-	curl -s "$(etcd_url m1)/v3/kv/range" -d "{\"key\":\"$(printf '%s' \
-	    "${PFX}result/" | base64 -w0)\",\"range_end\":\"$(printf '%s' \
-	    "${PFX}result0" | base64 -w0)\"}" |
-	    jq -r '.kvs[]?.value' | while read -r v; do
-		printf '%s' "$v" | base64 -d
-		echo
-	done
-}
-
-# runs_total URL: cfgsync_materializer_runs_total summed over outcomes.
-runs_total() {
-	curl -s "$1/metrics" | awk '/^cfgsync_materializer_runs_total/ { s += $2 }
-	    END { print s + 0 }'
-}
-
 @test "cluster: 300 nodes round-robin: seq exactly 1..300, identical registrations and files everywhere" {
 	three
 	reg_many "$T/regs" 300 "$A_URL" "$B_URL" "$C_URL"
@@ -246,7 +229,7 @@ runs_total() {
 	assert_line "run n1"
 	assert_line "run n1,n2,n3"
 	for u in "$A_URL" "$B_URL" "$C_URL"; do
-		total=$((total + $(runs_total "$u")))
+		total=$((total + $(materializer_runs "$u")))
 	done
 	assert_equal "$total" "$(wc -l <"$RUNS")"
 	# A set seen before (n40 deleted) is not run again.
@@ -275,7 +258,7 @@ runs_total() {
 		assert_equal "$(cat "$T/o$k/shared.yaml")" "n: 3"
 	done
 	assert_equal "$(grep -c 'run n1,n2,n3$' "$RUNS")" 2
-	run -0 manifests
+	run -0 etcd_range "$(etcd_url m1)" "${PFX}result/"
 	assert_equal "$(grep -c '"outcome":"ready"' <<<"$output")" 1
 }
 
@@ -294,7 +277,7 @@ runs_total() {
 	kill -CONT "$pid"
 	wait_for 10 grep -Eq 'publish refused|run cancelled|leadership lost' "$T/$l.log"
 	sleep 0.5
-	run -0 manifests
+	run -0 etcd_range "$(etcd_url m1)" "${PFX}result/"
 	assert_equal "$(grep -c '"outcome":"ready"' <<<"$output")" 1
 	run -1 grep -q 'published ready' "$T/$l.log"
 	# The stopped one serves the one published result too.
@@ -370,7 +353,7 @@ runs_total() {
 	cmp "$T/from-A" "$T/from-B"
 	cmp "$T/from-A" "$T/from-C"
 	assert [ "$(stat -c %s "$T/from-A")" -gt $((3 << 20)) ]
-	run -0 manifests
+	run -0 etcd_range "$(etcd_url m1)" "${PFX}result/"
 	assert_output --regexp '"chunks":[4-9],'
 }
 

@@ -84,33 +84,10 @@ wait_for() {
 	return 1
 }
 
-# The manifests under the prefix, one JSON document a line.
-manifests() {
-	curl -s "$ETCD_URL/v3/kv/range" -d "{\"key\":\"$(printf '%s' \
-	    "${PFX}result/" | base64 -w0)\",\"range_end\":\"$(printf '%s' \
-	    "${PFX}result0" | base64 -w0)\"}" |
-	    jq -r '.kvs[]?.value' | while read -r v; do
-		printf '%s' "$v" | base64 -d
-		echo
-	done
-}
-
-# blob_keys: the chunk keys under the prefix.
-blob_keys() {
-	curl -s "$ETCD_URL/v3/kv/range" -d "{\"key\":\"$(printf '%s' \
-	    "${PFX}blob/" | base64 -w0)\",\"range_end\":\"$(printf '%s' \
-	    "${PFX}blob0" | base64 -w0)\",\"keys_only\":true}" |
-	    jq -r '.kvs[]?.key' | while read -r k; do
-		printf '%s' "$k" | base64 -d
-		echo
-	done
-}
-
-# runs URL: the materializer runs that instance made, all outcomes.
-runs() {
-	curl -s "$1/metrics" | awk '/^cfgsync_materializer_runs_total/ { n += $2 }
-	    END { print n + 0 }'
-}
+# manifests, blob_keys: the result manifests and the chunk keys under the
+# test's prefix, one a line.
+manifests() { etcd_range "$ETCD_URL" "${PFX}result/"; }
+blob_keys() { etcd_range "$ETCD_URL" "${PFX}blob/" keys; }
 
 @test "serve-exec --etcd: one instance leads, publishes its result, and serves it from etcd" {
 	inst A "$FIXTURES/need2.sh" --persist "$BATS_TEST_TMPDIR/a.json"
@@ -152,8 +129,8 @@ runs() {
 	[ "$(reg "$B_URL" b1)" = 202 ]
 	[ "$(reg "$B_URL" b2)" = 202 ]
 	wait_for 5 eval "node '$B_URL' b1 | grep -q '^200 '"
-	[ "$(runs "$B_URL")" -eq 0 ]
-	[ "$(runs "$A_URL")" -ge 1 ]
+	[ "$(materializer_runs "$B_URL")" -eq 0 ]
+	[ "$(materializer_runs "$A_URL")" -ge 1 ]
 	stop_server A
 	# The lease is revoked: B leads well before the TTL of 5 s.
 	wait_for 2 leading "$B_URL"
@@ -161,7 +138,7 @@ runs() {
 	[ "$(reg "$B_URL" b3)" = 202 ]
 	wait_for 5 eval "node '$B_URL' b3 | grep -q '^200 '"
 	[ "$(wc -l <"$RUNS")" -eq 1 ]
-	[ "$(runs "$B_URL")" -eq 1 ]
+	[ "$(materializer_runs "$B_URL")" -eq 1 ]
 }
 
 @test "serve-exec --etcd: the leader keeps three results besides the current one, and a new leader clears unfinished uploads" {

@@ -223,3 +223,23 @@ etcd_stop_all() {
 	done
 	[ -z "$(etcd_running)" ]
 }
+
+# etcd_range URL PREFIX [keys]: what is stored under PREFIX (ending in
+# "/"), decoded, one value (or with "keys", one key) a line.
+etcd_range() {
+	local field=value extra= v
+	[ "${3:-}" = keys ] && field=key extra=',"keys_only":true'
+	curl -s "$1/v3/kv/range" -d "{\"key\":\"$(printf '%s' "$2" |
+	    base64 -w0)\",\"range_end\":\"$(printf '%s0' "${2%/}" |
+	    base64 -w0)\"$extra}" | jq -r ".kvs[]?.$field" |
+	    while read -r v; do
+		printf '%s' "$v" | base64 -d
+		echo
+	done
+}
+
+# materializer_runs URL: the runs that instance made, all outcomes.
+materializer_runs() {
+	curl -s "$1/metrics" | awk '/^cfgsync_materializer_runs_total/ {
+	    n += $2 } END { print n + 0 }'
+}
