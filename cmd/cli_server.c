@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle_service.h"
 #include "diag.h"
 #include "errbuf.h"
 #include "exitcode.h"
@@ -270,4 +271,18 @@ cli_server_release(struct cli_server *s)
 {
 	cli_token_free(s->token);
 	s->token = NULL;
+}
+
+void
+cli_server_reload_bundle(void *arg)
+{
+	struct cli_served *sv = arg;
+	struct errbuf eb;
+
+	cli_server_node_auth_reload(sv->auth);
+	if (bundle_service_reload(sv->bs, &eb) == -1)
+		diag_warn("reload refused, keeping the old %s: %s", sv->what,
+		    eb.msg);
+	else
+		diag_warn("reloaded: %zu nodes", bundle_service_nodes(sv->bs));
 }

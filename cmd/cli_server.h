@@ -12,6 +12,7 @@
 #include "http_server.h"
 
 struct buf;
+struct bundle_service;
 struct node_auth;
 
 enum {
@@ -85,6 +86,19 @@ struct node_auth *cli_server_node_auth(struct cli_server *,
 
 /* Reads the node tokens again (SIGHUP), saying so in one log line. */
 void	cli_server_node_auth_reload(struct node_auth *);
+
+/* What SIGHUP reloads on a bundle server (serve-bundle, serve). */
+struct cli_served {
+	struct bundle_service	*bs;
+	struct node_auth	*auth;		/* NULL: none */
+	const char		*what;		/* for the log: "bundle" */
+};
+
+/*
+ * cli_server_wait's reload for a struct cli_served: the node tokens and
+ * the bundle, each kept as it was when its new one is refused.
+ */
+void	cli_server_reload_bundle(void *served);
 
 void	cli_server_release(struct cli_server *);
 

@@ -126,27 +126,6 @@ read_config(const char *file, struct serve_config *sc)
 	json_object_put(doc);
 }
 
-/* What SIGHUP reloads: the bundle, and the node tokens if any. */
-struct served {
-	struct bundle_service	*bs;
-	struct node_auth	*auth;		/* NULL: none */
-};
-
-static void
-reload(void *arg)
-{
-	struct served *sv = arg;
-	struct bundle_service *bs = sv->bs;
-	struct errbuf eb;
-
-	cli_server_node_auth_reload(sv->auth);
-	if (bundle_service_reload(bs, &eb) == -1)
-		diag_warn("reload refused, keeping the old artifacts: %s",
-		    eb.msg);
-	else
-		diag_warn("reloaded: %zu nodes", bundle_service_nodes(bs));
-}
-
 static const struct cli_command serve_command = {
 	.name = "serve",
 	.operands = "CONFIG",
@@ -159,7 +138,7 @@ cmd_serve(int argc, char **argv)
 	const struct http_route *routes;
 	struct bundle_limits limits;
 	struct bundle_service *bs;
-	struct served sv;
+	struct cli_served sv;
 	struct serve_config sc;
 	struct cli_server server;
 	struct cli_parser p;
@@ -191,6 +170,7 @@ cmd_serve(int argc, char **argv)
 	    &eb)) == NULL)
 		cli_die_eb(&eb);
 	sv.bs = bs;
+	sv.what = "artifacts";
 	sv.auth = cli_server_node_auth(&server, NULL);
 	bundle_service_set_auth(bs, sv.auth);
 	routes = bundle_service_routes(&nroutes);
@@ -199,7 +179,7 @@ cmd_serve(int argc, char **argv)
 	diag_warn("serving %s (%s): %zu nodes", sc.artifacts,
 	    sc.kind == BUNDLE_SERVICE_REGISTRATION ? "registration" :
 	    "static", bundle_service_nodes(bs));
-	cli_server_wait(reload, &sv);
+	cli_server_wait(cli_server_reload_bundle, &sv);
 	http_server_stop(srv);
 	bundle_service_free(bs);
 	node_auth_free(sv.auth);

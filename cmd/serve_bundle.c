@@ -16,26 +16,6 @@
 #include "node_auth.h"
 #include "banned.h"
 
-/* What SIGHUP reloads: the bundle, and the node tokens if any. */
-struct served {
-	struct bundle_service	*bs;
-	struct node_auth	*auth;		/* NULL: none */
-};
-
-static void
-reload(void *arg)
-{
-	struct served *sv = arg;
-	struct bundle_service *bs = sv->bs;
-	struct errbuf eb;
-
-	cli_server_node_auth_reload(sv->auth);
-	if (bundle_service_reload(bs, &eb) == -1)
-		diag_warn("reload refused, keeping the old bundle: %s", eb.msg);
-	else
-		diag_warn("reloaded: %zu nodes", bundle_service_nodes(bs));
-}
-
 static const struct cli_command serve_bundle_command = {
 	.name = "serve-bundle",
 	.operands = "BUNDLE",
@@ -49,7 +29,7 @@ cmd_serve_bundle(int argc, char **argv)
 	const struct http_route *routes;
 	struct bundle_limits limits;
 	struct bundle_service *bs;
-	struct served sv;
+	struct cli_served sv;
 	struct cli_server server;
 	struct cli_parser p;
 	struct http_server *srv;
@@ -72,6 +52,7 @@ cmd_serve_bundle(int argc, char **argv)
 	    &eb)) == NULL)
 		cli_die_eb(&eb);
 	sv.bs = bs;
+	sv.what = "bundle";
 	sv.auth = cli_server_node_auth(&server, NULL);
 	bundle_service_set_auth(bs, sv.auth);
 	routes = bundle_service_routes(&nroutes);
@@ -79,7 +60,7 @@ cmd_serve_bundle(int argc, char **argv)
 	    bundle_service_metrics);
 	bundle_service_set_server(bs, srv);
 	diag_warn("serving %s: %zu nodes", path, bundle_service_nodes(bs));
-	cli_server_wait(reload, &sv);
+	cli_server_wait(cli_server_reload_bundle, &sv);
 	bundle_service_set_server(bs, NULL);
 	http_server_stop(srv);
 	bundle_service_free(bs);
