@@ -69,34 +69,20 @@ struct cluster {
 	unsigned long	 fetched, resyncs;
 };
 
-/* json-c helpers: each returns 0, or -1 (and puts what it was given). */
-static int
-add(struct json_object *o, const char *name, struct json_object *v)
+/* An int64 field as proto3 JSON has it: a decimal string. */
+static struct json_object *
+u64_string(uint64_t n)
 {
-	if (o == NULL || v == NULL || json_object_object_add(o, name, v) < 0) {
-		json_object_put(v);
-		return -1;
-	}
-	return 0;
+	char s[24];
+
+	(void)snprintf(s, sizeof(s), "%" PRIu64, n);
+	return json_object_new_string(s);
 }
 
 static int
 add_u64(struct json_object *o, const char *name, uint64_t n)
 {
-	char s[24];
-
-	(void)snprintf(s, sizeof(s), "%" PRIu64, n);
-	return add(o, name, json_object_new_string(s));
-}
-
-static int
-push(struct json_object *a, struct json_object *v)
-{
-	if (a == NULL || v == NULL || json_object_array_add(a, v) < 0) {
-		json_object_put(v);
-		return -1;
-	}
-	return 0;
+	return etcd_add(o, name, u64_string(n));
 }
 
 static int
@@ -119,32 +105,16 @@ key_suffix(char *out, size_t size, const char *fmt, ...)
 static struct json_object *
 compare_fence(const struct cluster_term *t)
 {
-	struct json_object *o = json_object_new_object();
-
-	if (add(o, "key", etcd_bytes(t->key, strlen(t->key))) == -1 ||
-	    add(o, "target", json_object_new_string("CREATE")) == -1 ||
-	    add(o, "result", json_object_new_string("EQUAL")) == -1 ||
-	    add_u64(o, "create_revision", t->rev) == -1) {
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
+	return etcd_compare(etcd_bytes(t->key, strlen(t->key)), "CREATE",
+	    "EQUAL", "create_revision", u64_string(t->rev));
 }
 
 /* P/suffix's mod_revision is rev (0: the key is absent). */
 static struct json_object *
 compare_mod(struct cluster *c, const char *suffix, uint64_t rev)
 {
-	struct json_object *o = json_object_new_object();
-
-	if (add(o, "key", etcd_key(c->etcd, suffix)) == -1 ||
-	    add(o, "target", json_object_new_string("MOD")) == -1 ||
-	    add(o, "result", json_object_new_string("EQUAL")) == -1 ||
-	    add_u64(o, "mod_revision", rev) == -1) {
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
+	return etcd_compare(etcd_key(c->etcd, suffix), "MOD", "EQUAL",
+	    "mod_revision", u64_string(rev));
 }
 
 static struct json_object *
@@ -154,10 +124,10 @@ request_put(struct cluster *c, const char *suffix, const void *value,
 	struct json_object *o = json_object_new_object();
 	struct json_object *r = json_object_new_object();
 
-	if (add(r, "key", etcd_key(c->etcd, suffix)) == -1 ||
-	    add(r, "value", etcd_bytes(value, len)) == -1 ||
+	if (etcd_add(r, "key", etcd_key(c->etcd, suffix)) == -1 ||
+	    etcd_add(r, "value", etcd_bytes(value, len)) == -1 ||
 	    (lease != 0 && add_u64(r, "lease", (uint64_t)lease) == -1) ||
-	    add(o, "request_put", r) == -1) {
+	    etcd_add(o, "request_put", r) == -1) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -171,10 +141,10 @@ request_delete(struct cluster *c, const char *suffix, int prefix)
 	struct json_object *o = json_object_new_object();
 	struct json_object *r = json_object_new_object();
 
-	if (add(r, "key", etcd_key(c->etcd, suffix)) == -1 ||
-	    (prefix && add(r, "range_end", etcd_range_end(c->etcd,
+	if (etcd_add(r, "key", etcd_key(c->etcd, suffix)) == -1 ||
+	    (prefix && etcd_add(r, "range_end", etcd_range_end(c->etcd,
 	    suffix)) == -1) ||
-	    add(o, "request_delete_range", r) == -1) {
+	    etcd_add(o, "request_delete_range", r) == -1) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -192,12 +162,12 @@ txn(struct cluster *c, struct json_object *compare,
 	struct json_object *body = json_object_new_object(), *ans = NULL;
 	int rc;
 
-	if (add(body, "compare", compare) == -1) {
+	if (etcd_add(body, "compare", compare) == -1) {
 		json_object_put(success);
 		json_object_put(body);
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	}
-	if (add(body, "success", success) == -1) {
+	if (etcd_add(body, "success", success) == -1) {
 		json_object_put(body);
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	}
@@ -216,7 +186,7 @@ fence_array(const struct cluster_term *t)
 {
 	struct json_object *a = json_object_new_array();
 
-	if (push(a, compare_fence(t)) == -1) {
+	if (etcd_push(a, compare_fence(t)) == -1) {
 		json_object_put(a);
 		return NULL;
 	}
@@ -347,7 +317,7 @@ leader_refresh(struct cluster *c)
 	uint64_t asked = clock_ms();
 	int rc, ours_gone = 0, tell = 0;
 
-	if (add(body, "name", etcd_key(c->etcd, LEADER_NAME)) == -1) {
+	if (etcd_add(body, "name", etcd_key(c->etcd, LEADER_NAME)) == -1) {
 		json_object_put(body);
 		return;
 	}
@@ -464,9 +434,9 @@ campaigner(void *arg)
 			break;
 		body = json_object_new_object();
 		ans = NULL;
-		if (add(body, "name", etcd_key(c->etcd, LEADER_NAME)) == -1 ||
+		if (etcd_add(body, "name", etcd_key(c->etcd, LEADER_NAME)) == -1 ||
 		    add_u64(body, "lease", (uint64_t)lease) == -1 ||
-		    add(body, "value", etcd_bytes(c->url,
+		    etcd_add(body, "value", etcd_bytes(c->url,
 		    strlen(c->url))) == -1) {
 			json_object_put(body);
 			(void)sleep_ms(c, RETRY_MS);
@@ -610,8 +580,8 @@ index_load(struct cluster *c, struct errbuf *eb)
 	size_t i, n = 0;
 	int rc = 0;
 
-	if (add(body, "key", etcd_key(c->etcd, RESULT_DIR)) == -1 ||
-	    add(body, "range_end", etcd_range_end(c->etcd,
+	if (etcd_add(body, "key", etcd_key(c->etcd, RESULT_DIR)) == -1 ||
+	    etcd_add(body, "range_end", etcd_range_end(c->etcd,
 	    RESULT_DIR)) == -1) {
 		json_object_put(body);
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
@@ -726,11 +696,11 @@ watcher(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		body = json_object_new_object();
 		req = json_object_new_object();
-		if (add(req, "key", etcd_key(c->etcd, RESULT_DIR)) == -1 ||
-		    add(req, "range_end", etcd_range_end(c->etcd,
+		if (etcd_add(req, "key", etcd_key(c->etcd, RESULT_DIR)) == -1 ||
+		    etcd_add(req, "range_end", etcd_range_end(c->etcd,
 		    RESULT_DIR)) == -1 ||
 		    add_u64(req, "start_revision", from) == -1 ||
-		    add(body, "create_request", req) == -1) {
+		    etcd_add(body, "create_request", req) == -1) {
 			json_object_put(body);
 			(void)sleep_ms(c, RETRY_MS);
 			continue;
@@ -921,7 +891,7 @@ cluster_publish(struct cluster *c, const struct cluster_term *t,
 				return errbuf_set(eb, EC_INTERNAL, "key too "
 				    "long");
 			ops = json_object_new_array();
-			if (push(ops, request_put(c, suffix, bundle + off, n,
+			if (etcd_push(ops, request_put(c, suffix, bundle + off, n,
 			    0)) == -1) {
 				json_object_put(ops);
 				return errbuf_set(eb, EC_INTERNAL,
@@ -939,8 +909,8 @@ cluster_publish(struct cluster *c, const struct cluster_term *t,
 	}
 	cmp = fence_array(t);
 	ops = json_object_new_array();
-	if (push(cmp, compare_mod(c, suffix, expect)) == -1 ||
-	    push(ops, request_put(c, suffix, doc.data, doc.len, 0)) == -1) {
+	if (etcd_push(cmp, compare_mod(c, suffix, expect)) == -1 ||
+	    etcd_push(ops, request_put(c, suffix, doc.data, doc.len, 0)) == -1) {
 		json_object_put(cmp);
 		json_object_put(ops);
 		buf_release(&doc);
@@ -969,7 +939,7 @@ cluster_fetch(struct cluster *c, const struct cluster_manifest *m,
 			return errbuf_set(eb, EC_INTERNAL, "key too long");
 		body = json_object_new_object();
 		ans = NULL;
-		if (add(body, "key", etcd_key(c->etcd, suffix)) == -1) {
+		if (etcd_add(body, "key", etcd_key(c->etcd, suffix)) == -1) {
 			json_object_put(body);
 			return errbuf_set(eb, EC_INTERNAL, "out of memory");
 		}
@@ -1016,8 +986,8 @@ retire_one(struct cluster *c, const struct cluster_term *t,
 	cluster_digest_hex(digest, hex);
 	if (key_suffix(res, sizeof(res), RESULT_DIR "%s", hex) == -1 ||
 	    key_suffix(blob, sizeof(blob), BLOB_DIR "%s/", hex) == -1 ||
-	    push(ops, request_delete(c, res, 0)) == -1 ||
-	    push(ops, request_delete(c, blob, 1)) == -1) {
+	    etcd_push(ops, request_delete(c, res, 0)) == -1 ||
+	    etcd_push(ops, request_delete(c, blob, 1)) == -1) {
 		json_object_put(ops);
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	}
@@ -1058,9 +1028,9 @@ clean_blobs(struct cluster *c, const struct cluster_term *t,
 		json_object_put(body);
 		return -1;
 	}
-	if (add(body, "key", etcd_key(c->etcd, BLOB_DIR)) == -1 ||
-	    add(body, "range_end", etcd_range_end(c->etcd, BLOB_DIR)) == -1 ||
-	    add(body, "keys_only", json_object_new_boolean(1)) == -1) {
+	if (etcd_add(body, "key", etcd_key(c->etcd, BLOB_DIR)) == -1 ||
+	    etcd_add(body, "range_end", etcd_range_end(c->etcd, BLOB_DIR)) == -1 ||
+	    etcd_add(body, "keys_only", json_object_new_boolean(1)) == -1) {
 		json_object_put(body);
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	}
@@ -1102,7 +1072,7 @@ clean_blobs(struct cluster *c, const struct cluster_term *t,
 		if (found)
 			continue;
 		ops = json_object_new_array();
-		if (push(ops, request_delete(c, suffix, 1)) == -1) {
+		if (etcd_push(ops, request_delete(c, suffix, 1)) == -1) {
 			json_object_put(ops);
 			rc = errbuf_set(eb, EC_INTERNAL, "out of memory");
 			break;

@@ -841,6 +841,46 @@ etcd_unbytes(struct json_object *o, struct buf *b)
 	return rc;
 }
 
+int
+etcd_add(struct json_object *o, const char *name, struct json_object *v)
+{
+	if (o == NULL || v == NULL || json_object_object_add(o, name, v) < 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
+int
+etcd_push(struct json_object *a, struct json_object *v)
+{
+	if (a == NULL || v == NULL || json_object_array_add(a, v) < 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}
+
+struct json_object *
+etcd_compare(struct json_object *key, const char *target, const char *result,
+    const char *member, struct json_object *value)
+{
+	struct json_object *c = json_object_new_object();
+
+	if (etcd_add(c, "key", key) == -1 ||
+	    etcd_add(c, "target", json_object_new_string(target)) == -1 ||
+	    etcd_add(c, "result", json_object_new_string(result)) == -1) {
+		json_object_put(c);
+		json_object_put(value);
+		return NULL;
+	}
+	if (etcd_add(c, member, value) == -1) {
+		json_object_put(c);
+		return NULL;
+	}
+	return c;
+}
+
 struct json_object *
 etcd_key(const struct etcd *e, const char *suffix)
 {

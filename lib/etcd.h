@@ -111,4 +111,18 @@ int	etcd_unbytes(struct json_object *, struct buf *);
 struct json_object *etcd_key(const struct etcd *, const char *suffix);
 struct json_object *etcd_range_end(const struct etcd *, const char *suffix);
 
+/*
+ * Building requests: etcd_add sets o's member name to v, etcd_push appends
+ * v to the array a; both take v (NULL: out of memory, as from a builder
+ * before) and return 0, or -1 having put v.
+ */
+int	etcd_add(struct json_object *o, const char *name, struct json_object *v);
+int	etcd_push(struct json_object *a, struct json_object *v);
+/*
+ * A txn compare {"key":key,"target":target,"result":result,member:value};
+ * takes key and value.  NULL when out of memory.
+ */
+struct json_object *etcd_compare(struct json_object *key, const char *target,
+	    const char *result, const char *member, struct json_object *value);
+
 #endif

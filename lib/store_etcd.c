@@ -96,26 +96,6 @@ pause_ms(struct etcd_store *s, unsigned ms)
 		nanosleep(&ts, NULL);
 }
 
-static int
-add(struct json_object *o, const char *k, struct json_object *v)
-{
-	if (v == NULL || json_object_object_add(o, k, v) < 0) {
-		json_object_put(v);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-push(struct json_object *a, struct json_object *v)
-{
-	if (v == NULL || json_object_array_add(a, v) < 0) {
-		json_object_put(v);
-		return -1;
-	}
-	return 0;
-}
-
 static struct json_object *
 u64(uint64_t n)
 {
@@ -232,10 +212,10 @@ range_body(struct etcd_store *s, struct json_object *from, uint64_t rev)
 	struct json_object *o = json_object_new_object();
 
 	if (o == NULL ||
-	    add(o, "key", from != NULL ? from : etcd_key(s->etcd, "gen")) ==
-	    -1 || add(o, "range_end", etcd_range_end(s->etcd, "seq")) == -1 ||
-	    add(o, "limit", json_object_new_int(ETCD_STORE_PAGE)) == -1 ||
-	    (rev > 0 && add(o, "revision", u64(rev)) == -1)) {
+	    etcd_add(o, "key", from != NULL ? from : etcd_key(s->etcd, "gen")) ==
+	    -1 || etcd_add(o, "range_end", etcd_range_end(s->etcd, "seq")) == -1 ||
+	    etcd_add(o, "limit", json_object_new_int(ETCD_STORE_PAGE)) == -1 ||
+	    (rev > 0 && etcd_add(o, "revision", u64(rev)) == -1)) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -382,10 +362,10 @@ watch_body(struct etcd_store *s)
 		json_object_put(w);
 		return NULL;
 	}
-	if (add(w, "create_request", c) == -1 ||
-	    add(c, "key", etcd_key(s->etcd, "gen")) == -1 ||
-	    add(c, "range_end", etcd_range_end(s->etcd, "seq")) == -1 ||
-	    add(c, "start_revision", u64(s->revision + 1)) == -1) {
+	if (etcd_add(w, "create_request", c) == -1 ||
+	    etcd_add(c, "key", etcd_key(s->etcd, "gen")) == -1 ||
+	    etcd_add(c, "range_end", etcd_range_end(s->etcd, "seq")) == -1 ||
+	    etcd_add(c, "start_revision", u64(s->revision + 1)) == -1) {
 		json_object_put(w);
 		return NULL;
 	}
@@ -467,16 +447,8 @@ static struct json_object *
 compare(struct etcd_store *s, const char *suffix, const char *target,
     const char *result, const char *member, struct json_object *value)
 {
-	struct json_object *c = json_object_new_object();
-
-	if (c == NULL || add(c, "key", etcd_key(s->etcd, suffix)) == -1 ||
-	    add(c, "target", json_object_new_string(target)) == -1 ||
-	    add(c, "result", json_object_new_string(result)) == -1 ||
-	    add(c, member, value) == -1) {
-		json_object_put(c);
-		return NULL;
-	}
-	return c;
+	return etcd_compare(etcd_key(s->etcd, suffix), target, result, member,
+	    value);
 }
 
 /* {"request_put":{"key":P/suffix,"value":bytes}} */
@@ -489,9 +461,9 @@ put_op(struct etcd_store *s, const char *suffix, const char *v, size_t len)
 		json_object_put(op);
 		return NULL;
 	}
-	if (add(op, "request_put", p) == -1 ||
-	    add(p, "key", etcd_key(s->etcd, suffix)) == -1 ||
-	    add(p, "value", etcd_bytes(v, len)) == -1) {
+	if (etcd_add(op, "request_put", p) == -1 ||
+	    etcd_add(p, "key", etcd_key(s->etcd, suffix)) == -1 ||
+	    etcd_add(p, "value", etcd_bytes(v, len)) == -1) {
 		json_object_put(op);
 		return NULL;
 	}
@@ -507,8 +479,8 @@ delete_op(struct etcd_store *s, const char *suffix)
 		json_object_put(op);
 		return NULL;
 	}
-	if (add(op, "request_delete_range", p) == -1 ||
-	    add(p, "key", etcd_key(s->etcd, suffix)) == -1) {
+	if (etcd_add(op, "request_delete_range", p) == -1 ||
+	    etcd_add(p, "key", etcd_key(s->etcd, suffix)) == -1) {
 		json_object_put(op);
 		return NULL;
 	}
@@ -524,8 +496,8 @@ range_op(struct etcd_store *s, const char *suffix)
 		json_object_put(op);
 		return NULL;
 	}
-	if (add(op, "request_range", p) == -1 ||
-	    add(p, "key", etcd_key(s->etcd, suffix)) == -1) {
+	if (etcd_add(op, "request_range", p) == -1 ||
+	    etcd_add(p, "key", etcd_key(s->etcd, suffix)) == -1) {
 		json_object_put(op);
 		return NULL;
 	}
@@ -578,8 +550,8 @@ etcd_store_commit(struct store *st, const struct store_change *changes,
 	cmps = json_object_new_array();
 	ok = json_object_new_array();
 	fail = json_object_new_array();
-	if (txn == NULL || add(txn, "compare", cmps) == -1 ||
-	    add(txn, "success", ok) == -1 || add(txn, "failure", fail) == -1)
+	if (txn == NULL || etcd_add(txn, "compare", cmps) == -1 ||
+	    etcd_add(txn, "success", ok) == -1 || etcd_add(txn, "failure", fail) == -1)
 		goto nomem;
 	for (i = 0; i < n; i++) {
 		const struct store_change *c = &changes[i];
@@ -592,40 +564,40 @@ etcd_store_commit(struct store *st, const struct store_change *changes,
 			creates = 1;
 			if (c->entry.seq > top)
 				top = c->entry.seq;
-			if (push(cmps, compare(s, key, "CREATE", "EQUAL",
+			if (etcd_push(cmps, compare(s, key, "CREATE", "EQUAL",
 			    "create_revision", u64(0))) == -1)
 				goto nomem;
 			break;
 		case STORE_REPLACE:
-			if (push(cmps, compare(s, key, "MOD", "EQUAL",
+			if (etcd_push(cmps, compare(s, key, "MOD", "EQUAL",
 			    "mod_revision", u64(c->expect))) == -1)
 				goto nomem;
 			break;
 		case STORE_DELETE:
-			if (push(cmps, compare(s, key, "CREATE", "GREATER",
+			if (etcd_push(cmps, compare(s, key, "CREATE", "GREATER",
 			    "create_revision", u64(0))) == -1 ||
-			    push(ok, delete_op(s, key)) == -1)
+			    etcd_push(ok, delete_op(s, key)) == -1)
 				goto nomem;
 			continue;
 		}
 		buf_reset(&doc);
 		if (doc_render(&doc, &c->entry) == -1 ||
-		    push(ok, put_op(s, key, doc.data, doc.len)) == -1)
+		    etcd_push(ok, put_op(s, key, doc.data, doc.len)) == -1)
 			goto nomem;
 	}
 	if (creates) {
 		(void)snprintf(num, sizeof(num), "%lu", expect_seq);
-		if ((expect_seq == 0 ? push(cmps, compare(s, "seq", "CREATE",
-		    "EQUAL", "create_revision", u64(0))) : push(cmps,
+		if ((expect_seq == 0 ? etcd_push(cmps, compare(s, "seq", "CREATE",
+		    "EQUAL", "create_revision", u64(0))) : etcd_push(cmps,
 		    compare(s, "seq", "VALUE", "EQUAL", "value",
 		    etcd_bytes(num, strlen(num))))) == -1)
 			goto nomem;
 		(void)snprintf(num, sizeof(num), "%lu", top);
-		if (push(ok, put_op(s, "seq", num, strlen(num))) == -1)
+		if (etcd_push(ok, put_op(s, "seq", num, strlen(num))) == -1)
 			goto nomem;
 	}
-	if (push(ok, put_op(s, "gen", "", 0)) == -1 ||
-	    push(fail, range_op(s, "gen")) == -1)
+	if (etcd_push(ok, put_op(s, "gen", "", 0)) == -1 ||
+	    etcd_push(fail, range_op(s, "gen")) == -1)
 		goto nomem;
 	if (etcd_call_until(s->etcd, "/v3/kv/txn", txn, &a, NULL,
 	    st->deadline, eb) == -1)
@@ -656,7 +628,7 @@ etcd_store_barrier(struct store *st, uint64_t *rev, struct errbuf *eb)
 
 	*rev = 0;
 	if ((body = json_object_new_object()) == NULL ||
-	    add(body, "key", etcd_key(s->etcd, "gen")) == -1) {
+	    etcd_add(body, "key", etcd_key(s->etcd, "gen")) == -1) {
 		json_object_put(body);
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	}
