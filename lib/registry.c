@@ -13,8 +13,10 @@
  * change from the mirror under the lock (when one of them would write
  * nothing, only after a barrier: the mirror must have seen every change
  * acknowledged before), lets go of the lock for the store's conditional
- * commit, waits for the mirror to reach the commit's
- * revision, and only then answers.  A conflict (someone else wrote first)
+ * commit and goes on with the next batch; an answerer thread answers a
+ * committed batch once the mirror has reached the commit's revision (the
+ * next batch numbers its creates from the counter the commit left, not
+ * the mirror's, until then).  A conflict (someone else wrote first)
  * means deciding again from the newer mirror; an unknown outcome (the
  * store unreachable) means trying again until the commit timeout.
  * Compaction runs on the committer thread too, without the lock: with the
@@ -63,6 +65,12 @@
 #define CONFLICT_PAUSE_ROUNDS	16
 /* Between tries while the store is unreachable. */
 #define RETRY_MS		100
+/*
+ * When only the seq counter moved, commits again at once this many times,
+ * then with the pauses of a conflict: a committer that keeps losing the
+ * race stops adding failed transactions to the store's load.
+ */
+#define SEQ_RETRIES_AT_ONCE	2
 
 /*
  * A registration as the registry holds it: made whole, never changed,
@@ -125,9 +133,28 @@ struct registry {
 	struct store_change *changes;
 	size_t		  batch_max;
 	int		  busy;		/* a batch is in flight */
+	/*
+	 * The last commit's revision and the seq counter after it: until
+	 * the mirror reaches own_rev, the next batch numbers from there.
+	 */
+	uint64_t	  own_rev;
+	unsigned long	  own_counter;
+	/* Committed batches waiting for the mirror, oldest first. */
+	struct settled	 *settled, **settled_tail;
+	pthread_cond_t	  settle;	/* the answerer waits on it */
 	int		  stopping;
-	int		  committer_started;
-	pthread_t	  committer;
+	int		  committer_done;	/* the answerer may end */
+	int		  committer_started, answerer_started;
+	pthread_t	  committer, answerer;
+};
+
+/* A committed batch, answered once the mirror shows it. */
+struct settled {
+	struct settled	*next;
+	struct pending	*batch;
+	size_t		 n;
+	uint64_t	 rev, deadline;	/* deadline: ms, clock_ms */
+	struct errbuf	 eb;
 };
 
 static size_t
@@ -322,6 +349,7 @@ apply_event(void *arg, const struct store_event *ev)
 		delete_all(r);
 		r->counter = 0;
 		r->revision = 0;	/* a listing follows: not applied yet */
+		r->own_rev = 0;		/* the listing says what is there */
 		r->current = 0;
 		r->listing = 1;
 		r->stats.resets++;
@@ -582,13 +610,28 @@ conflict_pause(int rounds)
 }
 
 /*
+ * Numbers the creates of changes[0..n) from counter on, in their order:
+ * other writers took the numbers they were decided with.
+ */
+static void
+renumber(struct store_change *changes, size_t n, unsigned long counter)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (changes[i].kind == STORE_CREATE)
+			changes[i].entry.seq = ++counter;
+}
+
+/*
  * Runs one batch to its outcome: decisions from the mirror (again after a
- * barrier when one of them writes nothing), a conditional commit, again on
+ * barrier when one of them writes nothing), a conditional commit (again
+ * at once, renumbered, when only the seq counter moved), decided again on
  * a conflict or an unknown outcome, until it is committed, refused or past
  * its deadline.  Lock not held; eb says
  * why when some rc is -1.
  */
-static void
+static uint64_t
 run_batch(struct registry *r, struct pending *batch, size_t n,
     struct errbuf *eb)
 {
@@ -617,7 +660,9 @@ run_batch(struct registry *r, struct pending *batch, size_t n,
 			goto unknown;
 		}
 		project(r, &pj);
-		expect_seq = r->counter;
+		if (r->revision < r->own_rev && r->own_counter > pj.counter)
+			pj.counter = r->own_counter;
+		expect_seq = pj.counter;
 		for (i = k = 0; i < n; i++) {
 			batch[i].rc = decide(r, &batch[i], &pj, &r->changes[k],
 			    &ch);
@@ -635,18 +680,29 @@ run_batch(struct registry *r, struct pending *batch, size_t n,
 			continue;
 		}
 		if (k == 0)
-			return;
-		rc = s->ops->commit(s, r->changes, k, expect_seq, &rev, eb);
+			return 0;
+		while ((rc = s->ops->commit(s, r->changes, k, &expect_seq, &rev,
+		    eb)) == STORE_SEQ_MOVED && clock_ms() < deadline &&
+		    !r->stopping) {
+			pthread_mutex_lock(&r->lock);
+			r->stats.conflicts++;
+			pthread_mutex_unlock(&r->lock);
+			if (++rounds > SEQ_RETRIES_AT_ONCE)
+				conflict_pause(rounds - SEQ_RETRIES_AT_ONCE);
+			renumber(r->changes, k, expect_seq);
+		}
 		if (rc == 0) {
 			pthread_mutex_lock(&r->lock);
 			r->stats.batches++;
-			/* Committed: answered even if the mirror is slow. */
-			(void)wait_rev(r, rev, clock_ms() +
-			    r->commit_timeout_ms);
+			r->own_rev = rev;
+			r->own_counter = expect_seq;
+			for (i = 0; i < k; i++)
+				r->own_counter += r->changes[i].kind ==
+				    STORE_CREATE;
 			pthread_mutex_unlock(&r->lock);
-			return;
+			return rev;
 		}
-		if (rc == STORE_CONFLICT) {
+		if (rc == STORE_CONFLICT || rc == STORE_SEQ_MOVED) {
 			pthread_mutex_lock(&r->lock);
 			r->stats.conflicts++;
 			pthread_mutex_unlock(&r->lock);
@@ -655,7 +711,7 @@ run_batch(struct registry *r, struct pending *batch, size_t n,
 				    "%d conflicts in a row until the commit "
 				    "timeout", rounds + 1);
 				fail_batch(batch, n);
-				return;
+				return 0;
 			}
 			conflict_pause(++rounds);
 			fresh = 1;	/* the mirror reaches the failure's rev */
@@ -663,7 +719,7 @@ run_batch(struct registry *r, struct pending *batch, size_t n,
 		}
 		if (eb->code != EC_REMOTE) {
 			fail_batch(batch, n);
-			return;
+			return 0;
 		}
 unknown:
 		if (clock_ms() >= deadline || r->stopping) {
@@ -671,11 +727,65 @@ unknown:
 			eb->code = EC_REMOTE;
 			for (i = 0; i < n; i++)
 				batch[i].rc = -1;
-			return;
+			return 0;
 		}
 		nanosleep(&pause, NULL);
 		barrier = 1;	/* a lost answer's write may show as its own */
 	}
+}
+
+/*
+ * Hands a committed batch the mirror has not reached yet to the answerer,
+ * so the committer goes on with the next one.  Lock held.  0, or -1 when
+ * out of memory (the caller waits and answers itself).
+ */
+static int
+settle(struct registry *r, const struct pending *batch, size_t n,
+    uint64_t rev, const struct errbuf *eb)
+{
+	struct settled *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->batch = malloc(n * sizeof(*batch))) == NULL) {
+		free(s);
+		return -1;
+	}
+	memcpy(s->batch, batch, n * sizeof(*batch));
+	s->n = n;
+	s->rev = rev;
+	s->deadline = clock_ms() + r->commit_timeout_ms;
+	s->eb = *eb;
+	*r->settled_tail = s;
+	r->settled_tail = &s->next;
+	pthread_cond_signal(&r->settle);
+	return 0;
+}
+
+/* Answers committed batches once the mirror shows them. */
+static void *
+answerer(void *arg)
+{
+	struct registry *r = arg;
+	struct settled *s;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		while (r->settled == NULL && !r->committer_done)
+			pthread_cond_wait(&r->settle, &r->lock);
+		if ((s = r->settled) == NULL)
+			break;
+		/* Committed: answered even if the mirror is slow. */
+		(void)wait_rev(r, s->rev, s->deadline);
+		if ((r->settled = s->next) == NULL)
+			r->settled_tail = &r->settled;
+		pthread_mutex_unlock(&r->lock);
+		answer_batch(s->batch, s->n, &s->eb);
+		free(s->batch);
+		free(s);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
 }
 
 static void *
@@ -685,6 +795,7 @@ committer(void *arg)
 	struct pending *batch = r->batch;
 	struct strmap seen;
 	struct errbuf eb;
+	uint64_t rev;
 	size_t n;
 
 	strmap_init(&seen);
@@ -697,14 +808,21 @@ committer(void *arg)
 		n = take_batch(r, batch, &seen);
 		r->busy = 1;
 		pthread_mutex_unlock(&r->lock);
-		run_batch(r, batch, n, &eb);
+		rev = run_batch(r, batch, n, &eb);
 		pthread_mutex_lock(&r->lock);
 		r->busy = 0;
+		if (rev > r->revision) {
+			if (settle(r, batch, n, rev, &eb) == 0)
+				goto next;
+			(void)wait_rev(r, rev, clock_ms() +
+			    r->commit_timeout_ms);
+		}
 		pthread_mutex_unlock(&r->lock);
 		answer_batch(batch, n, &eb);
 		if (needs_compaction(r) && compact(r, &eb) == -1)
 			diag_warn("journal: compaction failed: %s", eb.msg);
 		pthread_mutex_lock(&r->lock);
+next:	;
 	}
 	pthread_mutex_unlock(&r->lock);
 	strmap_release(&seen);
@@ -725,7 +843,9 @@ registry_new(size_t max, struct store *store, struct errbuf *eb)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
 	pthread_cond_init(&r->answered, NULL);
+	pthread_cond_init(&r->settle, NULL);
 	(void)clock_cond_init(&r->applied);
+	r->settled_tail = &r->settled;
 	r->max = max;
 	r->max_bytes = REGISTRY_MAX_BYTES;
 	r->commit_timeout_ms = REGISTRY_COMMIT_TIMEOUT_MS;
@@ -747,6 +867,11 @@ registry_new(size_t max, struct store *store, struct errbuf *eb)
 		goto fail;
 	if (needs_compaction(r) && compact(r, eb) == -1)
 		goto fail;
+	if (pthread_create(&r->answerer, NULL, answerer, r) != 0) {
+		errbuf_set(eb, EC_INTERNAL, "cannot start a thread");
+		goto fail;
+	}
+	r->answerer_started = 1;
 	if (pthread_create(&r->committer, NULL, committer, r) != 0) {
 		errbuf_set(eb, EC_INTERNAL, "cannot start a thread");
 		goto fail;
@@ -796,6 +921,13 @@ registry_free(struct registry *r)
 		pthread_mutex_unlock(&r->lock);
 		pthread_join(r->committer, NULL);
 	}
+	if (r->answerer_started) {
+		pthread_mutex_lock(&r->lock);
+		r->committer_done = 1;
+		pthread_cond_signal(&r->settle);
+		pthread_mutex_unlock(&r->lock);
+		pthread_join(r->answerer, NULL);
+	}
 	/* The store's thread, if any, stops here: no event after it. */
 	if (r->store != NULL)
 		r->store->ops->free(r->store);
@@ -807,6 +939,7 @@ registry_free(struct registry *r)
 	strmap_release(&r->index);
 	pthread_cond_destroy(&r->applied);
 	pthread_cond_destroy(&r->answered);
+	pthread_cond_destroy(&r->settle);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

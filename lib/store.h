@@ -88,6 +88,7 @@ typedef void store_event_fn(void *arg, const struct store_event *);
 typedef int store_next_fn(void *arg, struct store_entry *e);
 
 #define STORE_CONFLICT	1
+#define STORE_SEQ_MOVED	2
 
 struct store_ops {
 	/*
@@ -99,13 +100,16 @@ struct store_ops {
 		    struct errbuf *);
 	/*
 	 * Commits changes[0..n) all or nothing, if every expectation still
-	 * holds and (when any is a CREATE) the seq counter is still
-	 * expect_seq.  0: committed at *rev (wait for the mirror to reach
-	 * it); STORE_CONFLICT: nothing written, the state moved to *rev,
-	 * decide again; -1: EC_REMOTE (outcome unknown) or EC_WRITE.
+	 * holds and (when any is a CREATE) the seq counter is still *seq.
+	 * 0: committed at *rev (wait for the mirror to reach it);
+	 * STORE_CONFLICT: nothing written, the state moved to *rev, decide
+	 * again; STORE_SEQ_MOVED: nothing written, but only the counter
+	 * moved (other writers created), to *seq: number the creates from
+	 * it and commit again, no need to wait for the mirror; -1:
+	 * EC_REMOTE (outcome unknown) or EC_WRITE.
 	 */
 	int	(*commit)(struct store *, const struct store_change *, size_t n,
-		    unsigned long expect_seq, uint64_t *rev, struct errbuf *);
+		    unsigned long *seq, uint64_t *rev, struct errbuf *);
 	/*
 	 * A revision the mirror must reach to reflect every change
 	 * acknowledged anywhere before the call.  0, or -1 with EC_REMOTE.

@@ -18,7 +18,12 @@
  * CREATE == 0 per new identifier, MOD == the version decided against per
  * replacement, CREATE > 0 per removal); success puts the values, P/seq and
  * P/gen; failure ranges P/gen, whose mod_revision the mirror must reach
- * before deciding again.
+ * before deciding again, P/seq and (keys only) each identifier of the
+ * batch.  When every identifier is as the batch expects, the txn failed
+ * only because other instances created in the meantime: the registry
+ * numbers its creates from the counter the failure read and commits again
+ * at once, instead of waiting for its mirror to see their writes (three
+ * instances registering new nodes at once conflict on nothing else).
  */
 #include "store.h"
 
@@ -154,6 +159,24 @@ out:
 	return rc;
 }
 
+/* The seq counter's value, decimal digits only.  0, or -1. */
+static int
+parse_seq(const char *d, size_t len, unsigned long *v)
+{
+	unsigned long n = 0;
+	size_t i;
+
+	if (len == 0 || len > 19)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (d[i] < '0' || d[i] > '9')
+			return -1;
+		n = n * 10 + (unsigned long)(d[i] - '0');
+	}
+	*v = n;
+	return 0;
+}
+
 /* Applies one key-value (or its deletion) of the watched range. */
 static void
 apply_kv(struct etcd_store *s, struct json_object *kv, int del,
@@ -178,9 +201,9 @@ apply_kv(struct etcd_store *s, struct json_object *kv, int del,
 		if (del)
 			return;
 		if (!json_object_object_get_ex(kv, "value", &v) ||
-		    etcd_unbytes(v, val) == -1 || val->data == NULL)
+		    etcd_unbytes(v, val) == -1 ||
+		    parse_seq(val->data, val->len, &s->counter) == -1)
 			return;
-		s->counter = strtoul(val->data, NULL, 10);
 		emit(s, STORE_EV_SEQ, NULL, NULL, NULL);
 		return;
 	}
@@ -488,7 +511,7 @@ delete_op(struct etcd_store *s, const char *suffix)
 }
 
 static struct json_object *
-range_op(struct etcd_store *s, const char *suffix)
+range_op(struct etcd_store *s, const char *suffix, int keys_only)
 {
 	struct json_object *op = json_object_new_object(), *p;
 
@@ -497,7 +520,9 @@ range_op(struct etcd_store *s, const char *suffix)
 		return NULL;
 	}
 	if (etcd_add(op, "request_range", p) == -1 ||
-	    etcd_add(p, "key", etcd_key(s->etcd, suffix)) == -1) {
+	    etcd_add(p, "key", etcd_key(s->etcd, suffix)) == -1 ||
+	    (keys_only && etcd_add(p, "keys_only",
+	    json_object_new_boolean(1)) == -1)) {
 		json_object_put(op);
 		return NULL;
 	}
@@ -517,27 +542,73 @@ doc_render(struct buf *b, const struct store_entry *e)
 	    when) == -1 ? -1 : 0;
 }
 
-/* gen's mod_revision in a txn's failure answer (its one range). */
-static uint64_t
-failure_gen(struct json_object *a)
+/* The first key of the i-th range of a txn's failure answer, or NULL. */
+static struct json_object *
+failure_kv(struct json_object *a, size_t i)
 {
 	struct json_object *r, *v, *kvs;
 
 	if (json_object_object_get_ex(a, "responses", &r) &&
-	    (v = json_object_array_get_idx(r, 0)) != NULL &&
+	    (v = json_object_array_get_idx(r, i)) != NULL &&
 	    json_object_object_get_ex(v, "response_range", &v) &&
-	    json_object_object_get_ex(v, "kvs", &kvs) &&
-	    (v = json_object_array_get_idx(kvs, 0)) != NULL)
-		return etcd_int(v, "mod_revision");
-	return etcd_revision(a);
+	    json_object_object_get_ex(v, "kvs", &kvs))
+		return json_object_array_get_idx(kvs, 0);
+	return NULL;
+}
+
+/*
+ * Whether a failed txn failed on the seq counter alone: every identifier
+ * of changes[0..n) as expected (failure ranges 2..), the counter moved
+ * (range 1) to *seq.
+ */
+static int
+failed_on_seq(struct json_object *a, const struct store_change *changes,
+    size_t n, unsigned long *seq)
+{
+	struct json_object *kv;
+	struct buf v;
+	unsigned long now = 0;
+	size_t i;
+	int ok;
+
+	for (i = 0; i < n; i++) {
+		kv = failure_kv(a, 2 + i);
+		switch (changes[i].kind) {
+		case STORE_CREATE:
+			ok = kv == NULL;
+			break;
+		case STORE_REPLACE:
+			ok = kv != NULL &&
+			    etcd_int(kv, "mod_revision") == changes[i].expect;
+			break;
+		default:
+			ok = kv != NULL;
+			break;
+		}
+		if (!ok)
+			return 0;
+	}
+	if ((kv = failure_kv(a, 1)) != NULL) {
+		buf_init(&v, 32);
+		ok = json_object_object_get_ex(kv, "value", &kv) &&
+		    etcd_unbytes(kv, &v) == 0 && v.len > 0 &&
+		    parse_seq(v.data, v.len, &now) == 0;
+		buf_release(&v);
+		if (!ok)
+			return 0;
+	}
+	if (now == *seq)
+		return 0;
+	*seq = now;
+	return 1;
 }
 
 static int
 etcd_store_commit(struct store *st, const struct store_change *changes,
-    size_t n, unsigned long expect_seq, uint64_t *rev, struct errbuf *eb)
+    size_t n, unsigned long *seq, uint64_t *rev, struct errbuf *eb)
 {
 	struct etcd_store *s = (struct etcd_store *)st;
-	struct json_object *txn, *cmps, *ok, *fail, *a = NULL;
+	struct json_object *txn, *cmps, *ok, *fail, *v, *a = NULL;
 	char key[ETCD_STORE_KEY_MAX], num[32];
 	unsigned long top = 0;
 	struct buf doc;
@@ -551,13 +622,17 @@ etcd_store_commit(struct store *st, const struct store_change *changes,
 	ok = json_object_new_array();
 	fail = json_object_new_array();
 	if (txn == NULL || etcd_add(txn, "compare", cmps) == -1 ||
-	    etcd_add(txn, "success", ok) == -1 || etcd_add(txn, "failure", fail) == -1)
+	    etcd_add(txn, "success", ok) == -1 ||
+	    etcd_add(txn, "failure", fail) == -1 ||
+	    etcd_push(fail, range_op(s, "gen", 0)) == -1 ||
+	    etcd_push(fail, range_op(s, "seq", 0)) == -1)
 		goto nomem;
 	for (i = 0; i < n; i++) {
 		const struct store_change *c = &changes[i];
 
 		k = snprintf(key, sizeof(key), "reg/%s", c->identifier);
-		if (k < 0 || (size_t)k >= sizeof(key))
+		if (k < 0 || (size_t)k >= sizeof(key) ||
+		    etcd_push(fail, range_op(s, key, 1)) == -1)
 			goto nomem;
 		switch (c->kind) {
 		case STORE_CREATE:
@@ -586,8 +661,8 @@ etcd_store_commit(struct store *st, const struct store_change *changes,
 			goto nomem;
 	}
 	if (creates) {
-		(void)snprintf(num, sizeof(num), "%lu", expect_seq);
-		if ((expect_seq == 0 ? etcd_push(cmps, compare(s, "seq", "CREATE",
+		(void)snprintf(num, sizeof(num), "%lu", *seq);
+		if ((*seq == 0 ? etcd_push(cmps, compare(s, "seq", "CREATE",
 		    "EQUAL", "create_revision", u64(0))) : etcd_push(cmps,
 		    compare(s, "seq", "VALUE", "EQUAL", "value",
 		    etcd_bytes(num, strlen(num))))) == -1)
@@ -596,8 +671,7 @@ etcd_store_commit(struct store *st, const struct store_change *changes,
 		if (etcd_push(ok, put_op(s, "seq", num, strlen(num))) == -1)
 			goto nomem;
 	}
-	if (etcd_push(ok, put_op(s, "gen", "", 0)) == -1 ||
-	    etcd_push(fail, range_op(s, "gen")) == -1)
+	if (etcd_push(ok, put_op(s, "gen", "", 0)) == -1)
 		goto nomem;
 	if (etcd_call_until(s->etcd, "/v3/kv/txn", txn, &a, NULL,
 	    st->deadline, eb) == -1)
@@ -606,8 +680,10 @@ etcd_store_commit(struct store *st, const struct store_change *changes,
 		*rev = etcd_revision(a);
 		rc = 0;
 	} else {
-		*rev = failure_gen(a);
-		rc = STORE_CONFLICT;
+		*rev = (v = failure_kv(a, 0)) != NULL ?
+		    etcd_int(v, "mod_revision") : etcd_revision(a);
+		rc = creates && failed_on_seq(a, changes, n, seq) ?
+		    STORE_SEQ_MOVED : STORE_CONFLICT;
 	}
 	goto out;
 nomem:

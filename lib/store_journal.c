@@ -165,7 +165,7 @@ change_record(const struct store_change *c, unsigned long generation,
  */
 static int
 journal_commit(struct store *s, const struct store_change *changes,
-    size_t n, unsigned long expect_seq, uint64_t *rev, struct errbuf *eb)
+    size_t n, unsigned long *seq, uint64_t *rev, struct errbuf *eb)
 {
 	struct journal *j = (struct journal *)s;
 	struct record rec;
@@ -176,7 +176,7 @@ journal_commit(struct store *s, const struct store_change *changes,
 	*rev = j->generation;
 	for (i = 0; i < n; i++)
 		creates |= changes[i].kind == STORE_CREATE;
-	if (creates && expect_seq != j->counter)
+	if (creates && *seq != j->counter)
 		return STORE_CONFLICT;
 	if (journal_reopen(j, eb) == -1)
 		return -1;

@@ -344,7 +344,7 @@ slow_subscribe(struct store *s, store_event_fn *fn, void *arg,
 
 static int
 slow_commit(struct store *s, const struct store_change *recs, size_t n,
-    unsigned long expect_seq, uint64_t *rev, struct errbuf *eb)
+    unsigned long *seq, uint64_t *rev, struct errbuf *eb)
 {
 	struct slow_store *ss = (struct slow_store *)s;
 	struct timespec pause = { 0, COMMIT_MS * 1000000L };
@@ -352,7 +352,7 @@ slow_commit(struct store *s, const struct store_change *recs, size_t n,
 	uint64_t t;
 	size_t i;
 
-	(void)expect_seq;
+	(void)seq;
 	/*
 	 * The registry's lock is not held: reads go through at once.  Every
 	 * CREATE here is of a new node, which must not be visible yet.

@@ -113,6 +113,7 @@ main(void)
 	struct registration a, b, big;
 	struct store_change recs[3];
 	uint64_t rev;
+	unsigned long seq;
 	struct store *st;
 	struct errbuf eb;
 	struct seen seen;
@@ -150,9 +151,11 @@ main(void)
 	recs[2].kind = STORE_DELETE;
 	recs[2].identifier = "node-a";
 	/* A seq counter that moved on is a conflict: nothing written. */
-	CHECK(st->ops->commit(st, recs, 3, 5, &rev, &eb) == STORE_CONFLICT);
+	seq = 5;
+	CHECK(st->ops->commit(st, recs, 3, &seq, &rev, &eb) == STORE_CONFLICT);
 	CHECK(st->records == 0 && seen.n == 0);
-	CHECK(st->ops->commit(st, recs, 3, 0, &rev, &eb) == 0);
+	seq = 0;
+	CHECK(st->ops->commit(st, recs, 3, &seq, &rev, &eb) == 0);
 	CHECK(rev == 3);
 	CHECK(seen.n == 3 && seen.synced == 2 && seen.revision == 3);
 	CHECK(seen.counter == 2);
@@ -162,7 +165,8 @@ main(void)
 	recs[0].entry.reg = &b;
 	recs[0].identifier = "node-b";
 	recs[0].entry.seq = 3;
-	CHECK(st->ops->commit(st, recs, 1, 2, &rev, &eb) == 0);
+	seq = 2;
+	CHECK(st->ops->commit(st, recs, 1, &seq, &rev, &eb) == 0);
 	CHECK(rev == 4);
 	CHECK(st->ops->barrier(st, &rev, &eb) == 0 && rev == 4);
 	CHECK(st->records == 4);
@@ -216,7 +220,8 @@ main(void)
 	recs[0].entry.reg = &big;
 	recs[0].identifier = "node-big";
 	recs[0].kind = STORE_REPLACE;
-	CHECK(st->ops->commit(st, recs, 1, 0, &rev, &eb) == 0);
+	seq = 0;
+	CHECK(st->ops->commit(st, recs, 1, &seq, &rev, &eb) == 0);
 	CHECK(rev == 5);
 	CHECK((unsigned long long)size_of(path) == st->bytes);
 	st->ops->free(st);
