@@ -317,6 +317,7 @@ lint:
 	    >/dev/null; then echo "lint: include-graph misses a cycle"; \
 	    exit 1; fi
 	@$(CC) $(CPPFLAGS) $(WARN) -Werror -fsyntax-only test/bench/bootstrap.c
+	@$(CC) $(CPPFLAGS) $(WARN) -Werror -fsyntax-only test/bench/etcd_txn.c
 	@out=$$(mandoc -Tlint -Wwarning man/* 2>&1); \
 	    if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 
@@ -332,6 +333,10 @@ BENCH_CFLAGS = $(WARN) -O2 -g
 test/bench/bootstrap: test/bench/bootstrap.c
 	$(CC) $(CPPFLAGS) $(BENCH_CFLAGS) -o $@ test/bench/bootstrap.c
 
+test/bench/etcd_txn: test/bench/etcd_txn.c
+	$(CC) $(CPPFLAGS) $(BENCH_CFLAGS) -o $@ test/bench/etcd_txn.c \
+	    -lcurl -ljson-c -lnettle -lpthread
+
 bench: deps
 	@missing=; for p in $(BENCH_DEB); do \
 		[ $$p = nginx-light ] && [ -x /usr/sbin/nginx ] && continue; \
@@ -343,7 +348,7 @@ bench: deps
 		apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	$(MAKE) all test/bench/bootstrap
+	$(MAKE) all test/bench/bootstrap test/bench/etcd_txn
 	sh test/bench/run.sh
 
 # What install puts under SHAREDIR (the examples, as source) and which of
@@ -435,5 +440,5 @@ uninstall:
 	fi
 
 clean:
-	rm -f cfgsync test/bench/bootstrap .build-flags lib/libcfgsync.a lib/*.o lib/*.d cmd/*.o cmd/*.d $(UNIT_TESTS)
+	rm -f cfgsync test/bench/bootstrap test/bench/etcd_txn .build-flags lib/libcfgsync.a lib/*.o lib/*.d cmd/*.o cmd/*.d $(UNIT_TESTS)
 	rm -rf test/fuzz/bin test/fuzz/obj

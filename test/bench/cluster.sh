@@ -12,13 +12,18 @@
 #          state file, as a supervisor would: the time from the death to
 #          the last node served
 # and registrations/s alone, from the C generator (bootstrap.c -m register,
-# 200 connections) into one --state server and into instance A of three,
-# since the Python load above is the limit of its own registration phase.
+# REG_CONNS connections) into one --state server and into instance A of three,
+# since the Python load above is the limit of its own registration phase,
+# against the reference: etcd alone (etcd_txn.c: the same txns in batches
+# of 100 from one and from three committers, nothing in front), with the
+# CPU etcd and the instances spend a registration.
 # Everything on 127.0.0.1, free ports, temp dirs, processes stopped by
 # PID.  Needs etcd (Debian's etcd-server), curl, jq and python3.
 #
 # Usage: bash test/bench/cluster.sh [N]
-# Environment: MAT_SLEEP (default 2), LEASE_TTL (default 5), KEEP_LOGS
+# Environment: MAT_SLEEP (default 2), LEASE_TTL (default 5), REG_CONNS
+# (the generator's connections for registrations/s, default 200; a third
+# of them into each instance when all three take registrations), KEEP_LOGS
 # (a directory: the servers' logs are copied there at the end),
 # ONLY=register (registrations/s alone).
 set -eu
@@ -26,6 +31,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-10000}
 mat_sleep=${MAT_SLEEP:-2}
 ttl=${LEASE_TTL:-5}
+conns=${REG_CONNS:-200}
 work=$(mktemp -d)
 pids=
 cleanup() {
@@ -172,30 +178,84 @@ if [ ! -x "$gen" ] || [ "$gen" -ot "$top/test/bench/bootstrap.c" ]; then
 	cc -std=c11 -Wall -Wextra -O2 -D_GNU_SOURCE -I"$top/lib" -o "$gen" \
 	    "$top/test/bench/bootstrap.c"
 fi
+ref=$top/test/bench/etcd_txn
+if [ ! -x "$ref" ] || [ "$ref" -ot "$top/test/bench/etcd_txn.c" ]; then
+	ref=$work/etcd_txn
+	cc -std=c11 -Wall -Wextra -O2 -D_GNU_SOURCE -I"$top/lib" -o "$ref" \
+	    "$top/test/bench/etcd_txn.c" -lcurl -ljson-c -lnettle -lpthread
+fi
+
+# reference J W PREFIX: etcd alone, J committers in batches of 100 into
+# the first member, W watch streams on the prefix (the instances' mirrors).
+reference() {
+	local e0 line
+	e0=$(etcd_cpu_ms)
+	line=$(timeout 120 "$ref" -j "$1" -w "$2" -B 100 -n "$n" -b 100 \
+	    -P "$3" "${ETCD%%,*}")
+	echo "$line etcd_cpu_us=$(( ($(etcd_cpu_ms) - e0) * 1000 / n ))"
+}
+
+# txns URL...: "commits=C conflicts=F", summed over the instances.
+txns() {
+	local u
+	for u in "$@"; do
+		curl -s -m 5 "$u/metrics"
+	done | awk '
+	    /^cfgsync_commit_batches_total/ { c += $2 }
+	    /^cfgsync_commit_conflicts_total/ { f += $2 }
+	    END { printf "commits=%d conflicts=%d\n", c, f }'
+}
+
+# cpu_ms PID...: user + system CPU the processes have used, in ms.
+cpu_ms() {
+	local p t=0 hz
+	hz=$(getconf CLK_TCK)
+	for p in "$@"; do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null ||
+		    echo 0)))
+	done
+	echo $((t * 1000 / hz))
+}
+
+# etcd_cpu_ms: CPU of the three members so far, in ms.
+etcd_cpu_ms() {
+	cpu_ms $(for i in 1 2 3; do _etcd_pid "m$i"; done)
+}
 
 # regrate: registrations/s into --state, then into A of three instances.
 regrate() {
-	local line
+	local line e0 a0
 	rm -f "$work/state"
 	start S --state "$work/state"
-	line=$(timeout 120 "$gen" -m register -n "$n" -c 200 -b 100 -t 60 \
+	line=$(timeout 120 "$gen" -m register -n "$n" -c "$conns" -b 100 -t 60 \
 	    -p "${URL_S##*:}" 127.0.0.1)
 	echo "state x1 register: $line"
 	stop S
+	echo "etcd alone, one committer: $(reference 1 0 cfgsync/ref-10/)"
+	echo "etcd alone, one committer, three watchers:" \
+	    "$(reference 1 3 cfgsync/ref-13/)"
+	echo "etcd alone, three committers: $(reference 3 0 cfgsync/ref-30/)"
+	echo "etcd alone, three committers, three watchers:" \
+	    "$(reference 3 3 cfgsync/ref-33/)"
 	for name in A B C; do
 		start "$name" --etcd "$ETCD" --etcd-prefix cfgsync/bench-reg/ \
 		    --lease-ttl "$ttl"
 	done
-	line=$(timeout 120 "$gen" -m register -n "$n" -c 200 -b 100 -t 60 \
+	e0=$(etcd_cpu_ms) a0=$(cpu_ms $PID_A $PID_B $PID_C)
+	line=$(timeout 120 "$gen" -m register -n "$n" -c "$conns" -b 100 -t 60 \
 	    -p "${URL_A##*:}" 127.0.0.1)
-	echo "etcd x3 register into A: $line"
+	echo "etcd x3 register into A: $line $(txns "$URL_A")"
+	echo "  CPU a registration: etcd $(( ($(etcd_cpu_ms) - e0) * 1000 / n )) us" \
+	    "(three members), serve-exec $(( ($(cpu_ms $PID_A $PID_B $PID_C) - a0) \
+	    * 1000 / n )) us (three instances)"
 	# Then a third of them into each at once, new names (three
 	# committers racing for the seq counter).
 	local t0 t1 u gens=
+	e0=$(etcd_cpu_ms) a0=$(cpu_ms $PID_A $PID_B $PID_C)
 	t0=$(date +%s.%N)
 	for name in A B C; do
 		eval "u=\$URL_$name"
-		timeout 120 "$gen" -m register -n $((n / 3)) -c 70 -b 100 \
+		timeout 120 "$gen" -m register -n $((n / 3)) -c $((conns / 3)) -b 100 \
 		    -t 60 -i "$name-" -p "${u##*:}" 127.0.0.1 \
 		    >"$work/reg-$name.out" &
 		gens="$gens $!"
@@ -204,7 +264,11 @@ regrate() {
 	t1=$(date +%s.%N)
 	awk -v a="$t0" -v b="$t1" -v n=$((n / 3 * 3)) 'BEGIN {
 		printf "etcd x3 register into A, B and C at once: %d in %.2f s: %.0f/s;", n, b - a, n / (b - a) }'
-	echo " $(cat "$work"/reg-?.out | grep -o 's202=[0-9]*' | tr '\n' ' ')"
+	echo " $(cat "$work"/reg-?.out | grep -o 's202=[0-9]*' | tr '\n' ' ')" \
+	    "$(txns "$URL_A" "$URL_B" "$URL_C")"
+	echo "  CPU a registration: etcd $(( ($(etcd_cpu_ms) - e0) * 1000 / n )) us" \
+	    "(three members), serve-exec $(( ($(cpu_ms $PID_A $PID_B $PID_C) - a0) \
+	    * 1000 / n )) us (three instances)"
 	stop A; stop B; stop C
 }
 
