@@ -25,7 +25,9 @@
 # (the generator's connections for registrations/s, default 200; a third
 # of them into each instance when all three take registrations), KEEP_LOGS
 # (a directory: the servers' logs are copied there at the end),
-# ONLY=register (registrations/s alone).
+# ONLY=register (registrations/s alone), ONLY=failover (writes through
+# kill -9 of the etcd leader, straight into etcd and through the
+# instances: failover.py's longest stall).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-10000}
@@ -272,13 +274,41 @@ regrate() {
 	stop A; stop B; stop C
 }
 
+# failover: writes go on through kill -9 of the etcd leader; first straight
+# into etcd (the reference), then through three instances.
+failover() {
+	local l pid eps line
+	eps=$ETCD
+	l=$(etcd_wait_leader)
+	pid=$(_etcd_pid "$l")
+	line=$(python3 "$top/test/bench/failover.py" --etcd --kill "kill -9 $pid" "$eps")
+	echo "etcd leader $l killed, writes straight into etcd: $line"
+	_etcd_gone "$pid"
+	etcd_restart "$l" >/dev/null
+	etcd_wait_leader >/dev/null
+	for name in A B C; do
+		start "$name" --etcd "$ETCD" --etcd-prefix cfgsync/bench-fo/ \
+		    --lease-ttl "$ttl"
+	done
+	sleep 1
+	l=$(etcd_wait_leader)
+	pid=$(_etcd_pid "$l")
+	line=$(python3 "$top/test/bench/failover.py" --kill "kill -9 $pid" \
+	    "$URL_A,$URL_B,$URL_C")
+	echo "etcd leader $l killed, registrations into A, B and C: $line"
+	_etcd_gone "$pid"
+	etcd_restart "$l" >/dev/null
+	stop A; stop B; stop C
+}
+
 etcd_start_cluster 3 "$work/etcd" >/dev/null
 ETCD=$(etcd_endpoints)
 echo "# $n nodes, materializer sleeps $mat_sleep s, lease TTL $ttl s, $(nproc) cores"
-if [ "${ONLY:-}" != register ]; then
+if [ -z "${ONLY:-}" ]; then
 	single clean
 	cluster clean
 	single kill
 	cluster kill
 fi
-regrate
+case ${ONLY:-} in ''|register) regrate ;; esac
+case ${ONLY:-} in ''|failover) failover ;; esac
