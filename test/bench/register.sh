@@ -2,7 +2,8 @@
 # Registration throughput of serve-exec in memory and with --state (the
 # journal in a temporary directory), ROUNDS rounds interleaved, each a
 # fresh server taking N registrations (about 100 bytes of metadata each)
-# from the C generator over CONNS keep-alive connections.  Prints each
+# from the C generator over CONNS keep-alive connections (all from
+# 127.0.0.1, so --max-connections-per-ip 0).  Prints each
 # round, the medians, the ratio state/memory, and the server's peak RSS
 # with the memory per registration (peak minus the RSS before the load).
 # The materializer (fleet.sh) never becomes ready, as in a filling fleet.
@@ -37,7 +38,8 @@ run() {
 	[ "$1" = state ] && st="--state $work/state"
 	# shellcheck disable=SC2086
 	NEED=$((n + 1)) "$top/cfgsync" serve-exec -q --listen 127.0.0.1:0 \
-	    --port-file "$work/port" --max-connections $((conns + 100)) $st \
+	    --port-file "$work/port" --max-connections $((conns + 100)) \
+	    --max-connections-per-ip 0 $st \
 	    -- "$top/test/bench/fleet.sh" 2>"$work/log" &
 	pid=$!
 	i=0
