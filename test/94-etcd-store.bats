@@ -5,7 +5,7 @@ bats_require_minimum_version 1.5.0
 # committed conditionally.  One etcd member on free loopback ports,
 # started here (its data dir in the file's temp dir) and stopped by PID;
 # each test has its own key prefix.  The member is stopped and restarted
-# by the last test.
+# by the last two tests.
 
 load helpers
 
@@ -199,4 +199,45 @@ wait_count() {
 	run curl -s "$A_URL/registrations"
 	assert_equal "$(jq -c '[.registrations[] | [.identifier, .seq]]' \
 	    <<<"$output")" '[["after",2],["before",1]]'
+}
+
+@test "serve-exec --etcd: a mirror whose watch fell behind a compaction lists again and equals the store" {
+	inst A
+	inst B
+	assert_equal "$(reg "$A_URL" n1)" 202
+	assert_equal "$(reg "$A_URL" n2)" 202
+	wait_count "$B_URL" 2
+	kill -STOP "$B_PID"
+	# B's watch breaks while it sleeps; history moves on and is compacted
+	etcd_down
+	etcd_up
+	local i
+	for i in $(seq 1 50); do
+		[ "$(reg "$A_URL" n3)" = 202 ] && break
+		sleep 0.1
+	done
+	assert_equal "$(reg "$A_URL" n3)" 202
+	run curl -s -o /dev/null -w '%{http_code}' -X DELETE \
+	    "$A_URL/registrations/n1"
+	assert_equal "$output" 204
+	wait_count "$A_URL" 2
+	local rev
+	rev=$(curl -s "$ETCD_URL/v3/kv/range" -d '{"key":"AA=="}' |
+	    jq -r .header.revision)
+	curl -s "$ETCD_URL/v3/kv/compaction" \
+	    -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null
+	kill -CONT "$B_PID"
+	# the removal of n1 is in no event B can still get: only a listing
+	for i in $(seq 1 100); do
+		curl -s "$B_URL/registrations" >"$BATS_TEST_TMPDIR/b.json"
+		jq -e '[.registrations[].identifier] == ["n2","n3"]' \
+		    "$BATS_TEST_TMPDIR/b.json" >/dev/null && break
+		sleep 0.1
+	done
+	curl -s "$A_URL/registrations" >"$BATS_TEST_TMPDIR/a.json"
+	cmp "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/b.json"
+	run curl -s "$B_URL/metrics"
+	assert_line 'cfgsync_watch_resyncs_total 1'
+	run curl -s -o /dev/null -w '%{http_code}' "$B_URL/readyz"
+	assert_equal "$output" 200
 }
