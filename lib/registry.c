@@ -131,7 +131,7 @@ struct registry {
 	/* The committer's batch and its changes, batch_max each. */
 	struct pending	 *batch;
 	struct store_change *changes;
-	size_t		  batch_max;
+	size_t		  batch_max, batch_bytes;
 	int		  busy;		/* a batch is in flight */
 	/*
 	 * The last commit's revision and the seq counter after it: until
@@ -527,7 +527,7 @@ take_batch(struct registry *r, struct pending *batch, struct strmap *seen)
 	const char *id;
 	size_t n = 0, bytes = 0;
 
-	while (n < r->qlen && n < r->batch_max && bytes < BATCH_MAX_BYTES) {
+	while (n < r->qlen && n < r->batch_max && bytes < r->batch_bytes) {
 		id = r->queue[n].reg.identifier;
 		if (strmap_get(seen, id, NULL))
 			break;
@@ -857,6 +857,9 @@ registry_new(size_t max, struct store *store, struct errbuf *eb)
 	}
 	r->batch_max = store->batch_max > 0 && store->batch_max < BATCH_MAX ?
 	    store->batch_max : BATCH_MAX;
+	r->batch_bytes = store->batch_bytes > 0 &&
+	    store->batch_bytes < BATCH_MAX_BYTES ? store->batch_bytes :
+	    BATCH_MAX_BYTES;
 	if ((r->batch = calloc(r->batch_max, sizeof(*r->batch))) == NULL ||
 	    (r->changes = calloc(r->batch_max, sizeof(*r->changes))) ==
 	    NULL) {

@@ -128,6 +128,12 @@ struct store {
 	const struct store_ops	*ops;
 	size_t			 batch_max;	/* changes per commit */
 	/*
+	 * Registration bytes per commit (identifier, ip, metadata), or 0 for
+	 * the registry's own cap: a batch stops at the change that reaches
+	 * it, so a commit holds at most this plus one registration.
+	 */
+	size_t			 batch_bytes;
+	/*
 	 * 1 when no one else writes (the journal): the mirror is then the
 	 * whole truth, and an identical registration needs no barrier.
 	 */

@@ -48,6 +48,12 @@
 
 /* One txn: the gateway's cap is 128 operations; 100 changes + seq + gen. */
 #define ETCD_STORE_BATCH_MAX	100
+/*
+ * And etcd's cap on a request, 1.5 MiB by default (--max-request-bytes):
+ * 1 MiB of registrations, plus one of at most 64 KiB, plus keys and
+ * compares stays under it.
+ */
+#define ETCD_STORE_BATCH_BYTES	(1UL << 20)
 #define ETCD_STORE_PAGE		10000
 #define ETCD_STORE_DOC_MAX	(1UL << 20)
 #define ETCD_STORE_KEY_MAX	1024
@@ -756,6 +762,7 @@ store_etcd_new(struct etcd *e, struct errbuf *eb)
 	}
 	s->store.ops = &etcd_store_ops;
 	s->store.batch_max = ETCD_STORE_BATCH_MAX;
+	s->store.batch_bytes = ETCD_STORE_BATCH_BYTES;
 	s->etcd = e;
 	return &s->store;
 }

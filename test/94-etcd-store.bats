@@ -241,3 +241,29 @@ wait_count() {
 	run curl -s -o /dev/null -w '%{http_code}' "$B_URL/readyz"
 	assert_equal "$output" 200
 }
+
+@test "serve-exec --etcd: 60 registrations of 60 KB at once fit etcd's request cap: every one 202, listed on both" {
+	inst A
+	inst B
+	local i pids=
+	python3 -c 'import json, sys
+print(json.dumps({"identifier": "ID", "ip": "10.0.0.1",
+    "metadata": {"pad": "x" * 60000}}))' >"$BATS_TEST_TMPDIR/body"
+	for i in $(seq 1 60); do
+		sed "s/ID/big-$i/" "$BATS_TEST_TMPDIR/body" >"$BATS_TEST_TMPDIR/b.$i"
+	done
+	for i in $(seq 1 60); do
+		curl -s -o /dev/null -w '%{http_code}' -X POST \
+		    --data-binary "@$BATS_TEST_TMPDIR/b.$i" "$A_URL/register" \
+		    >"$BATS_TEST_TMPDIR/st.$i" &
+		pids="$pids $!"
+	done
+	wait $pids
+	for i in $(seq 1 60); do
+		assert_equal "$(cat "$BATS_TEST_TMPDIR/st.$i")" 202
+	done
+	wait_count "$B_URL" 60
+	run curl -s "$B_URL/registrations"
+	assert_equal "$(jq '[.registrations[].metadata.pad | length] | unique' \
+	    <<<"$output" | jq -c .)" '[60000]'
+}
