@@ -46,8 +46,12 @@
 #include "registration.h"
 #include "banned.h"
 
-/* One txn: the gateway's cap is 128 operations; 100 changes + seq + gen. */
-#define ETCD_STORE_BATCH_MAX	100
+/*
+ * One txn: etcd's cap is 128 operations in each of its lists (compares:
+ * one a change and seq; success: one a change, seq and gen; failure: one
+ * a change, gen and seq).  120 changes: a sixth fewer txns than 100.
+ */
+#define ETCD_STORE_BATCH_MAX	120
 /*
  * And etcd's cap on a request, 1.5 MiB by default (--max-request-bytes):
  * 1 MiB of registrations, plus one of at most 64 KiB, plus keys and
