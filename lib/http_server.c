@@ -158,6 +158,35 @@ http_body_new_parts(int status, const struct http_part *parts,
 	return b;
 }
 
+struct http_body *
+http_body_new_lent(int status, const void *data, size_t len,
+    void (*release)(void *), void *arg)
+{
+	struct http_body *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		release(arg);
+		return NULL;
+	}
+	b->status = status;
+	b->len = len;
+	/* A buffer response: libmicrohttpd calls release once it is done. */
+	b->response = MHD_create_response_from_buffer_with_free_callback_cls(
+	    len, (void *)(uintptr_t)data, release, arg);
+	if (b->response == NULL) {
+		free(b);
+		release(arg);
+		return NULL;
+	}
+	if (MHD_add_response_header(b->response, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json") != MHD_YES) {
+		/* The response exists: destroying it calls release. */
+		http_body_free(b);
+		return NULL;
+	}
+	return b;
+}
+
 void
 http_body_free(struct http_body *b)
 {
