@@ -11,6 +11,9 @@
  * answers an index makes on the first request for one are byte for byte
  * (and ETag for ETag) those made at once for the same files, and first
  * requests at once, from threads and over HTTP, all get the same one.
+ * A response outlives its index: the index freed once the answer is
+ * queued and before it is sent, the node still gets its bytes (freed
+ * memory is scribbled on, M_PERTURB, so a copy freed too soon shows).
  */
 #include "payload_index.h"
 
@@ -20,6 +23,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +53,8 @@
 #define LAZY_THREADS	8
 
 static struct payload_index *served;
+/* Answered once, and freed as soon as its answer is queued. */
+static struct payload_index *once;
 /* The same answers made at once (payload_index_body_with), by node. */
 static struct http_body *eager[LAZY_NODES];
 
@@ -74,8 +80,28 @@ eager_handler(void *ctx, struct http_request *req, struct http_response *resp)
 		http_response_error(resp, 404, PROTOCOL_NOT_FOUND, "unknown");
 }
 
+static void
+free_once(void *arg)
+{
+	payload_index_free(once);
+	once = NULL;
+}
+
+/* POST /once: the node's answer from once, which goes as it is queued. */
+static void
+once_handler(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	if (once == NULL || (resp->prepared = payload_index_find(once,
+	    req->body)) == NULL) {
+		http_response_error(resp, 404, PROTOCOL_NOT_FOUND, "unknown");
+		return;
+	}
+	resp->done = free_once;
+}
+
 static const struct http_route routes[] = {
 	{ "POST", "/node", "node", node_handler, HTTP_OPERATOR },
+	{ "POST", "/once", "once", once_handler, HTTP_OPERATOR },
 	{ "POST", "/eager", "eager", eager_handler, HTTP_OPERATOR },
 };
 
@@ -200,6 +226,62 @@ out:
 	served = NULL;
 	for (i = 0; i < NNODES; i++)
 		free(want[i]);
+}
+
+/*
+ * Each of a few nodes asked from an index of its own that is freed once
+ * the answer is queued: the answer still comes out whole and right.
+ */
+static void
+test_outlive(size_t shared_size)
+{
+	struct http_server_config cfg;
+	struct http_server *srv;
+	struct http_client_opts co;
+	struct http_client *cl;
+	struct errbuf eb;
+	struct buf resp;
+	char *want[NNODES], url[128], ids[NNODES][32];
+	long status;
+	int i, k, n, bad = 0;
+
+	http_server_config_init(&cfg);
+	cfg.listen = "127.0.0.1:0";
+	cfg.quiet = 1;
+	cfg.threads = 2;
+	cfg.routes = routes;
+	cfg.nroutes = nitems(routes);
+	srv = http_server_start(&cfg, &eb);
+	CHECK(srv != NULL);
+	memset(&co, 0, sizeof(co));
+	co.connect_timeout_ms = TIMEOUT_MS;
+	cl = http_client_new(&co, &eb);
+	CHECK(cl != NULL);
+	if (srv == NULL || cl == NULL)
+		goto out;
+	n = snprintf(url, sizeof(url), "%s/once", http_server_url(srv));
+	CHECK(n > 0 && (size_t)n < sizeof(url));
+	for (k = 0; k < 4; k++) {
+		once = build(shared_size, want, ids);
+		i = k * 13 % NNODES;		/* node-7, no files, among them */
+		buf_init(&resp, 1UL << 24);
+		if (http_client_post(cl, url, ids[i], strlen(ids[i]),
+		    TIMEOUT_MS, &status, &resp, &eb) == -1 || status != 200 ||
+		    resp.data == NULL || strcmp(resp.data, want[i]) != 0) {
+			fprintf(stderr, "once %s: answer differs\n", ids[i]);
+			bad++;
+		}
+		buf_release(&resp);
+		CHECK(once == NULL);		/* freed before it was sent */
+		payload_index_free(once);
+		once = NULL;
+		for (i = 0; i < NNODES; i++)
+			free(want[i]);
+	}
+	CHECK(bad == 0);
+out:
+	http_client_free(cl);
+	http_server_stop(srv);
 }
 
 static void
@@ -795,6 +877,8 @@ int
 main(int argc, char **argv)
 {
 	check_init(argc, argv);
+	/* Freed memory scribbled on: bytes sent after their free show. */
+	(void)mallopt(M_PERTURB, 0xa5);
 	test_empty();
 	test_gzip_splice();
 	test_serve(0);			/* no shared files */
@@ -804,5 +888,8 @@ main(int argc, char **argv)
 	test_lazy_equals_eager(100);
 	test_lazy_equals_eager(BIG_SHARED);
 	test_lazy_concurrent();
+	test_outlive(100);		/* the answer lent whole */
+	test_outlive(BIG_SHARED);	/* in two parts */
+	test_outlive(4UL << 20);	/* more than one write */
 	return check_done("test_payload_index");
 }
