@@ -117,24 +117,25 @@ struct override {
 };
 
 /*
- * Where a node's plain answer is in idx->ans: its own part, the payload's
- * head and its files rendered, then, when it is copied in, the tail.
- * Its variants are made from it when first asked for.
+ * A node of an index: its identifier, its answer, and where its plain
+ * answer is in idx->ans: its own part, the payload's head and its files
+ * rendered, then, when it is copied in, the tail; its variants are made
+ * from it when first asked for.  A node served the same bytes as an
+ * earlier one has idx NULL and its body is that one's.
  */
-struct node_lazy {
+struct node {
+	char			*identifier;
+	struct http_body	*body;
 	const struct payload_index *idx;
 	size_t			 at;
-	size_t			 len;		/* the whole run */
 	size_t			 items_len;	/* its files, after the head */
-	int			 dup;		/* its body an earlier node's */
 };
 
 #define HEAD_LEN	(sizeof(PROTOCOL_PAYLOAD_HEAD) - 1)
 
 struct payload_index {
-	struct bundle		  bundle;	/* identifiers only, sorted */
-	struct http_body	**bodies;	/* one per node, same order */
-	struct node_lazy	 *lazy;		/* one per node, same order */
+	struct node		 *nodes;	/* sorted by identifier */
+	size_t			  nnodes;
 	struct answers		 *ans;		/* one reference */
 	struct shared_tail	 *tail;		/* one reference */
 	struct override		 *overrides;	/* sorted by identifier */
@@ -410,6 +411,12 @@ tail_unref(struct shared_tail *t)
 	form_release(&t->bare);
 	free(t->tar);
 	free(t);
+}
+
+static void
+answers_ref(struct answers *a)
+{
+	__atomic_add_fetch(&a->refs, 1, __ATOMIC_RELAXED);
 }
 
 static void
@@ -754,7 +761,7 @@ out:
 static int
 node_variant(void *arg, enum http_variant v, struct http_body **alt)
 {
-	const struct node_lazy *nl = arg;
+	const struct node *nl = arg;
 	const struct payload_index *idx = nl->idx;
 	const char *own = idx->ans->data + nl->at;
 	size_t own_len = HEAD_LEN + nl->items_len;
@@ -834,82 +841,92 @@ seen_first(struct seen *sn, size_t i)
 	return i;
 }
 
+/* The tail's form that follows node nl's own part. */
+static const struct tail_form *
+node_form(const struct payload_index *idx, const struct node *nl)
+{
+	return nl->items_len > 0 ? &idx->tail->comma : &idx->tail->bare;
+}
+
 /*
- * Renders node i's plain answer at the end of a (its own part, then the
- * tail when it is copied in), unless it is the same as an earlier node's:
- * then the node takes that one's place and nothing is added.
+ * Renders the files of node i (bn) as its plain answer at the end of a
+ * (its own part, then the tail when it is copied in), unless it is the
+ * same as an earlier node's: then nothing is added and the node notes
+ * which (idx NULL, at that node's number).
  */
 static int
-render_node(struct payload_index *idx, size_t i, struct buf *a,
-    struct seen *sn)
+render_node(struct payload_index *idx, size_t i,
+    const struct artifact_set *files, struct buf *a, struct seen *sn)
 {
-	struct node_lazy *nl = &idx->lazy[i];
+	struct node *nl = &idx->nodes[i];
 	const struct tail_form *f;
 	size_t first;
 
-	nl->idx = idx;
 	nl->at = a->len;
 	if (buf_adds(a, PROTOCOL_PAYLOAD_HEAD) == -1 ||
-	    artifact_set_render_items(a, &idx->bundle.nodes[i].files) == -1)
+	    artifact_set_render_items(a, files) == -1)
 		return -1;
 	nl->items_len = a->len - nl->at - HEAD_LEN;
-	f = nl->items_len > 0 ? &idx->tail->comma : &idx->tail->bare;
+	f = node_form(idx, nl);
 	sha256_of(sn->digest[i], a->data + nl->at, a->len - nl->at, f->sha,
 	    sizeof(f->sha));
 	if ((first = seen_first(sn, i)) != i) {
 		a->len = nl->at;
 		a->data[a->len] = '\0';
-		*nl = idx->lazy[first];
-		nl->dup = 1;
+		nl->at = first;
+		nl->items_len = 0;
 		return 0;
 	}
+	nl->idx = idx;
 	if (f->json_len <= PAYLOAD_INLINE_MAX &&
 	    buf_add(a, f->json, f->json_len) == -1)
 		return -1;
-	nl->len = a->len - nl->at;
 	return 0;
 }
 
 /*
- * The JSON answer of node i of idx, pointing into idx->ans where
- * idx->lazy[i] says, with the tail sent from its one copy when it is not
- * copied in; its variants come later.
+ * The JSON answer of node nl, pointing into idx->ans: the node's run
+ * (the tail copied in), or that and the tail's one copy as two parts.
+ * Its ETag is the digest of its own part and the tail's; its variants
+ * come later.
  */
 static int
-lazy_body(struct payload_index *idx, size_t i, const unsigned char *d)
+lazy_body(struct payload_index *idx, struct node *nl)
 {
-	const struct node_lazy *nl = &idx->lazy[i];
-	const struct tail_form *f;
-	struct http_part parts[2];
-	struct node_part *p;
-	struct http_body *body;
+	const struct tail_form *f = node_form(idx, nl);
+	const char *own = idx->ans->data + nl->at;
+	size_t own_len = HEAD_LEN + nl->items_len;
+	unsigned char d[DIGEST_LEN];
 	char h[2 * DIGEST_LEN + 1];
+	struct http_part parts[2];
+	struct http_body *body;
+	struct node_part *p;
 
-	f = nl->items_len > 0 ? &idx->tail->comma : &idx->tail->bare;
-	__atomic_add_fetch(&idx->ans->refs, 1, __ATOMIC_RELAXED);
+	sha256_of(d, own, own_len, f->sha, sizeof(f->sha));
+	hex(h, d, sizeof(d));
+	answers_ref(idx->ans);
 	if (f->json_len <= PAYLOAD_INLINE_MAX)
-		body = http_body_new_lent(200, idx->ans->data + nl->at,
-		    nl->len, answers_unref, idx->ans);
-	else {
-		if ((p = calloc(1, sizeof(*p))) == NULL) {
-			answers_unref(idx->ans);
-			return -1;
-		}
+		body = http_body_new_lent(200, own, own_len + f->json_len,
+		    answers_unref, idx->ans);
+	else if ((p = calloc(1, sizeof(*p))) == NULL) {
+		answers_unref(idx->ans);
+		return -1;
+	} else {
 		p->ans = idx->ans;
 		__atomic_add_fetch(&idx->tail->refs, 1, __ATOMIC_RELAXED);
 		p->tail = idx->tail;
-		parts[0].data = idx->ans->data + nl->at;
-		parts[0].len = nl->len;
+		parts[0].data = own;
+		parts[0].len = own_len;
 		parts[1].data = f->json;
 		parts[1].len = f->json_len;
 		body = http_body_new_parts(200, parts, 2, part_release, p);
 	}
-	if (body == NULL || tag(body, hex(h, d, DIGEST_LEN), 0) == -1) {
+	if (body == NULL || tag(body, h, 0) == -1) {
 		http_body_free(body);
 		return -1;
 	}
-	http_body_set_variant_maker(body, node_variant, &idx->lazy[i]);
-	idx->bodies[i] = body;
+	http_body_set_variant_maker(body, node_variant, nl);
+	nl->body = body;
 	return 0;
 }
 
@@ -920,11 +937,12 @@ payload_index_free(struct payload_index *idx)
 
 	if (idx == NULL)
 		return;
-	for (i = 0; idx->bodies != NULL && i < idx->bundle.nnodes; i++)
-		if (idx->lazy == NULL || !idx->lazy[i].dup)
-			http_body_free(idx->bodies[i]);
-	free(idx->bodies);
-	free(idx->lazy);
+	for (i = 0; i < idx->nnodes; i++) {
+		if (idx->nodes[i].idx != NULL)
+			http_body_free(idx->nodes[i].body);
+		free(idx->nodes[i].identifier);
+	}
+	free(idx->nodes);
 	answers_unref(idx->ans);
 	for (i = 0; i < idx->noverrides; i++) {
 		free(idx->overrides[i].items);
@@ -933,43 +951,50 @@ payload_index_free(struct payload_index *idx)
 	}
 	free(idx->overrides);
 	tail_unref(idx->tail);
-	bundle_release(&idx->bundle);
 	free(idx);
 }
 
 /*
- * Every node's plain answer rendered into one buffer (it moves as it
- * grows, so the bodies come after), cut to its size, then the bodies.
+ * Every node of b rendered into one buffer of plain answers, its files
+ * freed as it is and its identifier taken; the buffer cut to its size
+ * (it moved as it grew, so the bodies come after), the bundle and the
+ * digests gone, then the bodies.
  */
 static int
-index_nodes(struct payload_index *idx)
+index_nodes(struct payload_index *idx, struct bundle *b)
 {
+	struct node *nl;
 	struct seen sn;
 	struct buf a;
-	size_t i, first;
+	size_t i;
 	int rc = -1;
 
 	buf_init(&a, SIZE_MAX);
 	if ((idx->ans = calloc(1, sizeof(*idx->ans))) == NULL)
 		return -1;
 	idx->ans->refs = 1;
-	if (seen_init(&sn, idx->bundle.nnodes) == -1)
+	if (seen_init(&sn, b->nnodes) == -1)
 		goto out;
-	for (i = 0; i < idx->bundle.nnodes; i++) {
-		if (render_node(idx, i, &a, &sn) == -1)
+	for (i = 0; i < b->nnodes; i++) {
+		if (render_node(idx, i, &b->nodes[i].files, &a, &sn) == -1)
 			goto out;
-		/* Rendered: only the identifier is looked at from now on. */
-		artifact_set_release(&idx->bundle.nodes[i].files);
+		artifact_set_release(&b->nodes[i].files);
+		idx->nodes[i].identifier = b->nodes[i].identifier;
+		b->nodes[i].identifier = NULL;
+		idx->nnodes++;
 	}
+	seen_release(&sn);
+	bundle_release(b);
 	if (buf_addc(&a, '\0') == -1 ||
 	    (idx->ans->data = buf_detach(&a, &idx->ans->len)) == NULL)
 		goto out;
 	/* Kept for the index's life: not at the size it grew to. */
 	idx->ans->data = realloc_or_keep(idx->ans->data, idx->ans->len + 1);
-	for (i = 0; i < idx->bundle.nnodes; i++) {
-		if ((first = seen_first(&sn, i)) != i)
-			idx->bodies[i] = idx->bodies[first];
-		else if (lazy_body(idx, i, sn.digest[i]) == -1)
+	for (i = 0; i < idx->nnodes; i++) {
+		nl = &idx->nodes[i];
+		if (nl->idx == NULL)
+			nl->body = idx->nodes[nl->at].body;
+		else if (lazy_body(idx, nl) == -1)
 			goto out;
 	}
 	rc = 0;
@@ -985,33 +1010,20 @@ payload_index_new(struct bundle *b, struct errbuf *eb)
 	struct payload_index *idx;
 	struct maker m;
 
-	if ((idx = calloc(1, sizeof(*idx))) == NULL) {
-		bundle_release(b);
-		errbuf_set(eb, EC_INTERNAL, "out of memory");
-		return NULL;
-	}
-	idx->bundle = *b;
-	bundle_init(b);
+	if ((idx = calloc(1, sizeof(*idx))) == NULL ||
+	    (b->nnodes > 0 && (idx->nodes = calloc(b->nnodes,
+	    sizeof(*idx->nodes))) == NULL))
+		goto nomem;
 	idx->mtime = time(NULL);
-	if (maker_init(&m, idx->mtime) == -1) {
-		payload_index_free(idx);
-		errbuf_set(eb, EC_INTERNAL, "out of memory");
-		return NULL;
-	}
-	idx->tail = tail_new(&idx->bundle.shared, &m);
+	if (maker_init(&m, idx->mtime) == -1)
+		goto nomem;
+	idx->tail = tail_new(&b->shared, &m);
 	maker_release(&m);
-	if (idx->tail == NULL)
+	if (idx->tail == NULL || index_nodes(idx, b) == -1)
 		goto nomem;
-	if (idx->bundle.nnodes > 0 && ((idx->bodies = calloc(
-	    idx->bundle.nnodes, sizeof(*idx->bodies))) == NULL ||
-	    (idx->lazy = calloc(idx->bundle.nnodes,
-	    sizeof(*idx->lazy))) == NULL))
-		goto nomem;
-	if (index_nodes(idx) == -1)
-		goto nomem;
-	artifact_set_release(&idx->bundle.shared);
 	return idx;
 nomem:
+	bundle_release(b);
 	payload_index_free(idx);
 	errbuf_set(eb, EC_INTERNAL, "out of memory");
 	return NULL;
@@ -1210,21 +1222,28 @@ payload_index_overrides(const struct payload_index *idx)
 	return idx->noverrides;
 }
 
+static int
+node_cmp(const void *key, const void *elt)
+{
+	return strcmp(key, ((const struct node *)elt)->identifier);
+}
+
 const struct http_body *
 payload_index_find(const struct payload_index *idx, const char *identifier)
 {
-	const struct bundle_node *node;
 	const struct override *o;
+	const struct node *nl;
 
 	if ((o = override_find(idx, identifier)) != NULL)
 		return o->body;
-	if ((node = bundle_find(&idx->bundle, identifier)) == NULL)
+	if (idx->nnodes == 0 || (nl = bsearch(identifier, idx->nodes,
+	    idx->nnodes, sizeof(*nl), node_cmp)) == NULL)
 		return NULL;
-	return idx->bodies[node - idx->bundle.nodes];
+	return nl->body;
 }
 
 size_t
 payload_index_nodes(const struct payload_index *idx)
 {
-	return idx->bundle.nnodes;
+	return idx->nnodes;
 }
