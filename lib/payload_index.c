@@ -7,13 +7,18 @@
  * from its one copy as a second part, so memory grows with each node's
  * own files, not with nodes times the shared files.  The parts outlive
  * the index while a response still sends them: each such response owns
- * its node part and one reference to the tail.
+ * its node part (or a reference to the answers below) and one reference
+ * to the tail.
  *
  * An index's nodes are answered from one buffer for all of them (struct
  * answers): each node's own part, followed by the tail when it is copied
- * in, is one contiguous run of it, and the node's response points into it
- * instead of holding a copy; the buffer is freed when the index and the
- * last response that points into it are gone (a reference each).
+ * in, is one contiguous run of it (a buffer response, sent with its
+ * headers in one write), and the node's response points into it instead
+ * of holding a copy; the buffer is freed when the index and the last
+ * response that points into it are gone (a reference each).  Nodes
+ * served the same bytes (the same digest) share one run and one answer.
+ * While the runs are rendered each node's files are freed, and the
+ * bundle with them once all are: the index keeps of it the identifiers.
  *
  * The gzip and tar answers are made the same way, but of an index's
  * nodes only on the first request that asks for one (most fleets never
@@ -21,10 +26,10 @@
  * the node's files as its plain answer holds them (tar: from the files
  * parsed back, which give the same entries): a node's bytes exist once.
  * Overrides and payload_index_body_with, a few nodes at most, are made
- * whole at once.  gzip: the node's own
- * part is deflated alone and ends on a byte boundary (Z_SYNC_FLUSH), the
- * tail is deflated once (final), and a gzip member is the header, the
- * two, and a trailer whose CRC-32 crc32_combine makes from theirs.  tar:
+ * whole at once.  gzip: the node's own part is deflated alone and ends
+ * on a byte boundary (Z_SYNC_FLUSH), the tail is deflated once (final),
+ * and a gzip member is the header, the two, and a trailer whose CRC-32
+ * crc32_combine makes from theirs.  tar:
  * the node's files as tar entries, then the shared files' entries, made
  * once, then the end of the archive (two zero blocks).  The ETag is the
  * SHA-256 of the node's own JSON part and of the tail's, so it is the

@@ -1,14 +1,14 @@
 /*
  * The payload index's own memory per node: the bundle of N nodes that
  * fleet.sh makes (config.yaml each, one shared line), parsed from its
- * JSON text, then indexed; prints the heap in use (mallinfo2) after the
- * parse, after indexing, and after every node's gzip and then tar
- * variant was asked for, and the bytes a node of each; the heap's extent
- * (in use and free: what RSS sees) after the parse and after indexing;
- * and how long
- * indexing took (what a fleet waits for between a result and its 200s).  SAME=1 gives
- * every node the same config.yaml (nodes served the same bytes share one
- * answer).
+ * JSON text, then indexed (the index frees the bundle); prints the heap
+ * in use (mallinfo2) after the parse, after indexing, and after every
+ * node's gzip and then tar variant was asked for, and the bytes a node of
+ * each; the heap's extent (in use and free, what RSS sees; the parse of
+ * the whole text as one tree sets it here) after the parse and after
+ * indexing; and how long indexing took (what a fleet waits for between a
+ * result and its 200s).  SAME=1 gives every node the same config.yaml
+ * (nodes served the same bytes share one answer).
  * Build and run from the top of the tree:
  *   make && cc -O2 -D_GNU_SOURCE -Ilib -o /tmp/index_mem \
  *       test/bench/index_mem.c lib/libcfgsync.a -lmicrohttpd -ljson-c \
