@@ -854,7 +854,7 @@ node_form(const struct payload_index *idx, const struct node *nl)
 }
 
 /*
- * Renders the files of node i (bn) as its plain answer at the end of a
+ * Renders the files of node i as its plain answer at the end of a
  * (its own part, then the tail when it is copied in), unless it is the
  * same as an earlier node's: then nothing is added and the node notes
  * which (idx NULL, at that node's number).
