@@ -296,6 +296,16 @@ files_from_json(struct artifact_set *set, struct json_object *arr,
 		return bundle_report_problem(r, eb);
 	}
 	n = json_object_array_length(arr);
+	/*
+	 * Sized to the array at once, not to ARRAY_GROW's first 4 (within
+	 * the limit: an array past it grows as it is read, to be refused).
+	 */
+	if (set->cap == 0 && n > 0 && n <= BUNDLE_MAX_ENTRIES) {
+		if ((set->files = reallocarray(NULL, n,
+		    sizeof(*set->files))) == NULL)
+			return errbuf_set(eb, EC_INTERNAL, "out of memory");
+		set->cap = n;
+	}
 	for (i = 0; i < n; i++) {
 		if ((f = artifact_set_push(set)) == NULL)
 			return errbuf_set(eb, EC_INTERNAL, "out of memory");

@@ -309,7 +309,7 @@ negotiate(struct http_conn *c, struct http_response *resp)
 	if (!http_etag_matches(MHD_lookup_connection_value(c->conn,
 	    MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH), b->etag))
 		return;
-	memcpy(resp->etag, b->etag, sizeof(resp->etag));
+	(void)snprintf(resp->etag, sizeof(resp->etag), "%s", b->etag);
 	resp->prepared = NULL;
 	resp->status = 304;
 	resp->suspend = 1;

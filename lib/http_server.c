@@ -50,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,6 +113,7 @@ http_body_new(int status, const char *data, size_t len)
 		return NULL;
 	b->status = status;
 	b->len = len;
+	b->etag = "";
 	b->response = MHD_create_response_from_buffer(len, (void *)data,
 	    MHD_RESPMEM_MUST_COPY);
 	if (b->response == NULL || MHD_add_response_header(b->response,
@@ -136,6 +138,7 @@ http_body_new_parts(int status, const struct http_part *parts,
 		return NULL;
 	}
 	b->status = status;
+	b->etag = "";
 	for (i = 0; i < nparts; i++) {
 		iov[i].iov_base = parts[i].data;
 		iov[i].iov_len = parts[i].len;
@@ -144,6 +147,36 @@ http_body_new_parts(int status, const struct http_part *parts,
 	/* libmicrohttpd keeps a copy of the vector, not of the data. */
 	b->response = MHD_create_response_from_iovec(iov, nparts, release,
 	    arg);
+	if (b->response == NULL) {
+		free(b);
+		release(arg);
+		return NULL;
+	}
+	if (MHD_add_response_header(b->response, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json") != MHD_YES) {
+		/* The response exists: destroying it calls release. */
+		http_body_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+struct http_body *
+http_body_new_lent(int status, const void *data, size_t len,
+    void (*release)(void *), void *arg)
+{
+	struct http_body *b;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		release(arg);
+		return NULL;
+	}
+	b->status = status;
+	b->len = len;
+	b->etag = "";
+	/* A buffer response: libmicrohttpd calls release once it is done. */
+	b->response = MHD_create_response_from_buffer_with_free_callback_cls(
+	    len, (void *)(uintptr_t)data, release, arg);
 	if (b->response == NULL) {
 		free(b);
 		release(arg);
@@ -182,23 +215,24 @@ int
 http_body_set_header(struct http_body *b, const char *name, const char *value)
 {
 	const char *old;
+	int rc;
 
 	if ((old = MHD_get_response_header(b->response, name)) != NULL)
 		(void)MHD_del_response_header(b->response, name, old);
-	return MHD_add_response_header(b->response, name, value) == MHD_YES ?
+	rc = MHD_add_response_header(b->response, name, value) == MHD_YES ?
 	    0 : -1;
+	/* The tag is read from the response's copy of its header. */
+	if (strcasecmp(name, MHD_HTTP_HEADER_ETAG) == 0 && (rc == -1 ||
+	    (b->etag = MHD_get_response_header(b->response, name)) == NULL))
+		b->etag = "";
+	return rc;
 }
 
 int
 http_body_set_etag(struct http_body *b, const char *etag)
 {
-	int n;
-
-	n = snprintf(b->etag, sizeof(b->etag), "%s", etag);
-	if (n < 0 || (size_t)n >= sizeof(b->etag)) {
-		b->etag[0] = '\0';
+	if (strlen(etag) >= HTTP_ETAG_MAX)
 		return -1;
-	}
 	return http_body_set_header(b, MHD_HTTP_HEADER_ETAG, etag);
 }
 

@@ -207,6 +207,14 @@ struct http_body *http_body_new_parts(int status,
 	    const struct http_part *parts, unsigned nparts,
 	    void (*release)(void *), void *arg);
 
+/*
+ * Like http_body_new, but data is not copied: it must stay valid until
+ * release(arg) is called, exactly once, as for http_body_new_parts.  The
+ * body goes out with its headers in one write, as http_body_new's does.
+ */
+struct http_body *http_body_new_lent(int status, const void *data,
+	    size_t len, void (*release)(void *), void *arg);
+
 void	http_body_free(struct http_body *);
 
 /* The bytes of b's body. */

@@ -34,7 +34,8 @@ struct http_body {
 	struct MHD_Response	*response;
 	int			 status;
 	size_t			 len;
-	char			 etag[HTTP_ETAG_MAX];	/* "" for none */
+	/* "" for none, else the response's own copy of its ETag header */
+	const char		*etag;
 	/* owned; made lazily (atomic) when make is set */
 	struct http_body	*variants[HTTP_NVARIANTS];
 	unsigned char		 none[HTTP_NVARIANTS];	/* atomic: made, none */

@@ -7,18 +7,29 @@
  * from its one copy as a second part, so memory grows with each node's
  * own files, not with nodes times the shared files.  The parts outlive
  * the index while a response still sends them: each such response owns
- * its node part and one reference to the tail.
+ * its node part (or a reference to the answers below) and one reference
+ * to the tail.
+ *
+ * An index's nodes are answered from one buffer for all of them (struct
+ * answers): each node's own part, followed by the tail when it is copied
+ * in, is one contiguous run of it (a buffer response, sent with its
+ * headers in one write), and the node's response points into it instead
+ * of holding a copy; the buffer is freed when the index and the last
+ * response that points into it are gone (a reference each).  Nodes
+ * served the same bytes (the same digest) share one run and one answer.
+ * While the runs are rendered each node's files are freed, and the
+ * bundle with them once all are: the index keeps of it the identifiers.
  *
  * The gzip and tar answers are made the same way, but of an index's
  * nodes only on the first request that asks for one (most fleets never
- * ask for tar, and a small payload has no gzip form worth sending): the
- * index keeps each node's files rendered, one buffer for all nodes, and
- * makes the variant from them (tar: from the files parsed back, which
- * give the same entries).  Overrides and payload_index_body_with, a few
- * nodes at most, are made whole at once.  gzip: the node's own
- * part is deflated alone and ends on a byte boundary (Z_SYNC_FLUSH), the
- * tail is deflated once (final), and a gzip member is the header, the
- * two, and a trailer whose CRC-32 crc32_combine makes from theirs.  tar:
+ * ask for tar, and a small payload has no gzip form worth sending), from
+ * the node's files as its plain answer holds them (tar: from the files
+ * parsed back, which give the same entries): a node's bytes exist once.
+ * Overrides and payload_index_body_with, a few nodes at most, are made
+ * whole at once.  gzip: the node's own part is deflated alone and ends
+ * on a byte boundary (Z_SYNC_FLUSH), the tail is deflated once (final),
+ * and a gzip member is the header, the two, and a trailer whose CRC-32
+ * crc32_combine makes from theirs.  tar:
  * the node's files as tar entries, then the shared files' entries, made
  * once, then the end of the archive (two zero blocks).  The ETag is the
  * SHA-256 of the node's own JSON part and of the tail's, so it is the
@@ -44,7 +55,6 @@
 #include "http_server.h"
 #include "protocol.h"
 #include "registration.h"
-#include "strmap.h"
 #include "banned.h"
 
 /* Shared tails up to this size are copied into each node's answer. */
@@ -75,9 +85,17 @@ struct shared_tail {
 	size_t		 tar_len;
 };
 
+/* Every node's plain answer of an index, end to end. */
+struct answers {
+	unsigned long	 refs;		/* atomic: the index and responses */
+	char		*data;
+	size_t		 len;
+};
+
 /* What responses borrow: a node's own bytes and the tail they lead. */
 struct node_part {
-	char			*own;
+	char			*own;	/* or NULL: in ans */
+	struct answers		*ans;	/* one reference, or NULL */
 	struct shared_tail	*tail;	/* one reference */
 };
 
@@ -103,19 +121,27 @@ struct override {
 	struct http_body	*body;
 };
 
-/* What one node's variants are made from, when first asked for. */
-struct node_lazy {
+/*
+ * A node of an index: its identifier, its answer, and where its plain
+ * answer is in idx->ans: its own part, the payload's head and its files
+ * rendered, then, when it is copied in, the tail; its variants are made
+ * from it when first asked for.  A node served the same bytes as an
+ * earlier one has idx NULL and its body is that one's.
+ */
+struct node {
+	char			*identifier;
+	struct http_body	*body;
 	const struct payload_index *idx;
-	size_t			 at;		/* its files, rendered, */
-	size_t			 len;		/* in idx->items */
-	int			 dup;		/* its body an earlier node's */
+	size_t			 at;
+	size_t			 items_len;	/* its files, after the head */
 };
 
+#define HEAD_LEN	(sizeof(PROTOCOL_PAYLOAD_HEAD) - 1)
+
 struct payload_index {
-	struct bundle		  bundle;	/* identifiers only, sorted */
-	struct http_body	**bodies;	/* one per node, same order */
-	struct node_lazy	 *lazy;		/* one per node, same order */
-	struct buf		  items;	/* every node's files, rendered */
+	struct node		 *nodes;	/* sorted by identifier */
+	size_t			  nnodes;
+	struct answers		 *ans;		/* one reference */
 	struct shared_tail	 *tail;		/* one reference */
 	struct override		 *overrides;	/* sorted by identifier */
 	size_t			  noverrides;
@@ -392,6 +418,32 @@ tail_unref(struct shared_tail *t)
 	free(t);
 }
 
+static void
+answers_ref(struct answers *a)
+{
+	__atomic_add_fetch(&a->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void
+answers_unref(void *arg)
+{
+	struct answers *a = arg;
+
+	if (a == NULL || __atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	free(a->data);
+	free(a);
+}
+
+/* p cut (or grown) to size bytes; p itself when realloc fails. */
+static char *
+realloc_or_keep(char *p, size_t size)
+{
+	char *q;
+
+	return (q = realloc(p, size)) != NULL ? q : p;
+}
+
 /* Called by libmicrohttpd once no response sends the part any more. */
 static void
 part_release(void *arg)
@@ -399,6 +451,7 @@ part_release(void *arg)
 	struct node_part *p = arg;
 
 	free(p->own);
+	answers_unref(p->ans);
 	tail_unref(p->tail);
 	free(p);
 }
@@ -597,22 +650,23 @@ json_body(const struct buf *own, const struct tail_form *f,
  * NULL when it would be no smaller than the JSON one.  0 or -1.
  */
 static int
-gzip_variant(z_stream *z, const struct buf *own, const struct tail_form *f,
-    struct shared_tail *tail, const char *h, struct http_body **out)
+gzip_variant(z_stream *z, const char *own, size_t own_len,
+    const struct tail_form *f, struct shared_tail *tail, const char *h,
+    struct http_body **out)
 {
 	struct http_body *gz = NULL;
 	z_stream mine;
 	int made = 0;
 
 	*out = NULL;
-	if (z == NULL && own->len > PAYLOAD_STORED_MAX) {
+	if (z == NULL && own_len > PAYLOAD_STORED_MAX) {
 		/* Only a node's part too large to store needs a deflater. */
 		if (payload_deflate_init(&mine) == -1)
 			return -1;
 		z = &mine;
 		made = 1;
 	}
-	gz = gzip_body(z, own->data, own->len, f, tail);
+	gz = gzip_body(z, own, own_len, f, tail);
 	if (made)
 		(void)deflateEnd(&mine);
 	if (gz == NULL || tag(gz, h, 0) == -1) {
@@ -620,7 +674,7 @@ gzip_variant(z_stream *z, const struct buf *own, const struct tail_form *f,
 		return -1;
 	}
 	/* A tiny payload may come out larger compressed: plain it is. */
-	if (http_body_len(gz) >= own->len + f->json_len)
+	if (http_body_len(gz) >= own_len + f->json_len)
 		http_body_free(gz);
 	else
 		*out = gz;
@@ -659,7 +713,7 @@ node_body(z_stream *z, const struct node_src *src, struct shared_tail *tail)
 	buf_init(&own, SIZE_MAX);
 	if (own_part(&own, src->items, src->items_len, f, h) == -1 ||
 	    (body = json_body(&own, f, tail, h)) == NULL ||
-	    gzip_variant(z, &own, f, tail, h, &gz) == -1 ||
+	    gzip_variant(z, own.data, own.len, f, tail, h, &gz) == -1 ||
 	    (tar = tar_variant(src->tar, src->tar_len, tail, h)) == NULL) {
 		buf_release(&own);
 		http_body_free(body);
@@ -706,74 +760,179 @@ out:
 
 /*
  * http_variant_fn for an index's node: its gzip or tar answer, made from
- * its rendered files on the first request that asks (any serving thread;
+ * its plain answer on the first request that asks (any serving thread;
  * it reads only what the index no longer changes).
  */
 static int
 node_variant(void *arg, enum http_variant v, struct http_body **alt)
 {
-	const struct node_lazy *nl = arg;
+	const struct node *nl = arg;
 	const struct payload_index *idx = nl->idx;
-	const char *items = idx->items.data + nl->at;
+	const char *own = idx->ans->data + nl->at;
+	size_t own_len = HEAD_LEN + nl->items_len;
 	char h[2 * DIGEST_LEN + 1];
+	unsigned char d[DIGEST_LEN];
 	const struct tail_form *f;
-	struct buf own, tar;
+	struct buf tar;
 	int rc = -1;
 
 	*alt = NULL;
-	f = nl->len > 0 ? &idx->tail->comma : &idx->tail->bare;
-	buf_init(&own, SIZE_MAX);
+	f = nl->items_len > 0 ? &idx->tail->comma : &idx->tail->bare;
+	sha256_of(d, own, own_len, f->sha, sizeof(f->sha));
+	hex(h, d, sizeof(d));
 	buf_init(&tar, SIZE_MAX);
-	if (own_part(&own, items, nl->len, f, h) == -1)
-		goto out;
 	if (v == HTTP_VARIANT_GZIP)
-		rc = gzip_variant(NULL, &own, f, idx->tail, h, alt);
+		rc = gzip_variant(NULL, own, own_len, f, idx->tail, h, alt);
 	else if (v == HTTP_VARIANT_TAR) {
-		if (tar_of_items(&tar, items, nl->len, idx->mtime) == 0 &&
-		    (*alt = tar_variant(tar.data != NULL ? tar.data : "",
-		    tar.len, idx->tail, h)) != NULL)
+		if (tar_of_items(&tar, own + HEAD_LEN, nl->items_len,
+		    idx->mtime) == 0 && (*alt = tar_variant(tar.data != NULL ?
+		    tar.data : "", tar.len, idx->tail, h)) != NULL)
 			rc = 0;
 	} else
 		rc = 0;
-out:
-	buf_release(&own);
 	buf_release(&tar);
 	return rc;
 }
 
 /*
- * The JSON answer of node i of idx, whose files are rendered in
- * idx->items at the place idx->lazy[i] names; its variants come later.
- * A node served the same bytes as an earlier one (seen maps each answer's
- * digest to the first node given it) shares that node's answer.
+ * Nodes served the same bytes share one answer: an open-addressing table
+ * of node numbers (plus one; 0 is empty) keyed by their answer's digest,
+ * the digests kept aside while the index is made.
+ */
+struct seen {
+	uint32_t	*slot;
+	size_t		 mask;
+	unsigned char	(*digest)[DIGEST_LEN];	/* by node */
+};
+
+static int
+seen_init(struct seen *sn, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	sn->mask = cap - 1;
+	sn->slot = calloc(cap, sizeof(*sn->slot));
+	sn->digest = calloc(n > 0 ? n : 1, sizeof(*sn->digest));
+	return sn->slot != NULL && sn->digest != NULL ? 0 : -1;
+}
+
+static void
+seen_release(struct seen *sn)
+{
+	free(sn->slot);
+	free(sn->digest);
+	memset(sn, 0, sizeof(*sn));
+}
+
+/*
+ * The first node whose digest is node i's (set before), or i itself, which
+ * it then becomes.
+ */
+static size_t
+seen_first(struct seen *sn, size_t i)
+{
+	const unsigned char *d = sn->digest[i];
+	uint64_t hash;
+	size_t at;
+
+	memcpy(&hash, d, sizeof(hash));
+	for (at = (size_t)hash & sn->mask; sn->slot[at] != 0;
+	    at = (at + 1) & sn->mask)
+		if (memcmp(sn->digest[sn->slot[at] - 1], d, DIGEST_LEN) == 0)
+			return sn->slot[at] - 1;
+	sn->slot[at] = (uint32_t)(i + 1);
+	return i;
+}
+
+/* The tail's form that follows node nl's own part. */
+static const struct tail_form *
+node_form(const struct payload_index *idx, const struct node *nl)
+{
+	return nl->items_len > 0 ? &idx->tail->comma : &idx->tail->bare;
+}
+
+/*
+ * Renders the files of node i as its plain answer at the end of a
+ * (its own part, then the tail when it is copied in), unless it is the
+ * same as an earlier node's: then nothing is added and the node notes
+ * which (idx NULL, at that node's number).
  */
 static int
-lazy_body(struct payload_index *idx, size_t i, struct strmap *seen)
+render_node(struct payload_index *idx, size_t i,
+    const struct artifact_set *files, struct buf *a, struct seen *sn)
 {
-	struct node_lazy *nl = &idx->lazy[i];
-	char h[2 * DIGEST_LEN + 1];
+	struct node *nl = &idx->nodes[i];
 	const struct tail_form *f;
-	struct buf own;
 	size_t first;
-	int rc = -1;
 
-	f = nl->len > 0 ? &idx->tail->comma : &idx->tail->bare;
-	buf_init(&own, SIZE_MAX);
-	if (own_part(&own, idx->items.data + nl->at, nl->len, f, h) == -1)
-		goto out;
-	if (strmap_get(seen, h, &first)) {
-		idx->bodies[i] = idx->bodies[first];
-		nl->dup = 1;
-		rc = 0;
-		goto out;
+	nl->at = a->len;
+	if (buf_adds(a, PROTOCOL_PAYLOAD_HEAD) == -1 ||
+	    artifact_set_render_items(a, files) == -1)
+		return -1;
+	nl->items_len = a->len - nl->at - HEAD_LEN;
+	f = node_form(idx, nl);
+	sha256_of(sn->digest[i], a->data + nl->at, a->len - nl->at, f->sha,
+	    sizeof(f->sha));
+	if ((first = seen_first(sn, i)) != i) {
+		a->len = nl->at;
+		a->data[a->len] = '\0';
+		nl->at = first;
+		nl->items_len = 0;
+		return 0;
 	}
-	if ((idx->bodies[i] = json_body(&own, f, idx->tail, h)) == NULL)
-		goto out;
-	http_body_set_variant_maker(idx->bodies[i], node_variant, nl);
-	rc = strmap_put(seen, h, i);
-out:
-	buf_release(&own);
-	return rc;
+	nl->idx = idx;
+	if (f->json_len <= PAYLOAD_INLINE_MAX &&
+	    buf_add(a, f->json, f->json_len) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * The JSON answer of node nl, pointing into idx->ans: the node's run
+ * (the tail copied in), or that and the tail's one copy as two parts.
+ * Its ETag is the digest of its own part and the tail's; its variants
+ * come later.
+ */
+static int
+lazy_body(struct payload_index *idx, struct node *nl)
+{
+	const struct tail_form *f = node_form(idx, nl);
+	const char *own = idx->ans->data + nl->at;
+	size_t own_len = HEAD_LEN + nl->items_len;
+	unsigned char d[DIGEST_LEN];
+	char h[2 * DIGEST_LEN + 1];
+	struct http_part parts[2];
+	struct http_body *body;
+	struct node_part *p;
+
+	sha256_of(d, own, own_len, f->sha, sizeof(f->sha));
+	hex(h, d, sizeof(d));
+	answers_ref(idx->ans);
+	if (f->json_len <= PAYLOAD_INLINE_MAX)
+		body = http_body_new_lent(200, own, own_len + f->json_len,
+		    answers_unref, idx->ans);
+	else if ((p = calloc(1, sizeof(*p))) == NULL) {
+		answers_unref(idx->ans);
+		return -1;
+	} else {
+		p->ans = idx->ans;
+		__atomic_add_fetch(&idx->tail->refs, 1, __ATOMIC_RELAXED);
+		p->tail = idx->tail;
+		parts[0].data = own;
+		parts[0].len = own_len;
+		parts[1].data = f->json;
+		parts[1].len = f->json_len;
+		body = http_body_new_parts(200, parts, 2, part_release, p);
+	}
+	if (body == NULL || tag(body, h, 0) == -1) {
+		http_body_free(body);
+		return -1;
+	}
+	http_body_set_variant_maker(body, node_variant, nl);
+	nl->body = body;
+	return 0;
 }
 
 void
@@ -783,12 +942,13 @@ payload_index_free(struct payload_index *idx)
 
 	if (idx == NULL)
 		return;
-	for (i = 0; idx->bodies != NULL && i < idx->bundle.nnodes; i++)
-		if (idx->lazy == NULL || !idx->lazy[i].dup)
-			http_body_free(idx->bodies[i]);
-	free(idx->bodies);
-	free(idx->lazy);
-	buf_release(&idx->items);
+	for (i = 0; i < idx->nnodes; i++) {
+		if (idx->nodes[i].idx != NULL)
+			http_body_free(idx->nodes[i].body);
+		free(idx->nodes[i].identifier);
+	}
+	free(idx->nodes);
+	answers_unref(idx->ans);
 	for (i = 0; i < idx->noverrides; i++) {
 		free(idx->overrides[i].items);
 		free(idx->overrides[i].tar);
@@ -796,66 +956,79 @@ payload_index_free(struct payload_index *idx)
 	}
 	free(idx->overrides);
 	tail_unref(idx->tail);
-	bundle_release(&idx->bundle);
 	free(idx);
+}
+
+/*
+ * Every node of b rendered into one buffer of plain answers, its files
+ * freed as it is and its identifier taken; the buffer cut to its size
+ * (it moved as it grew, so the bodies come after), the bundle and the
+ * digests gone, then the bodies.
+ */
+static int
+index_nodes(struct payload_index *idx, struct bundle *b)
+{
+	struct node *nl;
+	struct seen sn;
+	struct buf a;
+	size_t i;
+	int rc = -1;
+
+	buf_init(&a, SIZE_MAX);
+	if ((idx->ans = calloc(1, sizeof(*idx->ans))) == NULL)
+		return -1;
+	idx->ans->refs = 1;
+	if (seen_init(&sn, b->nnodes) == -1)
+		goto out;
+	for (i = 0; i < b->nnodes; i++) {
+		if (render_node(idx, i, &b->nodes[i].files, &a, &sn) == -1)
+			goto out;
+		artifact_set_release(&b->nodes[i].files);
+		idx->nodes[i].identifier = b->nodes[i].identifier;
+		b->nodes[i].identifier = NULL;
+		idx->nnodes++;
+	}
+	seen_release(&sn);
+	bundle_release(b);
+	if (buf_addc(&a, '\0') == -1 ||
+	    (idx->ans->data = buf_detach(&a, &idx->ans->len)) == NULL)
+		goto out;
+	/* Kept for the index's life: not at the size it grew to. */
+	idx->ans->data = realloc_or_keep(idx->ans->data, idx->ans->len + 1);
+	for (i = 0; i < idx->nnodes; i++) {
+		nl = &idx->nodes[i];
+		if (nl->idx == NULL)
+			nl->body = idx->nodes[nl->at].body;
+		else if (lazy_body(idx, nl) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	seen_release(&sn);
+	buf_release(&a);
+	return rc;
 }
 
 struct payload_index *
 payload_index_new(struct bundle *b, struct errbuf *eb)
 {
 	struct payload_index *idx;
-	struct strmap seen;
 	struct maker m;
-	size_t i, at;
 
-	if ((idx = calloc(1, sizeof(*idx))) == NULL) {
-		bundle_release(b);
-		errbuf_set(eb, EC_INTERNAL, "out of memory");
-		return NULL;
-	}
-	idx->bundle = *b;
-	bundle_init(b);
-	buf_init(&idx->items, SIZE_MAX);
-	idx->mtime = time(NULL);
-	if (maker_init(&m, idx->mtime) == -1) {
-		payload_index_free(idx);
-		errbuf_set(eb, EC_INTERNAL, "out of memory");
-		return NULL;
-	}
-	if ((idx->tail = tail_new(&idx->bundle.shared, &m)) == NULL)
+	if ((idx = calloc(1, sizeof(*idx))) == NULL ||
+	    (b->nnodes > 0 && (idx->nodes = calloc(b->nnodes,
+	    sizeof(*idx->nodes))) == NULL))
 		goto nomem;
+	idx->mtime = time(NULL);
+	if (maker_init(&m, idx->mtime) == -1)
+		goto nomem;
+	idx->tail = tail_new(&b->shared, &m);
 	maker_release(&m);
-	if (idx->bundle.nnodes > 0 && ((idx->bodies = calloc(
-	    idx->bundle.nnodes, sizeof(*idx->bodies))) == NULL ||
-	    (idx->lazy = calloc(idx->bundle.nnodes,
-	    sizeof(*idx->lazy))) == NULL))
-		goto nomem_made;
-	/* Every node's files rendered first: the buffer moves as it grows. */
-	for (i = 0; i < idx->bundle.nnodes; i++) {
-		at = idx->items.len;
-		if (artifact_set_render_items(&idx->items,
-		    &idx->bundle.nodes[i].files) == -1)
-			goto nomem_made;
-		idx->lazy[i].idx = idx;
-		idx->lazy[i].at = at;
-		idx->lazy[i].len = idx->items.len - at;
-		/* Rendered: only the identifier is looked at from now on. */
-		artifact_set_release(&idx->bundle.nodes[i].files);
-	}
-	if (idx->items.data == NULL && buf_addc(&idx->items, '\0') == -1)
-		goto nomem_made;
-	strmap_init(&seen);
-	for (i = 0; i < idx->bundle.nnodes; i++)
-		if (lazy_body(idx, i, &seen) == -1) {
-			strmap_release(&seen);
-			goto nomem_made;
-		}
-	strmap_release(&seen);
-	artifact_set_release(&idx->bundle.shared);
+	if (idx->tail == NULL || index_nodes(idx, b) == -1)
+		goto nomem;
 	return idx;
 nomem:
-	maker_release(&m);
-nomem_made:
+	bundle_release(b);
 	payload_index_free(idx);
 	errbuf_set(eb, EC_INTERNAL, "out of memory");
 	return NULL;
@@ -1054,21 +1227,28 @@ payload_index_overrides(const struct payload_index *idx)
 	return idx->noverrides;
 }
 
+static int
+node_cmp(const void *key, const void *elt)
+{
+	return strcmp(key, ((const struct node *)elt)->identifier);
+}
+
 const struct http_body *
 payload_index_find(const struct payload_index *idx, const char *identifier)
 {
-	const struct bundle_node *node;
 	const struct override *o;
+	const struct node *nl;
 
 	if ((o = override_find(idx, identifier)) != NULL)
 		return o->body;
-	if ((node = bundle_find(&idx->bundle, identifier)) == NULL)
+	if (idx->nnodes == 0 || (nl = bsearch(identifier, idx->nodes,
+	    idx->nnodes, sizeof(*nl), node_cmp)) == NULL)
 		return NULL;
-	return idx->bodies[node - idx->bundle.nodes];
+	return nl->body;
 }
 
 size_t
 payload_index_nodes(const struct payload_index *idx)
 {
-	return idx->bundle.nnodes;
+	return idx->nnodes;
 }

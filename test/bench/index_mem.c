@@ -1,12 +1,14 @@
 /*
  * The payload index's own memory per node: the bundle of N nodes that
  * fleet.sh makes (config.yaml each, one shared line), parsed from its
- * JSON text, then indexed; prints the heap in use (mallinfo2) after the
- * parse, after indexing, and after every node's gzip and then tar
- * variant was asked for, and the bytes a node of each; and how long
- * indexing took (what a fleet waits for between a result and its 200s).  SAME=1 gives
- * every node the same config.yaml (nodes served the same bytes share one
- * answer).
+ * JSON text, then indexed (the index frees the bundle); prints the heap
+ * in use (mallinfo2) after the parse, after indexing, and after every
+ * node's gzip and then tar variant was asked for, and the bytes a node of
+ * each; the heap's extent (in use and free, what RSS sees; the parse of
+ * the whole text as one tree sets it here) after the parse and after
+ * indexing; and how long indexing took (what a fleet waits for between a
+ * result and its 200s).  SAME=1 gives every node the same config.yaml
+ * (nodes served the same bytes share one answer).
  * Build and run from the top of the tree:
  *   make && cc -O2 -D_GNU_SOURCE -Ilib -o /tmp/index_mem \
  *       test/bench/index_mem.c lib/libcfgsync.a -lmicrohttpd -ljson-c \
@@ -30,6 +32,15 @@ static long
 heap(void)
 {
 	return (long)mallinfo2().uordblks;
+}
+
+/* The heap's extent: what it holds in use and free, as RSS sees it. */
+static long
+extent(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return (long)(mi.arena + mi.hblkhd);
 }
 
 static double
@@ -59,7 +70,7 @@ main(int argc, char **argv)
 	const struct http_body *body;
 	char id[64], line[256];
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 10000, i, start,
-	    parsed, indexed, gz, tar;
+	    parsed, indexed, gz, tar, ext_parsed, ext_indexed;
 	const char *env = getenv("SAME");
 	double t0, t1, t2, t3;
 	int same = env != NULL && strcmp(env, "1") == 0;
@@ -89,11 +100,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	parsed = heap();
+	ext_parsed = extent();
 	t0 = now_ms();
 	if ((idx = payload_index_new(&b, &eb)) == NULL)
 		return 1;
 	t1 = now_ms();
 	indexed = heap();
+	ext_indexed = extent();
 	for (i = 0; i < n; i++) {
 		(void)snprintf(id, sizeof(id), "node-%ld", i);
 		if ((body = payload_index_find(idx, id)) != NULL)
@@ -113,6 +126,8 @@ main(int argc, char **argv)
 	row("index (bundle taken over)", indexed - start, n);
 	row("gzip variants asked for", gz - indexed, n);
 	row("tar variants asked for", tar - gz, n);
+	printf("heap extent: parsed %.1f MiB, indexed %.1f MiB\n",
+	    (double)ext_parsed / 1048576, (double)ext_indexed / 1048576);
 	printf("indexing took %.1f ms, every tar variant %.1f ms\n", t1 - t0,
 	    t3 - t2);
 	payload_index_free(idx);
