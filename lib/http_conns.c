@@ -10,6 +10,8 @@
  * - The reaper thread cuts (shutdown(2)) every socket that has waited
  *   longer than cfg.connection_timeout in total, however it dribbles its
  *   bytes: libmicrohttpd's own timeout is an idle one, reset by each byte.
+ * - The reaper signals again a socket whose request sits unread (its
+ *   epoll drain can leave a thread blocked: see kick_unread).
  * - At accept, when the sockets reach the high-water mark below
  *   cfg.max_connections, the oldest idle keep-alive socket is cut, so new
  *   clients get in instead of waiting in the listen backlog; the log says
@@ -22,6 +24,7 @@
  */
 #include "http_server_internal.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <pthread.h>
@@ -36,6 +39,24 @@
 #include "banned.h"
 
 #define HTTP_REAP_TICK_MS	250
+
+/*
+ * libmicrohttpd (0.9.75, and the same code in 1.0.0) drains its epoll
+ * queue with "while (MAX_EVENTS == n) n = epoll_wait(..., timeout)": when
+ * one call returns exactly 128 events, the next blocks with the first
+ * one's timeout, -1 when no connection has a deadline, while those 128
+ * connections wait in its ready list.  Their events are edge-triggered, so
+ * nothing wakes the thread until another event reaches it, and their
+ * requests sit unread: nodes stall until their ?wait runs out or their
+ * client gives up (found with test/bench/register.sh, about one round in
+ * ten).  So each tick the reaper looks at the sockets that began to wait
+ * for a request between a tick and HTTP_KICK_SCAN_MS ago, and on each with
+ * bytes unread sets SO_RCVLOWAT to 1 (the default: nothing changes), which
+ * makes Linux signal the socket readable again: a new edge in its
+ * thread's epoll, which wakes the thread, and it works through its ready
+ * list.
+ */
+#define HTTP_KICK_SCAN_MS	2000
 
 static void
 list_remove(struct http_server *srv, struct http_sock *s)
@@ -191,6 +212,44 @@ http_conns_limits(struct http_server *srv)
 	srv->low_water = max / 2;
 }
 
+/* Whether s has bytes its thread has not read. */
+static int
+unread(const struct http_sock *s)
+{
+	int n = 0;
+
+	return s->fd >= 0 && !s->cut && ioctl(s->fd, FIONREAD, &n) == 0 &&
+	    n > 0;
+}
+
+/*
+ * Signals readable again every socket that began to wait for a request
+ * between a tick and HTTP_KICK_SCAN_MS before now and has bytes unread.
+ * srv->socks_lock held, so no descriptor is closed meanwhile.  Returns
+ * how many.
+ */
+static unsigned
+kick_unread(struct http_server *srv, uint64_t now)
+{
+	const uint64_t young = (uint64_t)HTTP_REAP_TICK_MS * 1000000u;
+	const uint64_t old = (uint64_t)HTTP_KICK_SCAN_MS * 1000000u;
+	struct http_sock *s;
+	unsigned n = 0;
+	int one = 1;
+
+	/* Newest first: stop at the first one older than the scan. */
+	for (s = srv->waiting_tail; s != NULL; s = s->prev) {
+		if (now - s->since_ns < young)
+			continue;
+		if (now - s->since_ns > old)
+			break;
+		if (unread(s) && setsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT,
+		    &one, sizeof(one)) == 0)
+			n++;
+	}
+	return n;
+}
+
 void *
 http_conns_reaper_thread(void *arg)
 {
@@ -214,6 +273,9 @@ http_conns_reaper_thread(void *arg)
 				    "once)", srv->cfg.connection_timeout);
 			cut(srv, s);
 		}
+		if (kick_unread(srv, now) > 0 && srv->kicked++ == 0)
+			diag_warn("http: requests sat unread in libmicrohttpd: "
+			    "signalled their sockets again (said once)");
 		ts = clock_deadline(now + (uint64_t)HTTP_REAP_TICK_MS *
 		    1000000u);
 		(void)pthread_cond_timedwait(&srv->socks_cond,

@@ -142,6 +142,7 @@ struct http_server {
 	unsigned long		 low_water;	/* log the cutting again */
 	unsigned long		 evicted;	/* idle ones cut for room */
 	unsigned long		 reaped;	/* cut for their deadline */
+	unsigned long		 kicked;	/* see http_conns.c */
 	int			 evicting;	/* said so in the log */
 	int			 socks_stopping;
 	pthread_t		 reaper;
