@@ -655,6 +655,14 @@ run_batch(struct registry *r, struct pending *batch, size_t n,
 		pthread_mutex_lock(&r->lock);
 		if (wait_rev(r, rev, deadline) == -1) {
 			pthread_mutex_unlock(&r->lock);
+			if (rounds > 0) {
+				/* Lost races, then no time left to catch up. */
+				errbuf_set(eb, EC_REMOTE, "registration store: "
+				    "%d conflicts in a row until the commit "
+				    "timeout", rounds);
+				fail_batch(batch, n);
+				return 0;
+			}
 			errbuf_set(eb, EC_REMOTE, "the mirror is behind the "
 			    "store (revision %llu)", (unsigned long long)rev);
 			goto unknown;
