@@ -104,6 +104,30 @@ http_server_default_per_ip(unsigned max)
 	return n > 0 ? n : 1;
 }
 
+/*
+ * Gives b the response r and the JSON content type.  r NULL (none could
+ * be made): b is freed and release(arg) called, as the response would
+ * have.  Returns b, or NULL.
+ */
+static struct http_body *
+body_take(struct http_body *b, struct MHD_Response *r,
+    void (*release)(void *), void *arg)
+{
+	if ((b->response = r) == NULL) {
+		free(b);
+		if (release != NULL)
+			release(arg);
+		return NULL;
+	}
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json") != MHD_YES) {
+		/* The response exists: destroying it calls release. */
+		http_body_free(b);
+		return NULL;
+	}
+	return b;
+}
+
 struct http_body *
 http_body_new(int status, const char *data, size_t len)
 {
@@ -114,14 +138,8 @@ http_body_new(int status, const char *data, size_t len)
 	b->status = status;
 	b->len = len;
 	b->etag = "";
-	b->response = MHD_create_response_from_buffer(len, (void *)data,
-	    MHD_RESPMEM_MUST_COPY);
-	if (b->response == NULL || MHD_add_response_header(b->response,
-	    MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") != MHD_YES) {
-		http_body_free(b);
-		return NULL;
-	}
-	return b;
+	return body_take(b, MHD_create_response_from_buffer(len,
+	    (void *)data, MHD_RESPMEM_MUST_COPY), NULL, NULL);
 }
 
 struct http_body *
@@ -145,20 +163,8 @@ http_body_new_parts(int status, const struct http_part *parts,
 		b->len += parts[i].len;
 	}
 	/* libmicrohttpd keeps a copy of the vector, not of the data. */
-	b->response = MHD_create_response_from_iovec(iov, nparts, release,
-	    arg);
-	if (b->response == NULL) {
-		free(b);
-		release(arg);
-		return NULL;
-	}
-	if (MHD_add_response_header(b->response, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "application/json") != MHD_YES) {
-		/* The response exists: destroying it calls release. */
-		http_body_free(b);
-		return NULL;
-	}
-	return b;
+	return body_take(b, MHD_create_response_from_iovec(iov, nparts,
+	    release, arg), release, arg);
 }
 
 struct http_body *
@@ -175,20 +181,9 @@ http_body_new_lent(int status, const void *data, size_t len,
 	b->len = len;
 	b->etag = "";
 	/* A buffer response: libmicrohttpd calls release once it is done. */
-	b->response = MHD_create_response_from_buffer_with_free_callback_cls(
-	    len, (void *)(uintptr_t)data, release, arg);
-	if (b->response == NULL) {
-		free(b);
-		release(arg);
-		return NULL;
-	}
-	if (MHD_add_response_header(b->response, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "application/json") != MHD_YES) {
-		/* The response exists: destroying it calls release. */
-		http_body_free(b);
-		return NULL;
-	}
-	return b;
+	return body_take(b,
+	    MHD_create_response_from_buffer_with_free_callback_cls(len,
+	    (void *)(uintptr_t)data, release, arg), release, arg);
 }
 
 void
