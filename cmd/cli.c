@@ -20,6 +20,7 @@
 #include "errbuf.h"
 #include "exitcode.h"
 #include "fsx.h"
+#include "node_auth.h"
 #include "banned.h"
 
 #define CLI_TOKEN_MAX		4096
@@ -427,6 +428,9 @@ cli_read_token(const char *path)
 	b.data[len] = '\0';
 	if (len == 0)
 		cli_die(EC_USAGE, "token file %s: empty first line", path);
+	if (len > NODE_AUTH_TOKEN_MAX)
+		cli_die(EC_USAGE, "token file %s: a token over %d bytes", path,
+		    NODE_AUTH_TOKEN_MAX);
 	return buf_detach(&b, NULL);
 }
 

@@ -167,10 +167,11 @@ token_problem(const char *tok, size_t len)
 {
 	size_t i;
 
+	_Static_assert(NODE_AUTH_TOKEN_MAX == 1024, "the message below");
 	if (len == 0)
 		return "empty token";
 	if (len > NODE_AUTH_TOKEN_MAX)
-		return "token over 4096 bytes";
+		return "token over 1024 bytes";
 	for (i = 0; i < len; i++)
 		if ((unsigned char)tok[i] <= ' ' ||
 		    (unsigned char)tok[i] >= 0x7f)

@@ -21,8 +21,13 @@ struct http_request;
 struct http_response;
 struct node_auth;
 
-/* The longest token, and the largest tokens or bindings file. */
-#define NODE_AUTH_TOKEN_MAX	4096
+/*
+ * The longest token (a node's or the operator's), and the largest tokens
+ * or bindings file.  A token travels in the request head, which the
+ * server's per-connection pool caps at about 2.4 KiB (http_listen.c):
+ * 1 KiB leaves as much again for the rest of the head.
+ */
+#define NODE_AUTH_TOKEN_MAX	1024
 #define NODE_AUTH_FILE_MAX	(64UL << 20)
 /* What --state FILE's bindings are kept beside it as. */
 #define NODE_AUTH_BINDINGS_SUFFIX ".bindings"

@@ -146,9 +146,9 @@ wait_for() {
 	assert_equal "$(cat "$T/park.out")" "200:2000"
 }
 
-@test "connections: a 3 KiB request head is served, a 16 KiB one is 431" {
+@test "connections: a 2 KiB request head is served, a 16 KiB one is 431" {
 	start_server S "$T" serve-bundle "$(vec bundle.json)"
-	big=$(head -c 3072 /dev/zero | tr '\0' a)
+	big=$(head -c 2048 /dev/zero | tr '\0' a)
 	req POST "$S_URL/node" -H "X-Big: $big" \
 	    --data '{"identifier":"node-1","ip":"10.0.0.1"}'
 	assert_equal "$STATUS" 200

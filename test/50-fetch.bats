@@ -428,6 +428,34 @@ node_requests() {
 	run -0 grep -q 'waiting: server unreachable' "$T/fetch.err"
 }
 
+@test "fetch: a 1024-byte token gets the files; a 1025-byte one is exit 2 on either side" {
+	# The longest token still leaves room in the server's request pool.
+	head -c 1024 /dev/zero | tr '\0' t >"$T/token"
+	echo >>"$T/token"
+	printf 'node-1 %s\n' "$(head -c 1024 /dev/zero | tr '\0' n)" >"$T/nodes"
+	start_server OWN "$T" serve-bundle --token-file "$T/token" \
+	    --node-tokens "$T/nodes" "$FIXTURES/bundles/fetch.json"
+	run -0 cfgsync fetch -q --server "$OWN_URL" --id node-1 \
+	    --ip 127.0.0.1 --out "$T/o" --token-file "$T/token"
+	assert_equal "$(cat "$T/o/config.yaml")" "id: node-1"
+	cut -d' ' -f2 "$T/nodes" >"$T/node-token"
+	run -0 cfgsync fetch -q --server "$OWN_URL" --id node-1 \
+	    --ip 127.0.0.1 --out "$T/o2" --token-file "$T/node-token"
+	assert_equal "$(cat "$T/o2/config.yaml")" "id: node-1"
+	head -c 1025 /dev/zero | tr '\0' t >"$T/long"
+	run -2 --separate-stderr cfgsync fetch --server "$OWN_URL" \
+	    --id node-1 --ip 127.0.0.1 --out "$T/o3" --token-file "$T/long"
+	assert_equal "$stderr" "cfgsync: fetch: token file $T/long: a token over 1024 bytes"
+	assert [ ! -e "$T/o3" ]
+	run -2 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    --token-file "$T/long" "$FIXTURES/bundles/fetch.json"
+	assert_equal "$stderr" "cfgsync: serve-bundle: token file $T/long: a token over 1024 bytes"
+	printf 'node-1 %s\n' "$(cat "$T/long")" >"$T/long-nodes"
+	run -2 --separate-stderr cfgsync serve-bundle --listen 127.0.0.1:0 \
+	    --node-tokens "$T/long-nodes" "$FIXTURES/bundles/fetch.json"
+	assert_equal "$stderr" "cfgsync: serve-bundle: $T/long-nodes:1: node-1: token over 1024 bytes"
+}
+
 @test "fetch: --token-file works and its token never reaches the log" {
 	local tok=fetch-t0ken-9f
 	printf '%s\n' "$tok" >"$T/token"
