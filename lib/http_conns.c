@@ -165,24 +165,41 @@ http_conns_sock(struct MHD_Connection *conn)
 	return ci != NULL ? ci->socket_context : NULL;
 }
 
-void
+/*
+ * A keep-alive client sends its next request whenever it likes, so a cut
+ * can meet a request already on its way, which libmicrohttpd still reads
+ * (a shutdown leaves what was received).  Handled, it would be parked on
+ * a socket that can no longer answer, holding its slot until its ?wait
+ * ran out: at the connection limit, enough of those and no connection is
+ * accepted.  So a request that arrives on a cut socket is refused here;
+ * once its head is in, s is no longer idle and cannot be evicted.
+ */
+int
 http_conns_head(struct http_server *srv, struct http_sock *s)
 {
+	int cut;
+
 	if (s == NULL)
-		return;
+		return 0;
 	pthread_mutex_lock(&srv->socks_lock);
 	s->idle = 0;
+	cut = s->cut;
 	pthread_mutex_unlock(&srv->socks_lock);
+	return cut ? -1 : 0;
 }
 
-void
+int
 http_conns_busy(struct http_server *srv, struct http_sock *s)
 {
+	int cut;
+
 	if (s == NULL)
-		return;
+		return 0;
 	pthread_mutex_lock(&srv->socks_lock);
 	list_remove(srv, s);
+	cut = s->cut;
 	pthread_mutex_unlock(&srv->socks_lock);
+	return cut ? -1 : 0;
 }
 
 void

@@ -732,13 +732,14 @@ http_dispatch_request(void *cls, struct MHD_Connection *conn, const char *url,
 		__atomic_fetch_add(&srv->inflight, 1, __ATOMIC_RELAXED);
 		c->conn = conn;
 		c->sock = http_conns_sock(conn);
-		http_conns_head(srv, c->sock);
 		c->srv = srv;
 		c->start_ns = clock_ns();
 		c->req.arrived_ms = c->start_ns / 1000000u;
 		c->req.method = method;
 		c->req.path = url;
 		buf_init(&c->body, srv->cfg.max_body);
+		if (http_conns_head(srv, c->sock) == -1)
+			return MHD_NO;
 		return admit(srv, c, method);
 	}
 	if (c->answered) {
@@ -765,7 +766,8 @@ http_dispatch_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return c->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
 	/* The request is in: no deadline while it is handled or parked. */
-	http_conns_busy(srv, c->sock);
+	if (http_conns_busy(srv, c->sock) == -1)
+		return MHD_NO;
 	if (c->too_large)
 		return send_error(srv, c, 413, PROTOCOL_TOO_LARGE,
 		    "body over the limit of %zu bytes", srv->cfg.max_body);

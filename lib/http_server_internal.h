@@ -234,11 +234,15 @@ void	http_conns_notify(void *cls, struct MHD_Connection *,
 /* The socket of conn, or NULL. */
 struct http_sock *http_conns_sock(struct MHD_Connection *);
 
-/* The head of a request arrived on s: no longer idle.  Accepts NULL. */
-void	http_conns_head(struct http_server *, struct http_sock *);
+/*
+ * The head of a request arrived on s: no longer idle.  Returns -1 when s
+ * was cut before (its request must not be handled: its answer cannot
+ * leave, and a parked poll would hold its slot), else 0.  Accepts NULL.
+ */
+int	http_conns_head(struct http_server *, struct http_sock *);
 
-/* The request on s is in: its deadline stops.  Accepts NULL. */
-void	http_conns_busy(struct http_server *, struct http_sock *);
+/* The request on s is in: its deadline stops.  -1 as above.  Accepts NULL. */
+int	http_conns_busy(struct http_server *, struct http_sock *);
 
 /* The answer on s is done: it waits for the next request.  Accepts NULL. */
 void	http_conns_done(struct http_server *, struct http_sock *);
