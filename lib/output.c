@@ -6,6 +6,11 @@
  * Under --out every component is opened O_NOFOLLOW, so a symlink planted
  * in the tree cannot carry a write outside it, and the final rename
  * replaces a symlink rather than writing through it.
+ *
+ * A directory under --out that does not exist yet is made under a
+ * temporary name beside it, its files are written there under their own
+ * names, and it is renamed into place with the others' renames: one
+ * rename for all of its files, none of which is seen before it is whole.
  */
 #include "output.h"
 
@@ -53,6 +58,15 @@ struct out_dir {
 	int	 fd;		/* -1 while closed */
 	dev_t	 dev;
 	int	 written;	/* a file is renamed into it */
+	int	 made;		/* made by this install: nothing in it yet */
+	size_t	 stage;		/* in a staged directory: 1 + its index */
+};
+
+/* A new directory of --out, made as tmp and renamed to name. */
+struct staged_dir {
+	char	name[OUTPUT_NAME_MAX];
+	char	tmp[FSX_TEMP_NAME_MAX];		/* "" until made */
+	int	renamed;
 };
 
 struct out_file {
@@ -63,6 +77,7 @@ struct out_file {
 	/* link to the old file, or "" */
 	char	bak[FSX_TEMP_NAME_MAX];
 	int	existed;			/* a file was there before */
+	int	direct;				/* written in a staged dir */
 	int	routed;				/* sent by a route */
 	int	unchanged;			/* left as it is */
 	mode_t	mode;
@@ -80,6 +95,10 @@ struct install {
 	struct out_file	*files;
 	size_t		 nfiles;
 	int		 intent;	/* the record is in dirs[0] */
+	mode_t		 umask;		/* the process's, read once */
+	const char	*stage_base;	/* --out, where new dirs are staged */
+	struct staged_dir *staged;
+	size_t		 nstaged, stagedcap;
 };
 
 static int
@@ -107,14 +126,17 @@ remember_created(struct install *in, const char *path)
 	return 0;
 }
 
-/* Creates path and its missing parents 0755 (mkdir -p), noting each. */
+/*
+ * Creates path and its missing parents 0755 (mkdir -p), noting each.
+ * Returns 1 when path itself was made, 0 when it was there, -1 on error.
+ */
 static int
 make_out_dir(struct install *in, const char *path, struct errbuf *eb)
 {
 	char p[OUTPUT_SHOW_MAX];
 	size_t i, len = strlen(path);
 	struct stat st;
-	int fd;
+	int fd, made = 0;
 
 	if (len >= sizeof(p))
 		return errbuf_set(eb, EC_WRITE, "%s: path too long", path);
@@ -123,7 +145,9 @@ make_out_dir(struct install *in, const char *path, struct errbuf *eb)
 		if (p[i] != '/' && p[i] != '\0')
 			continue;
 		p[i] = '\0';
+		made = 0;
 		if (mkdir(p, 0755) == 0) {
+			made = 1;
 			/*
 			 * 0755 whatever the umask (SPEC 6), set through a
 			 * descriptor of the directory just made, never
@@ -145,18 +169,19 @@ make_out_dir(struct install *in, const char *path, struct errbuf *eb)
 		}
 		p[i] = path[i];
 	}
-	return 0;
+	return made;
 }
 
 /*
  * Opens prefix under the directory fd (which it closes) one component at
- * a time; confined forbids symlinks; in, when not NULL, makes missing
- * directories and notes them, shown under base.  Returns the descriptor,
+ * a time; confined forbids symlinks; create makes missing directories
+ * and in, when not NULL, notes them, shown under base; *made_last (when
+ * not NULL) says whether the last one was made.  Returns the descriptor,
  * or -1 with eb set.
  */
 static int
-walk(struct install *in, int fd, const char *base, const char *prefix,
-    int confined, struct errbuf *eb)
+walk(struct install *in, int create, int fd, const char *base,
+    const char *prefix, int confined, int *made_last, struct errbuf *eb)
 {
 	char comp[OUTPUT_NAME_MAX], sub[OUTPUT_SHOW_MAX], upto[OUTPUT_SHOW_MAX];
 	const char *p, *slash;
@@ -179,9 +204,9 @@ walk(struct install *in, int fd, const char *base, const char *prefix,
 		upto[(size_t)(p - prefix) + clen] = '\0';
 		(void)join(sub, sizeof(sub), base, upto);
 		made = 0;
-		if (in != NULL && mkdirat(fd, comp, 0755) == 0) {
+		if (create && mkdirat(fd, comp, 0755) == 0) {
 			made = 1;
-			if (remember_created(in, sub) == -1) {
+			if (in != NULL && remember_created(in, sub) == -1) {
 				close(fd);
 				return errbuf_set(eb, EC_INTERNAL,
 				    "out of memory");
@@ -198,6 +223,8 @@ walk(struct install *in, int fd, const char *base, const char *prefix,
 		/* 0755 whatever the umask (SPEC 6). */
 		if (made)
 			(void)fchmod(nfd, 0755);
+		if (made_last != NULL)
+			*made_last = made;
 		fd = nfd;
 	}
 	return fd;
@@ -219,9 +246,46 @@ close_dirs(struct install *in)
 }
 
 /*
+ * Opens d, in a staged directory: the staged directory is made on the
+ * first call (so after the last install's leftovers are gone), then the
+ * rest of d's prefix inside it; the descriptor, or -1 with eb set.
+ */
+static int
+staged_fd(struct install *in, const struct out_dir *d, struct errbuf *eb)
+{
+	struct staged_dir *sd = &in->staged[d->stage - 1];
+	const char *rest = d->prefix + strcspn(d->prefix, "/");
+	char show[OUTPUT_SHOW_MAX];
+	int bfd, fd;
+
+	(void)join(show, sizeof(show), d->base, sd->name);
+	rest += *rest == '/';
+	if ((bfd = open(d->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return errbuf_set(eb, EC_WRITE, "open %s: %s", d->base,
+		    strerror(errno));
+	if (sd->tmp[0] == '\0' && (fsx_temp_name(sd->tmp, sizeof(sd->tmp),
+	    sd->name) == -1 || mkdirat(bfd, sd->tmp, 0755) == -1)) {
+		errbuf_set(eb, EC_WRITE, "mkdir %s/%s: %s", d->base, sd->name,
+		    strerror(errno));
+		sd->tmp[0] = '\0';
+		close(bfd);
+		return -1;
+	}
+	fd = openat(bfd, sd->renamed ? sd->name : sd->tmp, O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(bfd);
+	if (fd == -1)
+		return errbuf_set(eb, EC_WRITE, "open %s/%s: %s", d->base,
+		    sd->name, strerror(errno));
+	/* 0755 whatever the umask (SPEC 6); all inside it is ours. */
+	(void)fchmod(fd, 0755);
+	return walk(NULL, 1, fd, show, rest, 1, NULL, eb);
+}
+
+/*
  * Returns a descriptor of dirs[idx], opening it again (confined as the
- * first time, creating nothing) when it was closed; -1 with eb set.  It
- * stays valid until the next call.
+ * first time, creating nothing but in a staged directory) when it was
+ * closed; -1 with eb set.  It stays valid until the next call.
  */
 static int
 dir_fd(struct install *in, size_t idx, struct errbuf *eb)
@@ -233,14 +297,57 @@ dir_fd(struct install *in, size_t idx, struct errbuf *eb)
 		return d->fd;
 	if (in->nopen >= OUTPUT_OPEN_MAX)
 		close_dirs(in);
-	if ((fd = open(d->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if (d->stage != 0) {
+		if ((fd = staged_fd(in, d, eb)) == -1)
+			return -1;
+	} else if ((fd = open(d->base, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
 		return errbuf_set(eb, EC_WRITE, "open %s: %s", d->base,
 		    strerror(errno));
-	if ((fd = walk(NULL, fd, d->base, d->prefix, d->confined, eb)) == -1)
+	} else if ((fd = walk(NULL, 0, fd, d->base, d->prefix, d->confined,
+	    NULL, eb)) == -1)
 		return -1;
 	d->fd = fd;
 	in->nopen++;
 	return fd;
+}
+
+/*
+ * Whether prefix under base (open as bfd) goes in a staged directory: its
+ * first component is missing from --out, or staged already.  Sets *stage
+ * to 1 + the staged directory's index, or 0; -1 with eb set.
+ */
+static int
+find_stage(struct install *in, int bfd, const char *base,
+    const char *prefix, int confined, size_t *stage, struct errbuf *eb)
+{
+	char comp[OUTPUT_NAME_MAX];
+	size_t i, len = strcspn(prefix, "/");
+	struct stat st;
+
+	*stage = 0;
+	if (in->stage_base != base || !confined || len == 0)
+		return 0;
+	if (len >= sizeof(comp))
+		return errbuf_set(eb, EC_WRITE, "%s/%s: name too long", base,
+		    prefix);
+	memcpy(comp, prefix, len);
+	comp[len] = '\0';
+	for (i = 0; i < in->nstaged; i++) {
+		if (strcmp(in->staged[i].name, comp) == 0) {
+			*stage = i + 1;
+			return 0;
+		}
+	}
+	if (fstatat(bfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT)
+		return 0;
+	if (ARRAY_GROW(in->staged, in->nstaged + 1, in->stagedcap) == -1)
+		return errbuf_set(eb, EC_INTERNAL, "out of memory");
+	memset(&in->staged[in->nstaged], 0, sizeof(in->staged[0]));
+	memcpy(in->staged[in->nstaged].name, comp, len + 1);
+	*stage = ++in->nstaged;
+	return 0;
 }
 
 /*
@@ -254,7 +361,8 @@ open_dir(struct install *in, const char *base, const char *prefix,
 	char show[OUTPUT_SHOW_MAX];
 	struct out_dir *d;
 	struct stat st;
-	int fd;
+	size_t stage;
+	int fd, made = 0;
 
 	if (join(show, sizeof(show), base, prefix) == -1)
 		return errbuf_set(eb, EC_WRITE, "%s/%s: path too long", base,
@@ -264,7 +372,13 @@ open_dir(struct install *in, const char *base, const char *prefix,
 	if ((fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return errbuf_set(eb, EC_WRITE, "open %s: %s", base,
 		    strerror(errno));
-	if ((fd = walk(in, fd, base, prefix, confined, eb)) == -1)
+	if (find_stage(in, fd, base, prefix, confined, &stage, eb) == -1) {
+		close(fd);
+		return -1;
+	}
+	/* A staged directory is made later, when its first file is. */
+	if (stage == 0 &&
+	    (fd = walk(in, 1, fd, base, prefix, confined, &made, eb)) == -1)
 		return -1;
 	if (fstat(fd, &st) == -1 ||
 	    ARRAY_GROW(in->dirs, in->ndirs + 1, in->dircap) == -1) {
@@ -272,7 +386,11 @@ open_dir(struct install *in, const char *base, const char *prefix,
 		return errbuf_set(eb, EC_INTERNAL, "%s: %s", show,
 		    strerror(errno));
 	}
-	if (in->nopen >= OUTPUT_OPEN_MAX)
+	if (stage != 0) {
+		close(fd);
+		fd = -1;
+		made = 1;
+	} else if (in->nopen >= OUTPUT_OPEN_MAX)
 		close_dirs(in);
 	d = &in->dirs[in->ndirs];
 	memset(d, 0, sizeof(*d));
@@ -280,7 +398,9 @@ open_dir(struct install *in, const char *base, const char *prefix,
 	d->dev = st.st_dev;
 	d->base = base;
 	d->confined = confined;
-	in->nopen++;
+	d->made = made;
+	d->stage = stage;
+	in->nopen += fd != -1;
 	in->ndirs++;
 	if ((d->show = strdup(show)) == NULL ||
 	    (d->prefix = strdup(prefix)) == NULL)
@@ -422,6 +542,12 @@ inspect(struct install *in, struct out_file *f, const struct output_opts *o,
 	if (o->apply_owner && (a->owner != NULL || a->group != NULL) &&
 	    resolve_owner(a, &f->uid, &f->gid, eb) == -1)
 		return -1;
+	/* A directory this install made holds none of its files yet. */
+	if (d->made) {
+		if (a->mode != ARTIFACT_MODE_NONE)
+			f->mode = (mode_t)a->mode & 0777;
+		return 0;
+	}
 	if ((dfd = dir_fd(in, f->dir, eb)) == -1)
 		return -1;
 	if (fstatat(dfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
@@ -463,6 +589,7 @@ stage(struct install *in, struct out_file *f, struct errbuf *eb)
 {
 	const struct out_dir *d = &in->dirs[f->dir];
 	const struct artifact_file *a = f->art;
+	int owned = f->uid != (uid_t)-1 || f->gid != (gid_t)-1;
 	int dfd, fd, rc = -1;
 
 	if ((dfd = dir_fd(in, f->dir, eb)) == -1)
@@ -475,11 +602,20 @@ stage(struct install *in, struct out_file *f, struct errbuf *eb)
 	if (f->existed && (fsx_temp_name(f->bak, sizeof(f->bak),
 	    f->name) == -1 || linkat(dfd, f->name, dfd, f->bak, 0) == -1))
 		f->bak[0] = '\0';
-	if (fsx_temp_name(f->tmp, sizeof(f->tmp), f->name) == -1)
+	/* In a staged directory a file is written under its own name. */
+	f->direct = d->stage != 0;
+	if (f->direct)
+		memcpy(f->tmp, f->name, strlen(f->name) + 1);
+	else if (fsx_temp_name(f->tmp, sizeof(f->tmp), f->name) == -1)
 		return errbuf_set(eb, EC_WRITE, "write %s/%s: name too long",
 		    d->show, f->name);
+	/*
+	 * Made with its mode when the umask keeps all of it (the usual
+	 * case: no fchmod for each of 40 000 files); 0600 until its owner
+	 * is set, so no group reads it meanwhile.
+	 */
 	if ((fd = openat(dfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+	    O_NOFOLLOW | O_CLOEXEC, owned ? 0600 : f->mode)) == -1) {
 		errbuf_set(eb, EC_WRITE, "create %s/%s: %s", d->show, f->tmp,
 		    strerror(errno));
 		f->tmp[0] = '\0';
@@ -490,14 +626,14 @@ stage(struct install *in, struct out_file *f, struct errbuf *eb)
 		    strerror(errno));
 		goto out;
 	}
-	if ((f->uid != (uid_t)-1 || f->gid != (gid_t)-1) &&
-	    fchown(fd, f->uid, f->gid) == -1) {
+	if (owned && fchown(fd, f->uid, f->gid) == -1) {
 		errbuf_set(eb, EC_WRITE, "chown %s/%s: %s", d->show,
 		    f->name, strerror(errno));
 		goto out;
 	}
 	/* After fchown, which may clear set-id bits. */
-	if (fchmod(fd, f->mode) == -1) {
+	if ((owned || (f->mode & in->umask) != 0) &&
+	    fchmod(fd, f->mode) == -1) {
 		errbuf_set(eb, EC_WRITE, "write %s/%s: %s", d->show, f->name,
 		    strerror(errno));
 		goto out;
@@ -547,7 +683,7 @@ sync_dirs(struct install *in, int written_only, struct errbuf *eb)
  */
 static int
 intent_entry(struct buf *b, int kind, const struct out_dir *d,
-    const char *cwd, const struct out_file *f)
+    const char *cwd, const char *tmp, const char *name)
 {
 	if (buf_addc(b, (char)kind) == -1)
 		return -1;
@@ -564,8 +700,8 @@ intent_entry(struct buf *b, int kind, const struct out_dir *d,
 		if (buf_add(b, d->show, strlen(d->show) + 1) == -1)
 			return -1;
 	}
-	if (kind == 'M' && (buf_add(b, f->tmp, strlen(f->tmp) + 1) == -1 ||
-	    buf_add(b, f->name, strlen(f->name) + 1) == -1))
+	if (kind == 'M' && (buf_add(b, tmp, strlen(tmp) + 1) == -1 ||
+	    buf_add(b, name, strlen(name) + 1) == -1))
 		return -1;
 	return 0;
 }
@@ -592,14 +728,20 @@ intent_write(struct install *in, int kind, struct errbuf *eb)
 		goto oom;
 	if (kind == 'S') {
 		for (i = 0; i < in->ndirs; i++)
-			if (in->dirs[i].written && intent_entry(&b, 'S',
-			    &in->dirs[i], cwd, NULL) == -1)
+			if (in->dirs[i].written && in->dirs[i].stage == 0 &&
+			    intent_entry(&b, 'S', &in->dirs[i], cwd, NULL,
+			    NULL) == -1)
 				goto oom;
 	} else {
+		/* A staged directory's rename is in its parent, dirs[0]. */
+		for (i = 0; i < in->nstaged; i++)
+			if (intent_entry(&b, 'M', &in->dirs[0], cwd,
+			    in->staged[i].tmp, in->staged[i].name) == -1)
+				goto oom;
 		for (i = 0; i < in->nfiles; i++)
-			if (!in->files[i].unchanged && intent_entry(&b, 'M',
-			    &in->dirs[in->files[i].dir], cwd,
-			    &in->files[i]) == -1)
+			if (!in->files[i].unchanged && !in->files[i].direct &&
+			    intent_entry(&b, 'M', &in->dirs[in->files[i].dir],
+			    cwd, in->files[i].tmp, in->files[i].name) == -1)
 				goto oom;
 	}
 	if ((fd = dir_fd(in, 0, eb)) == -1)
@@ -631,7 +773,40 @@ intent_remove(struct install *in, int sync)
 	in->intent = 0;
 }
 
-/* Unlinks every temporary in the directory fd; counts them in *removed. */
+/*
+ * Removes the directory name under dfd and everything in it, depth
+ * levels deep at most (a staged directory is no deeper than a path).
+ */
+static void
+remove_tree(int dfd, const char *name, int depth)
+{
+	struct dirent *e;
+	DIR *dp;
+	int fd;
+
+	if (depth > 0 && (fd = openat(dfd, name, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		if ((dp = fdopendir(fd)) == NULL) {
+			close(fd);
+			return;
+		}
+		while ((e = readdir(dp)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
+				continue;
+			if (unlinkat(dirfd(dp), e->d_name, 0) == -1 &&
+			    errno == EISDIR)
+				remove_tree(dirfd(dp), e->d_name, depth - 1);
+		}
+		closedir(dp);
+	}
+	(void)unlinkat(dfd, name, AT_REMOVEDIR);
+}
+
+/*
+ * Unlinks every temporary in the directory fd, a staged directory with
+ * its contents; counts them in *removed.
+ */
 static void
 unlink_temporaries(int fd, size_t *removed)
 {
@@ -644,10 +819,16 @@ unlink_temporaries(int fd, size_t *removed)
 		close(fd);
 		return;
 	}
-	while ((e = readdir(dp)) != NULL)
-		if (fsx_is_temp_name(e->d_name) &&
-		    unlinkat(dirfd(dp), e->d_name, 0) == 0)
+	while ((e = readdir(dp)) != NULL) {
+		if (!fsx_is_temp_name(e->d_name))
+			continue;
+		if (unlinkat(dirfd(dp), e->d_name, 0) == 0)
 			(*removed)++;
+		else if (errno == EISDIR) {
+			remove_tree(dirfd(dp), e->d_name, OUTPUT_SHOW_MAX / 2);
+			(*removed)++;
+		}
+	}
 	closedir(dp);
 }
 
@@ -665,7 +846,7 @@ entry_dir(int afd, const char *show, const char **p, struct errbuf *eb)
 	if (dir[0] == 'R') {
 		if ((fd = dup(afd)) == -1)
 			return -1;
-		return walk(NULL, fd, show, dir + 1, 1, eb);
+		return walk(NULL, 0, fd, show, dir + 1, 1, NULL, eb);
 	}
 	if (dir[0] == 'A' && dir[1] == '/')
 		return open(dir + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -977,6 +1158,23 @@ out:
 	return rc;
 }
 
+/* Where f's staged copy is, to a command: size bytes at path. */
+static int
+staged_path(const struct install *in, const struct out_file *f, char *path,
+    size_t size)
+{
+	const struct out_dir *d = &in->dirs[f->dir];
+	const char *rest;
+	int n;
+
+	if (!f->direct)
+		return join(path, size, d->show, f->tmp);
+	rest = d->prefix + strcspn(d->prefix, "/");
+	n = snprintf(path, size, "%s/%s%s/%s", d->base,
+	    in->staged[d->stage - 1].tmp, rest, f->name);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 /* Runs the checks of o on the staged files; 0, or -1 with eb set. */
 static int
 run_checks(struct install *in, const struct output_opts *o,
@@ -992,8 +1190,7 @@ run_checks(struct install *in, const struct output_opts *o,
 		f = &in->files[i];
 		if (f->unchanged)
 			continue;
-		if (join(path, sizeof(path), in->dirs[f->dir].show,
-		    f->tmp) == -1)
+		if (staged_path(in, f, path, sizeof(path)) == -1)
 			return errbuf_set(eb, EC_WRITE, "%s: path too long",
 			    f->tmp);
 		if (run_check(o->check_cmd, path, timeout, eb) == -1)
@@ -1019,7 +1216,7 @@ roll_back(struct install *in, size_t n)
 
 	while (n-- > 0) {
 		f = &in->files[n];
-		if (f->unchanged || f->tmp[0] != '\0' ||
+		if (f->unchanged || f->direct || f->tmp[0] != '\0' ||
 		    (dfd = dir_fd(in, f->dir, &eb)) == -1)
 			continue;
 		if (f->bak[0] != '\0') {
@@ -1028,6 +1225,52 @@ roll_back(struct install *in, size_t n)
 		} else if (!f->existed)
 			(void)unlinkat(dfd, f->name, 0);
 	}
+}
+
+/*
+ * Renames the staged directories that were renamed into place back to
+ * their temporary names, for install_cleanup to remove.
+ */
+static void
+unstage(struct install *in)
+{
+	size_t i;
+	int fd;
+
+	if (in->nstaged == 0 || (fd = open(in->stage_base, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	for (i = 0; i < in->nstaged; i++)
+		if (in->staged[i].renamed && renameat(fd, in->staged[i].name,
+		    fd, in->staged[i].tmp) == 0)
+			in->staged[i].renamed = 0;
+	close(fd);
+}
+
+/*
+ * Renames every staged directory into place, in dirs[0], each only where
+ * nothing took its name meanwhile; 0, or -1 with eb set.
+ */
+static int
+rename_staged(struct install *in, struct errbuf *eb)
+{
+	struct staged_dir *sd;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < in->nstaged; i++) {
+		sd = &in->staged[i];
+		if ((fd = dir_fd(in, 0, eb)) == -1)
+			return -1;
+		if (renameat2(fd, sd->tmp, fd, sd->name, RENAME_NOREPLACE) == -1)
+			return errbuf_set(eb, EC_WRITE, "rename %s/%s: %s",
+			    in->dirs[0].show, sd->name, strerror(errno));
+		sd->renamed = 1;
+	}
+	for (i = 0; i < in->nfiles; i++)
+		if (in->files[i].direct)
+			in->files[i].tmp[0] = '\0';
+	return 0;
 }
 
 static void
@@ -1040,7 +1283,8 @@ install_cleanup(struct install *in, int failed)
 
 	for (i = 0; i < in->nfiles; i++) {
 		f = &in->files[i];
-		if ((!failed || f->tmp[0] == '\0') && f->bak[0] == '\0')
+		if (f->direct ||
+		    ((!failed || f->tmp[0] == '\0') && f->bak[0] == '\0'))
 			continue;
 		if ((dfd = dir_fd(in, f->dir, &eb)) == -1)
 			continue;
@@ -1055,6 +1299,17 @@ install_cleanup(struct install *in, int failed)
 	 */
 	intent_remove(in, 0);
 	close_dirs(in);
+	if (failed)
+		unstage(in);
+	for (i = 0; i < in->nstaged && failed; i++) {
+		if (in->staged[i].tmp[0] == '\0' || in->staged[i].renamed ||
+		    (dfd = open(in->stage_base, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1)
+			continue;
+		remove_tree(dfd, in->staged[i].tmp, OUTPUT_SHOW_MAX / 2);
+		close(dfd);
+	}
+	free(in->staged);
 	for (i = 0; i < in->ndirs; i++) {
 		free(in->dirs[i].show);
 		free(in->dirs[i].prefix);
@@ -1077,7 +1332,7 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 	struct output_result res;
 	struct install in;
 	size_t i, k, anchor, nwrite = 0;
-	int dfd, renamed = 0, rc = -1;
+	int dfd, made, renamed = 0, rc = -1;
 
 	memset(&res, 0, sizeof(res));
 	memset(&in, 0, sizeof(in));
@@ -1086,12 +1341,19 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 		*o->result = res;
 	if (set->len == 0)
 		return 0;
+	/* No other thread makes files meanwhile: this is the client. */
+	in.umask = umask(0);
+	(void)umask(in.umask);
 	if ((in.files = calloc(set->len, sizeof(*in.files))) == NULL)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	/* The anchor, dirs[0]: --out itself, else the first file's. */
-	if (o->out_dir != NULL && (make_out_dir(&in, o->out_dir, eb) == -1 ||
-	    open_dir(&in, o->out_dir, "", 1, &anchor, eb) == -1))
-		goto out;
+	if (o->out_dir != NULL) {
+		in.stage_base = o->out_dir;
+		if ((made = make_out_dir(&in, o->out_dir, eb)) == -1 ||
+		    open_dir(&in, o->out_dir, "", 1, &anchor, eb) == -1)
+			goto out;
+		in.dirs[anchor].made = made;
+	}
 	for (i = 0; i < set->len; i++) {
 		in.files[i].art = &set->files[i];
 		in.nfiles++;
@@ -1120,12 +1382,15 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 	 * its intent record, then its temporaries go.
 	 */
 	for (i = 0; i < in.ndirs; i++) {
+		if (in.dirs[i].stage != 0)
+			continue;	/* made later, so nothing there */
 		if ((dfd = dir_fd(&in, i, eb)) == -1 ||
 		    intent_replay(dfd, in.dirs[i].show, &res, eb) == -1)
 			goto out;
 	}
 	for (i = 0; i < in.ndirs; i++)
-		if (remove_temporaries(&in, i, &res.removed, eb) == -1)
+		if (in.dirs[i].stage == 0 &&
+		    remove_temporaries(&in, i, &res.removed, eb) == -1)
 			goto out;
 	for (i = 0; i < in.nfiles; i++) {
 		if (inspect(&in, &in.files[i], o, eb) == -1)
@@ -1141,6 +1406,9 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 		rc = 0;
 		goto out;
 	}
+	/* Staged directories are made and renamed in --out, dirs[0]. */
+	if (in.nstaged > 0)
+		in.dirs[0].written = 1;
 	if (intent_write(&in, 'S', eb) == -1)
 		goto out;
 	for (i = 0; i < in.nfiles; i++)
@@ -1151,12 +1419,20 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 	    sync_dirs(&in, 0, eb) == -1 ||
 	    intent_write(&in, 'M', eb) == -1)
 		goto out;
+	if (rename_staged(&in, eb) == -1) {
+		intent_remove(&in, 1);
+		goto out;
+	}
 	for (i = 0; i < in.nfiles; i++) {
 		struct out_file *f = &in.files[i];
 		const struct out_dir *d = &in.dirs[f->dir];
 
 		if (f->unchanged)
 			continue;
+		if (f->direct) {
+			res.written++;
+			continue;
+		}
 		if ((dfd = dir_fd(&in, f->dir, eb)) == -1 ||
 		    renameat(dfd, f->tmp, dfd, f->name) == -1) {
 			if (dfd != -1)

@@ -120,11 +120,64 @@ killed_at() {
 @test "install: killed while staging, the next run leaves every old file and no temporary" {
 	need_strace
 	local n
+	# linkat: the second name each old file gets as its new one is staged
 	for n in 1 57 200; do
 		rm -rf "$T/o"
-		run -0 killed_at fchmod "$n"
+		run -0 killed_at linkat "$n"
 		assert_output old
 	done
+}
+
+@test "install: a first install makes each new directory under a temporary name and renames it whole" {
+	need_strace
+	run -0 strace -f -qq -o "$T/trace" -e trace=rename,renameat,renameat2 \
+	    cfgsync fetch -q --server "$NEW_URL" --id n --ip 127.0.0.1 \
+	    --no-register --out "$T/o"
+	assert_equal "$(count new)" 200
+	no_temporaries "$T/o"
+	# The two intent records and the ten directories: no file's own.
+	assert_equal "$(grep -c '^[0-9]* *rename' "$T/trace")" 12
+	assert_equal "$(grep -c 'RENAME_NOREPLACE' "$T/trace")" 10
+	# The next install into the same directories renames file by file.
+	run -0 strace -f -qq -o "$T/trace2" -e trace=rename,renameat,renameat2 \
+	    cfgsync fetch -q --server "$OLD_URL" --id n --ip 127.0.0.1 \
+	    --no-register --out "$T/o"
+	assert_equal "$(count old)" 200
+	assert_equal "$(grep -c '^[0-9]* *rename' "$T/trace2")" 202
+	# Directories made 0755 whatever the umask, files 0644.
+	(umask 077 && rm -rf "$T/o3" && get "$NEW_URL" n "$T/o3")
+	assert_equal "$(stat -c %a "$T/o3/d03" "$T/o3/d03/f013" | paste -sd' ')" \
+	    "755 644"
+}
+
+@test "install: a first install killed while staging or between its directories' renames" {
+	need_strace
+	local n
+	# Killed at the 1st, 57th and 200th file's write: the next run (of
+	# another node) leaves none of it, not even a directory.
+	for n in 2 58 201; do
+		rm -rf "$T/o"
+		run strace -o /dev/null -e "inject=write:signal=KILL:when=$n" \
+		    cfgsync fetch -q --server "$NEW_URL" --id n --ip 127.0.0.1 \
+		    --no-register --out "$T/o"
+		[ "$status" -ne 0 ]
+		run -0 get "$OLD_URL" other "$T/o"
+		no_temporaries "$T/o"
+		assert_equal "$(ls "$T/o")" other.txt
+	done
+	# Killed after the first of the ten directories is in place: the
+	# next run puts the other nine there.
+	rm -rf "$T/o"
+	run strace -o /dev/null -e inject=renameat2:signal=KILL:when=2 \
+	    cfgsync fetch -q --server "$NEW_URL" --id n --ip 127.0.0.1 \
+	    --no-register --out "$T/o"
+	[ "$status" -ne 0 ]
+	[ -e "$T/o/.cfgsync-intent" ]
+	assert_equal "$(count new)" 20
+	run -0 get "$OLD_URL" other "$T/o"
+	assert_equal "$(count new)" 200
+	no_temporaries "$T/o"
+	[ ! -e "$T/o/.cfgsync-intent" ]
 }
 
 @test "install: killed at the syncfs, the next run leaves every old file" {
