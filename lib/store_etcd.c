@@ -58,7 +58,17 @@
  * compares stays under it.
  */
 #define ETCD_STORE_BATCH_BYTES	(1UL << 20)
+/*
+ * A listing's pages: the first of ETCD_STORE_PAGE_FIRST keys, each next
+ * one as many keys as make about ETCD_STORE_PAGE_BYTES of values at the
+ * size the last page's had, ETCD_STORE_PAGE at most.  10 000 keys of
+ * registrations near the 64 KiB body cap would be a gigabyte of JSON,
+ * over what an answer may be (ETCD_ANSWER_MAX): a listing that never
+ * ends, and a mirror that never syncs.
+ */
 #define ETCD_STORE_PAGE		10000
+#define ETCD_STORE_PAGE_FIRST	256
+#define ETCD_STORE_PAGE_BYTES	(16UL << 20)
 #define ETCD_STORE_DOC_MAX	(1UL << 20)
 #define ETCD_STORE_KEY_MAX	1024
 /* Between tries while etcd is unreachable, in ms. */
@@ -238,21 +248,39 @@ apply_kv(struct etcd_store *s, struct json_object *kv, int del,
 	registration_release(&reg);
 }
 
-/* The range request of the watched keys. */
+/* The range request of the watched keys: limit of them, from from on. */
 static struct json_object *
-range_body(struct etcd_store *s, struct json_object *from, uint64_t rev)
+range_body(struct etcd_store *s, struct json_object *from, uint64_t rev,
+    size_t limit)
 {
 	struct json_object *o = json_object_new_object();
 
 	if (o == NULL ||
 	    etcd_add(o, "key", from != NULL ? from : etcd_key(s->etcd, "gen")) ==
 	    -1 || etcd_add(o, "range_end", etcd_range_end(s->etcd, "seq")) == -1 ||
-	    etcd_add(o, "limit", json_object_new_int(ETCD_STORE_PAGE)) == -1 ||
+	    etcd_add(o, "limit", json_object_new_int64((int64_t)limit)) == -1 ||
 	    (rev > 0 && etcd_add(o, "revision", u64(rev)) == -1)) {
 		json_object_put(o);
 		return NULL;
 	}
 	return o;
+}
+
+/* How many keys the page after kvs (n of them) asks for. */
+static size_t
+next_page(struct json_object *kvs, size_t n)
+{
+	struct json_object *v;
+	size_t i, bytes = 0, each;
+
+	for (i = 0; i < n; i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(kvs, i),
+		    "value", &v))
+			bytes += (size_t)json_object_get_string_len(v);
+	each = bytes / n + 1;
+	if (ETCD_STORE_PAGE_BYTES / each >= ETCD_STORE_PAGE)
+		return ETCD_STORE_PAGE;
+	return ETCD_STORE_PAGE_BYTES / each + 1;
 }
 
 /*
@@ -264,7 +292,7 @@ list(struct etcd_store *s, struct errbuf *eb)
 {
 	struct json_object **pages = NULL, **grown, *body, *a, *kvs, *kv, *k;
 	struct buf key, val, next;
-	size_t npages = 0, i, j, n;
+	size_t npages = 0, i, j, n, limit = ETCD_STORE_PAGE_FIRST;
 	uint64_t rev = 0;
 	int rc = -1, more;
 
@@ -273,7 +301,7 @@ list(struct etcd_store *s, struct errbuf *eb)
 	buf_init(&next, ETCD_STORE_KEY_MAX * 2);
 	k = NULL;
 	do {
-		if ((body = range_body(s, k, rev)) == NULL) {
+		if ((body = range_body(s, k, rev, limit)) == NULL) {
 			errbuf_set(eb, EC_INTERNAL, "out of memory");
 			goto out;
 		}
@@ -300,6 +328,7 @@ list(struct etcd_store *s, struct errbuf *eb)
 			if (!json_object_object_get_ex(a, "kvs", &kvs) ||
 			    (n = json_object_array_length(kvs)) == 0)
 				break;
+			limit = next_page(kvs, n);
 			kv = json_object_array_get_idx(kvs, n - 1);
 			buf_reset(&next);
 			if (!json_object_object_get_ex(kv, "key", &k) ||
