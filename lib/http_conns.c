@@ -88,11 +88,44 @@ list_append(struct http_server *srv, struct http_sock *s)
 	s->listed = 1;
 }
 
-/* Shuts s down and takes it off the list; srv->socks_lock held. */
+/*
+ * The idle ones are on a list of their own as well, oldest first, so the
+ * one to cut at the limit is found at once, not after a walk past
+ * thousands of sockets still waiting for their first request.
+ */
+static void
+idle_set(struct http_server *srv, struct http_sock *s, int idle)
+{
+	if (s->idle == idle)
+		return;
+	s->idle = idle;
+	if (idle) {
+		s->idle_prev = srv->idle_tail;
+		s->idle_next = NULL;
+		if (srv->idle_tail != NULL)
+			srv->idle_tail->idle_next = s;
+		else
+			srv->idle = s;
+		srv->idle_tail = s;
+		return;
+	}
+	if (s->idle_prev != NULL)
+		s->idle_prev->idle_next = s->idle_next;
+	else
+		srv->idle = s->idle_next;
+	if (s->idle_next != NULL)
+		s->idle_next->idle_prev = s->idle_prev;
+	else
+		srv->idle_tail = s->idle_prev;
+	s->idle_prev = s->idle_next = NULL;
+}
+
+/* Shuts s down and takes it off the lists; srv->socks_lock held. */
 static void
 cut(struct http_server *srv, struct http_sock *s)
 {
 	list_remove(srv, s);
+	idle_set(srv, s, 0);
 	if (s->cut || s->fd < 0)
 		return;
 	s->cut = 1;
@@ -103,11 +136,8 @@ cut(struct http_server *srv, struct http_sock *s)
 static void
 evict_idle(struct http_server *srv)
 {
-	struct http_sock *s;
+	struct http_sock *s = srv->idle;
 
-	for (s = srv->waiting; s != NULL; s = s->next)
-		if (s->idle)
-			break;
 	if (s == NULL)
 		return;
 	if (!srv->evicting) {
@@ -148,6 +178,7 @@ http_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 		return;
 	pthread_mutex_lock(&srv->socks_lock);
 	list_remove(srv, s);
+	idle_set(srv, s, 0);
 	srv->nsocks--;
 	if (srv->evicting && srv->nsocks < srv->low_water)
 		srv->evicting = 0;
@@ -182,7 +213,7 @@ http_conns_head(struct http_server *srv, struct http_sock *s)
 	if (s == NULL)
 		return 0;
 	pthread_mutex_lock(&srv->socks_lock);
-	s->idle = 0;
+	idle_set(srv, s, 0);
 	cut = s->cut;
 	pthread_mutex_unlock(&srv->socks_lock);
 	return cut ? -1 : 0;
@@ -210,9 +241,9 @@ http_conns_done(struct http_server *srv, struct http_sock *s)
 	pthread_mutex_lock(&srv->socks_lock);
 	list_remove(srv, s);
 	if (!s->cut) {
-		s->idle = 1;
 		s->since_ns = clock_ns();
 		list_append(srv, s);
+		idle_set(srv, s, 1);
 	}
 	pthread_mutex_unlock(&srv->socks_lock);
 }

@@ -56,6 +56,7 @@ struct http_sock {
 	int			 cut;		/* shut down by us */
 	int			 bad_target;	/* NUL or bad %-escape seen */
 	struct http_sock	*prev, *next;
+	struct http_sock	*idle_prev, *idle_next;	/* while idle */
 };
 
 /*
@@ -137,6 +138,7 @@ struct http_server {
 	pthread_mutex_t		 socks_lock;	/* guards what follows */
 	pthread_cond_t		 socks_cond;
 	struct http_sock	*waiting, *waiting_tail;	/* oldest first */
+	struct http_sock	*idle, *idle_tail;	/* the idle ones, too */
 	unsigned long		 nsocks;
 	unsigned long		 high_water;	/* cut an idle one at accept */
 	unsigned long		 low_water;	/* log the cutting again */
