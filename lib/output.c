@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -41,6 +42,14 @@
 
 #define OUTPUT_NAME_MAX	FSX_NAME_MAX
 #define OUTPUT_SHOW_MAX	FSX_PATH_MAX
+/*
+ * From this many files to write on, they are written by as many threads
+ * as there are processors (OUTPUT_THREADS_MAX at most), each directory's
+ * on one: the kernel makes inodes in different directories at once (two
+ * tar x of half the tree each take 0.6 of one).
+ */
+#define OUTPUT_PARALLEL_MIN	1024
+#define OUTPUT_THREADS_MAX	4
 /* Directory descriptors kept open at once; more are closed and reopened. */
 #define OUTPUT_OPEN_MAX	64
 /* The intent record's name in the anchor directory, and its first line. */
@@ -581,19 +590,19 @@ inspect(struct install *in, struct out_file *f, const struct output_opts *o,
 }
 
 /*
- * Writes one file's temporary next to its target: content, owner, mode.
- * It is made durable later, with every other one, by syncfs.
+ * Writes one file's temporary next to its target, in dfd: content, owner,
+ * mode.  It is made durable later, with every other one, by syncfs.  It
+ * changes only f: files are staged on several threads at once.
  */
 static int
-stage(struct install *in, struct out_file *f, struct errbuf *eb)
+stage(const struct install *in, struct out_file *f, int dfd,
+    struct errbuf *eb)
 {
 	const struct out_dir *d = &in->dirs[f->dir];
 	const struct artifact_file *a = f->art;
 	int owned = f->uid != (uid_t)-1 || f->gid != (gid_t)-1;
-	int dfd, fd, rc = -1;
+	int fd, rc = -1;
 
-	if ((dfd = dir_fd(in, f->dir, eb)) == -1)
-		return -1;
 	/*
 	 * A second name for the file being replaced, so a rename that
 	 * fails later can put it back.  Where the file system has no hard
@@ -644,6 +653,134 @@ out:
 		rc = errbuf_set(eb, EC_WRITE, "write %s/%s: %s", d->show,
 		    f->name, strerror(errno));
 	return rc;
+}
+
+/*
+ * Opens d afresh, creating nothing and changing nothing of in (a
+ * stager's own descriptor); -1 with eb set.
+ */
+static int
+open_path(const struct install *in, const struct out_dir *d,
+    struct errbuf *eb)
+{
+	const struct staged_dir *sd;
+	const char *rest;
+	int fd, nfd;
+
+	if ((fd = open(d->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return errbuf_set(eb, EC_WRITE, "open %s: %s", d->base,
+		    strerror(errno));
+	if (d->stage == 0)
+		return walk(NULL, 0, fd, d->base, d->prefix, d->confined,
+		    NULL, eb);
+	sd = &in->staged[d->stage - 1];
+	nfd = openat(fd, sd->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	close(fd);
+	if (nfd == -1)
+		return errbuf_set(eb, EC_WRITE, "open %s/%s: %s", d->base,
+		    sd->name, strerror(errno));
+	rest = d->prefix + strcspn(d->prefix, "/");
+	rest += *rest == '/';
+	return walk(NULL, 0, nfd, d->show, rest, 1, NULL, eb);
+}
+
+/* One of the threads that stage files: those of its directories. */
+struct stager {
+	struct install	*in;
+	size_t		 part, nparts;
+	size_t		 failed_at;	/* the file it failed on, or nfiles */
+	struct errbuf	 eb;
+	int		*stop;		/* set by the first to fail */
+	pthread_t	 thread;
+	int		 started;
+};
+
+static void *
+stage_part(void *arg)
+{
+	struct stager *st = arg;
+	const struct install *in = st->in;
+	struct out_file *f;
+	size_t i, cur = SIZE_MAX;
+	int dfd = -1;
+
+	st->failed_at = in->nfiles;
+	for (i = 0; i < in->nfiles; i++) {
+		f = &in->files[i];
+		if (f->unchanged || f->dir % st->nparts != st->part)
+			continue;
+		if (__atomic_load_n(st->stop, __ATOMIC_RELAXED))
+			break;
+		if (f->dir != cur) {
+			if (dfd != -1)
+				close(dfd);
+			cur = f->dir;
+			dfd = open_path(in, &in->dirs[cur], &st->eb);
+		}
+		if (dfd == -1 || stage(in, f, dfd, &st->eb) == -1) {
+			st->failed_at = i;
+			__atomic_store_n(st->stop, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	if (dfd != -1)
+		close(dfd);
+	return NULL;
+}
+
+/*
+ * Stages every file to write (nwrite of them): on this thread, or, from
+ * OUTPUT_PARALLEL_MIN on, by directory on one thread per processor, once
+ * every directory is made.  0, or -1 with eb set: the error of the first
+ * file that failed.
+ */
+static int
+stage_all(struct install *in, size_t nwrite, struct errbuf *eb)
+{
+	struct stager st[OUTPUT_THREADS_MAX];
+	size_t i, n = 1, worst = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int stop = 0, dfd;
+
+	if (nwrite >= OUTPUT_PARALLEL_MIN && in->ndirs > 1 && cpus > 1)
+		n = cpus < OUTPUT_THREADS_MAX ? (size_t)cpus :
+		    OUTPUT_THREADS_MAX;
+	if (n == 1) {
+		for (i = 0; i < in->nfiles; i++)
+			if (!in->files[i].unchanged &&
+			    ((dfd = dir_fd(in, in->files[i].dir, eb)) == -1 ||
+			    stage(in, &in->files[i], dfd, eb) == -1))
+				return -1;
+		return 0;
+	}
+	/* The staged directories made here: the stagers only open. */
+	for (i = 0; i < in->ndirs; i++)
+		if (in->dirs[i].stage != 0 && dir_fd(in, i, eb) == -1)
+			return -1;
+	for (i = 0; i < n; i++) {
+		memset(&st[i], 0, sizeof(st[i]));
+		st[i].in = in;
+		st[i].part = i;
+		st[i].nparts = n;
+		st[i].stop = &stop;
+		st[i].started = i > 0 && pthread_create(&st[i].thread, NULL,
+		    stage_part, &st[i]) == 0;
+	}
+	(void)stage_part(&st[0]);
+	for (i = 1; i < n; i++) {
+		if (st[i].started)
+			(void)pthread_join(st[i].thread, NULL);
+		else
+			(void)stage_part(&st[i]);
+	}
+	for (i = 1; i < n; i++)
+		if (st[i].failed_at < st[worst].failed_at)
+			worst = i;
+	if (st[worst].failed_at == in->nfiles)
+		return 0;
+	*eb = st[worst].eb;
+	return -1;
 }
 
 /*
@@ -1411,10 +1548,8 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 		in.dirs[0].written = 1;
 	if (intent_write(&in, 'S', eb) == -1)
 		goto out;
-	for (i = 0; i < in.nfiles; i++)
-		if (!in.files[i].unchanged &&
-		    stage(&in, &in.files[i], eb) == -1)
-			goto out;
+	if (stage_all(&in, nwrite, eb) == -1)
+		goto out;
 	if (run_checks(&in, o, eb) == -1 ||
 	    sync_dirs(&in, 0, eb) == -1 ||
 	    intent_write(&in, 'M', eb) == -1)

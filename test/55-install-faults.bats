@@ -341,3 +341,71 @@ json.dump({"nodes": [{"identifier": "n", "files": [
 	assert_equal "$(count old)" 200
 	no_temporaries "$T/o"
 }
+
+# many FILE DIRS TAG: a bundle of node "m" with FILES files in DIRS
+# directories (enough for the installer's threads) holding TAG.
+many() {
+	python3 - "$@" <<'PY'
+import json, sys
+n, dirs, tag, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+json.dump({'nodes': [{'identifier': 'm', 'files': [
+    {'path': 'd%02d/f%04d' % (i % dirs, i), 'content': '%s %d\n' % (tag, i)}
+    for i in range(n)]},
+    {'identifier': 'other', 'files': [{'path': 'other.txt', 'content': 'x\n'}]}]},
+    open(out, 'w'))
+PY
+}
+
+@test "install: 3 000 files in 30 directories, written by several threads: all there, each its own" {
+	many 3000 30 old "$T/m-old.json"
+	many 3000 30 new "$T/m-new.json"
+	start_server OWN "$T" serve-bundle "$T/m-old.json"
+	get "$OWN_URL" m "$T/o"
+	assert_equal "$(cat "$T"/o/d*/f* | grep -c '^old ')" 3000
+	assert_equal "$(cat "$T/o/d07/f2107")" "old 2107"
+	stop_server OWN
+	start_server OWN "$T" serve-bundle "$T/m-new.json"
+	get "$OWN_URL" m "$T/o"
+	assert_equal "$(cat "$T"/o/d*/f* | grep -c '^new ')" 3000
+	assert_equal "$(cat "$T/o/d29/f2999")" "new 2999"
+	no_temporaries "$T/o"
+}
+
+@test "install: 3 000 files killed while several threads stage them, the next run leaves every old file" {
+	need_strace
+	many 3000 30 old "$T/m-old.json"
+	many 3000 30 new "$T/m-new.json"
+	start_server OWN "$T" serve-bundle "$T/m-old.json"
+	get "$OWN_URL" m "$T/o"
+	stop_server OWN
+	start_server OWN "$T" serve-bundle "$T/m-new.json"
+	# -f: the stagers are threads; the 1 500th second name kills them all
+	run strace -f -o /dev/null -e inject=linkat:signal=KILL:when=1500 \
+	    cfgsync fetch -q --server "$OWN_URL" --id m --ip 127.0.0.1 \
+	    --no-register --out "$T/o"
+	[ "$status" -ne 0 ]
+	run -0 get "$OWN_URL" other "$T/o"
+	no_temporaries "$T/o"
+	assert_equal "$(cat "$T"/o/d*/f* | grep -c '^old ')" 3000
+}
+
+@test "install: 3 000 files, a full file system under several threads: exit 6, every old file, nothing partial" {
+	MNT=$T/small
+	mkdir -p "$MNT"
+	if ! mount -t tmpfs -o size=64m,nr_inodes=4500 tmpfs "$MNT" 2>/dev/null; then
+		MNT=
+		skip "cannot mount a tmpfs here (not root, or no CAP_SYS_ADMIN)"
+	fi
+	many 3000 30 old "$T/m-old.json"
+	start_server OWN "$T" serve-bundle "$T/m-old.json"
+	get "$OWN_URL" m "$MNT/o"
+	stop_server OWN
+	# the new set has 3 000 more files: no inodes for all of them
+	many 6000 30 new "$T/m-new.json"
+	start_server OWN "$T" serve-bundle "$T/m-new.json"
+	run -6 --separate-stderr get "$OWN_URL" m "$MNT/o"
+	assert_regex "$stderr" 'No space left on device'
+	assert_equal "$(cat "$MNT"/o/d*/f* | grep -c '^old ')" 3000
+	assert_equal "$(find "$MNT/o" -type f | wc -l)" 3000
+	no_temporaries "$MNT/o"
+}
