@@ -104,7 +104,6 @@ struct install {
 	struct out_file	*files;
 	size_t		 nfiles;
 	int		 intent;	/* the record is in dirs[0] */
-	mode_t		 umask;		/* the process's, read once */
 	const char	*stage_base;	/* --out, where new dirs are staged */
 	struct staged_dir *staged;
 	size_t		 nstaged, stagedcap;
@@ -618,11 +617,7 @@ stage(const struct install *in, struct out_file *f, int dfd,
 	else if (fsx_temp_name(f->tmp, sizeof(f->tmp), f->name) == -1)
 		return errbuf_set(eb, EC_WRITE, "write %s/%s: name too long",
 		    d->show, f->name);
-	/*
-	 * Made with its mode when the umask keeps all of it (the usual
-	 * case: no fchmod for each of 40 000 files); 0600 until its owner
-	 * is set, so no group reads it meanwhile.
-	 */
+	/* 0600 until its owner is set, so no group reads it meanwhile. */
 	if ((fd = openat(dfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, owned ? 0600 : f->mode)) == -1) {
 		errbuf_set(eb, EC_WRITE, "create %s/%s: %s", d->show, f->tmp,
@@ -640,9 +635,11 @@ stage(const struct install *in, struct out_file *f, int dfd,
 		    f->name, strerror(errno));
 		goto out;
 	}
-	/* After fchown, which may clear set-id bits. */
-	if ((owned || (f->mode & in->umask) != 0) &&
-	    fchmod(fd, f->mode) == -1) {
+	/*
+	 * After fchown, which may clear set-id bits; and always, as the
+	 * umask or a default ACL may have masked the mode.
+	 */
+	if (fchmod(fd, f->mode) == -1) {
 		errbuf_set(eb, EC_WRITE, "write %s/%s: %s", d->show, f->name,
 		    strerror(errno));
 		goto out;
@@ -991,6 +988,20 @@ entry_dir(int afd, const char *show, const char **p, struct errbuf *eb)
 }
 
 /*
+ * Whether the directory of an intent entry (dir: its 'R' or 'A' string)
+ * was cleaned already: each is read once, not once for each of its
+ * thousands of renames.  Notes it when not.
+ */
+static int
+seen_before(struct strmap *cleaned, const char *dir)
+{
+	if (strmap_get(cleaned, dir, NULL))
+		return 1;
+	(void)strmap_put(cleaned, dir, 0);
+	return 0;
+}
+
+/*
  * Finishes what a killed install recorded in the directory afd (shown as
  * show): every rename of an 'M' record whose temporary is still there is
  * done, then the temporaries of every directory it names are removed, and
@@ -1001,8 +1012,10 @@ intent_replay(int afd, const char *show, struct output_result *res,
     struct errbuf *eb)
 {
 	struct buf b;
+	struct strmap cleaned;
+	struct stat st;
 	const char *p, *end, *e, *tmp, *name;
-	int rfd, dfd, pass, kind, elsewhere = 0, rc = -1;
+	int rfd, dfd, pass, kind, isdir, elsewhere = 0, rc = -1;
 	struct errbuf ignored;
 	ssize_t n;
 	char chunk[OUTPUT_CMP_CHUNK];
@@ -1015,6 +1028,7 @@ intent_replay(int afd, const char *show, struct output_result *res,
 		    OUTPUT_INTENT, strerror(errno));
 	}
 	buf_init(&b, OUTPUT_INTENT_MAX);
+	strmap_init(&cleaned);
 	while ((n = read(rfd, chunk, sizeof(chunk))) != 0) {
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -1060,6 +1074,7 @@ intent_replay(int afd, const char *show, struct output_result *res,
 				continue;
 			}
 			if ((kind == 'S' && pass == 1) ||
+			    (pass == 2 && seen_before(&cleaned, e)) ||
 			    (dfd = entry_dir(afd, show, &p, &ignored)) == -1) {
 				if (p == e)
 					p += strlen(p) + 1;
@@ -1074,10 +1089,21 @@ intent_replay(int afd, const char *show, struct output_result *res,
 			if (kind == 'M')
 				p = name + strlen(name) + 1;
 			if (pass == 1) {
-				if (renameat(dfd, tmp, dfd, name) == 0) {
+				/*
+				 * A staged directory goes in only where nothing
+				 * took its name; else pass 2 removes it, and the
+				 * install that follows writes its files.
+				 */
+				isdir = fstatat(dfd, tmp, &st,
+				    AT_SYMLINK_NOFOLLOW) == 0 &&
+				    S_ISDIR(st.st_mode);
+				if ((isdir ? renameat2(dfd, tmp, dfd, name,
+				    RENAME_NOREPLACE) : renameat(dfd, tmp, dfd,
+				    name)) == 0) {
 					res->replayed++;
 					elsewhere |= e[0] == 'A';
-				} else if (errno != ENOENT) {
+				} else if (errno != ENOENT && !(isdir &&
+				    (errno == EEXIST || errno == ENOTEMPTY))) {
 					errbuf_set(eb, EC_WRITE,
 					    "rename %s: %s", name,
 					    strerror(errno));
@@ -1109,6 +1135,7 @@ intent_replay(int afd, const char *show, struct output_result *res,
 	}
 	rc = 0;
 out:
+	strmap_release(&cleaned);
 	buf_release(&b);
 	return rc;
 }
@@ -1478,9 +1505,6 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 		*o->result = res;
 	if (set->len == 0)
 		return 0;
-	/* No other thread makes files meanwhile: this is the client. */
-	in.umask = umask(0);
-	(void)umask(in.umask);
 	if ((in.files = calloc(set->len, sizeof(*in.files))) == NULL)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	/* The anchor, dirs[0]: --out itself, else the first file's. */
@@ -1490,6 +1514,15 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 		    open_dir(&in, o->out_dir, "", 1, &anchor, eb) == -1)
 			goto out;
 		in.dirs[anchor].made = made;
+		/*
+		 * What a killed install left in --out goes first: which
+		 * directories are new, so staged, depends on what it had
+		 * put in place.
+		 */
+		if (!made && ((dfd = dir_fd(&in, anchor, eb)) == -1 ||
+		    intent_replay(dfd, in.dirs[anchor].show, &res, eb) == -1 ||
+		    remove_temporaries(&in, anchor, &res.removed, eb) == -1))
+			goto out;
 	}
 	for (i = 0; i < set->len; i++) {
 		in.files[i].art = &set->files[i];
@@ -1519,14 +1552,15 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 	 * its intent record, then its temporaries go.
 	 */
 	for (i = 0; i < in.ndirs; i++) {
-		if (in.dirs[i].stage != 0)
-			continue;	/* made later, so nothing there */
+		/* Staged: made later, so nothing there; --out: done. */
+		if (in.dirs[i].stage != 0 || (o->out_dir != NULL && i == 0))
+			continue;
 		if ((dfd = dir_fd(&in, i, eb)) == -1 ||
 		    intent_replay(dfd, in.dirs[i].show, &res, eb) == -1)
 			goto out;
 	}
 	for (i = 0; i < in.ndirs; i++)
-		if (in.dirs[i].stage == 0 &&
+		if (in.dirs[i].stage == 0 && (o->out_dir == NULL || i != 0) &&
 		    remove_temporaries(&in, i, &res.removed, eb) == -1)
 			goto out;
 	for (i = 0; i < in.nfiles; i++) {

@@ -178,6 +178,18 @@ killed_at() {
 	assert_equal "$(count new)" 200
 	no_temporaries "$T/o"
 	[ ! -e "$T/o/.cfgsync-intent" ]
+	# Killed before the first directory's rename, the same node again:
+	# the record is finished first, then the install finds the
+	# directories in place (not new, so not staged a second time).
+	rm -rf "$T/o"
+	run strace -o /dev/null -e inject=renameat2:signal=KILL:when=1 \
+	    cfgsync fetch -q --server "$NEW_URL" --id n --ip 127.0.0.1 \
+	    --no-register --out "$T/o"
+	[ "$status" -ne 0 ]
+	run -0 get "$NEW_URL" n "$T/o"
+	assert_equal "$(count new)" 200
+	no_temporaries "$T/o"
+	[ ! -e "$T/o/.cfgsync-intent" ]
 }
 
 @test "install: killed at the syncfs, the next run leaves every old file" {
