@@ -58,74 +58,55 @@
  */
 #define HTTP_KICK_SCAN_MS	2000
 
+/* Takes s off srv's list k, if it is on it; srv->socks_lock held. */
 static void
-list_remove(struct http_server *srv, struct http_sock *s)
+list_remove(struct http_server *srv, struct http_sock *s,
+    enum http_sock_list k)
 {
-	if (!s->listed)
+	if (!s->on[k])
 		return;
-	if (s->prev != NULL)
-		s->prev->next = s->next;
+	if (s->prev[k] != NULL)
+		s->prev[k]->next[k] = s->next[k];
 	else
-		srv->waiting = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
+		srv->socks[k] = s->next[k];
+	if (s->next[k] != NULL)
+		s->next[k]->prev[k] = s->prev[k];
 	else
-		srv->waiting_tail = s->prev;
-	s->prev = s->next = NULL;
-	s->listed = 0;
+		srv->socks_tail[k] = s->prev[k];
+	s->prev[k] = s->next[k] = NULL;
+	s->on[k] = 0;
 }
 
+/* Puts s last on srv's list k, the newest; srv->socks_lock held. */
 static void
-list_append(struct http_server *srv, struct http_sock *s)
+list_append(struct http_server *srv, struct http_sock *s,
+    enum http_sock_list k)
 {
-	s->prev = srv->waiting_tail;
-	s->next = NULL;
-	if (srv->waiting_tail != NULL)
-		srv->waiting_tail->next = s;
+	if (s->on[k])
+		return;
+	s->prev[k] = srv->socks_tail[k];
+	s->next[k] = NULL;
+	if (srv->socks_tail[k] != NULL)
+		srv->socks_tail[k]->next[k] = s;
 	else
-		srv->waiting = s;
-	srv->waiting_tail = s;
-	s->listed = 1;
+		srv->socks[k] = s;
+	srv->socks_tail[k] = s;
+	s->on[k] = 1;
 }
 
-/*
- * The idle ones are on a list of their own as well, oldest first, so the
- * one to cut at the limit is found at once, not after a walk past
- * thousands of sockets still waiting for their first request.
- */
+/* Takes s off every list (no longer waiting); srv->socks_lock held. */
 static void
-idle_set(struct http_server *srv, struct http_sock *s, int idle)
+unlist(struct http_server *srv, struct http_sock *s)
 {
-	if (s->idle == idle)
-		return;
-	s->idle = idle;
-	if (idle) {
-		s->idle_prev = srv->idle_tail;
-		s->idle_next = NULL;
-		if (srv->idle_tail != NULL)
-			srv->idle_tail->idle_next = s;
-		else
-			srv->idle = s;
-		srv->idle_tail = s;
-		return;
-	}
-	if (s->idle_prev != NULL)
-		s->idle_prev->idle_next = s->idle_next;
-	else
-		srv->idle = s->idle_next;
-	if (s->idle_next != NULL)
-		s->idle_next->idle_prev = s->idle_prev;
-	else
-		srv->idle_tail = s->idle_prev;
-	s->idle_prev = s->idle_next = NULL;
+	list_remove(srv, s, HTTP_SOCKS_WAITING);
+	list_remove(srv, s, HTTP_SOCKS_IDLE);
 }
 
 /* Shuts s down and takes it off the lists; srv->socks_lock held. */
 static void
 cut(struct http_server *srv, struct http_sock *s)
 {
-	list_remove(srv, s);
-	idle_set(srv, s, 0);
+	unlist(srv, s);
 	if (s->cut || s->fd < 0)
 		return;
 	s->cut = 1;
@@ -136,7 +117,7 @@ cut(struct http_server *srv, struct http_sock *s)
 static void
 evict_idle(struct http_server *srv)
 {
-	struct http_sock *s = srv->idle;
+	struct http_sock *s = srv->socks[HTTP_SOCKS_IDLE];
 
 	if (s == NULL)
 		return;
@@ -170,15 +151,14 @@ http_conns_notify(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 		srv->nsocks++;
 		if (srv->nsocks >= srv->high_water)
 			evict_idle(srv);
-		list_append(srv, s);
+		list_append(srv, s, HTTP_SOCKS_WAITING);
 		pthread_mutex_unlock(&srv->socks_lock);
 		return;
 	}
 	if ((s = *socket_ctx) == NULL)
 		return;
 	pthread_mutex_lock(&srv->socks_lock);
-	list_remove(srv, s);
-	idle_set(srv, s, 0);
+	unlist(srv, s);
 	srv->nsocks--;
 	if (srv->evicting && srv->nsocks < srv->low_water)
 		srv->evicting = 0;
@@ -213,7 +193,7 @@ http_conns_head(struct http_server *srv, struct http_sock *s)
 	if (s == NULL)
 		return 0;
 	pthread_mutex_lock(&srv->socks_lock);
-	idle_set(srv, s, 0);
+	list_remove(srv, s, HTTP_SOCKS_IDLE);
 	cut = s->cut;
 	pthread_mutex_unlock(&srv->socks_lock);
 	return cut ? -1 : 0;
@@ -227,7 +207,7 @@ http_conns_busy(struct http_server *srv, struct http_sock *s)
 	if (s == NULL)
 		return 0;
 	pthread_mutex_lock(&srv->socks_lock);
-	list_remove(srv, s);
+	unlist(srv, s);
 	cut = s->cut;
 	pthread_mutex_unlock(&srv->socks_lock);
 	return cut ? -1 : 0;
@@ -239,11 +219,11 @@ http_conns_done(struct http_server *srv, struct http_sock *s)
 	if (s == NULL)
 		return;
 	pthread_mutex_lock(&srv->socks_lock);
-	list_remove(srv, s);
+	unlist(srv, s);
 	if (!s->cut) {
 		s->since_ns = clock_ns();
-		list_append(srv, s);
-		idle_set(srv, s, 1);
+		list_append(srv, s, HTTP_SOCKS_WAITING);
+		list_append(srv, s, HTTP_SOCKS_IDLE);
 	}
 	pthread_mutex_unlock(&srv->socks_lock);
 }
@@ -286,7 +266,8 @@ kick_unread(struct http_server *srv, uint64_t now)
 	int one = 1;
 
 	/* Newest first: stop at the first one older than the scan. */
-	for (s = srv->waiting_tail; s != NULL; s = s->prev) {
+	for (s = srv->socks_tail[HTTP_SOCKS_WAITING]; s != NULL;
+	    s = s->prev[HTTP_SOCKS_WAITING]) {
 		if (now - s->since_ns < young)
 			continue;
 		if (now - s->since_ns > old)
@@ -311,8 +292,8 @@ http_conns_reaper_thread(void *arg)
 	while (!srv->socks_stopping) {
 		now = clock_ns();
 		/* Oldest first: stop at the first one still in time. */
-		for (s = srv->waiting; s != NULL; s = next) {
-			next = s->next;
+		for (s = srv->socks[HTTP_SOCKS_WAITING]; s != NULL; s = next) {
+			next = s->next[HTTP_SOCKS_WAITING];
 			if (now - s->since_ns < limit)
 				break;
 			if (srv->reaped++ == 0)

@@ -45,18 +45,23 @@ struct http_body {
 
 /*
  * One accepted socket, from libmicrohttpd's start notice to its close
- * notice (http_conns.c).  The list links, since_ns, idle and cut are
+ * notice (http_conns.c).  The list links, on, since_ns and cut are
  * guarded by srv->socks_lock; bad_target is the pool thread's own.
  */
+/*
+ * The lists a socket is on, each oldest first: every socket waiting for
+ * a request, and of those the idle keep-alive ones (the first to cut at
+ * the connection limit, found without a walk past the others).
+ */
+enum http_sock_list { HTTP_SOCKS_WAITING, HTTP_SOCKS_IDLE, HTTP_SOCKS_LISTS };
+
 struct http_sock {
 	int			 fd;
 	uint64_t		 since_ns;	/* began to wait for a request */
-	int			 listed;	/* on srv->waiting */
-	int			 idle;		/* kept alive, no head yet */
+	int			 on[HTTP_SOCKS_LISTS];	/* on srv's list */
 	int			 cut;		/* shut down by us */
 	int			 bad_target;	/* NUL or bad %-escape seen */
-	struct http_sock	*prev, *next;
-	struct http_sock	*idle_prev, *idle_next;	/* while idle */
+	struct http_sock	*prev[HTTP_SOCKS_LISTS], *next[HTTP_SOCKS_LISTS];
 };
 
 /*
@@ -137,8 +142,8 @@ struct http_server {
 
 	pthread_mutex_t		 socks_lock;	/* guards what follows */
 	pthread_cond_t		 socks_cond;
-	struct http_sock	*waiting, *waiting_tail;	/* oldest first */
-	struct http_sock	*idle, *idle_tail;	/* the idle ones, too */
+	struct http_sock	*socks[HTTP_SOCKS_LISTS];	/* oldest */
+	struct http_sock	*socks_tail[HTTP_SOCKS_LISTS];	/* newest */
 	unsigned long		 nsocks;
 	unsigned long		 high_water;	/* cut an idle one at accept */
 	unsigned long		 low_water;	/* log the cutting again */

@@ -107,6 +107,7 @@ struct install {
 	const char	*stage_base;	/* --out, where new dirs are staged */
 	struct staged_dir *staged;
 	size_t		 nstaged, stagedcap;
+	struct strmap	 stagedmap;	/* name to index into staged */
 };
 
 static int
@@ -254,25 +255,30 @@ close_dirs(struct install *in)
 }
 
 /*
- * Opens d, in a staged directory: the staged directory is made on the
- * first call (so after the last install's leftovers are gone), then the
- * rest of d's prefix inside it; the descriptor, or -1 with eb set.
+ * Opens d afresh; -1 with eb set.  In a staged directory, with make, the
+ * staged directory is made on the first call (after the last install's
+ * leftovers are gone), and the rest of d's prefix in it; without make
+ * nothing is made and in is not changed (a stager's own descriptor).
  */
 static int
-staged_fd(struct install *in, const struct out_dir *d, struct errbuf *eb)
+open_path(struct install *in, const struct out_dir *d, int make,
+    struct errbuf *eb)
 {
-	struct staged_dir *sd = &in->staged[d->stage - 1];
-	const char *rest = d->prefix + strcspn(d->prefix, "/");
+	struct staged_dir *sd;
 	char show[OUTPUT_SHOW_MAX];
+	const char *rest;
 	int bfd, fd;
 
-	(void)join(show, sizeof(show), d->base, sd->name);
-	rest += *rest == '/';
 	if ((bfd = open(d->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return errbuf_set(eb, EC_WRITE, "open %s: %s", d->base,
 		    strerror(errno));
-	if (sd->tmp[0] == '\0' && (fsx_temp_name(sd->tmp, sizeof(sd->tmp),
-	    sd->name) == -1 || mkdirat(bfd, sd->tmp, 0755) == -1)) {
+	if (d->stage == 0)
+		return walk(NULL, 0, bfd, d->base, d->prefix, d->confined,
+		    NULL, eb);
+	sd = &in->staged[d->stage - 1];
+	if (make && sd->tmp[0] == '\0' && (fsx_temp_name(sd->tmp,
+	    sizeof(sd->tmp), sd->name) == -1 ||
+	    mkdirat(bfd, sd->tmp, 0755) == -1)) {
 		errbuf_set(eb, EC_WRITE, "mkdir %s/%s: %s", d->base, sd->name,
 		    strerror(errno));
 		sd->tmp[0] = '\0';
@@ -286,8 +292,12 @@ staged_fd(struct install *in, const struct out_dir *d, struct errbuf *eb)
 		return errbuf_set(eb, EC_WRITE, "open %s/%s: %s", d->base,
 		    sd->name, strerror(errno));
 	/* 0755 whatever the umask (SPEC 6); all inside it is ours. */
-	(void)fchmod(fd, 0755);
-	return walk(NULL, 1, fd, show, rest, 1, NULL, eb);
+	if (make)
+		(void)fchmod(fd, 0755);
+	(void)join(show, sizeof(show), d->base, sd->name);
+	rest = d->prefix + strcspn(d->prefix, "/");
+	rest += *rest == '/';
+	return walk(NULL, make, fd, show, rest, 1, NULL, eb);
 }
 
 /*
@@ -305,15 +315,7 @@ dir_fd(struct install *in, size_t idx, struct errbuf *eb)
 		return d->fd;
 	if (in->nopen >= OUTPUT_OPEN_MAX)
 		close_dirs(in);
-	if (d->stage != 0) {
-		if ((fd = staged_fd(in, d, eb)) == -1)
-			return -1;
-	} else if ((fd = open(d->base, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1) {
-		return errbuf_set(eb, EC_WRITE, "open %s: %s", d->base,
-		    strerror(errno));
-	} else if ((fd = walk(NULL, 0, fd, d->base, d->prefix, d->confined,
-	    NULL, eb)) == -1)
+	if ((fd = open_path(in, d, 1, eb)) == -1)
 		return -1;
 	d->fd = fd;
 	in->nopen++;
@@ -341,16 +343,15 @@ find_stage(struct install *in, int bfd, const char *base,
 		    prefix);
 	memcpy(comp, prefix, len);
 	comp[len] = '\0';
-	for (i = 0; i < in->nstaged; i++) {
-		if (strcmp(in->staged[i].name, comp) == 0) {
-			*stage = i + 1;
-			return 0;
-		}
+	if (strmap_get(&in->stagedmap, comp, &i)) {
+		*stage = i + 1;
+		return 0;
 	}
 	if (fstatat(bfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
 	    errno != ENOENT)
 		return 0;
-	if (ARRAY_GROW(in->staged, in->nstaged + 1, in->stagedcap) == -1)
+	if (ARRAY_GROW(in->staged, in->nstaged + 1, in->stagedcap) == -1 ||
+	    strmap_put(&in->stagedmap, comp, in->nstaged) == -1)
 		return errbuf_set(eb, EC_INTERNAL, "out of memory");
 	memset(&in->staged[in->nstaged], 0, sizeof(in->staged[0]));
 	memcpy(in->staged[in->nstaged].name, comp, len + 1);
@@ -652,36 +653,6 @@ out:
 	return rc;
 }
 
-/*
- * Opens d afresh, creating nothing and changing nothing of in (a
- * stager's own descriptor); -1 with eb set.
- */
-static int
-open_path(const struct install *in, const struct out_dir *d,
-    struct errbuf *eb)
-{
-	const struct staged_dir *sd;
-	const char *rest;
-	int fd, nfd;
-
-	if ((fd = open(d->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return errbuf_set(eb, EC_WRITE, "open %s: %s", d->base,
-		    strerror(errno));
-	if (d->stage == 0)
-		return walk(NULL, 0, fd, d->base, d->prefix, d->confined,
-		    NULL, eb);
-	sd = &in->staged[d->stage - 1];
-	nfd = openat(fd, sd->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	close(fd);
-	if (nfd == -1)
-		return errbuf_set(eb, EC_WRITE, "open %s/%s: %s", d->base,
-		    sd->name, strerror(errno));
-	rest = d->prefix + strcspn(d->prefix, "/");
-	rest += *rest == '/';
-	return walk(NULL, 0, nfd, d->show, rest, 1, NULL, eb);
-}
-
 /* One of the threads that stage files: those of its directories. */
 struct stager {
 	struct install	*in;
@@ -697,7 +668,7 @@ static void *
 stage_part(void *arg)
 {
 	struct stager *st = arg;
-	const struct install *in = st->in;
+	struct install *in = st->in;
 	struct out_file *f;
 	size_t i, cur = SIZE_MAX;
 	int dfd = -1;
@@ -713,7 +684,7 @@ stage_part(void *arg)
 			if (dfd != -1)
 				close(dfd);
 			cur = f->dir;
-			dfd = open_path(in, &in->dirs[cur], &st->eb);
+			dfd = open_path(in, &in->dirs[cur], 0, &st->eb);
 		}
 		if (dfd == -1 || stage(in, f, dfd, &st->eb) == -1) {
 			st->failed_at = i;
@@ -1392,22 +1363,26 @@ roll_back(struct install *in, size_t n)
 }
 
 /*
- * Renames the staged directories that were renamed into place back to
- * their temporary names, for install_cleanup to remove.
+ * Removes the staged directories of a failed install, those renamed into
+ * place first put back under their temporary names.
  */
 static void
 unstage(struct install *in)
 {
+	struct staged_dir *sd;
 	size_t i;
 	int fd;
 
 	if (in->nstaged == 0 || (fd = open(in->stage_base, O_RDONLY |
 	    O_DIRECTORY | O_CLOEXEC)) == -1)
 		return;
-	for (i = 0; i < in->nstaged; i++)
-		if (in->staged[i].renamed && renameat(fd, in->staged[i].name,
-		    fd, in->staged[i].tmp) == 0)
-			in->staged[i].renamed = 0;
+	for (i = 0; i < in->nstaged; i++) {
+		sd = &in->staged[i];
+		if (sd->renamed && renameat(fd, sd->name, fd, sd->tmp) == 0)
+			sd->renamed = 0;
+		if (sd->tmp[0] != '\0' && !sd->renamed)
+			remove_tree(fd, sd->tmp, OUTPUT_SHOW_MAX / 2);
+	}
 	close(fd);
 }
 
@@ -1465,14 +1440,6 @@ install_cleanup(struct install *in, int failed)
 	close_dirs(in);
 	if (failed)
 		unstage(in);
-	for (i = 0; i < in->nstaged && failed; i++) {
-		if (in->staged[i].tmp[0] == '\0' || in->staged[i].renamed ||
-		    (dfd = open(in->stage_base, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC)) == -1)
-			continue;
-		remove_tree(dfd, in->staged[i].tmp, OUTPUT_SHOW_MAX / 2);
-		close(dfd);
-	}
 	free(in->staged);
 	for (i = 0; i < in->ndirs; i++) {
 		free(in->dirs[i].show);
@@ -1486,6 +1453,7 @@ install_cleanup(struct install *in, int failed)
 	free(in->created);
 	free(in->dirs);
 	strmap_release(&in->dirmap);
+	strmap_release(&in->stagedmap);
 	free(in->files);
 }
 
@@ -1501,6 +1469,7 @@ output_install(const struct artifact_set *set, const struct output_opts *o,
 	memset(&res, 0, sizeof(res));
 	memset(&in, 0, sizeof(in));
 	strmap_init(&in.dirmap);
+	strmap_init(&in.stagedmap);
 	if (o->result != NULL)
 		*o->result = res;
 	if (set->len == 0)

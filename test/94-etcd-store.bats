@@ -8,6 +8,7 @@ bats_require_minimum_version 1.5.0
 # by the last two tests.
 
 load helpers
+load etcd
 
 etcd_up() {
 	etcd --name m1 --data-dir "$BATS_FILE_TMPDIR/m1" \
@@ -226,11 +227,7 @@ wait_count() {
 	    "$A_URL/registrations/n1"
 	assert_equal "$output" 204
 	wait_count "$A_URL" 302
-	local rev
-	rev=$(curl -s "$ETCD_URL/v3/kv/range" -d '{"key":"AA=="}' |
-	    jq -r .header.revision)
-	curl -s "$ETCD_URL/v3/kv/compaction" \
-	    -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null
+	etcd_compact "$ETCD_URL"
 	kill -CONT "$B_PID"
 	# the removal of n1 is in no event B can still get: only a listing
 	for i in $(seq 1 100); do

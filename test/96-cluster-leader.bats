@@ -201,11 +201,7 @@ blob_keys() { etcd_range "$ETCD_URL" "${PFX}blob/" keys; }
 	wait_for 15 leading "$A_URL"
 	[ "$(reg "$A_URL" n3)" = 202 ]
 	wait_for 5 eval "node '$A_URL' n3 | grep -q '\"n: 3\\\\n\"'"
-	local rev
-	rev=$(curl -s "$ETCD_URL/v3/kv/range" -d '{"key":"AA=="}' |
-	    jq -r .header.revision)
-	curl -s "$ETCD_URL/v3/kv/compaction" \
-	    -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null
+	etcd_compact "$ETCD_URL"
 	kill -CONT "$B_PID"
 	wait_for 15 eval "grep -q 'results: watch compacted' '$BATS_TEST_TMPDIR/B.log'"
 	wait_for 10 eval "node '$B_URL' n3 | grep -q '\"n: 3\\\\n\"'"
