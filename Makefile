@@ -245,14 +245,14 @@ fuzz-replay: $(REPLAY_BINS)
 # what `make check` needs (bats, the clients and archivers the suites
 # drive, mandoc for lint, man-db for `man -l`, python3-yaml to parse the
 # YAML examples, strace to inject faults into fetch, time for the peak
-# memory of the bomb tests).
+# memory of the bomb tests, acl for a default ACL that masks modes).
 DEPS_BUILD = build-essential pkg-config libmicrohttpd-dev \
 	libcurl4-openssl-dev libjson-c-dev libarchive-dev nettle-dev \
 	libgnutls28-dev libyaml-dev zlib1g-dev
 DEPS_RUN = etcd-server
 DEPS_TEST = bats bats-support bats-assert curl jq python3 python3-yaml \
 	mandoc man-db zstd xz-utils libarchive-tools zip unzip procps \
-	e2fsprogs openssl busybox strace time
+	e2fsprogs openssl busybox strace time acl
 
 # apt_missing LIST: installs the packages of LIST that are not installed.
 apt_missing = @missing=; for p in $(1); do \

@@ -601,6 +601,7 @@ stage(const struct install *in, struct out_file *f, int dfd,
 	const struct out_dir *d = &in->dirs[f->dir];
 	const struct artifact_file *a = f->art;
 	int owned = f->uid != (uid_t)-1 || f->gid != (gid_t)-1;
+	struct stat st;
 	int fd, rc = -1;
 
 	/*
@@ -637,10 +638,11 @@ stage(const struct install *in, struct out_file *f, int dfd,
 		goto out;
 	}
 	/*
-	 * After fchown, which may clear set-id bits; and always, as the
-	 * umask or a default ACL may have masked the mode.
+	 * After fchown, which may clear set-id bits; and where the umask or
+	 * a default ACL masked the mode.
 	 */
-	if (fchmod(fd, f->mode) == -1) {
+	if ((fstat(fd, &st) == -1 || (st.st_mode & 07777) != f->mode) &&
+	    fchmod(fd, f->mode) == -1) {
 		errbuf_set(eb, EC_WRITE, "write %s/%s: %s", d->show, f->name,
 		    strerror(errno));
 		goto out;

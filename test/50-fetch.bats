@@ -74,6 +74,24 @@ node_requests() {
 	assert_equal "$(mode "$T/o")" 755
 }
 
+@test "fetch: modes hold under a default ACL that masks them" {
+	# A default ACL, not the umask, decides a new file's mode: fetch
+	# sets the mode where the ACL masked it and leaves it where not.
+	mkdir -p "$T/o/secret"
+	setfacl -d -m u::rw,g::-,o::- "$T/o" ||
+	    skip "no ACLs on this file system"
+	setfacl -d -m u::rwx,g::rwx,o::rwx,u:nobody:rwx "$T/o/secret"
+	run -0 cfgsync fetch -q --server "$SB_URL" --id node-1 --ip 127.0.0.1 \
+	    --out "$T/o"
+	assert_equal "$(mode "$T/o/config.yaml")" 644
+	assert_equal "$(mode "$T/o/bin/blob")" 644
+	assert_equal "$(mode "$T/o/bin")" 755
+	assert_equal "$(mode "$T/o/secret/key.pem")" 600
+	# nobody's entry is masked to the mode's group bits, none here.
+	run -0 getfacl -cp "$T/o/secret/key.pem"
+	assert_line "user:nobody:rwx	#effective:---"
+}
+
 @test "fetch: an existing file keeps its mode when none is given" {
 	mkdir -p "$T/o/secret"
 	printf 'old\n' >"$T/o/config.yaml"

@@ -7,11 +7,15 @@
  * (POST /register) and then asks for its files: in "long" mode with
  * POST /node?wait=SECONDS, asked again at once on 425; in "plain" mode as
  * the original's client does, POST /node without wait, again 250 ms after
- * each 425.  When N is larger than the wave size (-w), the nodes register
- * in waves of that many connections and then fetch in waves, since one
- * process may hold only so many sockets.  "register" mode measures
- * registration throughput alone: -c connections share the N registrations,
- * and a run cut short by -t reports the rate of the registrations it made.
+ * each 425.  When N is larger than the wave size (-w), one process may not
+ * hold a socket for every node: all N register, then all N fetch, with at
+ * most that many connections open at a time, a node's own connection
+ * opened as soon as another's is closed (a sliding window, not a barrier
+ * per wave: nodes of a real fleet do not arrive in lockstep, and a wave's
+ * slowest connection left the rest of the machine idle).  "register" mode
+ * measures registration throughput alone: -c connections share the N
+ * registrations, and a run cut short by -t reports the rate of the
+ * registrations it made.
  *
  * It prints one line of key=value figures on stdout: wall from the first
  * registration sent to the last 200, the time of the last 202, p50/p99/max
@@ -105,6 +109,7 @@ static struct {
 	unsigned int	nslots, left;
 	unsigned int	lo, hi, stride;
 	int		do_reg, do_node;
+	int		fresh;		/* a new connection for each node */
 	int		ep;
 	int		sleep_head, sleep_tail;
 } pass;
@@ -369,6 +374,8 @@ finish_id(struct slot *s)
 		s->id += pass.stride;
 		s->step = pass.do_reg ? STEP_REG : STEP_NODE;
 		s->reconnects = 0;
+		if (pass.fresh)
+			drop(s);
 		send_request(s);
 		return;
 	}
@@ -561,11 +568,12 @@ on_event(struct slot *s, uint32_t events)
 /*
  * Run nslots connections over the nodes lo..hi-1 (slot k starts at lo + k
  * and moves on by nslots), each registering and/or fetching, until all are
- * done or the deadline passes.
+ * done or the deadline passes.  With fresh, each node has a connection of
+ * its own; else a slot's next node goes on the same keep-alive connection.
  */
 static void
 run_pass(unsigned int lo, unsigned int hi, unsigned int nslots, int do_reg,
-    int do_node)
+    int do_node, int fresh)
 {
 	struct epoll_event evs[NEVENTS];
 	unsigned int k;
@@ -581,6 +589,7 @@ run_pass(unsigned int lo, unsigned int hi, unsigned int nslots, int do_reg,
 	pass.stride = nslots;
 	pass.do_reg = do_reg;
 	pass.do_node = do_node;
+	pass.fresh = fresh;
 	pass.sleep_head = pass.sleep_tail = -1;
 	if ((pass.ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1");
@@ -707,7 +716,7 @@ int
 main(int argc, char **argv)
 {
 	struct rlimit rl;
-	unsigned int lo, port = 0, need;
+	unsigned int port = 0, need;
 	int c, n;
 	double t;
 
@@ -806,7 +815,7 @@ main(int argc, char **argv)
 
 	if (opt.mode == MODE_REGISTER) {
 		t = now();
-		run_pass(0, opt.n, opt.conns, 1, 0);
+		run_pass(0, opt.n, opt.conns, 1, 0, 0);
 		t = now() - t;
 		printf("mode=register n=%u conns=%u pad=%u regs=%lu secs=%.3f "
 		    "rate=%.0f", opt.n, opt.conns, opt.pad, res.regs, t,
@@ -821,14 +830,10 @@ main(int argc, char **argv)
 		    0 : 1;
 	}
 	if (opt.n <= opt.wave)
-		run_pass(0, opt.n, opt.n, 1, 1);
+		run_pass(0, opt.n, opt.n, 1, 1, 0);
 	else {
-		for (lo = 0; lo < opt.n; lo += opt.wave)
-			run_pass(lo, lo + opt.wave < opt.n ? lo + opt.wave :
-			    opt.n, opt.wave, 1, 0);
-		for (lo = 0; lo < opt.n; lo += opt.wave)
-			run_pass(lo, lo + opt.wave < opt.n ? lo + opt.wave :
-			    opt.n, opt.wave, 0, 1);
+		run_pass(0, opt.n, opt.wave, 1, 0, 1);
+		run_pass(0, opt.n, opt.wave, 0, 1, 1);
 	}
 	report();
 	return res.gave_up == 0 ? 0 : 1;
