@@ -166,7 +166,6 @@ struct override {
 struct result {
 	/* of its snapshot; 0: none yet */
 	unsigned long		 generation;
-	uint64_t		 snapshot_ms;	/* when it was taken */
 	enum materializer_outcome outcome;
 	struct served		*served;	/* READY: one reference */
 	char			 reason[MATERIALIZER_REASON_MAX];
@@ -680,7 +679,7 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	struct exec_asker asker;
 	struct registration reg;
 	struct result cur;
-	unsigned long gen;
+	unsigned long gen, node_gen;
 	int registered;
 
 	if (node_request_parse(req, resp, &reg) == -1)
@@ -696,18 +695,19 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 		return;
 	}
 	gen = registry_generation(se->registry);
-	registered = registry_contains(se->registry, req->identifier);
+	node_gen = registry_node_generation(se->registry, req->identifier);
+	registered = node_gen != 0;
+	if (req->mark == 0)
+		req->mark = gen;	/* kept while the request is parked */
 	pthread_rwlock_rdlock(&se->result_lock);
 	cur = se->result;
 	served_hold(cur.served);
 	pthread_rwlock_unlock(&se->result_lock);
 	if (cur.served != NULL)
 		body = payload_index_find(cur.served->index, req->identifier);
-	asker.registered = registered;
-	asker.node_generation = 0;
-	asker.arrived_ms = req->arrived_ms;
+	asker.node_generation = node_gen;
+	asker.since_generation = (unsigned long)req->mark;
 	view.generation = cur.generation;
-	view.snapshot_ms = cur.snapshot_ms;
 	view.outcome = cur.outcome;
 	view.has_files = body != NULL;
 	switch (exec_sched_answer(&asker, gen, &view)) {
@@ -1192,8 +1192,12 @@ out:
 
 /*
  * With --etcd, every instance (the leader too): installs the published
- * result for the registry's current set, when there is one that is not
- * installed yet, so an instance serves only what was published.  The
+ * result for the registry's current set, or while it has none the newest
+ * published one when it is newer than what is installed, so an instance
+ * serves only what was published.  The newest serves, by the generation
+ * rule of exec_sched_answer, the nodes its snapshot holds: a steady
+ * trickle of registrations, which moves the set on before each result is
+ * out, keeps no node waiting here longer than on the leader.  The
  * worker's.  Returns 0, or -1 when it must be tried again (a fetch
  * failed).
  */
@@ -1206,18 +1210,24 @@ sync_result(struct serve_exec *se)
 	struct result fresh;
 	struct errbuf eb;
 	unsigned long gen;
+	int current;
 	void *hit;
 
-	if (current_set(se, &gen, digest) == -1 ||
-	    !cluster_lookup(se->cluster, digest, &m))
-		return 0;	/* nothing published for this set yet */
+	if (current_set(se, &gen, digest) == -1)
+		return 0;
+	if (!(current = cluster_lookup(se->cluster, digest, &m))) {
+		if (!cluster_newest(se->cluster, &m) ||
+		    m.generation <= se->installed.generation)
+			return 0;	/* nothing newer published yet */
+		gen = m.generation;
+		memcpy(digest, m.digest, sizeof(digest));
+	}
 	if (se->installed.generation == gen && se->installed.mod_revision ==
 	    m.mod_revision && memcmp(se->installed.digest, digest,
 	    sizeof(digest)) == 0)
 		return 0;
 	memset(&fresh, 0, sizeof(fresh));
 	fresh.generation = gen;
-	fresh.snapshot_ms = clock_ms();
 	fresh.outcome = m.outcome;
 	if (m.outcome == MATERIALIZER_READY) {
 		if (exec_cache_find(&se->cache, digest, &kept, &hit) &&
@@ -1243,9 +1253,10 @@ sync_result(struct serve_exec *se)
 	memcpy(se->installed.digest, digest, sizeof(digest));
 	se->installed.generation = gen;
 	se->installed.mod_revision = m.mod_revision;
-	diag_info("generation %lu: installed the %s result of term %llu",
-	    gen, outcome_names[m.outcome], (unsigned long long)m.term);
-	if (settled(m.outcome)) {
+	diag_info("generation %lu: installed the %s result of term %llu%s",
+	    gen, outcome_names[m.outcome], (unsigned long long)m.term,
+	    current ? "" : " (the newest; the set moved on since)");
+	if (current && settled(m.outcome)) {
 		/* No instance runs for this set again, this one included. */
 		pthread_mutex_lock(&se->lock);
 		exec_sched_finish(&se->sched, gen, m.outcome, clock_ms());
@@ -1331,11 +1342,9 @@ run_once(struct serve_exec *se, const struct cluster_term *term,
 	struct payload_index *index;
 	void *hit;
 	unsigned long gen;
-	uint64_t snapshot_ms;
 	size_t count;
 
 	*generation = 0;
-	snapshot_ms = clock_ms();
 	if ((view = registry_view_take(se->registry)) == NULL) {
 		diag_warn("snapshot: out of memory");
 		return MATERIALIZER_FAILED;
@@ -1346,7 +1355,6 @@ run_once(struct serve_exec *se, const struct cluster_term *term,
 	*generation = gen;
 	memset(&fresh, 0, sizeof(fresh));
 	fresh.generation = gen;
-	fresh.snapshot_ms = snapshot_ms;
 	/* Cluster-wide: a set with a settled result never runs again. */
 	if (se->cluster != NULL && cluster_lookup(se->cluster, digest, &m) &&
 	    settled(m.outcome)) {

@@ -130,6 +130,12 @@ int	cluster_lookup(struct cluster *, const unsigned char *digest,
 	    struct cluster_manifest *m);
 
 /*
+ * Finds the manifest of the newest snapshot (the highest generation) in
+ * the index: 1 and *m, or 0 when there is none.
+ */
+int	cluster_newest(struct cluster *, struct cluster_manifest *m);
+
+/*
  * Publishes m (digest, outcome, generation, reason; the rest is filled
  * here) and, when READY, bundle[0..len) in chunks, each write fenced by
  * term.  Returns 0, CLUSTER_REFUSED (no longer leading, or a settled

@@ -840,6 +840,22 @@ cluster_lookup(struct cluster *c, const unsigned char *digest,
 	return at >= 0;
 }
 
+int
+cluster_newest(struct cluster *c, struct cluster_manifest *m)
+{
+	size_t i, best = 0;
+	int found;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 1; i < c->nindex; i++)
+		if (c->index[i].generation > c->index[best].generation)
+			best = i;
+	if ((found = c->nindex > 0))
+		*m = c->index[best];
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
 static int
 settled(enum materializer_outcome o)
 {

@@ -156,15 +156,11 @@ exec_sched_answer(const struct exec_asker *a, unsigned long generation,
 {
 	int holds_node, current;
 
-	if (!a->registered || generation == 0 || r->generation == 0)
+	if (a->node_generation == 0 || generation == 0 || r->generation == 0)
 		return EXEC_ANSWER_WAIT;
 	current = r->generation == generation;
-	/*
-	 * Strictly later: a snapshot taken in the millisecond the request
-	 * came may have been taken just before it.
-	 */
 	holds_node = r->generation >= a->node_generation &&
-	    r->snapshot_ms > a->arrived_ms;
+	    r->generation >= a->since_generation;
 	if (!current && !holds_node)
 		return EXEC_ANSWER_WAIT;
 	switch (r->outcome) {

@@ -127,28 +127,30 @@ enum exec_answer {
 /* What a POST /node is answered from: the result being served. */
 struct exec_result_view {
 	unsigned long		 generation;	/* of its snapshot; 0: none */
-	uint64_t		 snapshot_ms;	/* when it was taken */
 	enum materializer_outcome outcome;
 	int			 has_files;	/* READY names the node */
 };
 
 /* Who asks, and since when. */
 struct exec_asker {
-	int		 registered;
-	/* the generation its current registration made, 0 if unknown */
+	/* the generation its current registration made; 0: unregistered */
 	unsigned long	 node_generation;
-	uint64_t	 arrived_ms;	/* when its request came */
+	/* the registry's when its request came */
+	unsigned long	 since_generation;
 };
 
 /*
  * The read-your-writes rule of SPEC 4: a node is answered from a result
- * whose snapshot holds its current registration (the result's generation
- * is at least the one that registration made) and was taken after its
- * request arrived (in a later millisecond), or from any result for the registry's current
- * generation.  Otherwise, and while the set is not ready, it waits for the
- * run that is pending or running (up to its ?wait or --hold), and is then
- * answered from that run even if more nodes registered meanwhile: a steady
- * trickle of registrations delays no node by more than about two runs.
+ * whose snapshot holds its current registration and every change made
+ * before its request came (the result's generation is at least both), or
+ * from any result for the registry's current generation.  Generations, not
+ * clocks: with --etcd they are the store's revisions, the same on every
+ * instance, so a result another instance published compares as well as
+ * one run here.  Otherwise, and while the set is not ready, it waits for
+ * the run that is pending or running (up to its ?wait or --hold), and is
+ * then answered from that run even if more nodes registered meanwhile: a
+ * steady trickle of registrations delays no node by more than about two
+ * runs.
  */
 enum exec_answer exec_sched_answer(const struct exec_asker *,
 	    unsigned long generation, const struct exec_result_view *);

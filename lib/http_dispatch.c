@@ -615,7 +615,7 @@ run_handler(struct http_server *srv, struct http_conn *c,
 	req.body = c->req.body;
 	req.body_len = c->req.body_len;
 	req.wait = c->req.wait;
-	req.arrived_ms = c->req.arrived_ms;
+	req.mark = c->req.mark;
 	req.held = c->req.held;
 	req.timed_out = c->req.timed_out;
 	req.stopping = c->req.stopping;
@@ -630,7 +630,7 @@ run_handler(struct http_server *srv, struct http_conn *c,
 	c->req.body = req.body;
 	c->req.body_len = req.body_len;
 	c->req.wait = req.wait;
-	c->req.arrived_ms = req.arrived_ms;
+	c->req.mark = req.mark;
 	c->req.held = req.held;
 	c->req.timed_out = req.timed_out;
 	c->req.stopping = req.stopping;
@@ -734,7 +734,6 @@ http_dispatch_request(void *cls, struct MHD_Connection *conn, const char *url,
 		c->sock = http_conns_sock(conn);
 		c->srv = srv;
 		c->start_ns = clock_ns();
-		c->req.arrived_ms = c->start_ns / 1000000u;
 		c->req.method = method;
 		c->req.path = url;
 		buf_init(&c->body, srv->cfg.max_body);

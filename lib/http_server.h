@@ -47,7 +47,8 @@ struct http_request {
 	size_t		 body_len;
 	/* ?wait=SECONDS, 0 when absent; a handler may set a wait of its own */
 	unsigned	 wait;
-	uint64_t	 arrived_ms;	/* when it came, on clock_ms() */
+	/* the handler's own, kept from call to call; 0 at the first */
+	uint64_t	 mark;
 	int		 held;		/* the handler set wait, not ?wait */
 	int		 timed_out;	/* resumed because wait ran out */
 	int		 stopping;	/* the server is shutting down */

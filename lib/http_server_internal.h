@@ -75,7 +75,7 @@ struct http_req_state {
 	const char		*path;		/* borrowed */
 	const char		*body;		/* borrowed from the conn's */
 	size_t			 body_len;
-	uint64_t		 arrived_ms;
+	uint64_t		 mark;		/* the handler's */
 	struct http_deferred	*deferred;
 	const char		*authorization;	/* borrowed, or NULL */
 	unsigned		 wait;

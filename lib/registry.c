@@ -81,7 +81,8 @@ struct entry {
 	unsigned long	 refs;		/* atomic */
 	unsigned long	 seq;
 	time_t		 registered_at;
-	uint64_t	 version;	/* the store's, for conditions */
+	/* the store's, for conditions; the generation of its last change */
+	uint64_t	 version;
 	unsigned	 mdlen;		/* 0: no metadata */
 	unsigned char	 idlen, iplen;
 	char		 text[];	/* identifier\0ip\0metadata\0 */
@@ -960,10 +961,17 @@ registry_free(struct registry *r)
 static int
 apply_memory(struct registry *r, const struct store_change *c)
 {
+	struct store_entry e;
+
 	if (c->kind == STORE_DELETE)
 		apply_delete(r, c->identifier);
-	else if (apply_put(r, &c->entry) == -1)
-		return -1;
+	else {
+		/* As the journal's: the generation of its last change. */
+		e = c->entry;
+		e.version = r->generation + 1;
+		if (apply_put(r, &e) == -1)
+			return -1;
+	}
 	r->generation++;
 	return 0;
 }
@@ -1144,6 +1152,19 @@ registry_contains(struct registry *r, const char *identifier)
 	found = lookup(r, identifier) != NULL;
 	pthread_mutex_unlock(&r->lock);
 	return found;
+}
+
+unsigned long
+registry_node_generation(struct registry *r, const char *identifier)
+{
+	const struct entry *e;
+	unsigned long g;
+
+	pthread_mutex_lock(&r->lock);
+	e = lookup(r, identifier);
+	g = e != NULL ? (unsigned long)e->version : 0;
+	pthread_mutex_unlock(&r->lock);
+	return g;
 }
 
 unsigned long

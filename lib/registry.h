@@ -141,6 +141,14 @@ int	registry_remove_async(struct registry *, const char *identifier,
 int	registry_contains(struct registry *, const char *identifier);
 
 /*
+ * The generation identifier's registration was last changed at (a result
+ * of that generation or later holds it as it is now), or 0 when it is
+ * not registered.
+ */
+unsigned long registry_node_generation(struct registry *,
+	    const char *identifier);
+
+/*
  * The current generation (0 before any registration).  It rises on every
  * change of the set; with etcd it is gen's mod_revision, not consecutive.
  */

@@ -42,7 +42,10 @@ struct store_entry {
 	const struct registration	*reg;		/* borrowed */
 	unsigned long			 seq;
 	time_t				 registered_at;
-	/* journal: generation of its last change; etcd: mod_revision */
+	/*
+	 * journal: generation of its last change; etcd: mod_revision, the
+	 * generation its change made (the same transaction puts P/gen)
+	 */
 	uint64_t			 version;
 };
 

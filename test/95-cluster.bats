@@ -211,6 +211,33 @@ reg_many() {
 	cmp "$T/poll" "$T/from-c"
 }
 
+@test "cluster: under a steady trickle of registrations a follower serves from the newest published result" {
+	# Each run takes half a second and the set moves on every tenth:
+	# no result is ever for the current set.  A follower installs the
+	# newest published one, which holds n1, and serves n1 from it while
+	# the trickle goes on (before, it waited for the trickle to stop).
+	SLEEP=0.5 three
+	local lead fol k
+	lead=$(leader)
+	for k in A B C; do
+		[ "$k" != "$lead" ] && fol=$k && break
+	done
+	[ "$(reg "$(url "$fol")" n1)" = 202 ]
+	(for k in $(seq 1 80); do
+		reg "$(url "$lead")" "t$k" >/dev/null
+		sleep 0.1
+	done) &
+	local trickle=$!
+	sleep 0.3
+	node "$(url "$fol")" n1 '?wait=20' >"$T/poll"
+	kill -0 "$trickle"	# still registering
+	run -0 cat "$T/poll"
+	assert_output --regexp '^200 '
+	assert_output --partial 'id: n1'
+	wait "$trickle"
+	grep -q 'the newest; the set moved on since' "$T/$fol.log"
+}
+
 @test "cluster: exactly one materializer run per distinct set across the instances" {
 	three
 	local k u total=0

@@ -8,7 +8,7 @@
 # into an empty directory, a fetch that rewrites every file, and a fetch
 # with nothing to change.  Prints the best of RUNS for each and the ratios
 # against tar x (fresh), tar x + sync -f (as durable as fetch) and tar x
-# over a tree.
+# over a tree, then every run's time, sorted.
 #
 # FS=ext4 runs it all on a new ext4 file system (mkfs.ext4's defaults, a
 # journal; in a 4 GiB file, mounted through a loop device: root only)
@@ -142,7 +142,10 @@ for v in T_TAR T_TARSYNC T_TAROVER T_FIRST T_REWRITE T_SAME; do
 	T_REWRITE)	what="fetch, every file new" ;;
 	T_SAME)		what="fetch, nothing changed" ;;
 	esac
-	printf '%-24s %7.3f s  to tar x %5.2f  + sync %5.2f  over %5.2f\n' \
+	printf '%-24s %7.3f s  to tar x %5.2f  + sync %5.2f  over %5.2f ' \
 	    "$what" "$b" "$(echo "$b / $b_tar" | bc -l)" \
 	    "$(echo "$b / $b_sync" | bc -l)" "$(echo "$b / $b_over" | bc -l)"
+	# Every run, sorted: the spread says how much the machine moved.
+	printf '%s\n' $list | sort -n | awk '{ printf " %.2f", $1 } END {
+		print "" }'
 done

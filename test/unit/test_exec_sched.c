@@ -211,14 +211,17 @@ test_cache(void)
 	CHECK(!exec_cache_find(&cache, a, &o, &v));
 }
 
-/* Answers a with result r while the registry is at generation gen. */
+/*
+ * Answers a node whose registration generation node_gen made (0: none),
+ * asking since the registry was at since, with a result of generation
+ * rgen, while the registry is at generation gen.
+ */
 static enum exec_answer
-answer(int registered, unsigned long node_gen, uint64_t arrived,
-    unsigned long gen, unsigned long rgen, uint64_t snap_ms,
-    enum materializer_outcome o, int has_files)
+answer(unsigned long node_gen, unsigned long since, unsigned long gen,
+    unsigned long rgen, enum materializer_outcome o, int has_files)
 {
-	struct exec_asker a = { registered, node_gen, arrived };
-	struct exec_result_view r = { rgen, snap_ms, o, has_files };
+	struct exec_asker a = { node_gen, since };
+	struct exec_result_view r = { rgen, o, has_files };
 
 	return exec_sched_answer(&a, gen, &r);
 }
@@ -227,47 +230,42 @@ static void
 test_answer(void)
 {
 	/* Nothing answers before the first registration or unregistered. */
-	CHECK(answer(1, 0, 0, 0, 0, 0, MATERIALIZER_READY, 1) ==
-	    EXEC_ANSWER_WAIT);
-	CHECK(answer(0, 5, 0, 5, 5, 10, MATERIALIZER_READY, 1) ==
-	    EXEC_ANSWER_WAIT);
+	CHECK(answer(1, 0, 0, 0, MATERIALIZER_READY, 1) == EXEC_ANSWER_WAIT);
+	CHECK(answer(0, 5, 5, 5, MATERIALIZER_READY, 1) == EXEC_ANSWER_WAIT);
 	/* The current set's result, whenever the request came. */
-	CHECK(answer(1, 6, 1000, 6, 6, 10, MATERIALIZER_READY, 1) ==
-	    EXEC_ANSWER_FILES);
-	CHECK(answer(1, 6, 1000, 6, 6, 10, MATERIALIZER_READY, 0) ==
+	CHECK(answer(6, 9, 6, 6, MATERIALIZER_READY, 1) == EXEC_ANSWER_FILES);
+	CHECK(answer(6, 6, 6, 6, MATERIALIZER_READY, 0) ==
 	    EXEC_ANSWER_MISSING);
-	CHECK(answer(1, 6, 1000, 6, 6, 10, MATERIALIZER_NOT_READY, 0) ==
+	CHECK(answer(6, 6, 6, 6, MATERIALIZER_NOT_READY, 0) ==
 	    EXEC_ANSWER_WAIT);
-	CHECK(answer(1, 6, 1000, 6, 6, 10, MATERIALIZER_TEMPFAIL, 0) ==
+	CHECK(answer(6, 6, 6, 6, MATERIALIZER_TEMPFAIL, 0) ==
 	    EXEC_ANSWER_WAIT);
-	CHECK(answer(1, 6, 1000, 6, 6, 10, MATERIALIZER_FAILED, 0) ==
+	CHECK(answer(6, 6, 6, 6, MATERIALIZER_FAILED, 0) ==
 	    EXEC_ANSWER_FAILED);
 	/*
-	 * An older set's result, taken before the request came: read your
-	 * writes says wait for the run that is due.
+	 * An older set's result, of a generation before the request came:
+	 * read your writes says wait for the run that is due.
 	 */
-	CHECK(answer(1, 5, 1000, 6, 5, 900, MATERIALIZER_READY, 1) ==
-	    EXEC_ANSWER_WAIT);
-	CHECK(answer(1, 5, 1000, 6, 5, 900, MATERIALIZER_FAILED, 0) ==
-	    EXEC_ANSWER_WAIT);
+	CHECK(answer(5, 6, 6, 5, MATERIALIZER_READY, 1) == EXEC_ANSWER_WAIT);
+	CHECK(answer(5, 6, 6, 5, MATERIALIZER_FAILED, 0) == EXEC_ANSWER_WAIT);
 	/*
-	 * Taken after the request came and holding the node's registration
-	 * (generation 5 made it): served, though node 6 registered since.
+	 * Of the generation the request came at, holding the node's
+	 * registration (generation 5 made it): served, though more nodes
+	 * registered since (the registry is at 9).
 	 */
-	CHECK(answer(1, 5, 1000, 6, 5, 1001, MATERIALIZER_READY, 1) ==
-	    EXEC_ANSWER_FILES);
-	/* In the same millisecond: it may have been taken just before. */
-	CHECK(answer(1, 5, 1000, 6, 5, 1000, MATERIALIZER_READY, 1) ==
-	    EXEC_ANSWER_WAIT);
-	CHECK(answer(1, 4, 1000, 9, 7, 1500, MATERIALIZER_READY, 0) ==
+	CHECK(answer(5, 6, 9, 6, MATERIALIZER_READY, 1) == EXEC_ANSWER_FILES);
+	CHECK(answer(5, 6, 9, 7, MATERIALIZER_READY, 1) == EXEC_ANSWER_FILES);
+	CHECK(answer(4, 6, 9, 7, MATERIALIZER_READY, 0) ==
 	    EXEC_ANSWER_MISSING);
-	CHECK(answer(1, 4, 1000, 9, 7, 1500, MATERIALIZER_FAILED, 0) ==
+	CHECK(answer(4, 6, 9, 7, MATERIALIZER_FAILED, 0) ==
 	    EXEC_ANSWER_FAILED);
-	/* A result that does not hold the node's current registration. */
-	CHECK(answer(1, 8, 1000, 9, 7, 1500, MATERIALIZER_READY, 1) ==
-	    EXEC_ANSWER_WAIT);
+	/*
+	 * A result that does not hold the node's current registration, as
+	 * when it registered again while its request was parked.
+	 */
+	CHECK(answer(8, 6, 9, 7, MATERIALIZER_READY, 1) == EXEC_ANSWER_WAIT);
 	/* A later result still says not ready: wait for the next. */
-	CHECK(answer(1, 4, 1000, 9, 7, 1500, MATERIALIZER_NOT_READY, 0) ==
+	CHECK(answer(4, 6, 9, 7, MATERIALIZER_NOT_READY, 0) ==
 	    EXEC_ANSWER_WAIT);
 }
 

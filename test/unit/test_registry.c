@@ -149,6 +149,13 @@ test_seq_and_cap(void)
 	registration_release(&a);
 	make_reg(&a, 2, 2);	/* node-2 again, new ip: keeps seq 1 */
 	CHECK(registry_put(r, &a, 400, &eb) == REGISTRY_CHANGED);
+	/* Each node's last change: node-2's second put made generation 3. */
+	CHECK(registry_node_generation(r, "node-2") == 3);
+	CHECK(registry_node_generation(r, "node-1") == 2);
+	CHECK(registry_node_generation(r, "node-3") == 0);
+	/* The same again changes nothing, its generation neither. */
+	CHECK(registry_put(r, &a, 500, &eb) == REGISTRY_UNCHANGED);
+	CHECK(registry_node_generation(r, "node-2") == 3);
 	s = snapshot(r, &gen, &count);
 	CHECK(gen == 3 && count == 2);
 	CHECK(strstr(s, "{\"identifier\":\"node-1\",\"ip\":\"10.0.0.1\","
