@@ -8,10 +8,12 @@
  * options, the handlers and the threads' lifecycle.
  *
  * Every result carries the generation of the snapshot it was computed
- * from and is served only while the registry is still at that generation,
- * so a node never gets files computed for another set.  Polls only read:
- * they never start a process.  Long polls park until the worker installs
- * a result (http_server_wake) or their wait runs out.
+ * from, and a node is served from it only when that snapshot holds the
+ * node's registration as it is now and every change made before its
+ * request came (exec_sched_answer), so no node gets files computed
+ * without its own registration or one it saw acknowledged.  Polls only
+ * read: they never start a process.  Long polls park until the worker
+ * installs a result (http_server_wake) or their wait runs out.
  *
  * Threads
  *   main	parses the options, starts the HTTP server and the worker,
@@ -28,7 +30,8 @@
  *		touches se->cache.  It installs results into se->result.
  *		With --etcd it runs only while this instance leads, ends
  *		a run by publishing it, and installs what was published
- *		for the current set (sync_result), here as everywhere.
+ *		for the current set, or the newest published while that
+ *		has none (sync_result), here as everywhere.
  *   cluster	with --etcd, lib/cluster_etcd.c's keepalive, campaign and
  *		result-watch threads: leadership() and result_event()
  *		note what changed under se->lock and wake the worker; the
@@ -232,6 +235,7 @@ struct serve_exec {
 		unsigned char	 digest[REGISTRY_DIGEST_LEN];
 		unsigned long	 generation;
 		uint64_t	 mod_revision;	/* of its manifest */
+		int		 ahead;		/* newer than the set here */
 	}			 installed;
 };
 
@@ -697,8 +701,8 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	gen = registry_generation(se->registry);
 	node_gen = registry_node_generation(se->registry, req->identifier);
 	registered = node_gen != 0;
-	if (req->mark == 0)
-		req->mark = gen;	/* kept while the request is parked */
+	if (req->mark == 0)	/* kept while the request is parked */
+		req->mark = registry_committed(se->registry);
 	pthread_rwlock_rdlock(&se->result_lock);
 	cur = se->result;
 	served_hold(cur.served);
@@ -710,7 +714,7 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	view.generation = cur.generation;
 	view.outcome = cur.outcome;
 	view.has_files = body != NULL;
-	switch (exec_sched_answer(&asker, gen, &view)) {
+	switch (exec_sched_answer(&asker, &view)) {
 	case EXEC_ANSWER_FILES:
 		/*
 		 * The response owns the reference until body is queued.  The
@@ -1197,9 +1201,11 @@ out:
  * serves only what was published.  The newest serves, by the generation
  * rule of exec_sched_answer, the nodes its snapshot holds: a steady
  * trickle of registrations, which moves the set on before each result is
- * out, keeps no node waiting here longer than on the leader.  The
- * worker's.  Returns 0, or -1 when it must be tried again (a fetch
- * failed).
+ * out, keeps no node waiting here longer than on the leader.  Installs
+ * never go back from such a result to an older one for a set this
+ * mirror reaches late: the newer holds every node the older does.  On
+ * the worker's thread.  Returns 0, or -1 when it must be tried again (a
+ * fetch failed).
  */
 static int
 sync_result(struct serve_exec *se)
@@ -1215,9 +1221,12 @@ sync_result(struct serve_exec *se)
 
 	if (current_set(se, &gen, digest) == -1)
 		return 0;
-	if (!(current = cluster_lookup(se->cluster, digest, &m))) {
+	if ((current = cluster_lookup(se->cluster, digest, &m))) {
+		if (se->installed.ahead && gen < se->installed.generation)
+			return 0;
+	} else {
 		if (!cluster_newest(se->cluster, &m) ||
-		    m.generation <= se->installed.generation)
+		    m.generation < se->installed.generation)
 			return 0;	/* nothing newer published yet */
 		gen = m.generation;
 		memcpy(digest, m.digest, sizeof(digest));
@@ -1253,6 +1262,7 @@ sync_result(struct serve_exec *se)
 	memcpy(se->installed.digest, digest, sizeof(digest));
 	se->installed.generation = gen;
 	se->installed.mod_revision = m.mod_revision;
+	se->installed.ahead = !current;
 	diag_info("generation %lu: installed the %s result of term %llu%s",
 	    gen, outcome_names[m.outcome], (unsigned long long)m.term,
 	    current ? "" : " (the newest; the set moved on since)");

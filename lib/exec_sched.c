@@ -151,17 +151,18 @@ exec_cache_release(struct exec_cache *c, void (*release)(void *))
 }
 
 enum exec_answer
-exec_sched_answer(const struct exec_asker *a, unsigned long generation,
+exec_sched_answer(const struct exec_asker *a,
     const struct exec_result_view *r)
 {
-	int holds_node, current;
-
-	if (a->node_generation == 0 || generation == 0 || r->generation == 0)
-		return EXEC_ANSWER_WAIT;
-	current = r->generation == generation;
-	holds_node = r->generation >= a->node_generation &&
-	    r->generation >= a->since_generation;
-	if (!current && !holds_node)
+	/*
+	 * Past both, the result holds the node as it is now and every
+	 * change answered before the request; the current one always does
+	 * but for a node that changed since (with etcd, between its PUT and
+	 * the mirror's SYNCED).
+	 */
+	if (a->node_generation == 0 || r->generation == 0 ||
+	    r->generation < a->node_generation ||
+	    r->generation < a->since_generation)
 		return EXEC_ANSWER_WAIT;
 	switch (r->outcome) {
 	case MATERIALIZER_READY:

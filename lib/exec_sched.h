@@ -135,24 +135,24 @@ struct exec_result_view {
 struct exec_asker {
 	/* the generation its current registration made; 0: unregistered */
 	unsigned long	 node_generation;
-	/* the registry's when its request came */
+	/* what every change answered when its request came is in */
 	unsigned long	 since_generation;
 };
 
 /*
  * The read-your-writes rule of SPEC 4: a node is answered from a result
- * whose snapshot holds its current registration and every change made
- * before its request came (the result's generation is at least both), or
- * from any result for the registry's current generation.  Generations, not
- * clocks: with --etcd they are the store's revisions, the same on every
- * instance, so a result another instance published compares as well as
- * one run here.  Otherwise, and while the set is not ready, it waits for
- * the run that is pending or running (up to its ?wait or --hold), and is
- * then answered from that run even if more nodes registered meanwhile: a
- * steady trickle of registrations delays no node by more than about two
- * runs.
+ * whose snapshot holds its current registration and every change answered
+ * before its request came (the result's generation is at least both; a
+ * result of the current generation always is, unless the node changed
+ * since).  Generations, not clocks: with --etcd they are the store's
+ * revisions, the same on every instance, so a result another instance
+ * published compares as well as one run here.  Otherwise, and while the
+ * set is not ready, it waits for the run that is pending or running (up
+ * to its ?wait or --hold), and is then answered from that run even if
+ * more nodes registered meanwhile: a steady trickle of registrations
+ * delays no node by more than about two runs.
  */
 enum exec_answer exec_sched_answer(const struct exec_asker *,
-	    unsigned long generation, const struct exec_result_view *);
+	    const struct exec_result_view *);
 
 #endif

@@ -81,7 +81,11 @@ struct entry {
 	unsigned long	 refs;		/* atomic */
 	unsigned long	 seq;
 	time_t		 registered_at;
-	/* the store's, for conditions; the generation of its last change */
+	/*
+	 * the store's, for conditions; the generation of its last change,
+	 * or a later one no higher than the registry's (a journal compacted
+	 * since gives every entry the compaction's)
+	 */
 	uint64_t	 version;
 	unsigned	 mdlen;		/* 0: no metadata */
 	unsigned char	 idlen, iplen;
@@ -116,6 +120,8 @@ struct registry {
 	size_t		  max, max_bytes;
 	struct strmap	  index;	/* identifier to index into entries */
 	unsigned long	  generation;
+	/* the highest a commit reached, which the mirror may not show yet */
+	unsigned long	  committed;
 	unsigned long	  counter;	/* the highest seq given out */
 	uint64_t	  revision;	/* the mirror's: applied up to it */
 	int		  current;	/* synced and the stream up */
@@ -820,6 +826,8 @@ committer(void *arg)
 		rev = run_batch(r, batch, n, &eb);
 		pthread_mutex_lock(&r->lock);
 		r->busy = 0;
+		if (rev > r->committed)
+			r->committed = (unsigned long)rev;
 		if (rev > r->revision) {
 			if (settle(r, batch, n, rev, &eb) == 0)
 				goto next;
@@ -1152,6 +1160,17 @@ registry_contains(struct registry *r, const char *identifier)
 	found = lookup(r, identifier) != NULL;
 	pthread_mutex_unlock(&r->lock);
 	return found;
+}
+
+unsigned long
+registry_committed(struct registry *r)
+{
+	unsigned long g;
+
+	pthread_mutex_lock(&r->lock);
+	g = r->generation > r->committed ? r->generation : r->committed;
+	pthread_mutex_unlock(&r->lock);
+	return g;
 }
 
 unsigned long

@@ -141,9 +141,9 @@ int	registry_remove_async(struct registry *, const char *identifier,
 int	registry_contains(struct registry *, const char *identifier);
 
 /*
- * The generation identifier's registration was last changed at (a result
- * of that generation or later holds it as it is now), or 0 when it is
- * not registered.
+ * The generation identifier's registration was last changed at, or one
+ * after it no higher than the registry's (a result of that generation or
+ * later holds it as it is now), or 0 when it is not registered.
  */
 unsigned long registry_node_generation(struct registry *,
 	    const char *identifier);
@@ -153,6 +153,14 @@ unsigned long registry_node_generation(struct registry *,
  * change of the set; with etcd it is gen's mod_revision, not consecutive.
  */
 unsigned long registry_generation(struct registry *);
+
+/*
+ * The generation every change answered so far is in: the current one, or
+ * with etcd a later one a commit reached when the mirror lags behind it
+ * (a change is answered once the mirror shows it or the commit timeout
+ * passed).
+ */
+unsigned long registry_committed(struct registry *);
 
 /* Waits until the mirror has applied rev: 0, or -1 on timeout. */
 int	registry_wait_applied(struct registry *, uint64_t rev,

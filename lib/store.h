@@ -43,8 +43,9 @@ struct store_entry {
 	unsigned long			 seq;
 	time_t				 registered_at;
 	/*
-	 * journal: generation of its last change; etcd: mod_revision, the
-	 * generation its change made (the same transaction puts P/gen)
+	 * journal: generation of its last change (of the compaction, for
+	 * one compacted since); etcd: mod_revision, the generation its
+	 * change made (the same transaction puts P/gen)
 	 */
 	uint64_t			 version;
 };

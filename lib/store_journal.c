@@ -55,9 +55,15 @@ struct journal {
 	void		*arg;
 };
 
-/* One journal line, parsed or to render. */
+/*
+ * One journal line, parsed or to render: a put, a delete, or the mark a
+ * compaction ends with (generation and seq only: what the set was at and
+ * the highest seq given out, which no put may show once the set is empty
+ * or its newest node gone).
+ */
 struct record {
 	int			 del;
+	int			 mark;
 	unsigned long		 generation;
 	unsigned long		 seq;
 	time_t			 registered_at;
@@ -77,6 +83,9 @@ time_render(struct buf *b, time_t t)
 static int
 record_render(struct buf *b, const struct record *rec)
 {
+	if (rec->mark)
+		return buf_addf(b, "{\"op\":\"mark\",\"generation\":%lu,"
+		    "\"seq\":%lu}\n", rec->generation, rec->seq);
 	if (rec->del)
 		return buf_addf(b, "{\"op\":\"delete\",\"generation\":%lu,"
 		    "\"identifier\":", rec->generation) == -1 ||
@@ -127,6 +136,11 @@ record_event(struct journal *j, const struct record *rec)
 	struct store_entry e;
 
 	j->generation = rec->generation;
+	if (rec->mark) {
+		if (rec->seq > j->counter)
+			j->counter = rec->seq;
+		return;
+	}
 	if (rec->del) {
 		emit(j, STORE_EV_DELETE, NULL, rec->identifier);
 		return;
@@ -252,15 +266,22 @@ journal_compact(struct store *s, store_next_fn *next, void *arg,
 		}
 		n++;
 	}
-	if (fsx_write_atomic(j->path, text.data != NULL ? text.data : "",
-	    text.len, 0600, eb) == -1)
+	memset(&rec, 0, sizeof(rec));
+	rec.mark = 1;
+	rec.generation = j->generation;
+	rec.seq = j->counter;
+	if (record_render(&text, &rec) == -1) {
+		errbuf_set(eb, EC_INTERNAL, "journal: too large");
+		goto out;
+	}
+	if (fsx_write_atomic(j->path, text.data, text.len, 0600, eb) == -1)
 		goto out;
 	fd = open(j->path, O_RDWR | O_APPEND | O_CLOEXEC);
 	/* The old descriptor names the replaced file: never append there. */
 	if (j->fd != -1)
 		close(j->fd);
 	j->fd = fd;
-	s->records = n;
+	s->records = n + 1;	/* and the mark */
 	s->bytes = text.len;
 	if (fd == -1) {
 		errbuf_set(eb, EC_WRITE, "journal %s: %s", j->path,
@@ -302,6 +323,13 @@ record_parse(const char *text, size_t len, struct record *rec,
 		memcpy(id, s, slen + 1);
 		rec->del = 1;
 		rec->identifier = id;
+	} else if (strcmp(op, "mark") == 0) {
+		if (!json_object_object_get_ex(doc, "seq", &v)) {
+			errbuf_set(eb, EC_INVALID, "record: bad mark");
+			goto out;
+		}
+		rec->seq = (unsigned long)json_object_get_uint64(v);
+		rec->mark = 1;
 	} else if (strcmp(op, "put") == 0) {
 		if (!json_object_object_get_ex(doc, "seq", &v) ||
 		    jsonx_get_string(doc, "registered_at", &s, &slen) != 0 ||

@@ -213,7 +213,7 @@ main(void)
 		w.i = 0;
 		CHECK(st->ops->compact(st, walk_next, &w, &eb) == 0);
 	}
-	CHECK(st->records == 2);
+	CHECK(st->records == 3);	/* and the mark */
 	CHECK((unsigned long long)size_of(path) == st->bytes);
 	CHECK(st->bytes < 400);
 	/* And appends go to the new file. */
@@ -242,7 +242,41 @@ main(void)
 	st = store_journal_open(path, &eb);
 	memset(&seen, 0, sizeof(seen));
 	CHECK(st->ops->subscribe(st, note, &seen, &eb) == -1);
-	CHECK(eb.code == EC_INVALID && strstr(eb.msg, "line 4") != NULL);
+	CHECK(eb.code == EC_INVALID && strstr(eb.msg, "line 5") != NULL);
+	st->ops->free(st);
+
+	/*
+	 * A compaction of an empty set keeps the generation and the highest
+	 * seq given out: the mark says them, as no put can.
+	 */
+	(void)unlink(path);
+	st = store_journal_open(path, &eb);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(st->ops->subscribe(st, note, &seen, &eb) == 0);
+	memset(recs, 0, sizeof(recs));
+	recs[0].kind = STORE_CREATE;
+	recs[0].identifier = "node-a";
+	recs[0].entry.seq = 1;
+	recs[0].entry.reg = &a;
+	recs[1].kind = STORE_DELETE;
+	recs[1].identifier = "node-a";
+	seq = 0;
+	CHECK(st->ops->commit(st, recs, 2, &seq, &rev, &eb) == 0);
+	CHECK(rev == 2);
+	w.n = 0;
+	w.i = 0;
+	CHECK(st->ops->compact(st, walk_next, &w, &eb) == 0);
+	CHECK(st->records == 1);
+	st->ops->free(st);
+	st = store_journal_open(path, &eb);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(st->ops->subscribe(st, note, &seen, &eb) == 0);
+	CHECK(seen.n == 0 && seen.revision == 2 && seen.counter == 1);
+	/* The next change goes on from there. */
+	recs[0].entry.seq = 2;
+	seq = 1;
+	CHECK(st->ops->commit(st, recs, 1, &seq, &rev, &eb) == 0);
+	CHECK(rev == 3);
 	st->ops->free(st);
 
 	registration_release(&a);
