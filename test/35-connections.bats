@@ -59,6 +59,21 @@ wait_for() {
 	assert_equal "$(metric 'cfgsync_http_connections_max{scope="ip"}')" 0
 }
 
+@test "connections: the soft open-file limit is raised to the hard one, and the default follows" {
+	local hard want
+	hard=$(ulimit -Hn)
+	[ "$hard" != unlimited ] || skip "no hard open-file limit"
+	# As http_server_default_connections: the hard limit less 512 kept
+	# back, within 64 and 1 000 000.
+	want=$((hard > 1024 ? hard - 512 : hard / 2))
+	[ "$want" -le 1000000 ] || want=1000000
+	ulimit -Sn 256
+	start_server S "$T" serve-bundle -q "$(vec bundle.json)"
+	assert_equal "$(metric cfgsync_http_connections_max)" "$want"
+	run -0 awk '/^Max open files/ { print $4 }' "/proc/$S_PID/limits"
+	assert_output "$hard"
+}
+
 @test "connections: a client that dribbles its request is cut after --connection-timeout in total" {
 	start_server S "$T" serve-bundle --connection-timeout 2 "$(vec bundle.json)"
 	flood 8 loris 127.0.0.2 50
