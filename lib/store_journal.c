@@ -356,6 +356,22 @@ out:
 }
 
 /*
+ * Whether rec's generation is below the last record's, or 0: damage, as
+ * it would make a node look older than results that never held it.  1
+ * with eb set, or 0.
+ */
+static int
+record_falls(const struct journal *j, const struct record *rec,
+    struct errbuf *eb)
+{
+	if (rec->generation >= (j->generation > 0 ? j->generation : 1))
+		return 0;
+	errbuf_set(eb, EC_INVALID, "record: generation %lu after %lu",
+	    rec->generation, j->generation);
+	return 1;
+}
+
+/*
  * Reads the journal a block at a time, so a start costs one record's
  * memory, not the file's.
  */
@@ -408,7 +424,8 @@ journal_subscribe(struct store *s, store_event_fn *fn, void *arg,
 			lineno++;
 			len = (size_t)(nl - (text + pos));
 			if (record_parse(text + pos, len, &rec, &reg, id,
-			    sizeof(id), eb) == -1) {
+			    sizeof(id), eb) == -1 ||
+			    record_falls(j, &rec, eb)) {
 				/* Complete but unreadable: damage, never dropped. */
 				errbuf_prefix(eb, "journal %s: line %zu",
 				    j->path, lineno);

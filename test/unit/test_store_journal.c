@@ -279,6 +279,26 @@ main(void)
 	CHECK(rev == 3);
 	st->ops->free(st);
 
+	/* A generation that falls, or 0, is damage too: refused. */
+	f = fopen(path, "a");
+	fputs("{\"op\":\"delete\",\"generation\":2,"
+	    "\"identifier\":\"node-a\"}\n", f);
+	fclose(f);
+	st = store_journal_open(path, &eb);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(st->ops->subscribe(st, note, &seen, &eb) == -1);
+	CHECK(eb.code == EC_INVALID && strstr(eb.msg, "line 3") != NULL &&
+	    strstr(eb.msg, "generation 2 after 3") != NULL);
+	st->ops->free(st);
+	f = fopen(path, "w");
+	fputs("{\"op\":\"delete\",\"generation\":0,"
+	    "\"identifier\":\"node-a\"}\n", f);
+	fclose(f);
+	st = store_journal_open(path, &eb);
+	CHECK(st->ops->subscribe(st, note, &seen, &eb) == -1);
+	CHECK(eb.code == EC_INVALID && strstr(eb.msg, "generation 0") != NULL);
+	st->ops->free(st);
+
 	registration_release(&a);
 	registration_release(&b);
 	registration_release(&big);
