@@ -683,7 +683,8 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	struct exec_asker asker;
 	struct registration reg;
 	struct result cur;
-	unsigned long gen, node_gen;
+	struct registry_node_state ns;
+	unsigned long gen;
 	int registered;
 
 	if (node_request_parse(req, resp, &reg) == -1)
@@ -698,18 +699,18 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 		resp->done_arg = ob;
 		return;
 	}
-	gen = registry_generation(se->registry);
-	node_gen = registry_node_generation(se->registry, req->identifier);
-	registered = node_gen != 0;
+	registry_node_state(se->registry, req->identifier, &ns);
+	gen = ns.generation;
+	registered = ns.node_generation != 0;
 	if (req->mark == 0)	/* kept while the request is parked */
-		req->mark = registry_committed(se->registry);
+		req->mark = ns.committed;
 	pthread_rwlock_rdlock(&se->result_lock);
 	cur = se->result;
 	served_hold(cur.served);
 	pthread_rwlock_unlock(&se->result_lock);
 	if (cur.served != NULL)
 		body = payload_index_find(cur.served->index, req->identifier);
-	asker.node_generation = node_gen;
+	asker.node_generation = ns.node_generation;
 	asker.since_generation = (unsigned long)req->mark;
 	view.generation = cur.generation;
 	view.outcome = cur.outcome;

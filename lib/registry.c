@@ -1162,28 +1162,19 @@ registry_contains(struct registry *r, const char *identifier)
 	return found;
 }
 
-unsigned long
-registry_committed(struct registry *r)
-{
-	unsigned long g;
-
-	pthread_mutex_lock(&r->lock);
-	g = r->generation > r->committed ? r->generation : r->committed;
-	pthread_mutex_unlock(&r->lock);
-	return g;
-}
-
-unsigned long
-registry_node_generation(struct registry *r, const char *identifier)
+void
+registry_node_state(struct registry *r, const char *identifier,
+    struct registry_node_state *ns)
 {
 	const struct entry *e;
-	unsigned long g;
 
 	pthread_mutex_lock(&r->lock);
 	e = lookup(r, identifier);
-	g = e != NULL ? (unsigned long)e->version : 0;
+	ns->generation = r->generation;
+	ns->node_generation = e != NULL ? (unsigned long)e->version : 0;
+	ns->committed = r->generation > r->committed ? r->generation :
+	    r->committed;
 	pthread_mutex_unlock(&r->lock);
-	return g;
 }
 
 unsigned long

@@ -140,27 +140,33 @@ int	registry_remove_async(struct registry *, const char *identifier,
 /* Returns 1 when identifier is registered, else 0. */
 int	registry_contains(struct registry *, const char *identifier);
 
-/*
- * The generation identifier's registration was last changed at, or one
- * after it no higher than the registry's (a result of that generation or
- * later holds it as it is now), or 0 when it is not registered.
- */
-unsigned long registry_node_generation(struct registry *,
-	    const char *identifier);
+/* What a node's request is answered by, read at once (one lock). */
+struct registry_node_state {
+	/* registry_generation's */
+	unsigned long	generation;
+	/*
+	 * the generation the node's registration was last changed at, or
+	 * one after it no higher than generation (a result of it or later
+	 * holds the registration as it is now); 0: not registered
+	 */
+	unsigned long	node_generation;
+	/*
+	 * the generation every change answered so far is in: generation,
+	 * or with etcd a later one a commit reached when the mirror lags
+	 * behind it (a change is answered once the mirror shows it or the
+	 * commit timeout passed)
+	 */
+	unsigned long	committed;
+};
+
+void	registry_node_state(struct registry *, const char *identifier,
+	    struct registry_node_state *);
 
 /*
  * The current generation (0 before any registration).  It rises on every
  * change of the set; with etcd it is gen's mod_revision, not consecutive.
  */
 unsigned long registry_generation(struct registry *);
-
-/*
- * The generation every change answered so far is in: the current one, or
- * with etcd a later one a commit reached when the mirror lags behind it
- * (a change is answered once the mirror shows it or the commit timeout
- * passed).
- */
-unsigned long registry_committed(struct registry *);
 
 /* Waits until the mirror has applied rev: 0, or -1 on timeout. */
 int	registry_wait_applied(struct registry *, uint64_t rev,

@@ -646,13 +646,15 @@ test_seq_moved(void)
 
 /*
  * A mirror slower than the commit timeout: the change is answered first,
- * and registry_committed says a generation the mirror does not show yet.
+ * and registry_node_state says a generation committed that the mirror
+ * does not show yet.
  */
 static void
 test_committed_ahead(void)
 {
 	struct fake f;
 	struct registry *r;
+	struct registry_node_state ns;
 	struct errbuf eb;
 	struct timespec ts = { 0, 10 * 1000000L };
 	unsigned long ahead;
@@ -664,13 +666,15 @@ test_committed_ahead(void)
 	CHECK(r != NULL);
 	registry_set_commit_timeout(r, 50);
 	CHECK(put(r, "a", "10.0.0.1", &eb) == REGISTRY_CHANGED);
-	ahead = registry_committed(r);
-	CHECK(ahead > registry_generation(r));
+	registry_node_state(r, "a", &ns);
+	ahead = ns.committed;
+	CHECK(ahead > ns.generation);
 	for (i = 0; i < 200 && registry_generation(r) < ahead; i++)
 		nanosleep(&ts, NULL);
-	CHECK(registry_generation(r) == ahead);
-	CHECK(registry_committed(r) == ahead);
-	CHECK(registry_node_generation(r, "a") == ahead);
+	registry_node_state(r, "a", &ns);
+	CHECK(ns.generation == ahead);
+	CHECK(ns.committed == ahead);
+	CHECK(ns.node_generation == ahead);
 	registry_free(r);
 	fake_release(&f);
 }

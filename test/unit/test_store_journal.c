@@ -68,6 +68,32 @@ note(void *arg, const struct store_event *ev)
 	s->n++;
 }
 
+/*
+ * Writes lines to path (fopen mode "a" or "w"), then checks that a start
+ * on it is refused as damage, its message holding want and also (unless
+ * NULL).
+ */
+static void
+refused(const char *path, const char *mode, const char *lines,
+    const char *want, const char *also)
+{
+	struct store *st;
+	struct errbuf eb;
+	struct seen seen;
+	FILE *f;
+
+	if ((f = fopen(path, mode)) == NULL)
+		abort();
+	fputs(lines, f);
+	fclose(f);
+	st = store_journal_open(path, &eb);
+	memset(&seen, 0, sizeof(seen));
+	CHECK(st->ops->subscribe(st, note, &seen, &eb) == -1);
+	CHECK(eb.code == EC_INVALID && strstr(eb.msg, want) != NULL &&
+	    (also == NULL || strstr(eb.msg, also) != NULL));
+	st->ops->free(st);
+}
+
 static void
 make(struct registration *r, const char *id, const char *meta)
 {
@@ -235,15 +261,8 @@ main(void)
 	st->ops->free(st);
 
 	/* A complete line that does not parse is damage: refused. */
-	f = fopen(path, "a");
-	fputs("not json\n{\"op\":\"delete\",\"generation\":9,"
-	    "\"identifier\":\"node-b\"}\n", f);
-	fclose(f);
-	st = store_journal_open(path, &eb);
-	memset(&seen, 0, sizeof(seen));
-	CHECK(st->ops->subscribe(st, note, &seen, &eb) == -1);
-	CHECK(eb.code == EC_INVALID && strstr(eb.msg, "line 5") != NULL);
-	st->ops->free(st);
+	refused(path, "a", "not json\n{\"op\":\"delete\",\"generation\":9,"
+	    "\"identifier\":\"node-b\"}\n", "line 5", NULL);
 
 	/*
 	 * A compaction of an empty set keeps the generation and the highest
@@ -280,24 +299,10 @@ main(void)
 	st->ops->free(st);
 
 	/* A generation that falls, or 0, is damage too: refused. */
-	f = fopen(path, "a");
-	fputs("{\"op\":\"delete\",\"generation\":2,"
-	    "\"identifier\":\"node-a\"}\n", f);
-	fclose(f);
-	st = store_journal_open(path, &eb);
-	memset(&seen, 0, sizeof(seen));
-	CHECK(st->ops->subscribe(st, note, &seen, &eb) == -1);
-	CHECK(eb.code == EC_INVALID && strstr(eb.msg, "line 3") != NULL &&
-	    strstr(eb.msg, "generation 2 after 3") != NULL);
-	st->ops->free(st);
-	f = fopen(path, "w");
-	fputs("{\"op\":\"delete\",\"generation\":0,"
-	    "\"identifier\":\"node-a\"}\n", f);
-	fclose(f);
-	st = store_journal_open(path, &eb);
-	CHECK(st->ops->subscribe(st, note, &seen, &eb) == -1);
-	CHECK(eb.code == EC_INVALID && strstr(eb.msg, "generation 0") != NULL);
-	st->ops->free(st);
+	refused(path, "a", "{\"op\":\"delete\",\"generation\":2,"
+	    "\"identifier\":\"node-a\"}\n", "line 3", "generation 2 after 3");
+	refused(path, "w", "{\"op\":\"delete\",\"generation\":0,"
+	    "\"identifier\":\"node-a\"}\n", "generation 0", NULL);
 
 	registration_release(&a);
 	registration_release(&b);
