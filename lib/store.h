@@ -107,10 +107,11 @@ struct store_ops {
 	 * holds and (when any is a CREATE) the seq counter is still *seq.
 	 * 0: committed at *rev (wait for the mirror to reach it);
 	 * STORE_CONFLICT: nothing written, the state moved to *rev, decide
-	 * again; STORE_SEQ_MOVED: nothing written, but only the counter
-	 * moved (other writers created), to *seq: number the creates from
-	 * it and commit again, no need to wait for the mirror; -1:
-	 * EC_REMOTE (outcome unknown) or EC_WRITE.
+	 * again; STORE_SEQ_MOVED: nothing written, the counter moved (other
+	 * writers created), to *seq: number the creates from it and commit
+	 * again, no need to wait for the mirror (if an identifier moved as
+	 * well, that commit is a conflict); -1: EC_REMOTE (outcome unknown)
+	 * or EC_WRITE.
 	 */
 	int	(*commit)(struct store *, const struct store_change *, size_t n,
 		    unsigned long *seq, uint64_t *rev, struct errbuf *);

@@ -73,6 +73,7 @@ struct fake {
 	int		 lose_next;	/* applied, answer lost */
 	int		 down;		/* every call fails, nothing applied */
 	int		 seq_hint;	/* STORE_SEQ_MOVED when it is so */
+	const char	*steal;		/* another instance creates it first */
 	/* what happened */
 	unsigned long	 commit_calls, applied, barriers, seq_moved;
 };
@@ -252,25 +253,18 @@ fake_commit(struct store *s, const struct store_change *c, size_t n,
 		(void)snprintf(id, sizeof(id), "other-%lu", f->counter + 1);
 		store_put(f, id, "10.9.9.9", f->counter + 1, 1, 1);
 	}
-	for (i = 0; i < n && ok; i++) {
-		k = find(f, c[i].identifier);
-		switch (c[i].kind) {
-		case STORE_CREATE:
+	if (f->steal != NULL) {
+		store_put(f, f->steal, "10.9.9.9", f->counter + 1, 1, 1);
+		f->steal = NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (c[i].kind == STORE_CREATE) {
 			creates = 1;
-			ok = k == NULL;
 			if (c[i].entry.seq > top)
 				top = c[i].entry.seq;
-			break;
-		case STORE_REPLACE:
-			ok = k != NULL && k->mod == c[i].expect;
-			break;
-		case STORE_DELETE:
-			ok = k != NULL;
-			break;
 		}
-	}
-	if (ok && creates && *seq != f->counter) {
-		/* As etcd's failure ranges say: only the counter moved. */
+	if (creates && *seq != f->counter) {
+		/* As etcd's failure range of the counter says. */
 		if (f->seq_hint) {
 			*seq = f->counter;
 			*rev = f->gen_mod;
@@ -280,6 +274,20 @@ fake_commit(struct store *s, const struct store_change *c, size_t n,
 			return STORE_SEQ_MOVED;
 		}
 		ok = 0;
+	}
+	for (i = 0; i < n && ok; i++) {
+		k = find(f, c[i].identifier);
+		switch (c[i].kind) {
+		case STORE_CREATE:
+			ok = k == NULL;
+			break;
+		case STORE_REPLACE:
+			ok = k != NULL && k->mod == c[i].expect;
+			break;
+		case STORE_DELETE:
+			ok = k != NULL;
+			break;
+		}
 	}
 	if (!ok) {
 		*rev = f->gen_mod;
@@ -629,6 +637,18 @@ test_seq_moved(void)
 	CHECK(f.barriers == barriers);
 	CHECK(seq_of(r, "other-2") == 2 && seq_of(r, "other-3") == 3);
 	CHECK(seq_of(r, "b") == 4);
+	CHECK(dense(&f));
+
+	/*
+	 * The counter moved because another instance created the very node
+	 * of the batch: numbered again, the commit is a conflict, and the
+	 * change decided again is a replacement keeping the other's seq.
+	 */
+	f.steal = "q";
+	calls = f.commit_calls;
+	CHECK(put(r, "q", "10.0.0.1", &eb) == REGISTRY_CHANGED);
+	CHECK(f.seq_moved == 3 && f.commit_calls == calls + 3);
+	CHECK(seq_of(r, "q") == 5 && f.counter == 5);
 	CHECK(dense(&f));
 
 	/* Losing every time: pauses, then EC_REMOTE at the timeout. */
