@@ -229,6 +229,9 @@ struct serve_exec {
 	struct etcd		*etcd;
 	struct cluster		*cluster;
 	int			 sync;		/* under se->lock: look again */
+	/* under se->lock: registry_rewinds seen; the worker has yet to */
+	unsigned long		 rewinds;
+	int			 rewound;	/* ...drop what it installed */
 	uint64_t		 sync_at;	/* under se->lock: not before */
 	uint64_t		 office;	/* worker: term cleaned up for */
 	struct installed {			/* worker: what sync installed */
@@ -536,18 +539,28 @@ static void
 changed(struct serve_exec *se)
 {
 	unsigned long gen = registry_generation(se->registry);
+	unsigned long rewinds = registry_rewinds(se->registry);
 	uint64_t due;
 	int wake;
 
 	pthread_mutex_lock(&se->lock);
+	if (rewinds != se->rewinds) {
+		/*
+		 * The store's history went back: generations are counted
+		 * again from lower down, so what was run, scheduled and
+		 * installed by the old ones starts over, and a run of an
+		 * old set is stopped.
+		 */
+		diag_warn("the store went back to generation %lu (restored "
+		    "from a backup?): results and runs start over", gen);
+		se->rewinds = rewinds;
+		se->rewound = 1;
+		exec_sched_init(&se->sched, se->debounce_ms);
+		__atomic_store_n(&se->cancel, 1, __ATOMIC_RELAXED);
+		pthread_cond_signal(&se->cond);
+	}
 	due = exec_sched_due(&se->sched);
 	exec_sched_changed(&se->sched, gen, clock_ms());
-	/*
-	 * The worker wakes by itself at the deadline it waits for, and the
-	 * changes of a burst only move the run later: it is woken for the
-	 * first of them, not for each (a wake, a context switch and back,
-	 * for each of 30 000 registrations a second).
-	 */
 	wake = exec_sched_due(&se->sched) < due;
 	if (se->cluster != NULL) {
 		/*
@@ -711,7 +724,9 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	if (cur.served != NULL)
 		body = payload_index_find(cur.served->index, req->identifier);
 	asker.node_generation = ns.node_generation;
-	asker.since_generation = (unsigned long)req->mark;
+	/* Lower only when the store went back while the request waited. */
+	asker.since_generation = req->mark < ns.committed ?
+	    (unsigned long)req->mark : ns.committed;
 	view.generation = cur.generation;
 	view.outcome = cur.outcome;
 	view.has_files = body != NULL;
@@ -1012,6 +1027,10 @@ cluster_metrics(struct serve_exec *se, struct buf *b)
 	    "Listings of the registrations after the first (compaction).");
 	rc |= prom_sample_u64(b, "cfgsync_watch_resyncs_total", NULL, 0,
 	    rs.resets > 0 ? rs.resets - 1 : 0);
+	rc |= prom_family(b, "cfgsync_store_rewinds_total", PROM_COUNTER,
+	    "Listings whose generation fell (etcd restored from a backup).");
+	rc |= prom_sample_u64(b, "cfgsync_store_rewinds_total", NULL, 0,
+	    rs.rewinds);
 	rc |= prom_family(b, "cfgsync_results_revision", PROM_GAUGE,
 	    "etcd revision the result watch has applied.");
 	rc |= prom_sample_u64(b, "cfgsync_results_revision", NULL, 0,
@@ -1488,6 +1507,22 @@ result_event(void *arg)
 	pthread_mutex_unlock(&se->lock);
 }
 
+/*
+ * After a rewind (changed): the installed result, of a set from before,
+ * goes, so that nodes wait for a result of the set as it is now.  On the
+ * worker's thread.
+ */
+static void
+unwind(struct serve_exec *se)
+{
+	struct result none;
+
+	memset(&none, 0, sizeof(none));
+	none.outcome = MATERIALIZER_NOT_READY;
+	install(se, &none);
+	memset(&se->installed, 0, sizeof(se->installed));
+}
+
 /* Runs the materializer whenever se->sched says a run is due. */
 static void *
 worker(void *arg)
@@ -1497,7 +1532,7 @@ worker(void *arg)
 	unsigned char digest[REGISTRY_DIGEST_LEN];
 	struct cluster_term term;
 	struct errbuf eb;
-	unsigned long gen;
+	unsigned long gen, rewinds;
 	struct timespec ts;
 	uint64_t due, now;
 	int leading = 1;
@@ -1506,6 +1541,15 @@ worker(void *arg)
 	pthread_mutex_lock(&se->lock);
 	while (!se->stopping) {
 		now = clock_ms();
+		if (se->rewound) {
+			se->rewound = 0;
+			pthread_mutex_unlock(&se->lock);
+			unwind(se);
+			pthread_mutex_lock(&se->lock);
+			se->sync = se->cluster != NULL;
+			se->sync_at = now;
+			continue;
+		}
 		if (se->cluster != NULL && se->sync && now >= se->sync_at) {
 			se->sync = 0;
 			pthread_mutex_unlock(&se->lock);
@@ -1552,10 +1596,14 @@ worker(void *arg)
 		/* A cancel for a term that ended is not this run's. */
 		if (se->cluster != NULL)
 			__atomic_store_n(&se->cancel, 0, __ATOMIC_RELAXED);
+		rewinds = se->rewinds;
 		pthread_mutex_unlock(&se->lock);
 		outcome = run_once(se, &term, &gen);
 		pthread_mutex_lock(&se->lock);
-		exec_sched_finish(&se->sched, gen, outcome, clock_ms());
+		/* A run of a set from before a rewind covers nothing now. */
+		if (se->rewinds == rewinds)
+			exec_sched_finish(&se->sched, gen, outcome,
+			    clock_ms());
 	}
 	pthread_mutex_unlock(&se->lock);
 	return NULL;

@@ -620,10 +620,15 @@ watch_fn(void *arg, struct json_object *result)
 	struct json_object *events, *ev, *kv, *v;
 	struct cluster_manifest m;
 	struct buf k;
-	uint64_t rev, top = 0;
+	uint64_t rev, top = 0, hrev = etcd_revision(result), seen;
 	size_t i, n;
 	int del;
 
+	pthread_mutex_lock(&c->lock);
+	seen = c->revision;
+	pthread_mutex_unlock(&c->lock);
+	if (hrev != 0 && hrev < seen)
+		return WATCH_RESYNC;	/* a restored etcd: its history back */
 	if (etcd_bool(result, "canceled"))
 		return etcd_int(result, "compact_revision") != 0 ?
 		    WATCH_RESYNC : WATCH_AGAIN;

@@ -375,6 +375,15 @@ apply_event(void *arg, const struct store_event *ev)
 		r->counter = ev->seq;
 		break;
 	case STORE_EV_SYNCED:
+		if (ev->generation < r->generation) {
+			/*
+			 * The store's history went back (etcd restored from
+			 * a backup): no commit of the later generations is
+			 * in it any more.
+			 */
+			r->stats.rewinds++;
+			r->committed = (unsigned long)ev->generation;
+		}
 		r->revision = ev->revision;
 		if (ev->generation != r->generation)
 			r->dirty = 1;
@@ -1175,6 +1184,17 @@ registry_node_state(struct registry *r, const char *identifier,
 	ns->committed = r->generation > r->committed ? r->generation :
 	    r->committed;
 	pthread_mutex_unlock(&r->lock);
+}
+
+unsigned long
+registry_rewinds(struct registry *r)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->stats.rewinds;
+	pthread_mutex_unlock(&r->lock);
+	return n;
 }
 
 unsigned long

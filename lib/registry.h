@@ -67,6 +67,7 @@ struct registry_stats {
 	unsigned long	batches;	/* commits that wrote */
 	unsigned long	conflicts;	/* commits refused: decided again */
 	unsigned long	resets;		/* listings: 1 at start, resyncs */
+	unsigned long	rewinds;	/* listings whose generation fell */
 	/* the revision the mirror has applied (the journal's: generation) */
 	uint64_t	revision;
 	/*
@@ -167,6 +168,13 @@ void	registry_node_state(struct registry *, const char *identifier,
  * change of the set; with etcd it is gen's mod_revision, not consecutive.
  */
 unsigned long registry_generation(struct registry *);
+
+/*
+ * How many times the generation fell: a store whose history went back
+ * (etcd restored from a backup) and was listed again.  What was decided
+ * by the generations of before (results, schedules) no longer holds.
+ */
+unsigned long registry_rewinds(struct registry *);
 
 /* Waits until the mirror has applied rev: 0, or -1 on timeout. */
 int	registry_wait_applied(struct registry *, uint64_t rev,

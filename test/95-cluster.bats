@@ -401,3 +401,62 @@ reg_many() {
 	assert [ "$new" -gt "$old" ]
 	assert_equal "$new" 3
 }
+
+# reg_202 URL ID: registers ID there until it is 202 (the instances may
+# still be reconnecting).
+reg_202() {
+	[ "$(reg "$1" "$2")" = 202 ]
+}
+
+# within SECONDS CMD...: retries CMD until it succeeds or SECONDS passed,
+# however long each try takes.
+within() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ "$SECONDS" -lt "$end" ]; do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# has URL ID TEXT: POST /node there is answered within 3 s, with TEXT.
+has() {
+	curl -s -m 3 -X POST --data "{\"identifier\":\"$2\",\"ip\":\"10.0.0.1\"}" \
+	    "$1/node" | grep -q "$3"
+}
+
+# seqs URL: "ID:SEQ ..." of GET /registrations there, in its order.
+seqs() {
+	curl -s -m 5 "$1/registrations" |
+	    jq -r '[.registrations[] | "\(.identifier):\(.seq)"] | join(" ")'
+}
+
+@test "cluster: etcd restored from a backup, its revisions back: every mirror lists again, and a node registered since is served" {
+	local n
+	three
+	for n in n1 n2 n3; do
+		[ "$(reg "$A_URL" $n)" = 202 ]
+	done
+	wait_for 10 eval "node '$B_URL' n3 | grep -q 'n: 3'"
+	etcd_backup "$T/backup"
+	# What the restore takes back: 37 nodes, and results of their sets.
+	reg_many "$T/regs" 40 "$A_URL" "$B_URL"
+	run -0 awk '$2 != 202' "$T/regs"
+	assert_output ""
+	wait_for 10 eval "node '$B_URL' n40 | grep -q 'n: 40'"
+	etcd_restore "$T/backup"
+	for n in A B C; do
+		within 20 count_at "$(url $n)" 3
+	done
+	within 20 reg_202 "$C_URL" m1
+	for n in A B C; do
+		within 10 eval "[ \"\$(seqs '$(url $n)')\" = 'm1:4 n1:1 n2:2 n3:3' ]"
+	done
+	# A run for the restored set and m1, served everywhere.
+	for n in A B C; do
+		within 20 has "$(url $n)" m1 'n: 4'
+	done
+	run -0 has "$A_URL" n1 'n: 4'
+	run -1 has "$A_URL" n40 'config.yaml'
+}

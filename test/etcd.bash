@@ -14,6 +14,11 @@
 #   etcd_pause / etcd_resume MEMBER   SIGSTOP / SIGCONT
 #   etcd_restart MEMBER         starts a stopped member again on its data dir
 #   etcd_stop_all               every member, by PID (teardown)
+#   etcd_backup DIR             every member stopped, its data dir copied
+#                               to DIR, started again
+#   etcd_restore DIR            every member stopped, its data dir put back
+#                               from DIR, started again: etcd's history
+#                               (revisions included) is the backup's
 #   etcd_running                prints the members whose process is alive
 
 ETCD_BIN=${ETCD_BIN:-etcd}
@@ -222,6 +227,38 @@ etcd_stop_all() {
 		etcd_stop "m$i" || true
 	done
 	[ -z "$(etcd_running)" ]
+}
+
+# _etcd_start_all: starts every member that is not running, then waits
+# until each is healthy (none is before a quorum is up).
+_etcd_start_all() {
+	local i
+	for i in $(seq 1 "$ETCD_N"); do
+		etcd_running | grep -qx "m$i" || _etcd_launch "m$i"
+	done
+	for i in $(seq 1 "$ETCD_N"); do
+		_etcd_wait_healthy "m$i" || return 1
+	done
+}
+
+etcd_backup() {
+	local i
+	etcd_stop_all || return 1
+	mkdir -p "$1"
+	for i in $(seq 1 "$ETCD_N"); do
+		cp -a "$ETCD_DIR/m$i.data" "$1/" || return 1
+	done
+	_etcd_start_all
+}
+
+etcd_restore() {
+	local i
+	etcd_stop_all || return 1
+	for i in $(seq 1 "$ETCD_N"); do
+		rm -rf "$ETCD_DIR/m$i.data"
+		cp -a "$1/m$i.data" "$ETCD_DIR/" || return 1
+	done
+	_etcd_start_all
 }
 
 # etcd_range URL PREFIX [keys]: what is stored under PREFIX (ending in

@@ -3,12 +3,14 @@
  * etcd behaves: the authority lives in the store, its events reach the
  * mirror from another thread after a delay, and the test injects another
  * writer (conflicts), answers lost after the commit was applied, an
- * unreachable store and a compaction (RESET and a relisting).  Checks:
+ * unreachable store, a compaction (RESET and a relisting) and a restore
+ * from a backup (a relisting, its generation lower).  Checks:
  * seq dense across writers, an identical registration answered without a
  * commit, a decision made again after a conflict, a retry after a lost
  * answer that finds its own write (UNCHANGED, written once), a removal,
- * 503-class EC_REMOTE past the commit timeout, and a mirror equal to the
- * store after the relisting.
+ * 503-class EC_REMOTE past the commit timeout, a mirror equal to the
+ * store after the relisting, and after the restore a rewind counted and
+ * the next seq from the restored counter.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -699,6 +701,65 @@ test_committed_ahead(void)
 	fake_release(&f);
 }
 
+/*
+ * The store restored from a backup: its history, generations included,
+ * goes back, and the listing after it says so (registry_rewinds); what
+ * commits had reached is no longer in it, and the next node takes the
+ * restored counter's next seq.
+ */
+static void
+test_rewound(void)
+{
+	static struct key keys[KEYS_MAX];
+	struct fake f;
+	struct registry *r;
+	struct registry_node_state ns;
+	struct errbuf eb;
+	struct timespec ts = { 0, 10 * 1000000L };
+	unsigned long counter;
+	uint64_t revision, gen_mod;
+	size_t nkeys;
+	int i;
+
+	fake_init(&f);
+	r = registry_new(100, &f.store, &eb);
+	CHECK(r != NULL);
+	CHECK(put(r, "a", "10.0.0.1", &eb) == REGISTRY_CHANGED);
+	CHECK(put(r, "b", "10.0.0.1", &eb) == REGISTRY_CHANGED);
+	pthread_mutex_lock(&f.lock);	/* the backup */
+	memcpy(keys, f.keys, sizeof(keys));
+	nkeys = f.nkeys;
+	counter = f.counter;
+	revision = f.revision;
+	gen_mod = f.gen_mod;
+	pthread_mutex_unlock(&f.lock);
+	CHECK(put(r, "c", "10.0.0.1", &eb) == REGISTRY_CHANGED);
+	CHECK(put(r, "d", "10.0.0.1", &eb) == REGISTRY_CHANGED);
+	CHECK(registry_rewinds(r) == 0);
+	pthread_mutex_lock(&f.lock);	/* the restore */
+	memcpy(f.keys, keys, sizeof(keys));
+	f.nkeys = nkeys;
+	f.counter = counter;
+	f.revision = revision;
+	f.gen_mod = gen_mod;
+	f.delivered = f.nlog;
+	f.relist = 1;
+	pthread_cond_signal(&f.more);
+	pthread_mutex_unlock(&f.lock);
+	for (i = 0; i < 200 && registry_rewinds(r) == 0; i++)
+		nanosleep(&ts, NULL);
+	CHECK(registry_rewinds(r) == 1);
+	CHECK(registry_generation(r) == gen_mod);
+	CHECK(registry_count(r) == 2 && !registry_contains(r, "c"));
+	registry_node_state(r, "a", &ns);
+	CHECK(ns.committed == gen_mod);
+	CHECK(put(r, "e", "10.0.0.1", &eb) == REGISTRY_CHANGED);
+	CHECK(seq_of(r, "e") == 3 && dense(&f));
+	CHECK(registry_rewinds(r) == 1);
+	registry_free(r);
+	fake_release(&f);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -706,6 +767,7 @@ main(int argc, char **argv)
 	test_one_by_one();
 	test_seq_moved();
 	test_committed_ahead();
+	test_rewound();
 	test_concurrent();
 	return check_done("test_committer");
 }
