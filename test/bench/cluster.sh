@@ -27,7 +27,8 @@
 # (a directory: the servers' logs are copied there at the end),
 # ONLY=register (registrations/s alone), ONLY=failover (writes through
 # kill -9 of the etcd leader, straight into etcd and through the
-# instances: failover.py's longest stall).
+# instances: failover.py's longest stall), ETCD_MEM=1 (the members' data
+# in /dev/shm: comparing two builds, the disk's fsync times out of it).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-10000}
