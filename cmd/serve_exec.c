@@ -229,9 +229,8 @@ struct serve_exec {
 	struct etcd		*etcd;
 	struct cluster		*cluster;
 	int			 sync;		/* under se->lock: look again */
-	/* under se->lock: registry_rewinds seen; the worker has yet to */
-	unsigned long		 rewinds;
-	int			 rewound;	/* ...drop what it installed */
+	unsigned long		 rewinds;	/* under se->lock: seen so far */
+	int			 rewound;	/* under se->lock: unwind() due */
 	uint64_t		 sync_at;	/* under se->lock: not before */
 	uint64_t		 office;	/* worker: term cleaned up for */
 	struct installed {			/* worker: what sync installed */
@@ -556,11 +555,18 @@ changed(struct serve_exec *se)
 		se->rewinds = rewinds;
 		se->rewound = 1;
 		exec_sched_init(&se->sched, se->debounce_ms);
-		__atomic_store_n(&se->cancel, 1, __ATOMIC_RELAXED);
+		if (se->cluster != NULL)
+			__atomic_store_n(&se->cancel, 1, __ATOMIC_RELAXED);
 		pthread_cond_signal(&se->cond);
 	}
 	due = exec_sched_due(&se->sched);
 	exec_sched_changed(&se->sched, gen, clock_ms());
+	/*
+	 * The worker wakes by itself at the deadline it waits for, and the
+	 * changes of a burst only move the run later: it is woken for the
+	 * first of them, not for each (a wake, a context switch and back,
+	 * for each of 30 000 registrations a second).
+	 */
 	wake = exec_sched_due(&se->sched) < due;
 	if (se->cluster != NULL) {
 		/*
@@ -724,9 +730,9 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	if (cur.served != NULL)
 		body = payload_index_find(cur.served->index, req->identifier);
 	asker.node_generation = ns.node_generation;
-	/* Lower only when the store went back while the request waited. */
-	asker.since_generation = req->mark < ns.committed ?
-	    (unsigned long)req->mark : ns.committed;
+	if (req->mark > ns.committed)	/* the store went back meanwhile */
+		req->mark = ns.committed;
+	asker.since_generation = (unsigned long)req->mark;
 	view.generation = cur.generation;
 	view.outcome = cur.outcome;
 	view.has_files = body != NULL;
@@ -1235,10 +1241,13 @@ sync_result(struct serve_exec *se)
 	enum materializer_outcome kept;
 	struct result fresh;
 	struct errbuf eb;
-	unsigned long gen;
+	unsigned long gen, rewinds;
 	int current;
 	void *hit;
 
+	pthread_mutex_lock(&se->lock);
+	rewinds = se->rewinds;
+	pthread_mutex_unlock(&se->lock);
 	if (current_set(se, &gen, digest) == -1)
 		return 0;
 	if ((current = cluster_lookup(se->cluster, digest, &m))) {
@@ -1289,7 +1298,9 @@ sync_result(struct serve_exec *se)
 	if (current && settled(m.outcome)) {
 		/* No instance runs for this set again, this one included. */
 		pthread_mutex_lock(&se->lock);
-		exec_sched_finish(&se->sched, gen, m.outcome, clock_ms());
+		if (se->rewinds == rewinds)	/* else gen is from before */
+			exec_sched_finish(&se->sched, gen, m.outcome,
+			    clock_ms());
 		pthread_mutex_unlock(&se->lock);
 	}
 	return 0;
@@ -1432,7 +1443,7 @@ run_once(struct serve_exec *se, const struct cluster_term *term,
 		if (mr.outcome != MATERIALIZER_READY &&
 		    __atomic_load_n(&se->cancel, __ATOMIC_RELAXED)) {
 			diag_warn("generation %lu: run cancelled: leadership "
-			    "lost", gen);
+			    "lost, or the store went back", gen);
 			fresh.outcome = mr.outcome;
 		} else {
 			diag_info("generation %lu: %s (%zu nodes, %.3f s)",
@@ -1508,15 +1519,33 @@ result_event(void *arg)
 }
 
 /*
- * After a rewind (changed): the installed result, of a set from before,
- * goes, so that nodes wait for a result of the set as it is now.  On the
- * worker's thread.
+ * After a rewind (changed): the result index is listed again before
+ * anything is looked up in it (it may hold results the restored store
+ * does not), and the installed result, of a set from before, goes, so
+ * that nodes wait for a result of the set as it is now.  On the worker's
+ * thread.
  */
 static void
 unwind(struct serve_exec *se)
 {
+	struct timespec ts = { 0, 50 * 1000000L };
+	struct cluster_status cs;
 	struct result none;
+	unsigned long before;
+	int stop;
 
+	if (se->cluster != NULL) {
+		cluster_status(se->cluster, &cs);
+		before = cs.resyncs;
+		cluster_relist(se->cluster);
+		for (stop = 0; cs.resyncs == before && !stop;) {
+			nanosleep(&ts, NULL);
+			cluster_status(se->cluster, &cs);
+			pthread_mutex_lock(&se->lock);
+			stop = se->stopping;
+			pthread_mutex_unlock(&se->lock);
+		}
+	}
 	memset(&none, 0, sizeof(none));
 	none.outcome = MATERIALIZER_NOT_READY;
 	install(se, &none);

@@ -118,6 +118,14 @@ struct cluster *cluster_new(const struct cluster_options *, struct errbuf *);
 void	cluster_free(struct cluster *);
 
 /*
+ * Has the result watch end its stream and load the index again, as after
+ * a compaction: the registrations' history went back (a restored etcd),
+ * and the index may hold results the store no longer has.  The stats'
+ * resyncs counts it once done.
+ */
+void	cluster_relist(struct cluster *);
+
+/*
  * Returns 1 and fills *term when this instance leads and its lease was
  * kept alive within TTL - 3 seconds, else 0.
  */
@@ -138,9 +146,10 @@ int	cluster_newest(struct cluster *, struct cluster_manifest *m);
 /*
  * Publishes m (digest, outcome, generation, reason; the rest is filled
  * here) and, when READY, bundle[0..len) in chunks, each write fenced by
- * term.  Returns 0, CLUSTER_REFUSED (no longer leading, or a settled
- * manifest exists: nothing of the manifest written), or -1 with
- * EC_REMOTE (outcome unknown) or EC_INVALID.
+ * term.  Returns 0, CLUSTER_REFUSED (no longer leading, a settled
+ * manifest exists, or the registrations' history went back below m's
+ * generation: nothing of the manifest written), or -1 with EC_REMOTE
+ * (outcome unknown) or EC_INVALID.
  */
 int	cluster_publish(struct cluster *, const struct cluster_term *,
 	    const struct cluster_manifest *m, const char *bundle, size_t len,

@@ -51,6 +51,8 @@ struct cluster {
 	void		(*on_result)(void *);
 	void		*arg;
 	int		 stop;		/* atomic */
+	int		 relist;	/* atomic: cluster_relist asked */
+	int		 interrupt;	/* atomic: the watch ends (stop, relist) */
 	pthread_t	 keeper, campaigner, watcher;
 	int		 started;	/* how many threads run */
 
@@ -115,6 +117,17 @@ compare_mod(struct cluster *c, const char *suffix, uint64_t rev)
 {
 	return etcd_compare(etcd_key(c->etcd, suffix), "MOD", "EQUAL",
 	    "mod_revision", u64_string(rev));
+}
+
+/*
+ * P/gen's mod_revision is at least generation: the registrations' history
+ * has not gone back below the snapshot's (etcd restored from a backup).
+ */
+static struct json_object *
+compare_history(struct cluster *c, uint64_t generation)
+{
+	return etcd_compare(etcd_key(c->etcd, "gen"), "MOD", "GREATER",
+	    "mod_revision", u64_string(generation - 1));
 }
 
 static struct json_object *
@@ -710,10 +723,19 @@ watcher(void *arg)
 			(void)sleep_ms(c, RETRY_MS);
 			continue;
 		}
-		rc = etcd_watch(c->etcd, body, watch_fn, c, &c->stop, &eb);
+		rc = etcd_watch(c->etcd, body, watch_fn, c, &c->interrupt,
+		    &eb);
 		json_object_put(body);
+		if (__atomic_exchange_n(&c->relist, 0, __ATOMIC_RELAXED)) {
+			if (!__atomic_load_n(&c->stop, __ATOMIC_RELAXED))
+				__atomic_store_n(&c->interrupt, 0,
+				    __ATOMIC_RELAXED);
+			resync = 1;
+			continue;
+		}
 		if (rc == WATCH_RESYNC) {
-			diag_warn("results: watch compacted, loading again");
+			diag_warn("results: watch compacted, or behind a "
+			    "restored etcd: loading again");
 			resync = 1;
 			continue;
 		}
@@ -787,6 +809,13 @@ lease_revoke(struct cluster *c, int64_t lease)
 }
 
 void
+cluster_relist(struct cluster *c)
+{
+	__atomic_store_n(&c->relist, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->interrupt, 1, __ATOMIC_RELAXED);
+}
+
+void
 cluster_free(struct cluster *c)
 {
 	int64_t revoked;
@@ -795,6 +824,7 @@ cluster_free(struct cluster *c)
 		return;
 	pthread_mutex_lock(&c->lock);
 	__atomic_store_n(&c->stop, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->interrupt, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&c->cond);
 	revoked = c->lease;
 	pthread_mutex_unlock(&c->lock);
@@ -931,6 +961,8 @@ cluster_publish(struct cluster *c, const struct cluster_term *t,
 	cmp = fence_array(t);
 	ops = json_object_new_array();
 	if (etcd_push(cmp, compare_mod(c, suffix, expect)) == -1 ||
+	    (m.generation > 0 && etcd_push(cmp, compare_history(c,
+	    m.generation)) == -1) ||
 	    etcd_push(ops, request_put(c, suffix, doc.data, doc.len, 0)) == -1) {
 		json_object_put(cmp);
 		json_object_put(ops);

@@ -51,7 +51,8 @@
 
 /*
  * One txn: etcd's cap is 128 operations in each of its lists (compares:
- * one a change and seq; success: one a change, seq and gen).  120 changes: a sixth fewer txns than 100.
+ * one a change and seq; success: one a change, seq and gen).  120
+ * changes: a sixth fewer txns than 100.
  */
 #define ETCD_STORE_BATCH_MAX	120
 /*

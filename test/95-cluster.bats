@@ -420,10 +420,16 @@ within() {
 	return 1
 }
 
-# has URL ID TEXT: POST /node there is answered within 3 s, with TEXT.
+# status_of URL ID: the status of POST /node there, within 3 s (000: no
+# answer); the body in $T/node.body.
+status_of() {
+	curl -s -m 3 -o "$T/node.body" -w '%{http_code}' -X POST \
+	    --data "{\"identifier\":\"$2\",\"ip\":\"10.0.0.1\"}" "$1/node"
+}
+
+# has URL ID TEXT: POST /node there is a 200 within 3 s, TEXT in its body.
 has() {
-	curl -s -m 3 -X POST --data "{\"identifier\":\"$2\",\"ip\":\"10.0.0.1\"}" \
-	    "$1/node" | grep -q "$3"
+	[ "$(status_of "$1" "$2")" = 200 ] && grep -qF "$3" "$T/node.body"
 }
 
 # seqs URL: "ID:SEQ ..." of GET /registrations there, in its order.
@@ -432,31 +438,39 @@ seqs() {
 	    jq -r '[.registrations[] | "\(.identifier):\(.seq)"] | join(" ")'
 }
 
-@test "cluster: etcd restored from a backup, its revisions back: every mirror lists again, and a node registered since is served" {
+@test "cluster: etcd restored from a backup, its revisions back: every mirror lists again, the restored set runs again, and a node registered since is served" {
 	local n
-	three
+	SLEEP=3 three
 	for n in n1 n2 n3; do
 		[ "$(reg "$A_URL" $n)" = 202 ]
 	done
-	wait_for 10 eval "node '$B_URL' n3 | grep -q 'n: 3'"
+	within 20 has "$B_URL" n3 'n: 3\n'
+	# n4's run is under way while the backup is taken, so its result is
+	# published after it.
+	[ "$(reg "$A_URL" n4)" = 202 ]
 	etcd_backup "$T/backup"
-	# What the restore takes back: 37 nodes, and results of their sets.
+	within 20 has "$B_URL" n4 'n: 4\n'
+	# And what the restore takes back: 36 more nodes, their results.
 	reg_many "$T/regs" 40 "$A_URL" "$B_URL"
 	run -0 awk '$2 != 202' "$T/regs"
 	assert_output ""
-	wait_for 10 eval "node '$B_URL' n40 | grep -q 'n: 40'"
+	within 30 has "$B_URL" n40 'n: 40\n'
 	etcd_restore "$T/backup"
 	for n in A B C; do
-		within 20 count_at "$(url $n)" 3
+		within 20 count_at "$(url $n)" 4
 	done
+	# The restored set's result is not in the restored etcd: run again.
+	for n in A B C; do
+		within 30 has "$(url $n)" n4 'n: 4\n'
+	done
+	assert [ "$(grep -c '^run n1,n2,n3,n4$' "$RUNS")" -ge 2 ]
 	within 20 reg_202 "$C_URL" m1
 	for n in A B C; do
-		within 10 eval "[ \"\$(seqs '$(url $n)')\" = 'm1:4 n1:1 n2:2 n3:3' ]"
+		within 10 eval "[ \"\$(seqs '$(url $n)')\" = 'm1:5 n1:1 n2:2 n3:3 n4:4' ]"
+		within 30 has "$(url $n)" m1 'n: 5\n'
+		run -0 curl -s "$(url $n)/metrics"
+		assert_output --regexp $'\ncfgsync_store_rewinds_total [1-9]'
 	done
-	# A run for the restored set and m1, served everywhere.
-	for n in A B C; do
-		within 20 has "$(url $n)" m1 'n: 4'
-	done
-	run -0 has "$A_URL" n1 'n: 4'
-	run -1 has "$A_URL" n40 'config.yaml'
+	run -0 status_of "$A_URL" n40
+	assert_output 425
 }
