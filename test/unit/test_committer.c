@@ -678,6 +678,7 @@ test_committed_ahead(void)
 	struct fake f;
 	struct registry *r;
 	struct registry_node_state ns;
+	struct registry_stats st;
 	struct errbuf eb;
 	struct timespec ts = { 0, 10 * 1000000L };
 	unsigned long ahead;
@@ -687,6 +688,9 @@ test_committed_ahead(void)
 	f.delay_ms = 400;
 	r = registry_new(100, &f.store, &eb);
 	CHECK(r != NULL);
+	/* The first listing in, or it may list the commit itself. */
+	for (i = 0; i < 200 && (registry_get_stats(r, &st), !st.current); i++)
+		nanosleep(&ts, NULL);
 	registry_set_commit_timeout(r, 50);
 	CHECK(put(r, "a", "10.0.0.1", &eb) == REGISTRY_CHANGED);
 	registry_node_state(r, "a", &ns);
