@@ -721,7 +721,11 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	registry_node_state(se->registry, req->identifier, &ns);
 	gen = ns.generation;
 	registered = ns.node_generation != 0;
-	if (req->mark == 0)	/* kept while the request is parked */
+	/*
+	 * Kept while the request is parked, but never above what the store
+	 * holds: lower only when it went back meanwhile.
+	 */
+	if (req->mark == 0 || req->mark > ns.committed)
 		req->mark = ns.committed;
 	pthread_rwlock_rdlock(&se->result_lock);
 	cur = se->result;
@@ -730,8 +734,6 @@ on_node(void *ctx, struct http_request *req, struct http_response *resp)
 	if (cur.served != NULL)
 		body = payload_index_find(cur.served->index, req->identifier);
 	asker.node_generation = ns.node_generation;
-	if (req->mark > ns.committed)	/* the store went back meanwhile */
-		req->mark = ns.committed;
 	asker.since_generation = (unsigned long)req->mark;
 	view.generation = cur.generation;
 	view.outcome = cur.outcome;

@@ -104,6 +104,18 @@ make(struct registration *r, const char *id, const char *meta)
 		abort();
 }
 
+/* *c: a change of kind to id, numbered seq, of reg (NULL for a delete). */
+static void
+change(struct store_change *c, enum store_change_kind kind, const char *id,
+    unsigned long seq, const struct registration *reg)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->identifier = id;
+	c->entry.seq = seq;
+	c->entry.reg = reg;
+}
+
 static off_t
 size_of(const char *path)
 {
@@ -165,17 +177,9 @@ main(void)
 	memset(&seen, 0, sizeof(seen));
 	CHECK(st->ops->subscribe(st, note, &seen, &eb) == 0);
 	CHECK(seen.resets == 1 && seen.synced == 1 && seen.n == 0);
-	memset(recs, 0, sizeof(recs));
-	recs[0].kind = STORE_CREATE;
-	recs[0].identifier = "node-a";
-	recs[0].entry.seq = 1;
-	recs[0].entry.reg = &a;
-	recs[1].kind = STORE_CREATE;
-	recs[1].identifier = "node-big";
-	recs[1].entry.seq = 2;
-	recs[1].entry.reg = &big;
-	recs[2].kind = STORE_DELETE;
-	recs[2].identifier = "node-a";
+	change(&recs[0], STORE_CREATE, "node-a", 1, &a);
+	change(&recs[1], STORE_CREATE, "node-big", 2, &big);
+	change(&recs[2], STORE_DELETE, "node-a", 0, NULL);
 	/* A seq counter that moved on is a conflict: nothing written. */
 	seq = 5;
 	CHECK(st->ops->commit(st, recs, 3, &seq, &rev, &eb) == STORE_CONFLICT);
@@ -188,9 +192,7 @@ main(void)
 	CHECK(st->records == 3);
 	size = size_of(path);
 	CHECK(size > BIG_META && (unsigned long long)size == st->bytes);
-	recs[0].entry.reg = &b;
-	recs[0].identifier = "node-b";
-	recs[0].entry.seq = 3;
+	change(&recs[0], STORE_CREATE, "node-b", 3, &b);
 	seq = 2;
 	CHECK(st->ops->commit(st, recs, 1, &seq, &rev, &eb) == 0);
 	CHECK(rev == 4);
@@ -243,9 +245,7 @@ main(void)
 	CHECK((unsigned long long)size_of(path) == st->bytes);
 	CHECK(st->bytes < 400);
 	/* And appends go to the new file. */
-	recs[0].entry.reg = &big;
-	recs[0].identifier = "node-big";
-	recs[0].kind = STORE_REPLACE;
+	change(&recs[0], STORE_REPLACE, "node-big", 3, &big);
 	seq = 0;
 	CHECK(st->ops->commit(st, recs, 1, &seq, &rev, &eb) == 0);
 	CHECK(rev == 5);
@@ -272,13 +272,8 @@ main(void)
 	st = store_journal_open(path, &eb);
 	memset(&seen, 0, sizeof(seen));
 	CHECK(st->ops->subscribe(st, note, &seen, &eb) == 0);
-	memset(recs, 0, sizeof(recs));
-	recs[0].kind = STORE_CREATE;
-	recs[0].identifier = "node-a";
-	recs[0].entry.seq = 1;
-	recs[0].entry.reg = &a;
-	recs[1].kind = STORE_DELETE;
-	recs[1].identifier = "node-a";
+	change(&recs[0], STORE_CREATE, "node-a", 1, &a);
+	change(&recs[1], STORE_DELETE, "node-a", 0, NULL);
 	seq = 0;
 	CHECK(st->ops->commit(st, recs, 2, &seq, &rev, &eb) == 0);
 	CHECK(rev == 2);
@@ -292,7 +287,7 @@ main(void)
 	CHECK(st->ops->subscribe(st, note, &seen, &eb) == 0);
 	CHECK(seen.n == 0 && seen.revision == 2 && seen.counter == 1);
 	/* The next change goes on from there. */
-	recs[0].entry.seq = 2;
+	change(&recs[0], STORE_CREATE, "node-a", 2, &a);
 	seq = 1;
 	CHECK(st->ops->commit(st, recs, 1, &seq, &rev, &eb) == 0);
 	CHECK(rev == 3);
